@@ -1,0 +1,361 @@
+//! PNG, read and written row by row so images of any height stream through a band of rows.
+//!
+//! Reading: 1/2/4/8/16-bit grey, grey+alpha, RGB, RGBA; palette images come out as RGB, or RGBA
+//! when they carry transparency; bit depths below 8 are expanded to 8. 16-bit samples are
+//! returned in native byte order. Interlaced (Adam7) files are decoded whole on open, since
+//! their rows do not arrive in order.
+//!
+//! Writing: u8/u16 with 1–4 channels, deterministic bytes for the same pixels and options.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::pixel::{PixelFormat, PixelType};
+
+/// The eight bytes every PNG file starts with.
+pub const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// Ancillary data carried from a decoded PNG into one written from it (ICC profile, pixel
+/// density), so editing a file does not silently drop them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PngMetadata {
+    /// The embedded ICC profile, uncompressed.
+    pub icc_profile: Option<Vec<u8>>,
+    /// Pixel density from `pHYs`: (x, y, unit is metre).
+    pub pixel_dims: Option<(u32, u32, bool)>,
+}
+
+fn decode_error(name: &str, e: png::DecodingError) -> Error {
+    match e {
+        png::DecodingError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Error::io(name, io)
+        }
+        png::DecodingError::IoError(_) => {
+            Error::format(format!("{name}: PNG data is truncated (unexpected end of file)"))
+        }
+        other => Error::format(format!("{name}: invalid PNG: {other}")),
+    }
+}
+
+fn encode_error(name: &str, e: png::EncodingError) -> Error {
+    match e {
+        png::EncodingError::IoError(io) => Error::io(name, io),
+        other => Error::Internal(format!("{name}: PNG encoder: {other}")),
+    }
+}
+
+/// A PNG decoder that hands out one row at a time, top to bottom.
+pub struct PngReader<R: BufRead + Seek> {
+    name: String,
+    reader: png::Reader<R>,
+    width: usize,
+    height: usize,
+    format: PixelFormat,
+    metadata: PngMetadata,
+    next_row: usize,
+    row: Vec<u8>,
+    /// The whole decoded image, for interlaced files only.
+    whole: Option<Vec<u8>>,
+}
+
+impl PngReader<BufReader<File>> {
+    /// Opens a PNG file and reads its header.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        PngReader::new(
+            BufReader::with_capacity(1 << 16, file),
+            &path.display().to_string(),
+        )
+    }
+}
+
+impl<R: BufRead + Seek> PngReader<R> {
+    /// Starts decoding from `input`; `name` labels error messages.
+    pub fn new(input: R, name: &str) -> Result<Self> {
+        let mut limits = png::Limits::default();
+        limits.bytes = usize::MAX / 2;
+        let mut decoder = png::Decoder::new_with_limits(input, limits);
+        decoder.set_transformations(png::Transformations::EXPAND);
+        let mut reader = decoder.read_info().map_err(|e| decode_error(name, e))?;
+        let (color, depth) = reader.output_color_type();
+        let channels = match color {
+            png::ColorType::Grayscale => 1,
+            png::ColorType::GrayscaleAlpha => 2,
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+            png::ColorType::Indexed => {
+                return Err(Error::format(format!("{name}: palette was not expanded")))
+            }
+        };
+        let dtype = match depth {
+            png::BitDepth::Sixteen => PixelType::U16,
+            png::BitDepth::Eight => PixelType::U8,
+            other => {
+                return Err(Error::format(format!(
+                    "{name}: unexpected bit depth {other:?} after expansion"
+                )))
+            }
+        };
+        let info = reader.info();
+        let (width, height) = (info.width as usize, info.height as usize);
+        let metadata = PngMetadata {
+            icc_profile: info.icc_profile.as_ref().map(|p| p.to_vec()),
+            pixel_dims: info
+                .pixel_dims
+                .map(|d| (d.xppu, d.yppu, d.unit == png::Unit::Meter)),
+        };
+        let format = PixelFormat { dtype, channels };
+        let row_bytes = width * format.bytes_per_pixel();
+        let whole = if info.interlaced {
+            let size = reader
+                .output_buffer_size()
+                .ok_or_else(|| Error::unsupported(format!("{name}: interlaced PNG too large")))?;
+            let mut buf = vec![0; size];
+            reader
+                .next_frame(&mut buf)
+                .map_err(|e| decode_error(name, e))?;
+            Some(buf)
+        } else {
+            None
+        };
+        Ok(PngReader {
+            name: name.to_string(),
+            reader,
+            width,
+            height,
+            format,
+            metadata,
+            next_row: 0,
+            row: vec![0; row_bytes],
+            whole,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// Pixel layout of the rows handed out.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+    /// ICC profile and density of the file.
+    pub fn metadata(&self) -> &PngMetadata {
+        &self.metadata
+    }
+
+    /// Decodes the next row (native byte order). Errors after the last row.
+    pub fn next_row(&mut self) -> Result<&[u8]> {
+        if self.next_row >= self.height {
+            return Err(Error::Internal(format!(
+                "{}: read past the last row",
+                self.name
+            )));
+        }
+        let row_bytes = self.row.len();
+        match &self.whole {
+            Some(whole) => {
+                let start = self.next_row * row_bytes;
+                self.row.copy_from_slice(&whole[start..start + row_bytes]);
+            }
+            None => {
+                let row = self
+                    .reader
+                    .next_row()
+                    .map_err(|e| decode_error(&self.name, e))?
+                    .ok_or_else(|| {
+                        Error::format(format!("{}: PNG ends before its last row", self.name))
+                    })?;
+                self.row.copy_from_slice(&row.data()[..row_bytes]);
+            }
+        }
+        if self.format.dtype == PixelType::U16 {
+            for pair in self.row.chunks_exact_mut(2) {
+                let v = u16::from_be_bytes([pair[0], pair[1]]);
+                pair.copy_from_slice(&v.to_ne_bytes());
+            }
+        }
+        self.next_row += 1;
+        Ok(&self.row)
+    }
+
+    /// Skips rows without copying them out (they are still decompressed).
+    pub fn skip_rows(&mut self, count: usize) -> Result<()> {
+        for _ in 0..count {
+            self.next_row()?;
+        }
+        Ok(())
+    }
+}
+
+/// A PNG encoder that takes one row at a time.
+pub struct PngWriter<W: Write + 'static> {
+    name: String,
+    stream: png::StreamWriter<'static, W>,
+    format: PixelFormat,
+    row_bytes: usize,
+    rows_left: usize,
+    scratch: Vec<u8>,
+}
+
+/// Checks that PNG can hold `format` exactly.
+pub fn check_format(format: PixelFormat) -> Result<()> {
+    if !matches!(format.dtype, PixelType::U8 | PixelType::U16) || !(1..=4).contains(&format.channels)
+    {
+        return Err(Error::unsupported(format!(
+            "PNG cannot store {format} without loss (it holds uint8 or uint16 with 1-4 channels)"
+        )));
+    }
+    Ok(())
+}
+
+impl<W: Write + 'static> PngWriter<W> {
+    /// Writes the PNG header for a `width` x `height` image. `compression`: 0 = none,
+    /// 1 = fast (default, fdeflate), 2–9 = zlib levels (smaller, slower).
+    pub fn new(
+        out: W,
+        name: &str,
+        width: usize,
+        height: usize,
+        format: PixelFormat,
+        compression: u8,
+        metadata: &PngMetadata,
+    ) -> Result<Self> {
+        check_format(format)?;
+        let (w, h) = match (u32::try_from(width), u32::try_from(height)) {
+            (Ok(w), Ok(h)) if w > 0 && h > 0 && w <= i32::MAX as u32 && h <= i32::MAX as u32 => {
+                (w, h)
+            }
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "PNG cannot store a {width}x{height} image (each side must be 1..2^31-1)"
+                )))
+            }
+        };
+        let mut info = png::Info::with_size(w, h);
+        info.color_type = match format.channels {
+            1 => png::ColorType::Grayscale,
+            2 => png::ColorType::GrayscaleAlpha,
+            3 => png::ColorType::Rgb,
+            _ => png::ColorType::Rgba,
+        };
+        info.bit_depth = if format.dtype == PixelType::U16 {
+            png::BitDepth::Sixteen
+        } else {
+            png::BitDepth::Eight
+        };
+        info.icc_profile = metadata.icc_profile.clone().map(Into::into);
+        info.pixel_dims = metadata.pixel_dims.map(|(x, y, m)| png::PixelDimensions {
+            xppu: x,
+            yppu: y,
+            unit: if m {
+                png::Unit::Meter
+            } else {
+                png::Unit::Unspecified
+            },
+        });
+        let mut encoder = png::Encoder::with_info(out, info).map_err(|e| encode_error(name, e))?;
+        match compression {
+            0 => encoder.set_compression(png::Compression::NoCompression),
+            1 => encoder.set_compression(png::Compression::Fast),
+            2..=9 => {
+                encoder.set_compression(png::Compression::Balanced);
+                encoder.set_deflate_compression(png::DeflateCompression::Level(compression));
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "PNG compression level must be 0-9, got {other}"
+                )))
+            }
+        }
+        let writer = encoder.write_header().map_err(|e| encode_error(name, e))?;
+        let stream = writer
+            .into_stream_writer()
+            .map_err(|e| encode_error(name, e))?;
+        let row_bytes = width * format.bytes_per_pixel();
+        Ok(PngWriter {
+            name: name.to_string(),
+            stream,
+            format,
+            row_bytes,
+            rows_left: height,
+            scratch: Vec::with_capacity(row_bytes),
+        })
+    }
+
+    /// Appends one row of native-byte-order samples.
+    pub fn write_row(&mut self, row: &[u8]) -> Result<()> {
+        if row.len() != self.row_bytes {
+            return Err(Error::Internal(format!(
+                "{}: row of {} bytes, expected {}",
+                self.name,
+                row.len(),
+                self.row_bytes
+            )));
+        }
+        if self.rows_left == 0 {
+            return Err(Error::Internal(format!("{}: too many rows", self.name)));
+        }
+        let bytes = if self.format.dtype == PixelType::U16 {
+            self.scratch.clear();
+            for pair in row.chunks_exact(2) {
+                let v = u16::from_ne_bytes([pair[0], pair[1]]);
+                self.scratch.extend_from_slice(&v.to_be_bytes());
+            }
+            &self.scratch[..]
+        } else {
+            row
+        };
+        self.stream
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.name, e))?;
+        self.rows_left -= 1;
+        Ok(())
+    }
+
+    /// Writes the end of the file; every row must have been written.
+    pub fn finish(self) -> Result<()> {
+        if self.rows_left != 0 {
+            return Err(Error::Internal(format!(
+                "{}: {} rows missing",
+                self.name, self.rows_left
+            )));
+        }
+        self.stream
+            .finish()
+            .map_err(|e| encode_error(&self.name, e))
+    }
+}
+
+/// Writes a whole image as a PNG file, atomically.
+pub fn write_file(
+    path: &Path,
+    image: &crate::image::ImageView<'_>,
+    compression: u8,
+    metadata: &PngMetadata,
+) -> Result<()> {
+    check_format(image.format())?;
+    let file = super::atomic::AtomicFile::create(path)?;
+    let name = path.display().to_string();
+    let mut writer = PngWriter::new(
+        file.unbuffered()?,
+        &name,
+        image.width(),
+        image.height(),
+        image.format(),
+        compression,
+        metadata,
+    )?;
+    for y in 0..image.height() {
+        writer.write_row(image.row(y))?;
+    }
+    writer.finish()?;
+    file.commit()
+}

@@ -1,0 +1,328 @@
+//! Pixel buffers across the ABI: the plain `imkit_image_view` struct, the owned `imkit_image`
+//! handle, whole-image file read/write and the `imkit_write_options` builder.
+
+use std::ffi::{c_char, c_void};
+
+use super::{
+    arg_out, arg_path, arg_ref, boundary, free_handle, handle_mut, handle_ref, new_handle,
+    FfiResult, Handle, imkit_status,
+};
+use crate::codec::{self, Format, WriteOptions};
+use crate::error::Error;
+use crate::image::{Image, ImageView, ImageViewMut};
+use crate::pixel::{PixelFormat, PixelType};
+
+/// Sample types (values of `imkit_image_view.dtype`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum imkit_dtype {
+    /// uint8_t.
+    U8 = 1,
+    /// uint16_t.
+    U16 = 2,
+    /// IEEE 754 half float (16 bits).
+    F16 = 3,
+    /// float.
+    F32 = 4,
+    /// double.
+    F64 = 5,
+    /// int8_t.
+    I8 = 6,
+    /// int16_t.
+    I16 = 7,
+    /// uint32_t.
+    U32 = 8,
+    /// int32_t.
+    I32 = 9,
+    /// uint64_t.
+    U64 = 10,
+    /// int64_t.
+    I64 = 11,
+}
+
+/// File formats (values of `imkit_image_info.file_format`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum imkit_file_format {
+    /// PNG.
+    Png = 1,
+    /// JPEG.
+    Jpeg = 2,
+    /// TIFF or BigTIFF.
+    Tiff = 3,
+    /// OpenEXR.
+    Exr = 4,
+    /// NumPy .npy.
+    Npy = 5,
+}
+
+impl From<Format> for imkit_file_format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Png => imkit_file_format::Png,
+            Format::Jpeg => imkit_file_format::Jpeg,
+            Format::Tiff => imkit_file_format::Tiff,
+            Format::Exr => imkit_file_format::Exr,
+            Format::Npy => imkit_file_format::Npy,
+        }
+    }
+}
+
+/// A pixel buffer the caller owns: `height` rows of `width` pixels, each `channels` samples of
+/// `dtype` (an `imkit_dtype` value), interleaved, native byte order. Row `y` starts at
+/// `data + y * row_stride_bytes`; a `row_stride_bytes` of 0 means packed rows
+/// (`width * channels * sample size`). imkit never keeps `data` past the call.
+/// Frozen: this struct's layout will not change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct imkit_image_view {
+    /// First sample of the first row. Read-only for inputs, written for outputs.
+    pub data: *mut c_void,
+    /// Width in pixels.
+    pub width: u64,
+    /// Height in pixels.
+    pub height: u64,
+    /// Bytes from the start of one row to the next (0 = packed).
+    pub row_stride_bytes: usize,
+    /// Samples per pixel (at least 1).
+    pub channels: u32,
+    /// Sample type, an `imkit_dtype` value.
+    pub dtype: i32,
+}
+
+/// Image size and layout read from a file's header (see `imkit_image_info_read`).
+/// Frozen: this struct's layout will not change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct imkit_image_info {
+    /// Width in pixels.
+    pub width: u64,
+    /// Height in pixels.
+    pub height: u64,
+    /// Samples per pixel.
+    pub channels: u32,
+    /// Sample type, an `imkit_dtype` value.
+    pub dtype: i32,
+    /// File format, an `imkit_file_format` value.
+    pub file_format: i32,
+}
+
+impl imkit_image_view {
+    fn layout(&self, arg: &'static str) -> FfiResult<(usize, usize, PixelFormat, usize, usize)> {
+        let dtype = PixelType::from_code(self.dtype)
+            .map_err(|e| Error::invalid(format!("`{arg}`: {e}")))?;
+        let format = PixelFormat::new(dtype, self.channels as usize)
+            .map_err(|e| Error::invalid(format!("`{arg}`: {e}")))?;
+        let (w, h) = match (usize::try_from(self.width), usize::try_from(self.height)) {
+            (Ok(w), Ok(h)) => (w, h),
+            _ => return Err(Error::invalid(format!("`{arg}`: size does not fit in memory")).into()),
+        };
+        let row = w
+            .checked_mul(format.bytes_per_pixel())
+            .ok_or_else(|| Error::invalid(format!("`{arg}`: row size overflows")))?;
+        let stride = if self.row_stride_bytes == 0 { row } else { self.row_stride_bytes };
+        if stride < row {
+            return Err(Error::invalid(format!(
+                "`{arg}`: row_stride_bytes {stride} is smaller than one row ({row} bytes)"
+            ))
+            .into());
+        }
+        let len = if h == 0 {
+            0
+        } else {
+            (h - 1)
+                .checked_mul(stride)
+                .and_then(|n| n.checked_add(row))
+                .ok_or_else(|| Error::invalid(format!("`{arg}`: buffer size overflows")))?
+        };
+        if len > 0 && self.data.is_null() {
+            return Err(super::FfiError::Null(arg));
+        }
+        Ok((w, h, format, stride, len))
+    }
+
+    /// Borrows the caller's pixels read-only.
+    ///
+    /// # Safety
+    /// `data` must point to the bytes the fields describe, valid for the call.
+    pub(crate) unsafe fn as_view<'a>(&self, arg: &'static str) -> FfiResult<ImageView<'a>> {
+        let (w, h, format, stride, len) = self.layout(arg)?;
+        let bytes: &[u8] = if len == 0 {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(self.data as *const u8, len) }
+        };
+        Ok(ImageView::new(bytes, w, h, format, stride)?)
+    }
+
+    /// Borrows the caller's pixels writable.
+    ///
+    /// # Safety
+    /// As [`as_view`](Self::as_view), and the bytes must be writable and not aliased.
+    pub(crate) unsafe fn as_view_mut<'a>(&self, arg: &'static str) -> FfiResult<ImageViewMut<'a>> {
+        let (w, h, format, stride, len) = self.layout(arg)?;
+        let bytes: &mut [u8] = if len == 0 {
+            &mut []
+        } else {
+            unsafe { std::slice::from_raw_parts_mut(self.data as *mut u8, len) }
+        };
+        Ok(ImageViewMut::new(bytes, w, h, format, stride)?)
+    }
+}
+
+/// An image owned by imkit. Create with `imkit_image_read`, free with `imkit_image_free`.
+/// Thread safety: functions taking a const pointer may run concurrently.
+pub struct imkit_image {
+    image: Image,
+}
+
+impl Handle for imkit_image {
+    const KIND: &'static str = "imkit_image";
+}
+
+/// Options for writing files. Create with `imkit_write_options_new`, free with
+/// `imkit_write_options_free`; functions that take options accept NULL for the defaults.
+/// Thread safety: setters must not race with other uses of the same options.
+pub struct imkit_write_options {
+    pub(crate) options: WriteOptions,
+}
+
+impl Handle for imkit_write_options {
+    const KIND: &'static str = "imkit_write_options";
+}
+
+/// Reads write options, NULL meaning the defaults.
+///
+/// # Safety
+/// `ptr` must be NULL or an options handle.
+pub(crate) unsafe fn write_options(ptr: *const imkit_write_options) -> FfiResult<WriteOptions> {
+    if ptr.is_null() {
+        return Ok(WriteOptions::default());
+    }
+    Ok(unsafe { handle_ref(ptr, "options") }?.options.clone())
+}
+
+/// Creates write options with the defaults (PNG compression 1 = fast).
+/// Owned: free with `imkit_write_options_free`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_write_options_new(out: *mut *mut imkit_write_options) -> imkit_status {
+    boundary(|| {
+        let out = unsafe { arg_out(out, "out") }?;
+        *out = new_handle(imkit_write_options {
+            options: WriteOptions::default(),
+        });
+        Ok(())
+    })
+}
+
+/// Sets the PNG compression: 0 = none, 1 = fast (default), 2–9 = zlib levels (smaller files,
+/// slower). Output bytes are deterministic for every level.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_write_options_set_png_compression(
+    options: *mut imkit_write_options,
+    level: u32,
+) -> imkit_status {
+    boundary(|| {
+        let options = unsafe { handle_mut(options, "options") }?;
+        if level > 9 {
+            return Err(Error::invalid(format!("PNG compression level must be 0-9, got {level}")).into());
+        }
+        options.options.png_compression = level as u8;
+        Ok(())
+    })
+}
+
+/// Frees write options. NULL is ignored; do not free twice.
+#[no_mangle]
+pub unsafe extern "C" fn imkit_write_options_free(options: *mut imkit_write_options) {
+    boundary(|| unsafe { free_handle(options, "options") });
+}
+
+/// Reads a whole image file into a new `imkit_image` (format detected from the content).
+/// Owned: `*out` is freed with `imkit_image_free`.
+/// Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_image_read(path: *const c_char, out: *mut *mut imkit_image) -> imkit_status {
+    boundary(|| {
+        let path = unsafe { arg_path(path, "path") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let image = codec::read_image(&path)?;
+        *out = new_handle(imkit_image { image });
+        Ok(())
+    })
+}
+
+/// Describes the pixels of an `imkit_image`. `out->data` is Borrowed: valid until the image
+/// is freed; the caller may write through it.
+/// Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_image_get_view(
+    image: *const imkit_image,
+    out: *mut imkit_image_view,
+) -> imkit_status {
+    boundary(|| {
+        let image = unsafe { handle_ref(image, "image") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let img = &image.image;
+        *out = imkit_image_view {
+            data: img.data().as_ptr() as *mut c_void,
+            width: img.width() as u64,
+            height: img.height() as u64,
+            row_stride_bytes: img.width() * img.format().bytes_per_pixel(),
+            channels: img.format().channels as u32,
+            dtype: img.format().dtype as i32,
+        };
+        Ok(())
+    })
+}
+
+/// Frees an image. NULL is ignored; do not free twice.
+#[no_mangle]
+pub unsafe extern "C" fn imkit_image_free(image: *mut imkit_image) {
+    boundary(|| unsafe { free_handle(image, "image") });
+}
+
+/// Writes pixels to a file atomically (temporary file + rename); the format comes from the
+/// extension (`.png`: uint8/uint16 with 1–4 channels). `options` may be NULL.
+/// Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_image_write(
+    path: *const c_char,
+    image: *const imkit_image_view,
+    options: *const imkit_write_options,
+) -> imkit_status {
+    boundary(|| {
+        let path = unsafe { arg_path(path, "path") }?;
+        let view = unsafe { arg_ref(image, "image")?.as_view("image") }?;
+        let options = unsafe { write_options(options) }?;
+        Ok(codec::write_image(&path, &view, &options)?)
+    })
+}
+
+/// Reads an image file's size, pixel layout and format from its header, without decoding
+/// pixels. Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_image_info_read(
+    path: *const c_char,
+    out: *mut imkit_image_info,
+) -> imkit_status {
+    boundary(|| {
+        let path = unsafe { arg_path(path, "path") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let info = codec::probe(&path)?;
+        *out = imkit_image_info {
+            width: info.width,
+            height: info.height,
+            channels: info.format.channels as u32,
+            dtype: info.format.dtype as i32,
+            file_format: imkit_file_format::from(info.file_format) as i32,
+        };
+        Ok(())
+    })
+}

@@ -1,0 +1,19 @@
+//! imkit: tile-based processing of images of any size.
+//!
+//! The Rust API lives in the modules below; the C ABI (`ffi`) is a thin layer over them.
+//! Data flows one way: file → codec/source → view → operation → encoder → file.
+
+pub mod codec;
+pub mod error;
+pub mod ffi;
+pub mod geom;
+pub mod image;
+pub mod pixel;
+pub mod progress;
+pub mod threads;
+pub mod tiling;
+
+pub use error::{Error, Result};
+pub use geom::Rect;
+pub use image::{Image, ImageView, ImageViewMut};
+pub use pixel::{PixelFormat, PixelType};

@@ -1,0 +1,147 @@
+//! Pixel sample types. A pixel is `channels` samples of one [`PixelType`], interleaved.
+
+use crate::error::{Error, Result};
+
+/// The numeric type of one sample. Values are stable: they cross the C ABI as `imkit_dtype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PixelType {
+    /// Unsigned 8-bit integer.
+    U8 = 1,
+    /// Unsigned 16-bit integer.
+    U16 = 2,
+    /// IEEE half float.
+    F16 = 3,
+    /// IEEE single float.
+    F32 = 4,
+    /// IEEE double float.
+    F64 = 5,
+    /// Signed 8-bit integer.
+    I8 = 6,
+    /// Signed 16-bit integer.
+    I16 = 7,
+    /// Unsigned 32-bit integer.
+    U32 = 8,
+    /// Signed 32-bit integer.
+    I32 = 9,
+    /// Unsigned 64-bit integer.
+    U64 = 10,
+    /// Signed 64-bit integer.
+    I64 = 11,
+}
+
+impl PixelType {
+    /// Every pixel type, in code order.
+    pub const ALL: [PixelType; 11] = [
+        PixelType::U8,
+        PixelType::U16,
+        PixelType::F16,
+        PixelType::F32,
+        PixelType::F64,
+        PixelType::I8,
+        PixelType::I16,
+        PixelType::U32,
+        PixelType::I32,
+        PixelType::U64,
+        PixelType::I64,
+    ];
+
+    /// Size of one sample in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            PixelType::U8 | PixelType::I8 => 1,
+            PixelType::U16 | PixelType::I16 | PixelType::F16 => 2,
+            PixelType::U32 | PixelType::I32 | PixelType::F32 => 4,
+            PixelType::U64 | PixelType::I64 | PixelType::F64 => 8,
+        }
+    }
+
+    /// Lower-case name as NumPy spells it (`uint8`, `float16`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PixelType::U8 => "uint8",
+            PixelType::U16 => "uint16",
+            PixelType::F16 => "float16",
+            PixelType::F32 => "float32",
+            PixelType::F64 => "float64",
+            PixelType::I8 => "int8",
+            PixelType::I16 => "int16",
+            PixelType::U32 => "uint32",
+            PixelType::I32 => "int32",
+            PixelType::U64 => "uint64",
+            PixelType::I64 => "int64",
+        }
+    }
+
+    /// Converts a C `imkit_dtype` value, rejecting unknown codes.
+    pub fn from_code(code: i32) -> Result<PixelType> {
+        PixelType::ALL
+            .into_iter()
+            .find(|t| *t as i32 == code)
+            .ok_or_else(|| Error::invalid(format!("unknown pixel type code {code}")))
+    }
+
+    /// Encodes `value` as one sample of this type in native byte order, saturating integers
+    /// to their range and rounding to nearest. Used for fill values.
+    pub fn encode_fill(self, value: f64, out: &mut Vec<u8>) {
+        fn int(v: f64, lo: f64, hi: f64) -> f64 {
+            if v.is_nan() {
+                0.0
+            } else {
+                v.round().clamp(lo, hi)
+            }
+        }
+        match self {
+            PixelType::U8 => out.push(int(value, 0.0, 255.0) as u8),
+            PixelType::I8 => out.extend((int(value, -128.0, 127.0) as i8).to_ne_bytes()),
+            PixelType::U16 => out.extend((int(value, 0.0, 65535.0) as u16).to_ne_bytes()),
+            PixelType::I16 => out.extend((int(value, -32768.0, 32767.0) as i16).to_ne_bytes()),
+            PixelType::U32 => out.extend((int(value, 0.0, u32::MAX as f64) as u32).to_ne_bytes()),
+            PixelType::I32 => out.extend(
+                (int(value, i32::MIN as f64, i32::MAX as f64) as i32).to_ne_bytes(),
+            ),
+            PixelType::U64 => out.extend((int(value, 0.0, u64::MAX as f64) as u64).to_ne_bytes()),
+            PixelType::I64 => out.extend(
+                (int(value, i64::MIN as f64, i64::MAX as f64) as i64).to_ne_bytes(),
+            ),
+            PixelType::F16 => out.extend(half::f16::from_f64(value).to_ne_bytes()),
+            PixelType::F32 => out.extend((value as f32).to_ne_bytes()),
+            PixelType::F64 => out.extend(value.to_ne_bytes()),
+        }
+    }
+}
+
+impl std::fmt::Display for PixelType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The layout of one pixel: sample type and channel count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PixelFormat {
+    /// Sample type.
+    pub dtype: PixelType,
+    /// Samples per pixel (at least 1).
+    pub channels: usize,
+}
+
+impl PixelFormat {
+    /// A pixel format; `channels` must be at least 1.
+    pub fn new(dtype: PixelType, channels: usize) -> Result<PixelFormat> {
+        if channels == 0 {
+            return Err(Error::invalid("channel count must be at least 1"));
+        }
+        Ok(PixelFormat { dtype, channels })
+    }
+
+    /// Bytes per pixel.
+    pub fn bytes_per_pixel(self) -> usize {
+        self.dtype.size() * self.channels
+    }
+}
+
+impl std::fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} x {} channel(s)", self.dtype, self.channels)
+    }
+}
