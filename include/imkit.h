@@ -413,18 +413,6 @@ typedef struct imkit_rect {
  */
 typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
 
-/**
- * The eight bytes every PNG file starts with.
- */
-#define SIGNATURE { 137, 80, 78, 71, 13, 10, 26, 10, }
-
-/**
- * Every status, in code order.
- */
-#define imkit_status_ALL { imkit_status_Ok, imkit_status_InvalidArg, imkit_status_NullArg, imkit_status_InvalidHandle, imkit_status_OutOfBounds, imkit_status_BufferTooSmall, imkit_status_Mismatch, imkit_status_Io, imkit_status_Format, imkit_status_Unsupported, imkit_status_BadState, imkit_status_WouldBlock, imkit_status_Cancelled, imkit_status_Internal, imkit_status_Panic, }
-
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
