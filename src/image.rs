@@ -68,7 +68,13 @@ impl Image {
         format: PixelFormat,
         data: Vec<u8>,
     ) -> Result<Image> {
-        let row = check_layout(data.len(), width, height, format, width * format.bytes_per_pixel())?;
+        let row = check_layout(
+            data.len(),
+            width,
+            height,
+            format,
+            width * format.bytes_per_pixel(),
+        )?;
         if data.len() != row * height {
             return Err(Error::Mismatch(format!(
                 "expected {} bytes for a {width}x{height} {format} image, got {}",

@@ -96,13 +96,13 @@ impl PixelType {
             PixelType::U16 => out.extend((int(value, 0.0, 65535.0) as u16).to_ne_bytes()),
             PixelType::I16 => out.extend((int(value, -32768.0, 32767.0) as i16).to_ne_bytes()),
             PixelType::U32 => out.extend((int(value, 0.0, u32::MAX as f64) as u32).to_ne_bytes()),
-            PixelType::I32 => out.extend(
-                (int(value, i32::MIN as f64, i32::MAX as f64) as i32).to_ne_bytes(),
-            ),
+            PixelType::I32 => {
+                out.extend((int(value, i32::MIN as f64, i32::MAX as f64) as i32).to_ne_bytes())
+            }
             PixelType::U64 => out.extend((int(value, 0.0, u64::MAX as f64) as u64).to_ne_bytes()),
-            PixelType::I64 => out.extend(
-                (int(value, i64::MIN as f64, i64::MAX as f64) as i64).to_ne_bytes(),
-            ),
+            PixelType::I64 => {
+                out.extend((int(value, i64::MIN as f64, i64::MAX as f64) as i64).to_ne_bytes())
+            }
             PixelType::F16 => out.extend(half::f16::from_f64(value).to_ne_bytes()),
             PixelType::F32 => out.extend((value as f32).to_ne_bytes()),
             PixelType::F64 => out.extend(value.to_ne_bytes()),

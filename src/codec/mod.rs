@@ -171,7 +171,11 @@ pub fn output_format(path: &Path) -> Result<Format> {
 }
 
 /// Writes an image file atomically; the format comes from the path's extension.
-pub fn write_image(path: impl AsRef<Path>, image: &ImageView<'_>, options: &WriteOptions) -> Result<()> {
+pub fn write_image(
+    path: impl AsRef<Path>,
+    image: &ImageView<'_>,
+    options: &WriteOptions,
+) -> Result<()> {
     let path = path.as_ref();
     match output_format(path)? {
         Format::Png => png::write_file(

@@ -32,9 +32,9 @@ fn decode_error(name: &str, e: png::DecodingError) -> Error {
         png::DecodingError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
             Error::io(name, io)
         }
-        png::DecodingError::IoError(_) => {
-            Error::format(format!("{name}: PNG data is truncated (unexpected end of file)"))
-        }
+        png::DecodingError::IoError(_) => Error::format(format!(
+            "{name}: PNG data is truncated (unexpected end of file)"
+        )),
         other => Error::format(format!("{name}: invalid PNG: {other}")),
     }
 }
@@ -207,7 +207,8 @@ pub struct PngWriter<W: Write + 'static> {
 
 /// Checks that PNG can hold `format` exactly.
 pub fn check_format(format: PixelFormat) -> Result<()> {
-    if !matches!(format.dtype, PixelType::U8 | PixelType::U16) || !(1..=4).contains(&format.channels)
+    if !matches!(format.dtype, PixelType::U8 | PixelType::U16)
+        || !(1..=4).contains(&format.channels)
     {
         return Err(Error::unsupported(format!(
             "PNG cannot store {format} without loss (it holds uint8 or uint16 with 1-4 channels)"

@@ -4,8 +4,8 @@
 use std::ffi::{c_char, c_void};
 
 use super::{
-    arg_out, arg_path, arg_ref, boundary, free_handle, handle_mut, handle_ref, new_handle,
-    FfiResult, Handle, imkit_status,
+    arg_out, arg_path, arg_ref, boundary, free_handle, handle_mut, handle_ref, imkit_status,
+    new_handle, FfiResult, Handle,
 };
 use crate::codec::{self, Format, WriteOptions};
 use crate::error::Error;
@@ -115,12 +115,18 @@ impl imkit_image_view {
             .map_err(|e| Error::invalid(format!("`{arg}`: {e}")))?;
         let (w, h) = match (usize::try_from(self.width), usize::try_from(self.height)) {
             (Ok(w), Ok(h)) => (w, h),
-            _ => return Err(Error::invalid(format!("`{arg}`: size does not fit in memory")).into()),
+            _ => {
+                return Err(Error::invalid(format!("`{arg}`: size does not fit in memory")).into())
+            }
         };
         let row = w
             .checked_mul(format.bytes_per_pixel())
             .ok_or_else(|| Error::invalid(format!("`{arg}`: row size overflows")))?;
-        let stride = if self.row_stride_bytes == 0 { row } else { self.row_stride_bytes };
+        let stride = if self.row_stride_bytes == 0 {
+            row
+        } else {
+            self.row_stride_bytes
+        };
         if stride < row {
             return Err(Error::invalid(format!(
                 "`{arg}`: row_stride_bytes {stride} is smaller than one row ({row} bytes)"
@@ -206,7 +212,9 @@ pub(crate) unsafe fn write_options(ptr: *const imkit_write_options) -> FfiResult
 /// Owned: free with `imkit_write_options_free`.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn imkit_write_options_new(out: *mut *mut imkit_write_options) -> imkit_status {
+pub unsafe extern "C" fn imkit_write_options_new(
+    out: *mut *mut imkit_write_options,
+) -> imkit_status {
     boundary(|| {
         let out = unsafe { arg_out(out, "out") }?;
         *out = new_handle(imkit_write_options {
@@ -227,7 +235,9 @@ pub unsafe extern "C" fn imkit_write_options_set_png_compression(
     boundary(|| {
         let options = unsafe { handle_mut(options, "options") }?;
         if level > 9 {
-            return Err(Error::invalid(format!("PNG compression level must be 0-9, got {level}")).into());
+            return Err(
+                Error::invalid(format!("PNG compression level must be 0-9, got {level}")).into(),
+            );
         }
         options.options.png_compression = level as u8;
         Ok(())
@@ -245,7 +255,10 @@ pub unsafe extern "C" fn imkit_write_options_free(options: *mut imkit_write_opti
 /// Thread safety: any thread.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn imkit_image_read(path: *const c_char, out: *mut *mut imkit_image) -> imkit_status {
+pub unsafe extern "C" fn imkit_image_read(
+    path: *const c_char,
+    out: *mut *mut imkit_image,
+) -> imkit_status {
     boundary(|| {
         let path = unsafe { arg_path(path, "path") }?;
         let out = unsafe { arg_out(out, "out") }?;

@@ -4,7 +4,6 @@ use std::ffi::{c_char, CStr};
 
 use super::{arg_out, boundary, boundary_or, imkit_status, with_last_error};
 
-
 /// Packs a version as MAJOR*10000 + MINOR*100 + PATCH.
 const fn version_number() -> u32 {
     const fn parse(s: &str) -> u32 {
@@ -34,12 +33,11 @@ pub const ABI_VERSION: u32 = {
     n
 };
 
-const VERSION_STRING: &CStr = match CStr::from_bytes_with_nul(
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-) {
-    Ok(s) => s,
-    Err(_) => panic!("version string has an interior NUL"),
-};
+const VERSION_STRING: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(s) => s,
+        Err(_) => panic!("version string has an interior NUL"),
+    };
 
 /// Describes a status code: its macro name and a one-line description, e.g.
 /// `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
@@ -140,4 +138,3 @@ pub unsafe extern "C" fn imkit_get_num_threads(out: *mut usize) -> imkit_status 
 pub extern "C" fn imkit__test_panic() -> imkit_status {
     boundary(|| -> super::FfiResult<()> { panic!("test hook panic") })
 }
-

@@ -8,8 +8,8 @@
 
 #![allow(non_camel_case_types)]
 
-pub mod library;
 pub mod image;
+pub mod library;
 pub mod tiling;
 
 use std::cell::RefCell;
@@ -88,7 +88,9 @@ impl imkit_status {
     pub fn describe(self) -> &'static CStr {
         match self {
             imkit_status::Ok => c"IMKIT_STATUS_OK: success",
-            imkit_status::InvalidArg => c"IMKIT_STATUS_INVALID_ARG: an argument has an invalid value",
+            imkit_status::InvalidArg => {
+                c"IMKIT_STATUS_INVALID_ARG: an argument has an invalid value"
+            }
             imkit_status::NullArg => c"IMKIT_STATUS_NULL_ARG: a required pointer argument is NULL",
             imkit_status::InvalidHandle => {
                 c"IMKIT_STATUS_INVALID_HANDLE: the handle is freed, of the wrong type or unknown"
@@ -320,9 +322,9 @@ pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, arg: &'static str) -> FfiRe
     if ptr.is_null() {
         return Err(FfiError::Null(arg));
     }
-    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| {
-        Error::invalid(format!("argument `{arg}` is not valid UTF-8")).into()
-    })
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| Error::invalid(format!("argument `{arg}` is not valid UTF-8")).into())
 }
 
 /// Reads a path argument (NUL-terminated UTF-8, not empty).

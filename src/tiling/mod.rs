@@ -242,7 +242,9 @@ mod tests {
         assert_eq!(at(Corner::BottomLeft), (100, 200 - 1023));
         assert_eq!(at(Corner::BottomRight), (100 - 1023, 200 - 1023));
         assert_eq!(at(Corner::Center), (100 - 512, 200 - 512));
-        let odd = TileSpec::square(10, 10, Corner::Center, 5).top_left().unwrap();
+        let odd = TileSpec::square(10, 10, Corner::Center, 5)
+            .top_left()
+            .unwrap();
         assert_eq!(odd, (8, 8));
     }
 

@@ -104,7 +104,11 @@ fn check_tile(base: PixelFormat, tile: &ImageView<'_>, spec: &TileSpec) -> Resul
 /// Pastes `tile` into `base` in memory: the tile's pixels replace the base's inside the
 /// tile rectangle (no blending, alpha copied as is); every other pixel stays untouched.
 /// The tile must be `spec.width` x `spec.height` with the base's exact pixel format.
-pub fn paste(base: &mut ImageViewMut<'_>, tile: &ImageView<'_>, spec: &TileSpec) -> Result<Placement> {
+pub fn paste(
+    base: &mut ImageViewMut<'_>,
+    tile: &ImageView<'_>,
+    spec: &TileSpec,
+) -> Result<Placement> {
     check_tile(base.format(), tile, spec)?;
     let placement = spec.place(base.width() as u64, base.height() as u64)?;
     let rect = placement.image_rect;

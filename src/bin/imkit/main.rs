@@ -1,0 +1,45 @@
+//! The `imkit` command-line tool: one subcommand per job, each in its own module.
+
+mod progress_bar;
+mod tiles;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tile-based processing of images of any size.
+#[derive(Parser)]
+#[command(name = "imkit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Extract a tile from an image.
+    ExtractTile(tiles::ExtractArgs),
+    /// Paste a tile into an image (everything outside the tile stays bit-identical).
+    PasteTile(tiles::PasteArgs),
+    /// Show an image file's size, pixel type, channels and format.
+    Info(tiles::InfoArgs),
+    /// Run the main job end to end on a built-in synthetic sample.
+    Demo(tiles::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::ExtractTile(args) => tiles::extract(args),
+        Command::PasteTile(args) => tiles::paste(args),
+        Command::Info(args) => tiles::info(args),
+        Command::Demo(args) => tiles::demo(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("imkit: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
