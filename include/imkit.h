@@ -418,62 +418,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Describes a status code: its macro name and a one-line description, e.g.
- * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
- * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
- * Thread safety: any thread.
- */
-const char *imkit_status_str(int32_t code);
-
-/**
- * The message of the last failed imkit call on this thread ("" if none failed yet).
- * Check the status first: the message explains a failure, it never signals one by itself.
- * Borrowed: valid until the next imkit call on this thread; never NULL.
- * Thread safety: each thread has its own message.
- */
-const char *imkit_last_error_message(void);
-
-/**
- * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
- * stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
- * `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
- * NULL when `len` is 0 (a size query). This call never changes the message itself.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
-
-/**
- * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
- * when header and library agree. Thread safety: any thread.
- */
-uint32_t imkit_version(void);
-
-/**
- * The library version as text, e.g. "0.1.0". Borrowed: a static string.
- * Thread safety: any thread.
- */
-const char *imkit_version_string(void);
-
-/**
- * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
- * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
- */
-uint32_t imkit_abi_version(void);
-
-/**
- * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
- * imkit never uses a process-global pool; output bytes never depend on this number.
- * Takes effect for operations started afterwards. Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
-
-/**
- * Stores in `*out` the number of threads imkit's pool uses.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
-
-/**
  * Creates write options with the defaults (PNG compression 1 = fast).
  * Owned: free with `imkit_write_options_free`.
  */
@@ -528,6 +472,62 @@ imkit_status imkit_image_write(const char *path,
  * pixels. Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_image_info_read(const char *path, struct imkit_image_info *out);
+
+/**
+ * Describes a status code: its macro name and a one-line description, e.g.
+ * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
+ * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
+ * Thread safety: any thread.
+ */
+const char *imkit_status_str(int32_t code);
+
+/**
+ * The message of the last failed imkit call on this thread ("" if none failed yet).
+ * Check the status first: the message explains a failure, it never signals one by itself.
+ * Borrowed: valid until the next imkit call on this thread; never NULL.
+ * Thread safety: each thread has its own message.
+ */
+const char *imkit_last_error_message(void);
+
+/**
+ * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
+ * stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
+ * `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
+ * NULL when `len` is 0 (a size query). This call never changes the message itself.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
+
+/**
+ * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
+ * when header and library agree. Thread safety: any thread.
+ */
+uint32_t imkit_version(void);
+
+/**
+ * The library version as text, e.g. "0.1.0". Borrowed: a static string.
+ * Thread safety: any thread.
+ */
+const char *imkit_version_string(void);
+
+/**
+ * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
+ * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
+ */
+uint32_t imkit_abi_version(void);
+
+/**
+ * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
+ * imkit never uses a process-global pool; output bytes never depend on this number.
+ * Takes effect for operations started afterwards. Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
+
+/**
+ * Stores in `*out` the number of threads imkit's pool uses.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
 
 /**
  * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy

@@ -75,8 +75,9 @@ impl PngReader<BufReader<File>> {
 impl<R: BufRead + Seek> PngReader<R> {
     /// Starts decoding from `input`; `name` labels error messages.
     pub fn new(input: R, name: &str) -> Result<Self> {
-        let mut limits = png::Limits::default();
-        limits.bytes = usize::MAX / 2;
+        let limits = png::Limits {
+            bytes: usize::MAX / 2,
+        };
         let mut decoder = png::Decoder::new_with_limits(input, limits);
         decoder.set_transformations(png::Transformations::EXPAND);
         let mut reader = decoder.read_info().map_err(|e| decode_error(name, e))?;

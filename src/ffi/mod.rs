@@ -6,7 +6,13 @@
 //! freed or wrong-type handle is reported as `IMKIT_STATUS_INVALID_HANDLE` without imkit ever
 //! reading the memory behind it.
 
+//!
+//! Safety contract shared by every `unsafe extern "C"` function (stated once here rather than
+//! on each): pointer arguments are NULL or valid for the access the function's doc describes,
+//! strings are NUL-terminated, and buffers are as large as their length arguments say.
+
 #![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
 pub mod image;
 pub mod library;
