@@ -83,7 +83,8 @@ pub struct PasteArgs {
     /// Base image.
     base: PathBuf,
     /// Tile image to paste.
-    tile: PathBuf,
+    #[arg(value_name = "TILE")]
+    tile_file: PathBuf,
     /// Result file [default: outputs/images/<stem>__patched.png]; may be BASE itself.
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -156,7 +157,7 @@ pub fn extract(args: ExtractArgs) -> imkit::Result<()> {
 
 /// `imkit paste-tile`.
 pub fn paste(args: PasteArgs) -> imkit::Result<()> {
-    let tile_info = codec::probe(&args.tile)?;
+    let tile_info = codec::probe(&args.tile_file)?;
     let spec = args.place.spec((tile_info.width, tile_info.height))?;
     let output = match args.output {
         Some(path) => path,
@@ -169,7 +170,7 @@ pub fn paste(args: PasteArgs) -> imkit::Result<()> {
     let mut report = |d, t| bar.update(d, t);
     let placement = tiling::paste_file(
         &args.base,
-        &args.tile,
+        &args.tile_file,
         &output,
         &spec,
         &args.place.write_options(),
