@@ -10,12 +10,22 @@ fn main() -> imkit::Result<()> {
         eprintln!("usage: make_big_png OUT.png WIDTH HEIGHT");
         std::process::exit(2);
     }
-    let parse = |s: &str| s.parse::<usize>().map_err(|e| imkit::Error::invalid(format!("{s}: {e}")));
+    let parse = |s: &str| {
+        s.parse::<usize>()
+            .map_err(|e| imkit::Error::invalid(format!("{s}: {e}")))
+    };
     let (width, height) = (parse(&args[2])?, parse(&args[3])?);
     let file = AtomicFile::create(&args[1])?;
     let format = PixelFormat::new(PixelType::U8, 3)?;
-    let mut writer =
-        PngWriter::new(file.unbuffered()?, &args[1], width, height, format, 1, &PngMetadata::default())?;
+    let mut writer = PngWriter::new(
+        file.unbuffered()?,
+        &args[1],
+        width,
+        height,
+        format,
+        3,
+        &PngMetadata::default(),
+    )?;
     let mut row = vec![0u8; width * 3];
     for y in 0..height {
         for (x, px) in row.chunks_exact_mut(3).enumerate() {

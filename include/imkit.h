@@ -418,14 +418,14 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Creates write options with the defaults (PNG compression 1 = fast).
+ * Creates write options with the defaults (PNG compression 3).
  * Owned: free with `imkit_write_options_free`.
  */
 IMKIT_NODISCARD imkit_status imkit_write_options_new(struct imkit_write_options **out);
 
 /**
- * Sets the PNG compression: 0 = none, 1 = fast (default), 2–9 = zlib levels (smaller files,
- * slower). Output bytes are deterministic for every level.
+ * Sets the PNG compression: 0 = none, 1 = fastest (fdeflate), 2–9 = zlib levels (default 3;
+ * higher is smaller and slower). Output bytes are deterministic for every level.
  */
 IMKIT_NODISCARD
 imkit_status imkit_write_options_set_png_compression(struct imkit_write_options *options,

@@ -95,13 +95,14 @@ impl Format {
 /// Options for writing image files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
-    /// PNG compression: 0 = none, 1 = fast (default), 2–9 = zlib levels.
+    /// PNG compression: 0 = none, 1 = fastest (fdeflate), 2–9 = zlib levels; default 3, which
+    /// measured as fast as fdeflate on large images with far smaller files.
     pub png_compression: u8,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { png_compression: 1 }
+        WriteOptions { png_compression: 3 }
     }
 }
 

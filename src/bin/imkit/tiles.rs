@@ -37,8 +37,8 @@ pub struct Placement {
     /// Fill value for --edge pad (every channel).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     fill: f64,
-    /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
-    #[arg(long, default_value_t = 1)]
+    /// PNG compression: 0 none, 1 fastest (fdeflate), 2-9 zlib levels.
+    #[arg(long, default_value_t = 3)]
     compression: u8,
 }
 
