@@ -4,26 +4,9 @@ use std::ffi::{c_char, CStr};
 
 use super::{arg_out, boundary, boundary_or, imkit_status, with_last_error};
 
-/// Packs a version as MAJOR*10000 + MINOR*100 + PATCH.
-const fn version_number() -> u32 {
-    const fn parse(s: &str) -> u32 {
-        let b = s.as_bytes();
-        let mut i = 0;
-        let mut n = 0;
-        while i < b.len() {
-            n = n * 10 + (b[i] - b'0') as u32;
-            i += 1;
-        }
-        n
-    }
-    parse(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
-        + parse(env!("CARGO_PKG_VERSION_MINOR")) * 100
-        + parse(env!("CARGO_PKG_VERSION_PATCH"))
-}
-
-/// The ABI version this library implements (`IMKIT_ABI_VERSION` in the header).
-pub const ABI_VERSION: u32 = {
-    let b = env!("IMKIT_ABI_VERSION").as_bytes();
+/// Parses a decimal number at compile time (version parts from Cargo).
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
     let mut i = 0;
     let mut n = 0;
     while i < b.len() {
@@ -31,7 +14,15 @@ pub const ABI_VERSION: u32 = {
         i += 1;
     }
     n
-};
+}
+
+/// The version as MAJOR*10000 + MINOR*100 + PATCH (`IMKIT_VERSION_NUMBER` in the header).
+const VERSION_NUMBER: u32 = parse_u32(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+    + parse_u32(env!("CARGO_PKG_VERSION_MINOR")) * 100
+    + parse_u32(env!("CARGO_PKG_VERSION_PATCH"));
+
+/// The ABI version this library implements (`IMKIT_ABI_VERSION` in the header).
+pub const ABI_VERSION: u32 = parse_u32(env!("IMKIT_ABI_VERSION"));
 
 const VERSION_STRING: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
@@ -93,7 +84,7 @@ pub unsafe extern "C" fn imkit_last_error_copy(
 /// when header and library agree. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn imkit_version() -> u32 {
-    version_number()
+    VERSION_NUMBER
 }
 
 /// The library version as text, e.g. "0.1.0". Borrowed: a static string.
