@@ -105,7 +105,8 @@ typedef int32_t imkit_status;
 #endif // __cplusplus
 
 /**
- * Sample types (values of `imkit_image_view.dtype`).
+ * The numeric type of one sample (`imkit_dtype` in C: the `dtype` field of
+ * `imkit_image_view`). Values are stable and only ever appended.
  */
 enum imkit_dtype
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -113,47 +114,47 @@ enum imkit_dtype
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * uint8_t.
+   * Unsigned 8-bit integer.
    */
   IMKIT_DTYPE_U8 = 1,
   /**
-   * uint16_t.
+   * Unsigned 16-bit integer.
    */
   IMKIT_DTYPE_U16 = 2,
   /**
-   * IEEE 754 half float (16 bits).
+   * IEEE half float.
    */
   IMKIT_DTYPE_F16 = 3,
   /**
-   * float.
+   * IEEE single float.
    */
   IMKIT_DTYPE_F32 = 4,
   /**
-   * double.
+   * IEEE double float.
    */
   IMKIT_DTYPE_F64 = 5,
   /**
-   * int8_t.
+   * Signed 8-bit integer.
    */
   IMKIT_DTYPE_I8 = 6,
   /**
-   * int16_t.
+   * Signed 16-bit integer.
    */
   IMKIT_DTYPE_I16 = 7,
   /**
-   * uint32_t.
+   * Unsigned 32-bit integer.
    */
   IMKIT_DTYPE_U32 = 8,
   /**
-   * int32_t.
+   * Signed 32-bit integer.
    */
   IMKIT_DTYPE_I32 = 9,
   /**
-   * uint64_t.
+   * Unsigned 64-bit integer.
    */
   IMKIT_DTYPE_U64 = 10,
   /**
-   * int64_t.
+   * Signed 64-bit integer.
    */
   IMKIT_DTYPE_I64 = 11,
 };
@@ -267,11 +268,6 @@ typedef enum imkit_edge imkit_edge;
 typedef int32_t imkit_edge;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
-
-/**
- * The numeric type of one sample. Values are stable: they cross the C ABI as `imkit_dtype`.
- */
-typedef struct PixelType PixelType;
 
 /**
  * An image owned by imkit. Create with `imkit_image_read`, free with `imkit_image_free`.

@@ -2,7 +2,9 @@
 
 use crate::error::{Error, Result};
 
-/// The numeric type of one sample. Values are stable: they cross the C ABI as `imkit_dtype`.
+/// The numeric type of one sample (`imkit_dtype` in C: the `dtype` field of
+/// `imkit_image_view`). Values are stable and only ever appended.
+#[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PixelType {
     /// Unsigned 8-bit integer.

@@ -12,34 +12,6 @@ use crate::error::Error;
 use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::{PixelFormat, PixelType};
 
-/// Sample types (values of `imkit_image_view.dtype`).
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum imkit_dtype {
-    /// uint8_t.
-    U8 = 1,
-    /// uint16_t.
-    U16 = 2,
-    /// IEEE 754 half float (16 bits).
-    F16 = 3,
-    /// float.
-    F32 = 4,
-    /// double.
-    F64 = 5,
-    /// int8_t.
-    I8 = 6,
-    /// int16_t.
-    I16 = 7,
-    /// uint32_t.
-    U32 = 8,
-    /// int32_t.
-    I32 = 9,
-    /// uint64_t.
-    U64 = 10,
-    /// int64_t.
-    I64 = 11,
-}
-
 /// File formats (values of `imkit_image_info.file_format`).
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
