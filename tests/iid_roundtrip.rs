@@ -46,7 +46,10 @@ impl Added {
     }
 }
 
-fn random_file(rng: &mut Rng) -> (IidWriter, Vec<Added>, Vec<(String, BTreeSet<u32>)>) {
+/// Group names with their keys, in creation order.
+type Groups = Vec<(String, BTreeSet<u32>)>;
+
+fn random_file(rng: &mut Rng) -> (IidWriter, Vec<Added>, Groups) {
     let mut w = IidWriter::new();
     let mut added = Vec::new();
     let n = rng.below(40);
@@ -86,7 +89,7 @@ fn random_file(rng: &mut Rng) -> (IidWriter, Vec<Added>, Vec<(String, BTreeSet<u
         assert_eq!(key as usize, added.len());
         added.push(a);
     }
-    let mut groups: Vec<(String, BTreeSet<u32>)> = Vec::new();
+    let mut groups: Groups = Vec::new();
     if n > 0 {
         for _ in 0..rng.below(5) {
             let name = ["", "a", "été", "x\"y", "🙂"][rng.below(5) as usize].to_string();
