@@ -7,6 +7,7 @@ pub mod codec;
 pub mod error;
 pub mod ffi;
 pub mod geom;
+pub mod iid;
 pub mod image;
 pub mod pixel;
 pub mod progress;

@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+pub mod iid;
 pub mod image;
 pub mod library;
 pub mod tiling;

@@ -1,0 +1,360 @@
+//! Packed bit masks (row-major, most significant bit first, rows not byte-aligned: the
+//! layout of region bits in the file and of packed masks across the API) and the
+//! 8-connected component split the writer uses, in the reference's order.
+
+use super::format::BBox;
+
+/// Loads up to 8 bytes at `byte` as a big-endian word, zero-padded past the end of `bits`.
+fn load_be(bits: &[u8], byte: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    if let Some(src) = bits.get(byte..) {
+        let n = src.len().min(8);
+        buf[..n].copy_from_slice(&src[..n]);
+    }
+    u64::from_be_bytes(buf)
+}
+
+/// The `n` (≤ 57) bits starting at bit `bit`, right-aligned, first bit most significant.
+/// Bits past the end of `bits` read as 0.
+pub fn read_bits(bits: &[u8], bit: u64, n: u32) -> u64 {
+    debug_assert!(n <= 57);
+    if n == 0 {
+        return 0;
+    }
+    let word = load_be(bits, (bit / 8) as usize);
+    (word << (bit % 8)) >> (64 - n)
+}
+
+/// The bit at index `i` (false past the end).
+pub fn get_bit(bits: &[u8], i: u64) -> bool {
+    bits.get((i / 8) as usize)
+        .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
+}
+
+/// Number of set bits among `n` bits starting at `bit`.
+pub fn count_ones(bits: &[u8], bit: u64, n: u64) -> u64 {
+    let mut total = 0u64;
+    let mut done = 0u64;
+    while done < n {
+        let k = (n - done).min(56) as u32;
+        total += read_bits(bits, bit + done, k).count_ones() as u64;
+        done += k as u64;
+    }
+    total
+}
+
+/// True if any of the `n` bits starting at `bit` is set.
+pub fn any_ones(bits: &[u8], bit: u64, n: u64) -> bool {
+    let mut done = 0u64;
+    while done < n {
+        let k = (n - done).min(56) as u32;
+        if read_bits(bits, bit + done, k) != 0 {
+            return true;
+        }
+        done += k as u64;
+    }
+    false
+}
+
+/// ORs `n` bits of `src` starting at `src_bit` into `dst` starting at `dst_bit`.
+/// `dst` must hold `dst_bit + n` bits.
+pub fn or_bits(dst: &mut [u8], dst_bit: u64, src: &[u8], src_bit: u64, n: u64) {
+    let mut done = 0u64;
+    while done < n {
+        let d = dst_bit + done;
+        let off = (d % 8) as u32;
+        let k = ((n - done) as u32).min(8 - off);
+        let v = read_bits(src, src_bit + done, k) as u8;
+        dst[(d / 8) as usize] |= v << (8 - off - k);
+        done += k as u64;
+    }
+}
+
+/// Sets the `n` bits of `dst` starting at `bit`.
+pub fn set_bits(dst: &mut [u8], bit: u64, n: u64) {
+    let mut done = 0u64;
+    while done < n {
+        let d = bit + done;
+        let off = (d % 8) as u32;
+        let k = ((n - done) as u32).min(8 - off);
+        let ones = ((1u16 << k) - 1) as u8;
+        dst[(d / 8) as usize] |= ones << (8 - off - k);
+        done += k as u64;
+    }
+}
+
+/// A bit raster whose rows start on 64-bit word boundaries (MSB first in each word), used
+/// to AND two masks row by row.
+pub struct Raster {
+    words_per_row: usize,
+    words: Vec<u64>,
+}
+
+impl Raster {
+    /// An all-zero raster of `height` rows of `width` bits.
+    pub fn new(height: usize, width: usize) -> Raster {
+        let words_per_row = width.div_ceil(64);
+        Raster {
+            words_per_row,
+            words: vec![0; words_per_row * height],
+        }
+    }
+
+    /// ORs `n` bits of `src` (from `src_bit`) into row `row` at column `col`.
+    pub fn or_run(&mut self, row: usize, col: usize, src: &[u8], src_bit: u64, n: usize) {
+        let base = row * self.words_per_row;
+        let mut done = 0usize;
+        while done < n {
+            let k = (n - done).min(57) as u32;
+            let v = read_bits(src, src_bit + done as u64, k);
+            if v != 0 {
+                let c = col + done;
+                let (w, off) = (base + c / 64, (c % 64) as u32);
+                let top = v << (64 - k);
+                self.words[w] |= top >> off;
+                if off + k > 64 {
+                    self.words[w + 1] |= top << (64 - off);
+                }
+            }
+            done += k as usize;
+        }
+    }
+
+    /// Number of bits set in both rasters (same shape).
+    pub fn and_count(&self, other: &Raster) -> u64 {
+        self.words
+            .iter()
+            .zip(&other.words)
+            .map(|(a, b)| (a & b).count_ones() as u64)
+            .sum()
+    }
+}
+
+/// One horizontal run of true pixels: row `row`, columns `c0..c1`.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    row: u32,
+    c0: u32,
+    c1: u32,
+}
+
+/// A connected component found by [`components`]: its tight box relative to the mask and
+/// its own pixels packed (other components' pixels inside its box are 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    /// Tight box relative to the mask's origin.
+    pub bbox: BBox,
+    /// Number of pixels.
+    pub area: u32,
+    /// Packed bits of the box, `ceil(h * w / 8)` bytes.
+    pub bits: Vec<u8>,
+}
+
+/// Where the pixels of a mask come from.
+#[derive(Clone, Copy, Debug)]
+pub enum MaskData<'a> {
+    /// One byte per pixel, row-major, non-zero = true.
+    Bytes(&'a [u8]),
+    /// Packed bits, row-major, MSB first, rows not byte-aligned.
+    Packed(&'a [u8]),
+}
+
+impl MaskData<'_> {
+    /// Bytes the mask needs for `pixels` pixels.
+    pub fn required_len(&self, pixels: u64) -> u64 {
+        match self {
+            MaskData::Bytes(_) => pixels,
+            MaskData::Packed(_) => pixels.div_ceil(8),
+        }
+    }
+
+    /// Bytes the caller gave.
+    pub fn len(&self) -> usize {
+        match self {
+            MaskData::Bytes(b) | MaskData::Packed(b) => b.len(),
+        }
+    }
+
+    /// True when no byte was given.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn runs(&self, height: usize, width: usize) -> Vec<Run> {
+        let mut runs = Vec::new();
+        for r in 0..height {
+            let mut c = 0usize;
+            while c < width {
+                if !self.pixel(r, c, width) {
+                    c += 1;
+                    continue;
+                }
+                let start = c;
+                while c < width && self.pixel(r, c, width) {
+                    c += 1;
+                }
+                runs.push(Run {
+                    row: r as u32,
+                    c0: start as u32,
+                    c1: c as u32,
+                });
+            }
+        }
+        runs
+    }
+
+    fn pixel(&self, r: usize, c: usize, width: usize) -> bool {
+        let i = r * width + c;
+        match self {
+            MaskData::Bytes(b) => b[i] != 0,
+            MaskData::Packed(b) => get_bit(b, i as u64),
+        }
+    }
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let p = parent[i as usize];
+        parent[i as usize] = parent[p as usize];
+        i = p;
+    }
+    i
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        // The root is the earlier run, so a component's root is its first run.
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi as usize] = lo;
+    }
+}
+
+/// Splits a `height × width` mask into its 8-connected components, ordered by the position
+/// where a row-by-row, left-to-right scan first meets each one (scikit-image's `label`
+/// order, which the reference writes). The caller checks that `mask` is long enough.
+pub fn components(mask: MaskData<'_>, height: usize, width: usize) -> Vec<Component> {
+    let runs = mask.runs(height, width);
+    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
+    // Runs of the previous row: prev_start..cur_start.
+    // The previous row's runs are prev..cur_start; both rows are sorted by column, so one
+    // forward pointer into the previous row suffices.
+    let (mut prev, mut cur_start) = (0usize, 0usize);
+    for i in 0..runs.len() {
+        if i == 0 || runs[i].row != runs[i - 1].row {
+            let row_before = runs[i].row.checked_sub(1);
+            prev = if i > 0 && Some(runs[i - 1].row) == row_before {
+                cur_start
+            } else {
+                i
+            };
+            cur_start = i;
+        }
+        let r = runs[i];
+        // Previous-row runs ending left of this run's reach cannot touch later runs either.
+        while prev < cur_start && runs[prev].c1 < r.c0 {
+            prev += 1;
+        }
+        let mut j = prev;
+        // 8-connected: touching by an edge or a corner.
+        while j < cur_start && runs[j].c0 <= r.c1 {
+            union(&mut parent, i as u32, j as u32);
+            j += 1;
+        }
+    }
+    // Roots are first runs; number components in order of their first run.
+    let mut comp_of = vec![u32::MAX; runs.len()];
+    let mut boxes: Vec<(BBox, u32)> = Vec::new();
+    let mut run_comp = Vec::with_capacity(runs.len());
+    for (i, run) in runs.iter().enumerate() {
+        let root = find(&mut parent, i as u32) as usize;
+        if comp_of[root] == u32::MAX {
+            comp_of[root] = boxes.len() as u32;
+            boxes.push((
+                BBox::new(
+                    run.row as u16,
+                    run.c0 as u16,
+                    run.row as u16 + 1,
+                    run.c1 as u16,
+                ),
+                0,
+            ));
+        }
+        let c = comp_of[root];
+        run_comp.push(c);
+        let (b, area) = &mut boxes[c as usize];
+        b.minc = b.minc.min(run.c0 as u16);
+        b.maxc = b.maxc.max(run.c1 as u16);
+        b.maxr = b.maxr.max(run.row as u16 + 1);
+        *area += run.c1 - run.c0;
+    }
+    let mut comps: Vec<Component> = boxes
+        .into_iter()
+        .map(|(bbox, area)| Component {
+            bbox,
+            area,
+            bits: vec![0; bbox.pixels().div_ceil(8) as usize],
+        })
+        .collect();
+    for (run, c) in runs.iter().zip(run_comp) {
+        let comp = &mut comps[c as usize];
+        let b = comp.bbox;
+        let bit =
+            (run.row - b.minr as u32) as u64 * b.width() as u64 + (run.c0 - b.minc as u32) as u64;
+        set_bits(&mut comp.bits, bit, (run.c1 - run.c0) as u64);
+    }
+    comps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(rows: &[&str]) -> (Vec<u8>, usize, usize) {
+        let w = rows[0].len();
+        let data = rows
+            .iter()
+            .flat_map(|r| r.bytes().map(|b| (b == b'1') as u8))
+            .collect();
+        (data, rows.len(), w)
+    }
+
+    #[test]
+    fn diagonal_is_one_component_and_scan_order_holds() {
+        let (m, h, w) = mask(&["1001", "0100", "0001"]);
+        let comps = components(MaskData::Bytes(&m), h, w);
+        let boxes: Vec<_> = comps.iter().map(|c| c.bbox.to_array()).collect();
+        assert_eq!(boxes, vec![[0, 0, 2, 2], [0, 3, 1, 4], [2, 3, 3, 4]]);
+        assert_eq!(comps[0].bits, vec![0x90]);
+        assert_eq!(comps.iter().map(|c| c.area).sum::<u32>(), 4);
+    }
+
+    #[test]
+    fn u_shape_merges_late_and_keeps_first_position() {
+        // Two arms joined at the bottom: one component; the island starts later in scan order.
+        let (m, h, w) = mask(&["10100", "10101", "11100"]);
+        let comps = components(MaskData::Bytes(&m), h, w);
+        assert_eq!(comps.len(), 2);
+        assert_eq!(comps[0].bbox.to_array(), [0, 0, 3, 3]);
+        assert_eq!(comps[1].bbox.to_array(), [1, 4, 2, 5]);
+        let packed = [0b1010_0101, 0b0000_0000]; // rows 101001, 010000
+        let bits_comps = components(MaskData::Packed(&packed), 2, 6);
+        assert_eq!(bits_comps.len(), 2);
+    }
+
+    #[test]
+    fn bit_helpers() {
+        let bits = [0b1011_0000, 0xff, 0x01];
+        assert_eq!(read_bits(&bits, 0, 4), 0b1011);
+        assert_eq!(count_ones(&bits, 0, 24), 12);
+        assert!(!any_ones(&bits, 4, 4));
+        let mut dst = [0u8; 3];
+        or_bits(&mut dst, 3, &bits, 0, 12);
+        assert_eq!(dst, [0b0001_0110, 0b0001_1110, 0]);
+        let mut r = Raster::new(1, 130);
+        r.or_run(0, 60, &bits, 8, 8);
+        let mut s = Raster::new(1, 130);
+        s.or_run(0, 62, &bits, 8, 8);
+        assert_eq!(r.and_count(&s), 6);
+    }
+}

@@ -1,0 +1,329 @@
+//! The `.iid` writer: entries are encoded as they are added (labels and segment records in
+//! two growing buffers, masks split into 8-connected regions in the reference's order), and
+//! `save` writes header, LUT, iids, meta, groups and segments back to back — the reference's
+//! layout, byte for byte — through a temporary file renamed over the target.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN, SEGMENT_HEAD};
+use super::mask::{components, MaskData};
+use super::pyjson;
+use super::reader::IidFile;
+use crate::codec::atomic::AtomicFile;
+use crate::error::{Error, Result};
+
+/// Largest value a box coordinate can take in the format.
+pub const MAX_COORD: u64 = u16::MAX as u64;
+
+/// Builds a new `.iid` file in memory. Not shared between threads while mutated.
+#[derive(Debug)]
+pub struct IidWriter {
+    iids: Vec<u8>,
+    iid_locs: Vec<Loc>,
+    segs: Vec<u8>,
+    seg_locs: Vec<Loc>,
+    group_index: HashMap<String, usize>,
+    groups: Vec<(String, Vec<u32>)>,
+    meta: String,
+}
+
+impl Default for IidWriter {
+    fn default() -> Self {
+        IidWriter::new()
+    }
+}
+
+fn fits_u32(what: &str, n: u64) -> Result<u32> {
+    u32::try_from(n).map_err(|_| {
+        Error::unsupported(format!(
+            "{what} would be {n} bytes; the .iid format holds at most 4 GiB - 1 there"
+        ))
+    })
+}
+
+/// Checks a box given as `[minr, minc, maxr, maxc]` against the format's u16 range.
+pub fn check_bbox(bbox: [u64; 4]) -> Result<BBox> {
+    if let Some(v) = bbox.iter().find(|&&v| v > MAX_COORD) {
+        return Err(Error::unsupported(format!(
+            "box {bbox:?}: coordinate {v} exceeds {MAX_COORD}, the largest the .iid format can \
+             store (images wider or taller than 65535 px cannot be represented)"
+        )));
+    }
+    if bbox[0] > bbox[2] || bbox[1] > bbox[3] {
+        return Err(Error::invalid(format!(
+            "box {bbox:?} is inverted (min must not exceed max)"
+        )));
+    }
+    Ok(BBox::new(
+        bbox[0] as u16,
+        bbox[1] as u16,
+        bbox[2] as u16,
+        bbox[3] as u16,
+    ))
+}
+
+impl IidWriter {
+    /// An empty file: no entry, no group, meta `{}`.
+    pub fn new() -> IidWriter {
+        IidWriter {
+            iids: Vec::new(),
+            iid_locs: Vec::new(),
+            segs: Vec::new(),
+            seg_locs: Vec::new(),
+            group_index: HashMap::new(),
+            groups: Vec::new(),
+            meta: "{}".to_string(),
+        }
+    }
+
+    /// A writer holding a copy of every entry, group and the meta of an open file (every
+    /// record is checked first), to which more entries can be added.
+    pub fn from_file(file: &IidFile) -> Result<IidWriter> {
+        let mut w = IidWriter::new();
+        for key in 0..file.len() as u32 {
+            let iid = file.iid(key)?;
+            let seg = file.segment(key)?;
+            w.push_iid(iid.domain, iid.address)?;
+            let mut rec = Vec::new();
+            rec.extend_from_slice(&key.to_le_bytes());
+            seg.bbox.write(&mut rec);
+            rec.extend_from_slice(&seg.area.to_le_bytes());
+            for r in seg.regions() {
+                rec.extend_from_slice(&((12 + r.bits.len()) as u32).to_le_bytes());
+                r.bbox.write(&mut rec);
+                rec.extend_from_slice(r.bits);
+            }
+            w.push_seg(&rec)?;
+        }
+        for g in file.groups() {
+            for &k in &g.keys {
+                w.add_to_group(&g.name, k)?;
+            }
+        }
+        w.meta = file.meta_json().to_string();
+        Ok(w)
+    }
+
+    /// Number of entries added so far (the next entry's key).
+    pub fn len(&self) -> usize {
+        self.iid_locs.len()
+    }
+
+    /// True when no entry was added.
+    pub fn is_empty(&self) -> bool {
+        self.iid_locs.is_empty()
+    }
+
+    fn push_iid(&mut self, domain: &[u8], address: &[u8]) -> Result<()> {
+        let key = self.len() as u32;
+        let len = fits_u32(
+            "an iid record",
+            IID_RECORD_HEAD as u64 + domain.len() as u64 + address.len() as u64,
+        )?;
+        let offset = fits_u32("the iids section", self.iids.len() as u64)?;
+        fits_u32("the iids section", offset as u64 + len as u64)?;
+        self.iids.extend_from_slice(&key.to_le_bytes());
+        self.iids
+            .extend_from_slice(&(domain.len() as u32).to_le_bytes());
+        self.iids
+            .extend_from_slice(&(address.len() as u32).to_le_bytes());
+        self.iids.extend_from_slice(domain);
+        self.iids.extend_from_slice(address);
+        self.iid_locs.push(Loc { offset, len });
+        Ok(())
+    }
+
+    fn push_seg(&mut self, rec: &[u8]) -> Result<()> {
+        let offset = fits_u32("the segments section", self.segs.len() as u64)?;
+        let len = fits_u32("a segment record", rec.len() as u64)?;
+        fits_u32("the segments section", offset as u64 + len as u64)?;
+        self.segs.extend_from_slice(rec);
+        self.seg_locs.push(Loc { offset, len });
+        Ok(())
+    }
+
+    /// Adds an entry and returns its key. `bbox` = `[minr, minc, maxr, maxc]` places the
+    /// mask in the image (each value ≤ 65535, min ≤ max); `mask` holds exactly
+    /// `(maxr - minr) × (maxc - minc)` pixels, row-major. An empty `domain` is stored as
+    /// absent. Nothing is changed when an error is returned.
+    pub fn add(
+        &mut self,
+        address: &[u8],
+        domain: &[u8],
+        bbox: [u64; 4],
+        mask: MaskData<'_>,
+    ) -> Result<u32> {
+        let b = check_bbox(bbox)?;
+        let need = mask.required_len(b.pixels());
+        if mask.len() as u64 != need {
+            return Err(Error::Mismatch(format!(
+                "mask has {} bytes, a {}x{} box needs {need}",
+                mask.len(),
+                b.height(),
+                b.width()
+            )));
+        }
+        if self.len() as u64 >= (u32::MAX as u64) / LUT_ENTRY_LEN as u64 {
+            return Err(Error::unsupported("the LUT cannot hold more entries"));
+        }
+        let key = self.len() as u32;
+        let comps = components(mask, b.height(), b.width());
+        let mut rec = Vec::with_capacity(
+            SEGMENT_HEAD + comps.iter().map(|c| 12 + c.bits.len()).sum::<usize>(),
+        );
+        rec.extend_from_slice(&key.to_le_bytes());
+        b.write(&mut rec);
+        let area: u64 = comps.iter().map(|c| c.area as u64).sum();
+        rec.extend_from_slice(&(area as u32).to_le_bytes());
+        for c in &comps {
+            rec.extend_from_slice(&fits_u32("a region", 12 + c.bits.len() as u64)?.to_le_bytes());
+            let abs = BBox::new(
+                c.bbox.minr + b.minr,
+                c.bbox.minc + b.minc,
+                c.bbox.maxr + b.minr,
+                c.bbox.maxc + b.minc,
+            );
+            abs.write(&mut rec);
+            rec.extend_from_slice(&c.bits);
+        }
+        // Check both sections before changing either.
+        fits_u32(
+            "the segments section",
+            self.segs.len() as u64 + rec.len() as u64,
+        )?;
+        fits_u32(
+            "the iids section",
+            self.iids.len() as u64 + (IID_RECORD_HEAD + domain.len() + address.len()) as u64,
+        )?;
+        self.push_iid(domain, address)?;
+        self.push_seg(&rec)?;
+        Ok(key)
+    }
+
+    /// Adds an existing key to a group, creating the group (after the existing ones) if
+    /// needed. The empty string is a valid group name.
+    pub fn add_to_group(&mut self, name: &str, key: u32) -> Result<()> {
+        if key as usize >= self.len() {
+            return Err(Error::OutOfBounds(format!(
+                "key {key} does not exist (the writer has {} entries)",
+                self.len()
+            )));
+        }
+        let i = match self.group_index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.groups.push((name.to_string(), Vec::new()));
+                self.group_index
+                    .insert(name.to_string(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        self.groups[i].1.push(key);
+        Ok(())
+    }
+
+    /// Sets the meta from JSON text (Python's dialect is accepted: `NaN`, `Infinity`, big
+    /// integers). It is stored as Python's `json.dumps` would write the parsed value.
+    pub fn set_meta_json(&mut self, text: &str) -> Result<()> {
+        let value = pyjson::parse(text).map_err(|e| Error::invalid(format!("meta: {e}")))?;
+        self.meta = pyjson::dumps(&value);
+        Ok(())
+    }
+
+    /// The meta text that will be written.
+    pub fn meta_json(&self) -> &str {
+        &self.meta
+    }
+
+    /// The groups section: JSON length, JSON text, key lists (keys ascending).
+    fn groups_section(&self) -> Vec<u8> {
+        let mut json = String::from("[");
+        let mut lists: Vec<u8> = Vec::new();
+        for (i, (name, keys)) in self.groups.iter().enumerate() {
+            let mut keys = keys.clone();
+            keys.sort_unstable();
+            keys.dedup();
+            if i > 0 {
+                json.push_str(", ");
+            }
+            json.push_str("{\"name\": ");
+            pyjson::write_str(&mut json, name);
+            json.push_str(&format!(
+                ", \"offset\": {}, \"length\": {}}}",
+                lists.len(),
+                keys.len() * 4
+            ));
+            for k in keys {
+                lists.extend_from_slice(&k.to_le_bytes());
+            }
+        }
+        json.push(']');
+        let mut out = Vec::with_capacity(4 + json.len() + lists.len());
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(json.as_bytes());
+        out.extend_from_slice(&lists);
+        out
+    }
+
+    /// Header + LUT and the groups section, after checking every size against the format.
+    fn layout(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        let groups = self.groups_section();
+        let lut_len = self.len() as u64 * LUT_ENTRY_LEN as u64;
+        let mut at = HEADER_LEN as u64;
+        let mut place = |what: &str, len: u64| -> Result<Loc> {
+            let loc = Loc {
+                offset: fits_u32(&format!("the offset of the {what} section"), at)?,
+                len: fits_u32(&format!("the {what} section"), len)?,
+            };
+            at += len;
+            Ok(loc)
+        };
+        let header = Header {
+            version: 0,
+            rformat: 0,
+            lut: place("LUT", lut_len)?,
+            iids: place("iids", self.iids.len() as u64)?,
+            meta: place("meta", self.meta.len() as u64)?,
+            groups: place("groups", groups.len() as u64)?,
+            segs: place("segments", self.segs.len() as u64)?,
+        };
+        let mut head = Vec::with_capacity(HEADER_LEN + lut_len as usize);
+        header.write(&mut head);
+        for (k, (iid, seg)) in self.iid_locs.iter().zip(&self.seg_locs).enumerate() {
+            head.extend_from_slice(&(k as u32).to_le_bytes());
+            iid.write(&mut head);
+            seg.write(&mut head);
+        }
+        Ok((head, groups))
+    }
+
+    fn write_to(&self, head: &[u8], groups: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(head)?;
+        out.write_all(&self.iids)?;
+        out.write_all(self.meta.as_bytes())?;
+        out.write_all(groups)?;
+        out.write_all(&self.segs)
+    }
+
+    /// The complete file.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let (head, groups) = self.layout()?;
+        let mut out = Vec::new();
+        self.write_to(&head, &groups, &mut out)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Writes the file atomically: sizes are checked first, then the bytes go to a temporary
+    /// file in the target's directory that is renamed over `path` (an existing file there is
+    /// left untouched on any error).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let (head, groups) = self.layout()?;
+        let mut file = AtomicFile::create(path)?;
+        self.write_to(&head, &groups, &mut file)
+            .map_err(|e| Error::io(file.target(), e))?;
+        file.commit()
+    }
+}
