@@ -4,6 +4,8 @@
 //! library under valgrind, and linked to the shared library with ASan + UBSan. Also: the
 //! symbol audit, the README link line, struct layouts, and the header compiled as C++.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -149,8 +151,9 @@ fn c_programs_pass_under_valgrind_with_the_static_library() {
     let dir = temp_dir("valgrind");
     let valgrind = have("valgrind");
     if !valgrind {
-        eprintln!(
-            "SKIPPED (valgrind not installed; CI installs it): running C programs under valgrind"
+        common::skipped(
+            "valgrind not installed; CI installs it",
+            "running C programs under valgrind",
         );
     }
     for src in c_programs() {
@@ -414,7 +417,10 @@ int main(void) {
 #[test]
 fn install_script_and_pkg_config_build_a_working_program() {
     if !have("pkg-config") {
-        eprintln!("SKIPPED (pkg-config not installed; CI installs it): install + pkg-config build");
+        common::skipped(
+            "pkg-config not installed; CI installs it",
+            "install + pkg-config build",
+        );
         return;
     }
     let b = built();

@@ -3,6 +3,8 @@
 //! content imkit wrote, with the same `at` answers and overlap graph. Skips loudly when the
 //! reference cannot be imported.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -146,17 +148,22 @@ fn reference_reads_files_written_by_imkit() {
     let out = match Command::new(&python).arg(&script).arg(&manifest).output() {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("SKIPPED (cannot run {python}: {e}): reference_reads_files_written_by_imkit");
+            common::skipped(
+                &format!("cannot run {python}: {e}"),
+                "reference_reads_files_written_by_imkit",
+            );
             return;
         }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(3) {
-        eprintln!(
-            "SKIPPED (iidfile 0.2.0 not importable with {python}: {}): \
-             reference_reads_files_written_by_imkit",
-            stderr.trim()
+        common::skipped(
+            &format!(
+                "iidfile 0.2.0 not importable with {python}: {}",
+                stderr.trim()
+            ),
+            "reference_reads_files_written_by_imkit",
         );
         std::fs::remove_dir_all(&dir).unwrap();
         return;
