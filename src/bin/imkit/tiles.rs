@@ -62,6 +62,7 @@ impl Placement {
     fn write_options(&self) -> WriteOptions {
         WriteOptions {
             png_compression: self.compression,
+            ..WriteOptions::default()
         }
     }
 }
