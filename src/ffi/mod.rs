@@ -9,6 +9,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod image;
+pub mod io;
 pub mod library;
 pub mod tiling;
 

@@ -328,6 +328,15 @@ impl SaveQueue {
         Ok(self.shared.lock()?.errors.pop_front())
     }
 
+    /// Calls `f` with the oldest error not yet drained (or `None`) and drains it only if `f`
+    /// succeeds, so a caller whose buffer is too small can retry without losing it.
+    pub fn next_error_with<T>(&self, f: impl FnOnce(Option<&JobError>) -> Result<T>) -> Result<T> {
+        let mut state = self.shared.lock()?;
+        let value = f(state.errors.front())?;
+        state.errors.pop_front();
+        Ok(value)
+    }
+
     /// Number of errors waiting to be drained.
     pub fn error_count(&self) -> Result<usize> {
         Ok(self.shared.lock()?.errors.len())
