@@ -1,4 +1,4 @@
-//! `extract-tile`, `paste-tile`, `info` and `demo`.
+//! `extract-tile`, `paste-tile` and `demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -91,13 +91,6 @@ pub struct PasteArgs {
     place: Placement,
 }
 
-/// Arguments of `imkit info`.
-#[derive(Args)]
-pub struct InfoArgs {
-    /// Image file.
-    file: PathBuf,
-}
-
 /// Arguments of `imkit demo`.
 #[derive(Args)]
 pub struct DemoArgs {
@@ -184,20 +177,6 @@ pub fn paste(args: PasteArgs) -> imkit::Result<()> {
         placement.image_rect.top,
         rect_line(&placement.image_rect)
     );
-    Ok(())
-}
-
-/// `imkit info`.
-pub fn info(args: InfoArgs) -> imkit::Result<()> {
-    let info = codec::probe(&args.file)?;
-    println!("file:     {}", args.file.display());
-    println!("format:   {}", info.file_format.name());
-    println!(
-        "size:     {} x {} (width x height)",
-        info.width, info.height
-    );
-    println!("type:     {}", info.format.dtype);
-    println!("channels: {}", info.format.channels);
     Ok(())
 }
 
