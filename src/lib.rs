@@ -8,6 +8,7 @@ pub mod error;
 pub mod ffi;
 pub mod geom;
 pub mod image;
+pub mod partition;
 pub mod pixel;
 pub mod progress;
 pub mod threads;
