@@ -11,6 +11,7 @@ pub mod image;
 pub mod partition;
 pub mod pixel;
 pub mod progress;
+pub mod source;
 pub mod threads;
 pub mod tiling;
 
