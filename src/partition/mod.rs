@@ -98,6 +98,11 @@ impl Partition {
         self
     }
 
+    /// Fill value of padded cells.
+    pub fn fill(&self) -> f64 {
+        self.fill
+    }
+
     /// The grid.
     pub fn grid(&self) -> &Grid {
         &self.grid
