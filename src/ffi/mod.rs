@@ -10,6 +10,7 @@
 
 pub mod image;
 pub mod library;
+pub mod partition;
 pub mod tiling;
 
 use std::cell::RefCell;
