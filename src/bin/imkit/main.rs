@@ -1,5 +1,6 @@
 //! The `imkit` command-line tool: one subcommand per job, each in its own module.
 
+mod partition;
 mod progress_bar;
 mod tiles;
 
@@ -25,6 +26,12 @@ enum Command {
     Info(tiles::InfoArgs),
     /// Run the main job end to end on a built-in synthetic sample.
     Demo(tiles::DemoArgs),
+    /// Write every cell of a grid over an image as its own file, plus a JSON manifest.
+    Fragment(partition::FragmentArgs),
+    /// Rebuild an image from a fragment manifest, blending overlaps.
+    Stitch(partition::StitchArgs),
+    /// Print the grid over an image from its header alone (no pixel is read).
+    Grid(partition::GridCmdArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +41,9 @@ fn main() -> ExitCode {
         Command::PasteTile(args) => tiles::paste(args),
         Command::Info(args) => tiles::info(args),
         Command::Demo(args) => tiles::demo(args),
+        Command::Fragment(args) => partition::fragment(args),
+        Command::Stitch(args) => partition::stitch(args),
+        Command::Grid(args) => partition::grid(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
