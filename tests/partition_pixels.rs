@@ -375,3 +375,75 @@ fn png_stream_reads_in_order_only() {
     read(Rect::from_xywh(0, 150, 10, 50)).unwrap();
     assert!(read(Rect::from_xywh(0, 100, 10, 10)).is_err());
 }
+
+#[test]
+fn compressed_tiff_fast_path_and_fallback() {
+    use tiff::encoder::{colortype, Compression, DeflateLevel, Predictor, TiffEncoder};
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (150u32, 90u32);
+    let rgb = pattern(w, h, 3, 0);
+    let gray16: Vec<u16> = (0..w * h).map(|i| (i * 263 % 65536) as u16).collect();
+    let cases = [
+        (
+            "deflate",
+            Compression::Deflate(DeflateLevel::Balanced),
+            Predictor::None,
+            false,
+        ),
+        (
+            "deflate_pred",
+            Compression::Deflate(DeflateLevel::Fast),
+            Predictor::Horizontal,
+            false,
+        ),
+        ("lzw", Compression::Lzw, Predictor::None, false),
+        (
+            "deflate_pred16",
+            Compression::Deflate(DeflateLevel::Balanced),
+            Predictor::Horizontal,
+            true,
+        ),
+    ];
+    for (name, compression, predictor, sixteen) in cases {
+        let path = dir.path().join(format!("{name}.tif"));
+        let mut enc = TiffEncoder::new(std::fs::File::create(&path).unwrap())
+            .unwrap()
+            .with_compression(compression)
+            .with_predictor(predictor);
+        if sixteen {
+            let mut im = enc.new_image::<colortype::Gray16>(w, h).unwrap();
+            im.rows_per_strip(7).unwrap();
+            im.write_data(&gray16).unwrap();
+        } else {
+            let mut im = enc.new_image::<colortype::RGB8>(w, h).unwrap();
+            im.rows_per_strip(7).unwrap();
+            im.write_data(&rgb).unwrap();
+        }
+        let t = TiffSource::open(&path).unwrap();
+        let rect = Rect::from_xywh(11, 20, 100, 30); // rows 20..50: strips 2..=7
+        let ch = Channels::all(t.format().channels);
+        let mut img = Image::new(100, 30, t.format()).unwrap();
+        let before = t.chunks_decoded();
+        source::read_region(&t, 0, rect, &ch, &mut img.view_mut()).unwrap();
+        assert_eq!(t.chunks_decoded() - before, 6, "{name}");
+        for y in 0..30usize {
+            for x in 0..100usize {
+                let (sx, sy) = (11 + x, 20 + y);
+                if sixteen {
+                    let v = u16::from_ne_bytes([
+                        img.data()[(y * 100 + x) * 2],
+                        img.data()[(y * 100 + x) * 2 + 1],
+                    ]);
+                    assert_eq!(v, gray16[sy * w as usize + sx], "{name}");
+                } else {
+                    let at = (sy * w as usize + sx) * 3;
+                    assert_eq!(
+                        &img.data()[(y * 100 + x) * 3..][..3],
+                        &rgb[at..at + 3],
+                        "{name}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -2,7 +2,13 @@
 //! chunks (tiles or strips) its rectangle touches, in parallel on the library pool, and copies
 //! their overlap into the output. Multi-page files are volumes: page `z` is slice `z` (every
 //! page must have the same size and pixel layout). Chunky (interleaved) samples only.
+//!
+//! Fast path: the file is mapped with mmap; uncompressed chunks are copied straight from the
+//! map, deflate chunks are inflated with `fdeflate` (horizontal predictor undone for 8-bit
+//! samples). Other compressions, predictors and big-endian multi-byte samples go through the
+//! `tiff` crate's chunk decoder. Either way only the touched chunks are read.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -11,7 +17,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 use tiff::decoder::{ChunkType, Decoder, Limits};
-use tiff::tags::Tag;
+use tiff::tags::{ByteOrder, Tag};
 
 use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
@@ -33,6 +39,81 @@ pub struct TiffSource {
     /// Idle decoders (with the page each is positioned on), reused across reads and threads.
     decoders: Mutex<Vec<(u64, TiffDecoder)>>,
     chunks_decoded: AtomicU64,
+    /// The mapped file and each page's chunk locations, when the fast path applies.
+    fast: Option<Fast>,
+}
+
+/// How the fast path decodes chunks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    None,
+    Deflate { predictor: bool },
+}
+
+/// The fast path: the mapped file and, per page, (offset, byte count) of every chunk.
+struct Fast {
+    map: memmap2::Mmap,
+    codec: Codec,
+    chunks: Vec<Vec<(u64, u64)>>,
+}
+
+/// The page's chunk (offset, length) table, checked against the file size.
+fn chunk_table(
+    path: &Path,
+    d: &mut TiffDecoder,
+    tiled: bool,
+    file_len: u64,
+) -> Result<Vec<(u64, u64)>> {
+    let e = |err| tiff_error(path, err);
+    let (off_tag, len_tag) = if tiled {
+        (Tag::TileOffsets, Tag::TileByteCounts)
+    } else {
+        (Tag::StripOffsets, Tag::StripByteCounts)
+    };
+    let offsets = d.get_tag_u64_vec(off_tag).map_err(e)?;
+    let counts = d.get_tag_u64_vec(len_tag).map_err(e)?;
+    if offsets.len() != counts.len() {
+        return Err(Error::format(format!(
+            "{}: {} chunk offsets but {} byte counts",
+            path.display(),
+            offsets.len(),
+            counts.len()
+        )));
+    }
+    let table: Vec<(u64, u64)> = offsets.into_iter().zip(counts).collect();
+    if let Some(bad) = table
+        .iter()
+        .position(|&(o, n)| o.checked_add(n).map_or(true, |end| end > file_len))
+    {
+        return Err(Error::format(format!(
+            "{}: chunk {bad} lies beyond the end of the file",
+            path.display()
+        )));
+    }
+    Ok(table)
+}
+
+/// The fast-path codec for the current page, if it has one.
+fn fast_codec(path: &Path, d: &mut TiffDecoder, format: PixelFormat) -> Result<Option<Codec>> {
+    let e = |err| tiff_error(path, err);
+    let compression = d
+        .find_tag_unsigned::<u64>(Tag::Compression)
+        .map_err(e)?
+        .unwrap_or(1);
+    let predictor = d
+        .find_tag_unsigned::<u64>(Tag::Predictor)
+        .map_err(e)?
+        .unwrap_or(1);
+    let native = format.dtype.size() == 1 || d.byte_order() == ByteOrder::LittleEndian;
+    if !native || cfg!(target_endian = "big") {
+        return Ok(None);
+    }
+    Ok(match (compression, predictor) {
+        (1, _) => Some(Codec::None),
+        (8 | 32946, 1) => Some(Codec::Deflate { predictor: false }),
+        (8 | 32946, 2) if format.dtype.size() == 1 => Some(Codec::Deflate { predictor: true }),
+        _ => None,
+    })
 }
 
 fn tiff_error(path: &Path, e: tiff::TiffError) -> Error {
@@ -118,10 +199,18 @@ impl TiffSource {
         let path = path.as_ref();
         let mut d = Self::new_decoder(path)?;
         let (width, height, format, chunk, tiled) = describe(path, &mut d)?;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut codec = fast_codec(path, &mut d, format)?;
+        let mut tables = vec![chunk_table(path, &mut d, tiled, file_len)?];
         let mut pages = 1;
         while d.more_images() {
             d.next_image().map_err(|e| tiff_error(path, e))?;
-            let (w, h, f, _, _) = describe(path, &mut d)?;
+            let (w, h, f, c, t) = describe(path, &mut d)?;
+            if fast_codec(path, &mut d, format)? != codec || (c, t) != (chunk, tiled) {
+                codec = None;
+            }
+            tables.push(chunk_table(path, &mut d, t, file_len)?);
             if (w, h, f) != (width, height, format) {
                 return Err(Error::unsupported(format!(
                     "{}: page {pages} is {w}x{h} {f}, page 0 is {width}x{height} {format}; \
@@ -131,6 +220,16 @@ impl TiffSource {
             }
             pages += 1;
         }
+        let fast = match codec {
+            // SAFETY: read-only private map; chunk bounds were checked against the file size
+            // (a file truncated by someone else while mapped is the documented mmap hazard).
+            Some(codec) => Some(Fast {
+                map: unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?,
+                codec,
+                chunks: tables,
+            }),
+            None => None,
+        };
         Ok(TiffSource {
             path: path.to_path_buf(),
             width,
@@ -141,6 +240,7 @@ impl TiffSource {
             tiled,
             decoders: Mutex::new(vec![(pages - 1, d)]),
             chunks_decoded: AtomicU64::new(0),
+            fast,
         })
     }
 
@@ -166,7 +266,84 @@ impl TiffSource {
         self.chunks_decoded.load(Ordering::Relaxed)
     }
 
-    /// Decodes chunk `index` of page `page` into packed bytes.
+    /// The bytes of chunk `index` of page `page` (`rows` x `width` pixels of data) and their
+    /// row stride: borrowed from the map when uncompressed, decoded otherwise.
+    fn chunk(
+        &self,
+        page: u64,
+        index: u32,
+        width: u64,
+        rows: u64,
+    ) -> Result<(Cow<'_, [u8]>, usize)> {
+        let bpp = self.format.bytes_per_pixel();
+        self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
+        let Some(fast) = &self.fast else {
+            let bytes = self.decode_chunk(page, index)?;
+            return Ok((Cow::Owned(bytes), width as usize * bpp));
+        };
+        let (offset, len) = *fast.chunks[page as usize]
+            .get(index as usize)
+            .ok_or_else(|| {
+                Error::format(format!("{}: chunk {index} is missing", self.path.display()))
+            })?;
+        let data = &fast.map[offset as usize..(offset + len) as usize];
+        // Tiles are stored at full tile size; strips at the image width.
+        let stride = if self.tiled {
+            self.chunk.0 as usize * bpp
+        } else {
+            self.width as usize * bpp
+        };
+        let need = (rows as usize - 1) * stride + width as usize * bpp;
+        let short = |got: usize| {
+            Error::format(format!(
+                "{}: chunk {index} holds {got} bytes, {need} expected",
+                self.path.display()
+            ))
+        };
+        match fast.codec {
+            Codec::None => {
+                if data.len() < need {
+                    return Err(short(data.len()));
+                }
+                Ok((Cow::Borrowed(data), stride))
+            }
+            Codec::Deflate { predictor } => {
+                let full = rows as usize * stride;
+                let mut out = vec![0u8; full];
+                let mut inflater = fdeflate::Decompressor::new();
+                let (mut used, mut made) = (0, 0);
+                while made < full && !inflater.is_done() {
+                    let (c, p) =
+                        inflater
+                            .read(&data[used..], &mut out, made, true)
+                            .map_err(|e| {
+                                Error::format(format!(
+                                    "{}: chunk {index}: {e:?}",
+                                    self.path.display()
+                                ))
+                            })?;
+                    if c == 0 && p == 0 {
+                        break;
+                    }
+                    used += c;
+                    made += p;
+                }
+                if made < need {
+                    return Err(short(made));
+                }
+                if predictor {
+                    for row in out.chunks_exact_mut(stride) {
+                        for i in bpp..row.len() {
+                            row[i] = row[i].wrapping_add(row[i - bpp]);
+                        }
+                    }
+                }
+                Ok((Cow::Owned(out), stride))
+            }
+        }
+    }
+
+    /// Decodes chunk `index` of page `page` with the `tiff` crate into packed bytes.
     fn decode_chunk(&self, page: u64, index: u32) -> Result<Vec<u8>> {
         let taken = self
             .decoders
@@ -183,7 +360,6 @@ impl TiffSource {
             at = page;
         }
         let mut data = d.read_chunk(index).map_err(e)?;
-        self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
         let bytes = data.as_buffer(0).as_bytes().to_vec();
         if let Ok(mut pool) = self.decoders.lock() {
             pool.push((at, d));
@@ -227,29 +403,34 @@ impl RegionSource for TiffSource {
                 wanted.push((tx, ty, index));
             }
         }
-        let decoded: Vec<Vec<u8>> = crate::threads::install(|| {
-            wanted
-                .par_iter()
-                .map(|&(_, _, index)| self.decode_chunk(z, index))
-                .collect::<Result<Vec<_>>>()
-        })??;
+        let rect_of = |tx: u64, ty: u64| Rect {
+            left: tx * cw,
+            top: ty * ch,
+            right: ((tx + 1) * cw).min(self.width),
+            bottom: ((ty + 1) * ch).min(self.height),
+        };
+        let fetch = |&(tx, ty, index): &(u64, u64, u32)| {
+            let r = rect_of(tx, ty);
+            self.chunk(z, index, r.width(), r.height())
+        };
+        let uncompressed = self.fast.as_ref().is_some_and(|f| f.codec == Codec::None);
+        let decoded: Vec<(Cow<'_, [u8]>, usize)> = if uncompressed || wanted.len() == 1 {
+            wanted.iter().map(fetch).collect::<Result<_>>()?
+        } else {
+            crate::threads::install(|| wanted.par_iter().map(fetch).collect::<Result<Vec<_>>>())??
+        };
         let bpp = self.format.bytes_per_pixel();
         let sample = self.format.dtype.size();
         let out_bpp = channels.len() * sample;
-        for (&(tx, ty, _), bytes) in wanted.iter().zip(&decoded) {
-            let chunk_rect = Rect {
-                left: tx * cw,
-                top: ty * ch,
-                right: ((tx + 1) * cw).min(self.width),
-                bottom: ((ty + 1) * ch).min(self.height),
-            };
-            let chunk_row = chunk_rect.width() as usize * bpp;
-            if bytes.len() < chunk_row * chunk_rect.height() as usize {
+        for (&(tx, ty, _), (bytes, stride)) in wanted.iter().zip(&decoded) {
+            let chunk_rect = rect_of(tx, ty);
+            let need =
+                (chunk_rect.height() as usize - 1) * stride + chunk_rect.width() as usize * bpp;
+            if bytes.len() < need {
                 return Err(Error::format(format!(
-                    "{}: chunk {tx},{ty} decoded to {} bytes, expected {}",
+                    "{}: chunk {tx},{ty} decoded to {} bytes, expected {need}",
                     self.path.display(),
                     bytes.len(),
-                    chunk_row * chunk_rect.height() as usize
                 )));
             }
             let part = chunk_rect.intersect(&rect);
@@ -260,7 +441,7 @@ impl RegionSource for TiffSource {
             let out_x = (part.left - rect.left) as usize * out_bpp;
             let out_w = part.width() as usize * out_bpp;
             for y in part.top..part.bottom {
-                let src = &bytes[(y - chunk_rect.top) as usize * chunk_row..][x0 * bpp..x1 * bpp];
+                let src = &bytes[(y - chunk_rect.top) as usize * stride..][x0 * bpp..x1 * bpp];
                 let dst = &mut out.row_mut((y - rect.top) as usize)[out_x..out_x + out_w];
                 channels.copy_row(src, dst, sample);
             }
