@@ -426,6 +426,14 @@ fn compressed_tiff_fast_path_and_fallback() {
         let before = t.chunks_decoded();
         source::read_region(&t, 0, rect, &ch, &mut img.view_mut()).unwrap();
         assert_eq!(t.chunks_decoded() - before, 6, "{name}");
+        // Decoded chunks are cached: reading again decodes nothing, unless the cache is off.
+        let mut again = Image::new(100, 30, t.format()).unwrap();
+        source::read_region(&t, 0, rect, &ch, &mut again.view_mut()).unwrap();
+        assert_eq!(t.chunks_decoded() - before, 6, "{name}");
+        assert_eq!(again, img);
+        t.set_chunk_cache(0);
+        source::read_region(&t, 0, rect, &ch, &mut again.view_mut()).unwrap();
+        assert_eq!(t.chunks_decoded() - before, 12, "{name}");
         for y in 0..30usize {
             for x in 0..100usize {
                 let (sx, sy) = (11 + x, 20 + y);

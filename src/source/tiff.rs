@@ -8,12 +8,12 @@
 //! samples). Other compressions, predictors and big-endian multi-byte samples go through the
 //! `tiff` crate's chunk decoder. Either way only the touched chunks are read.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use tiff::decoder::{ChunkType, Decoder, Limits};
@@ -41,6 +41,69 @@ pub struct TiffSource {
     chunks_decoded: AtomicU64,
     /// The mapped file and each page's chunk locations, when the fast path applies.
     fast: Option<Fast>,
+    /// Recently decoded (compressed) chunks, so overlapping reads do not inflate twice.
+    cache: Mutex<ChunkCache>,
+}
+
+/// Default byte budget of the decoded-chunk cache.
+pub const DEFAULT_CHUNK_CACHE: usize = 64 << 20;
+
+/// (page, chunk index).
+type ChunkKey = (u64, u32);
+
+/// A least-recently-used cache of decoded chunks, keyed by (page, chunk index).
+struct ChunkCache {
+    capacity: usize,
+    bytes: usize,
+    clock: u64,
+    /// (page, chunk) -> (decoded bytes, last use).
+    entries: HashMap<ChunkKey, (Arc<Vec<u8>>, u64)>,
+}
+
+impl ChunkCache {
+    fn get(&mut self, key: (u64, u32)) -> Option<Arc<Vec<u8>>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(&key).map(|(data, used)| {
+            *used = clock;
+            data.clone()
+        })
+    }
+
+    fn put(&mut self, key: (u64, u32), data: Arc<Vec<u8>>) {
+        if data.len() > self.capacity {
+            return;
+        }
+        self.clock += 1;
+        self.bytes += data.len();
+        if let Some((old, _)) = self.entries.insert(key, (data, self.clock)) {
+            self.bytes -= old.len();
+        }
+        while self.bytes > self.capacity {
+            let Some((&oldest, _)) = self.entries.iter().min_by_key(|(_, (_, used))| *used) else {
+                break;
+            };
+            if let Some((gone, _)) = self.entries.remove(&oldest) {
+                self.bytes -= gone.len();
+            }
+        }
+    }
+}
+
+/// Bytes of one chunk: borrowed from the map, or decoded (and shared with the cache).
+enum ChunkData<'a> {
+    Mapped(&'a [u8]),
+    Decoded(Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for ChunkData<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ChunkData::Mapped(b) => b,
+            ChunkData::Decoded(v) => v,
+        }
+    }
 }
 
 /// How the fast path decodes chunks.
@@ -241,7 +304,22 @@ impl TiffSource {
             decoders: Mutex::new(vec![(pages - 1, d)]),
             chunks_decoded: AtomicU64::new(0),
             fast,
+            cache: Mutex::new(ChunkCache {
+                capacity: DEFAULT_CHUNK_CACHE,
+                bytes: 0,
+                clock: 0,
+                entries: HashMap::new(),
+            }),
         })
+    }
+
+    /// Sets the byte budget of the decoded-chunk cache (0 disables it) and empties it.
+    pub fn set_chunk_cache(&self, bytes: usize) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.capacity = bytes;
+            c.bytes = 0;
+            c.entries.clear();
+        }
     }
 
     fn new_decoder(path: &Path) -> Result<TiffDecoder> {
@@ -261,7 +339,8 @@ impl TiffSource {
         self.tiled
     }
 
-    /// Number of chunks decoded so far by this source (for tests and diagnostics).
+    /// Number of chunks read from the file so far by this source (cache hits not counted; for
+    /// tests and diagnostics).
     pub fn chunks_decoded(&self) -> u64 {
         self.chunks_decoded.load(Ordering::Relaxed)
     }
@@ -274,12 +353,49 @@ impl TiffSource {
         index: u32,
         width: u64,
         rows: u64,
-    ) -> Result<(Cow<'_, [u8]>, usize)> {
+    ) -> Result<(ChunkData<'_>, usize)> {
         let bpp = self.format.bytes_per_pixel();
+        let stride = match &self.fast {
+            // Tiles are stored at full tile size; strips at the image width.
+            Some(_) if self.tiled => self.chunk.0 as usize * bpp,
+            Some(_) => self.width as usize * bpp,
+            None => width as usize * bpp,
+        };
+        let compressed = self.fast.as_ref().map_or(true, |f| f.codec != Codec::None);
+        if compressed {
+            if let Some(hit) = self
+                .cache
+                .lock()
+                .ok()
+                .and_then(|mut c| c.get((page, index)))
+            {
+                return Ok((ChunkData::Decoded(hit), stride));
+            }
+        }
         self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
+        let data = self.read_chunk(page, index, width, rows, stride)?;
+        if let (true, ChunkData::Decoded(d)) = (compressed, &data) {
+            if let Ok(mut c) = self.cache.lock() {
+                c.put((page, index), d.clone());
+            }
+        }
+        Ok((data, stride))
+    }
+
+    /// Reads chunk `index` of page `page` from the file (see [`TiffSource::chunk`]).
+    fn read_chunk(
+        &self,
+        page: u64,
+        index: u32,
+        width: u64,
+        rows: u64,
+        stride: usize,
+    ) -> Result<ChunkData<'_>> {
+        let bpp = self.format.bytes_per_pixel();
         let Some(fast) = &self.fast else {
-            let bytes = self.decode_chunk(page, index)?;
-            return Ok((Cow::Owned(bytes), width as usize * bpp));
+            return Ok(ChunkData::Decoded(Arc::new(
+                self.decode_chunk(page, index)?,
+            )));
         };
         let (offset, len) = *fast.chunks[page as usize]
             .get(index as usize)
@@ -287,12 +403,6 @@ impl TiffSource {
                 Error::format(format!("{}: chunk {index} is missing", self.path.display()))
             })?;
         let data = &fast.map[offset as usize..(offset + len) as usize];
-        // Tiles are stored at full tile size; strips at the image width.
-        let stride = if self.tiled {
-            self.chunk.0 as usize * bpp
-        } else {
-            self.width as usize * bpp
-        };
         let need = (rows as usize - 1) * stride + width as usize * bpp;
         let short = |got: usize| {
             Error::format(format!(
@@ -305,7 +415,7 @@ impl TiffSource {
                 if data.len() < need {
                     return Err(short(data.len()));
                 }
-                Ok((Cow::Borrowed(data), stride))
+                Ok(ChunkData::Mapped(data))
             }
             Codec::Deflate { predictor } => {
                 let full = rows as usize * stride;
@@ -338,7 +448,7 @@ impl TiffSource {
                         }
                     }
                 }
-                Ok((Cow::Owned(out), stride))
+                Ok(ChunkData::Decoded(Arc::new(out)))
             }
         }
     }
@@ -414,7 +524,7 @@ impl RegionSource for TiffSource {
             self.chunk(z, index, r.width(), r.height())
         };
         let uncompressed = self.fast.as_ref().is_some_and(|f| f.codec == Codec::None);
-        let decoded: Vec<(Cow<'_, [u8]>, usize)> = if uncompressed || wanted.len() == 1 {
+        let decoded: Vec<(ChunkData<'_>, usize)> = if uncompressed || wanted.len() == 1 {
             wanted.iter().map(fetch).collect::<Result<_>>()?
         } else {
             crate::threads::install(|| wanted.par_iter().map(fetch).collect::<Result<Vec<_>>>())??
@@ -423,6 +533,7 @@ impl RegionSource for TiffSource {
         let sample = self.format.dtype.size();
         let out_bpp = channels.len() * sample;
         for (&(tx, ty, _), (bytes, stride)) in wanted.iter().zip(&decoded) {
+            let stride = *stride;
             let chunk_rect = rect_of(tx, ty);
             let need =
                 (chunk_rect.height() as usize - 1) * stride + chunk_rect.width() as usize * bpp;
