@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::geom::Rect;
 use crate::image::{Image, ImageViewMut};
-use crate::pixel::PixelFormat;
+use crate::pixel::{PixelFormat, PixelType};
 use crate::source::{self, Channels, MemorySource, OpenOptions, RegionSource};
 
 /// How pixels are laid out in a caller buffer.
@@ -214,6 +214,48 @@ impl Partition {
         Ok(())
     }
 
+    /// Reads a selection converted to `dtype` (a plain value cast like NumPy's `astype`;
+    /// only float32 / float64 targets, or the native type) into `out`, which must hold the
+    /// selection's pixel count times the channel count times `dtype`'s size.
+    pub fn read_into_as(
+        &self,
+        sel: &Selection,
+        layout: Layout,
+        dtype: PixelType,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let native = self.format().dtype;
+        if dtype == native {
+            return self.read_into(sel, layout, out);
+        }
+        if !matches!(dtype, PixelType::F32 | PixelType::F64) {
+            return Err(Error::unsupported(format!(
+                "reading {native} samples as {dtype}: only float32 and float64 casts are offered"
+            )));
+        }
+        let samples = self.buffer_len(sel)? / native.size();
+        let need = samples * dtype.size();
+        if out.len() < need {
+            return Err(Error::BufferTooSmall(format!(
+                "buffer holds {} bytes, the selection needs {need} as {dtype}",
+                out.len()
+            )));
+        }
+        let mut raw = vec![0u8; samples * native.size()];
+        self.read_into(sel, layout, &mut raw)?;
+        for (src, dst) in raw
+            .chunks_exact(native.size())
+            .zip(out.chunks_exact_mut(dtype.size()))
+        {
+            let v = sample_f64(native, src);
+            match dtype {
+                PixelType::F32 => dst.copy_from_slice(&(v as f32).to_ne_bytes()),
+                _ => dst.copy_from_slice(&v.to_ne_bytes()),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a selection into a new image (2-D grids; for volumes use [`Partition::read_into`]).
     pub fn read(&self, sel: &Selection) -> Result<Image> {
         let (w, h, d) = self.output_size(sel);
@@ -230,6 +272,23 @@ impl Partition {
     /// Reads cell (row, col) of a 2-D grid.
     pub fn read_cell(&self, row: i64, col: i64) -> Result<Image> {
         self.read(&self.select(&[AxisKey::Index(row), AxisKey::Index(col)])?)
+    }
+}
+
+/// One native-endian sample as f64.
+fn sample_f64(dtype: PixelType, b: &[u8]) -> f64 {
+    match dtype {
+        PixelType::U8 => b[0] as f64,
+        PixelType::I8 => b[0] as i8 as f64,
+        PixelType::U16 => u16::from_ne_bytes([b[0], b[1]]) as f64,
+        PixelType::I16 => i16::from_ne_bytes([b[0], b[1]]) as f64,
+        PixelType::F16 => half::f16::from_ne_bytes([b[0], b[1]]).to_f64(),
+        PixelType::U32 => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+        PixelType::I32 => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+        PixelType::F32 => f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64,
+        PixelType::U64 => u64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8])) as f64,
+        PixelType::I64 => i64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8])) as f64,
+        PixelType::F64 => f64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8])),
     }
 }
 
