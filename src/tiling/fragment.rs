@@ -30,7 +30,9 @@ const READ_ROWS: u64 = 64;
 #[derive(Clone, Debug)]
 pub struct FragmentOptions {
     /// File name template: `{row}`, `{col}` (cell indices), `{y}`, `{x}` (pixel position of the
-    /// cell), `{z}` (slice), each optionally zero-padded as `{row:04}`. The extension picks
+    /// cell), `{z}` (slice), each optionally zero-padded as `{row:04}`. Volumes are written
+    /// slice by slice (one 2-D file per slice and cell; `{z}` is required, the grid's depth
+    /// cells are not used). The extension picks
     /// the format (PNG; TIFF, NPY and EXR once those codecs are built in).
     pub template: String,
     /// Encoder options.
