@@ -1,0 +1,266 @@
+//! Property tests for the `.iid` writer and reader: random files written, read back and
+//! compared with what was added; spatial queries and the overlap graph checked against a
+//! brute-force evaluation of the masks; the writer's limits and atomic save.
+
+use std::collections::BTreeSet;
+
+use imkit::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, Parts, Select};
+use imkit::Error;
+
+/// xorshift64*: a tiny deterministic generator, enough for property tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn bytes(&mut self, max: u64) -> Vec<u8> {
+        let n = self.below(max + 1);
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+struct Added {
+    address: Vec<u8>,
+    domain: Vec<u8>,
+    bbox: [u64; 4],
+    mask: Vec<u8>,
+}
+
+impl Added {
+    fn pixel(&self, r: i64, c: i64) -> bool {
+        let [r0, c0, r1, c1] = self.bbox.map(|v| v as i64);
+        r >= r0 && r < r1 && c >= c0 && c < c1 && {
+            let w = c1 - c0;
+            self.mask[((r - r0) * w + (c - c0)) as usize] != 0
+        }
+    }
+    fn area(&self) -> u64 {
+        self.mask.iter().filter(|&&v| v != 0).count() as u64
+    }
+}
+
+/// Group names with their keys, in creation order.
+type Groups = Vec<(String, BTreeSet<u32>)>;
+
+fn random_file(rng: &mut Rng) -> (IidWriter, Vec<Added>, Groups) {
+    let mut w = IidWriter::new();
+    let mut added = Vec::new();
+    let n = rng.below(40);
+    let canvas = 10 + rng.below(80);
+    for _ in 0..n {
+        let (h, wd) = (rng.below(14), rng.below(14));
+        let (r0, c0) = (rng.below(canvas), rng.below(canvas));
+        let density = rng.below(101);
+        let mask: Vec<u8> = (0..h * wd)
+            .map(|_| (rng.below(100) < density) as u8 * (1 + rng.below(3) as u8))
+            .collect();
+        let a = Added {
+            address: rng.bytes(12),
+            domain: if rng.below(3) == 0 {
+                Vec::new()
+            } else {
+                rng.bytes(4)
+            },
+            bbox: [r0, c0, r0 + h, c0 + wd],
+            mask,
+        };
+        let packed: Vec<u8> = {
+            let mut p = vec![0u8; a.mask.len().div_ceil(8)];
+            for (i, &v) in a.mask.iter().enumerate() {
+                if v != 0 {
+                    p[i / 8] |= 0x80 >> (i % 8);
+                }
+            }
+            p
+        };
+        let data = if rng.below(2) == 0 {
+            MaskData::Bytes(&a.mask)
+        } else {
+            MaskData::Packed(&packed)
+        };
+        let key = w.add(&a.address, &a.domain, a.bbox, data).unwrap();
+        assert_eq!(key as usize, added.len());
+        added.push(a);
+    }
+    let mut groups: Groups = Vec::new();
+    if n > 0 {
+        for _ in 0..rng.below(5) {
+            let name = ["", "a", "été", "x\"y", "🙂"][rng.below(5) as usize].to_string();
+            let key = rng.below(n) as u32;
+            w.add_to_group(&name, key).unwrap();
+            match groups.iter_mut().find(|g| g.0 == name) {
+                Some(g) => {
+                    g.1.insert(key);
+                }
+                None => groups.push((name, BTreeSet::from([key]))),
+            }
+        }
+    }
+    (w, added, groups)
+}
+
+#[test]
+fn random_files_round_trip_and_queries_match_brute_force() {
+    let mut rng = Rng(0x1d_2024_f00d);
+    for round in 0..150 {
+        let (mut w, added, groups) = random_file(&mut rng);
+        let meta = format!(
+            r#"{{"round": {round}, "x": [1.5, null, "é"], "big": 123456789012345678901234567890}}"#
+        );
+        w.set_meta_json(&meta).unwrap();
+        let f = IidFile::from_bytes(w.to_bytes().unwrap()).unwrap();
+        f.validate().unwrap();
+        assert_eq!(f.len(), added.len());
+        assert_eq!(
+            f.meta_json(),
+            r#"{"round": ROUND, "x": [1.5, null, "\u00e9"], "big": 123456789012345678901234567890}"#
+                .replace("ROUND", &round.to_string())
+        );
+        assert_eq!(f.groups().len(), groups.len());
+        for (g, (name, keys)) in f.groups().iter().zip(&groups) {
+            assert_eq!(&g.name, name);
+            assert_eq!(g.keys, keys.iter().copied().collect::<Vec<_>>());
+        }
+        for (k, a) in added.iter().enumerate() {
+            let iid = f.iid(k as u32).unwrap();
+            assert_eq!(iid.address, a.address.as_slice());
+            assert_eq!(iid.domain, a.domain.as_slice());
+            let seg = f.segment(k as u32).unwrap();
+            assert_eq!(seg.bbox.to_array().map(u64::from), a.bbox);
+            assert_eq!(seg.area as u64, a.area());
+            let m = seg.mask_vec().unwrap();
+            let want: Vec<u8> = a.mask.iter().map(|&v| (v != 0) as u8).collect();
+            assert_eq!(m, want, "round {round} key {k}");
+        }
+        // Spatial queries against brute force.
+        for _ in 0..20 {
+            let (r, c) = (rng.below(110) as i64 - 5, rng.below(110) as i64 - 5);
+            let want: Vec<u32> = (0..added.len() as u32)
+                .filter(|&k| added[k as usize].pixel(r, c))
+                .collect();
+            assert_eq!(f.at(r, c).unwrap(), want, "at({r}, {c})");
+            let (h, wd) = (rng.below(30) as i64, rng.below(30) as i64);
+            let want: Vec<u32> = (0..added.len() as u32)
+                .filter(|&k| (r..r + h).any(|y| (c..c + wd).any(|x| added[k as usize].pixel(y, x))))
+                .collect();
+            assert_eq!(f.region([r, c, r + h, c + wd]).unwrap(), want);
+        }
+        let g = f.overlap_graph(None).unwrap();
+        let mut want = Vec::new();
+        for a in 0..added.len() {
+            for b in a + 1..added.len() {
+                let [r0, c0, r1, c1] = added[a].bbox.map(|v| v as i64);
+                let shared = (r0..r1)
+                    .flat_map(|y| (c0..c1).map(move |x| (y, x)))
+                    .filter(|&(y, x)| added[a].pixel(y, x) && added[b].pixel(y, x))
+                    .count() as u64;
+                if shared > 0 {
+                    want.push((a as u32, b as u32, shared));
+                }
+            }
+        }
+        assert_eq!(g.edges, want, "round {round}");
+        // Area filters, both semantics.
+        let (lo, hi) = (rng.below(30), rng.below(60));
+        for exclusive in [false, true] {
+            let range = AreaRange {
+                min: Some(lo),
+                max: Some(hi),
+                exclusive,
+            };
+            let want: Vec<u32> = (0..added.len() as u32)
+                .filter(|&k| {
+                    let a = added[k as usize].area();
+                    if exclusive {
+                        lo < a && a < hi
+                    } else {
+                        lo <= a && a <= hi
+                    }
+                })
+                .collect();
+            let got = f
+                .filter(&Filter {
+                    area: Some(range),
+                    ..Filter::default()
+                })
+                .unwrap();
+            assert_eq!(got, want);
+        }
+        // Copying through the writer is lossless.
+        assert_eq!(
+            IidWriter::from_file(&f).unwrap().to_bytes().unwrap(),
+            f.bytes()
+        );
+        assert_eq!(f.fetch(Select::All, Parts::ALL).unwrap().len(), added.len());
+    }
+}
+
+#[test]
+fn writer_rejects_what_the_format_cannot_hold() {
+    let mut w = IidWriter::new();
+    let mask = [1u8; 4];
+    let err = w
+        .add(b"a", b"", [65534, 0, 65536, 2], MaskData::Bytes(&mask))
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported(_)), "{err}");
+    assert!(err.to_string().contains("65535"), "{err}");
+    assert!(matches!(
+        w.add(b"a", b"", [2, 0, 0, 2], MaskData::Bytes(&mask)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        w.add(b"a", b"", [0, 0, 2, 3], MaskData::Bytes(&mask)),
+        Err(Error::Mismatch(_))
+    ));
+    assert!(matches!(w.add_to_group("g", 0), Err(Error::OutOfBounds(_))));
+    assert!(w.set_meta_json("{bad").is_err());
+    assert!(w.is_empty(), "failed calls changed nothing");
+    // The largest coordinates the format holds are fine.
+    w.add(
+        b"edge",
+        b"",
+        [65534, 65533, 65535, 65535],
+        MaskData::Bytes(&[1, 0]),
+    )
+    .unwrap();
+    let f = IidFile::from_bytes(w.to_bytes().unwrap()).unwrap();
+    assert_eq!(f.at(65534, 65533).unwrap(), vec![0]);
+    assert!(f.at(65534, 65534).unwrap().is_empty());
+}
+
+#[test]
+fn save_is_atomic_and_open_is_read_only() {
+    let dir = std::env::temp_dir().join(format!("imkit-iid-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.iid");
+    std::fs::write(&target, b"old contents").unwrap();
+    let mut w = IidWriter::new();
+    w.add(b"x", b"d", [1, 1, 3, 3], MaskData::Bytes(&[1, 0, 0, 1]))
+        .unwrap();
+    // A failing save into a missing directory leaves nothing behind.
+    assert!(w.save(dir.join("missing/out.iid")).is_err());
+    w.save(&target).unwrap();
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file is left");
+    let mut perms = std::fs::metadata(&target).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&target, perms).unwrap();
+    let f = IidFile::open(&target).unwrap();
+    assert_eq!(f.at(2, 2).unwrap(), vec![0]);
+    assert_eq!(f.bytes(), w.to_bytes().unwrap().as_slice());
+    // A zero-byte file is a clear format error, not an mmap failure.
+    std::fs::write(dir.join("empty.iid"), b"").unwrap();
+    assert!(matches!(
+        IidFile::open(dir.join("empty.iid")),
+        Err(Error::Format(_))
+    ));
+    drop(f);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
