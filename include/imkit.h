@@ -269,9 +269,88 @@ typedef int32_t imkit_edge;
 #endif // __cplusplus
 
 /**
+ * Which entries `imkit_iid_file_fetch` selects (values of its `select` argument).
+ */
+enum imkit_iid_select
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every entry.
+   */
+  IMKIT_IID_SELECT_ALL = 0,
+  /**
+   * The keys given.
+   */
+  IMKIT_IID_SELECT_KEYS = 1,
+  /**
+   * The union of the groups given.
+   */
+  IMKIT_IID_SELECT_GROUPS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_iid_select imkit_iid_select;
+#else
+typedef int32_t imkit_iid_select;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Layout of a mask given to `imkit_iid_writer_add` (values of its `mask_format` argument).
+ */
+enum imkit_iid_mask_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * One byte per pixel, row-major; non-zero is true. height * width bytes.
+   */
+  IMKIT_IID_MASK_FORMAT_BYTES = 0,
+  /**
+   * Packed bits, row-major, first pixel in the most significant bit, rows not
+   * byte-aligned; ceil(height * width / 8) bytes.
+   */
+  IMKIT_IID_MASK_FORMAT_PACKED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_iid_mask_format imkit_iid_mask_format;
+#else
+typedef int32_t imkit_iid_mask_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What [`IidFile::fetch`] decodes for each selected entry.
+ */
+typedef struct Parts Parts;
+
+/**
  * The numeric type of one sample. Values are stable: they cross the C ABI as `imkit_dtype`.
  */
 typedef struct PixelType PixelType;
+
+/**
+ * An open `.iid` file. Immutable: every function taking a `const imkit_iid_file *` may be
+ * called concurrently from any thread; only `imkit_iid_file_free` must not race with them.
+ * A file opened by path is memory-mapped read-only: do not truncate or rewrite it while it
+ * is open (replace it by renaming, as `imkit_iid_writer_save` does).
+ */
+typedef struct imkit_iid_file imkit_iid_file;
+
+/**
+ * The result of `imkit_iid_file_overlap_graph`. Immutable; const functions may run
+ * concurrently.
+ */
+typedef struct imkit_iid_graph imkit_iid_graph;
+
+/**
+ * A `.iid` file being built. Thread safety: not to be used from two threads at once.
+ */
+typedef struct imkit_iid_writer imkit_iid_writer;
 
 /**
  * An image owned by imkit. Create with `imkit_image_read`, free with `imkit_image_free`.
@@ -285,6 +364,111 @@ typedef struct imkit_image imkit_image;
  * Thread safety: setters must not race with other uses of the same options.
  */
 typedef struct imkit_write_options imkit_write_options;
+
+/**
+ * A box: rows [minr, maxr), columns [minc, maxc). Query boxes may hold any values
+ * (parts outside 0..65535 hold no pixel); boxes given to the writer must lie in 0..65535.
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_iid_bbox {
+  /**
+   * First row.
+   */
+  int64_t minr;
+  /**
+   * First column.
+   */
+  int64_t minc;
+  /**
+   * One past the last row.
+   */
+  int64_t maxr;
+  /**
+   * One past the last column.
+   */
+  int64_t maxc;
+} imkit_iid_bbox;
+
+/**
+ * A segment's summary (see `imkit_iid_file_segment_info`).
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_iid_segment_info {
+  /**
+   * The box given when the entry was added (need not be tight).
+   */
+  struct imkit_iid_bbox bbox;
+  /**
+   * Number of true pixels.
+   */
+  uint64_t area;
+  /**
+   * Number of regions (8-connected components).
+   */
+  uint64_t region_count;
+  /**
+   * Bytes of a one-byte-per-pixel mask: height * width.
+   */
+  uint64_t mask_bytes;
+  /**
+   * Bytes of a packed mask: ceil(height * width / 8).
+   */
+  uint64_t mask_packed_bytes;
+} imkit_iid_segment_info;
+
+/**
+ * A byte string the caller owns (an address or a domain); `data` may be NULL when `len`
+ * is 0. Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_iid_bytes {
+  /**
+   * First byte.
+   */
+  const uint8_t *data;
+  /**
+   * Number of bytes.
+   */
+  size_t len;
+} imkit_iid_bytes;
+
+/**
+ * Area bounds for `imkit_iid_file_filter`.
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_iid_area_range {
+  /**
+   * Lower bound.
+   */
+  uint64_t min;
+  /**
+   * Upper bound; `UINT64_MAX` means none.
+   */
+  uint64_t max;
+  /**
+   * false: min <= area <= max (imkit's default). true: min < area < max, the reference's
+   * exclusive bounds (an area of 0 never passes).
+   */
+  bool exclusive;
+} imkit_iid_area_range;
+
+/**
+ * One edge of an overlap graph: keys `a < b` share `pixels` true pixels.
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_iid_edge {
+  /**
+   * The smaller key.
+   */
+  uint32_t a;
+  /**
+   * The larger key.
+   */
+  uint32_t b;
+  /**
+   * Number of pixels true in both masks (> 0).
+   */
+  uint64_t pixels;
+} imkit_iid_edge;
 
 /**
  * A pixel buffer the caller owns: `height` rows of `width` pixels, each `channels` samples of
@@ -418,60 +602,312 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Describes a status code: its macro name and a one-line description, e.g.
- * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
- * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
- * Thread safety: any thread.
+ * Opens and validates a `.iid` file (memory-mapped read-only; no write permission needed).
+ * Damaged files give `IMKIT_STATUS_FORMAT` with a message naming the damaged structure.
+ * Owned: `*out` is freed with `imkit_iid_file_free`. Thread safety: any thread.
  */
-const char *imkit_status_str(int32_t code);
+IMKIT_NODISCARD imkit_status imkit_iid_file_open(const char *path, struct imkit_iid_file **out);
 
 /**
- * The message of the last failed imkit call on this thread ("" if none failed yet).
- * Check the status first: the message explains a failure, it never signals one by itself.
- * Borrowed: valid until the next imkit call on this thread; never NULL.
- * Thread safety: each thread has its own message.
+ * Opens a `.iid` file held in memory: the `len` bytes at `data` are copied during the call.
+ * Owned: `*out` is freed with `imkit_iid_file_free`. Thread safety: any thread.
  */
-const char *imkit_last_error_message(void);
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_open_buffer(const uint8_t *data,
+                                        size_t len,
+                                        struct imkit_iid_file **out);
 
 /**
- * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
- * stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
- * `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
- * NULL when `len` is 0 (a size query). This call never changes the message itself.
- * Thread safety: any thread.
+ * Frees a file. NULL is ignored; do not free twice, and not while another thread uses it.
  */
-IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
+void imkit_iid_file_free(struct imkit_iid_file *file);
 
 /**
- * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
- * when header and library agree. Thread safety: any thread.
+ * Stores the number of entries in `*out` (keys are 0 .. count-1).
  */
-uint32_t imkit_version(void);
+IMKIT_NODISCARD imkit_status imkit_iid_file_count(const struct imkit_iid_file *file, size_t *out);
 
 /**
- * The library version as text, e.g. "0.1.0". Borrowed: a static string.
- * Thread safety: any thread.
+ * Checks every record of the file (open checks the header, LUT, meta and groups; records
+ * are otherwise checked when first used). Returns `IMKIT_STATUS_FORMAT` on the first problem.
  */
-const char *imkit_version_string(void);
+IMKIT_NODISCARD imkit_status imkit_iid_file_validate(const struct imkit_iid_file *file);
 
 /**
- * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
- * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
+ * The address (label name) of entry `key`. Borrowed: `*data` (not NUL-terminated, may hold
+ * NUL bytes; never NULL, even when `*len` is 0) is valid until the file is freed.
  */
-uint32_t imkit_abi_version(void);
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_address(const struct imkit_iid_file *file,
+                                    uint32_t key,
+                                    const uint8_t **data,
+                                    size_t *len);
 
 /**
- * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
- * imkit never uses a process-global pool; output bytes never depend on this number.
- * Takes effect for operations started afterwards. Thread safety: any thread.
+ * The domain of entry `key` (length 0 when absent). Borrowed like `imkit_iid_file_address`.
  */
-IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_domain(const struct imkit_iid_file *file,
+                                   uint32_t key,
+                                   const uint8_t **data,
+                                   size_t *len);
 
 /**
- * Stores in `*out` the number of threads imkit's pool uses.
- * Thread safety: any thread.
+ * Box, area, region count and mask sizes of entry `key`'s segment (checked first).
  */
-IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_segment_info(const struct imkit_iid_file *file,
+                                         uint32_t key,
+                                         struct imkit_iid_segment_info *out);
+
+/**
+ * Region `index` (file order) of entry `key`: its box in image coordinates and its number
+ * of pixels (either out-parameter may be NULL).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_region_info(const struct imkit_iid_file *file,
+                                        uint32_t key,
+                                        size_t index,
+                                        struct imkit_iid_bbox *bbox,
+                                        uint64_t *area);
+
+/**
+ * Writes entry `key`'s mask into `buf` (`len` bytes): one byte per pixel (1/0) over the
+ * segment box, row-major, when `packed` is false; packed bits (MSB first, rows not
+ * byte-aligned, last byte zero-padded) when true. `*needed` (may be NULL) receives the
+ * size; a short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing (`buf` may
+ * be NULL when `len` is 0: a size query).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_mask(const struct imkit_iid_file *file,
+                                 uint32_t key,
+                                 bool packed,
+                                 uint8_t *buf,
+                                 size_t len,
+                                 size_t *needed);
+
+/**
+ * Copies the meta JSON text (as stored; Python's dialect, may contain `NaN`) NUL-terminated
+ * into `buf` of `len` bytes; `*needed` (may be NULL) receives the size including the NUL.
+ * A short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_meta_json(const struct imkit_iid_file *file,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *needed);
+
+/**
+ * Stores the number of groups in `*out`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_group_count(const struct imkit_iid_file *file,
+                                        size_t *out);
+
+/**
+ * Copies the name of group `index` (file order = creation order) NUL-terminated into `buf`,
+ * with the size protocol of `imkit_iid_file_meta_json`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_group_name(const struct imkit_iid_file *file,
+                                       size_t index,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *needed);
+
+/**
+ * Keys selected by `select` (an `imkit_iid_select`): all, the `nkeys` keys at `keys_in`
+ * (duplicates collapse; a missing key is `IMKIT_STATUS_OUT_OF_BOUNDS`), or the union of the
+ * `ngroups` groups named at `groups` (unknown name: `IMKIT_STATUS_INVALID_ARG`). With
+ * `iids`/`segments` true the labels/segments of those entries are checked (decoded), so a
+ * damaged one is reported here. Keys out with the two-call protocol (see the module doc).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_fetch(const struct imkit_iid_file *file,
+                                  int32_t select,
+                                  const uint64_t *keys_in,
+                                  size_t nkeys,
+                                  const char *const *groups,
+                                  size_t ngroups,
+                                  bool iids,
+                                  bool segments,
+                                  uint32_t *keys,
+                                  size_t cap,
+                                  size_t *count);
+
+/**
+ * Keys whose address equals one of the `naddresses` byte strings, restricted (when
+ * `ndomains` > 0) to entries whose domain equals one of `domains` (an empty one matches an
+ * absent domain) and (when `ngroups` > 0) to the union of `groups`. Two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_look_for(const struct imkit_iid_file *file,
+                                     const struct imkit_iid_bytes *addresses,
+                                     size_t naddresses,
+                                     const struct imkit_iid_bytes *domains,
+                                     size_t ndomains,
+                                     const char *const *groups,
+                                     size_t ngroups,
+                                     uint32_t *keys,
+                                     size_t cap,
+                                     size_t *count);
+
+/**
+ * Keys in the union of `groups` (all when `ngroups` is 0), with a domain among `domains`
+ * (any when `ndomains` is 0) and an area within `*area` (any when `area` is NULL).
+ * Two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_filter(const struct imkit_iid_file *file,
+                                   const char *const *groups,
+                                   size_t ngroups,
+                                   const struct imkit_iid_bytes *domains,
+                                   size_t ndomains,
+                                   const struct imkit_iid_area_range *area,
+                                   uint32_t *keys,
+                                   size_t cap,
+                                   size_t *count);
+
+/**
+ * Keys with at least one true pixel inside `*bbox` (exact test, through the spatial index).
+ * Two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_region(const struct imkit_iid_file *file,
+                                   const struct imkit_iid_bbox *bbox,
+                                   uint32_t *keys,
+                                   size_t cap,
+                                   size_t *count);
+
+/**
+ * Keys whose mask has pixel (`row`, `col`) set. Two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_at(const struct imkit_iid_file *file,
+                               int64_t row,
+                               int64_t col,
+                               uint32_t *keys,
+                               size_t cap,
+                               size_t *count);
+
+/**
+ * The reference's `at(x, y)` (x = column, y = row), which matches any true pixel of the
+ * 2x2 block rows y-1..y, columns x-1..x. For compatibility; `imkit_iid_file_at` tests one
+ * pixel. Two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_at_compat(const struct imkit_iid_file *file,
+                                      int64_t x,
+                                      int64_t y,
+                                      uint32_t *keys,
+                                      size_t cap,
+                                      size_t *count);
+
+/**
+ * Computes the overlap graph over every entry (`all` true; `keys_in` ignored) or over the
+ * `nkeys` keys at `keys_in`. Runs on the library's thread pool.
+ * Owned: `*out` is freed with `imkit_iid_graph_free`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_file_overlap_graph(const struct imkit_iid_file *file,
+                                          bool all,
+                                          const uint64_t *keys_in,
+                                          size_t nkeys,
+                                          struct imkit_iid_graph **out);
+
+/**
+ * Node keys of a graph (ascending), with the two-call protocol.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_graph_nodes(const struct imkit_iid_graph *graph,
+                                   uint32_t *keys,
+                                   size_t cap,
+                                   size_t *count);
+
+/**
+ * Edges of a graph sorted by (a, b), with the two-call protocol (`edges`/`cap`/`count`).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_graph_edges(const struct imkit_iid_graph *graph,
+                                   struct imkit_iid_edge *edges,
+                                   size_t cap,
+                                   size_t *count);
+
+/**
+ * Frees a graph. NULL is ignored; do not free twice.
+ */
+void imkit_iid_graph_free(struct imkit_iid_graph *graph);
+
+/**
+ * Creates an empty writer (no entry, no group, meta `{}`).
+ * Owned: `*out` is freed with `imkit_iid_writer_free`.
+ */
+IMKIT_NODISCARD imkit_status imkit_iid_writer_new(struct imkit_iid_writer **out);
+
+/**
+ * Creates a writer holding a copy of every entry, group and the meta of `file` (each
+ * record checked), to add more entries and save a new file.
+ * Owned: `*out` is freed with `imkit_iid_writer_free`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_from_file(const struct imkit_iid_file *file,
+                                        struct imkit_iid_writer **out);
+
+/**
+ * Frees a writer (unsaved entries are dropped). NULL is ignored; do not free twice.
+ */
+void imkit_iid_writer_free(struct imkit_iid_writer *writer);
+
+/**
+ * Adds an entry; `*key` (may be NULL) receives its key (0, 1, 2, ... in add order).
+ * `*bbox` places the mask (values 0..65535, min <= max; larger values give
+ * `IMKIT_STATUS_UNSUPPORTED`); the mask (`mask_len` bytes, `mask_format` an
+ * `imkit_iid_mask_format`) covers exactly the box. An empty domain is stored as absent.
+ * The caller's bytes are copied during the call; nothing changes on error.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_add(struct imkit_iid_writer *writer,
+                                  const uint8_t *address,
+                                  size_t address_len,
+                                  const uint8_t *domain,
+                                  size_t domain_len,
+                                  const struct imkit_iid_bbox *bbox,
+                                  const uint8_t *mask,
+                                  size_t mask_len,
+                                  int32_t mask_format,
+                                  uint32_t *key);
+
+/**
+ * Adds existing entry `key` to group `name` (NUL-terminated UTF-8; may be empty), creating
+ * the group after the existing ones if needed.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_add_to_group(struct imkit_iid_writer *writer,
+                                           const char *name,
+                                           uint32_t key);
+
+/**
+ * Sets the meta from NUL-terminated JSON text (Python's dialect accepted); it is stored as
+ * Python's `json.dumps` writes it. Invalid JSON gives `IMKIT_STATUS_INVALID_ARG`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_set_meta_json(struct imkit_iid_writer *writer,
+                                            const char *json);
+
+/**
+ * Stores the number of entries added so far in `*out`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_count(const struct imkit_iid_writer *writer,
+                                    size_t *out);
+
+/**
+ * Writes the file to `path` atomically (temporary file in the same directory, renamed over
+ * the target; on any error an existing file is left untouched). The writer stays usable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_iid_writer_save(const struct imkit_iid_writer *writer,
+                                   const char *path);
 
 /**
  * Creates write options with the defaults (PNG compression 1 = fast).
@@ -528,6 +964,62 @@ imkit_status imkit_image_write(const char *path,
  * pixels. Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_image_info_read(const char *path, struct imkit_image_info *out);
+
+/**
+ * Describes a status code: its macro name and a one-line description, e.g.
+ * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
+ * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
+ * Thread safety: any thread.
+ */
+const char *imkit_status_str(int32_t code);
+
+/**
+ * The message of the last failed imkit call on this thread ("" if none failed yet).
+ * Check the status first: the message explains a failure, it never signals one by itself.
+ * Borrowed: valid until the next imkit call on this thread; never NULL.
+ * Thread safety: each thread has its own message.
+ */
+const char *imkit_last_error_message(void);
+
+/**
+ * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
+ * stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
+ * `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
+ * NULL when `len` is 0 (a size query). This call never changes the message itself.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
+
+/**
+ * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
+ * when header and library agree. Thread safety: any thread.
+ */
+uint32_t imkit_version(void);
+
+/**
+ * The library version as text, e.g. "0.1.0". Borrowed: a static string.
+ * Thread safety: any thread.
+ */
+const char *imkit_version_string(void);
+
+/**
+ * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
+ * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
+ */
+uint32_t imkit_abi_version(void);
+
+/**
+ * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
+ * imkit never uses a process-global pool; output bytes never depend on this number.
+ * Takes effect for operations started afterwards. Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
+
+/**
+ * Stores in `*out` the number of threads imkit's pool uses.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
 
 /**
  * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy

@@ -8,6 +8,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod iid;
 pub mod image;
 pub mod library;
 pub mod tiling;
