@@ -16,6 +16,7 @@
 //! [`AreaRange::exclusive`]; an empty domain in a filter matches entries with an empty or
 //! absent domain (the reference matches them only with `None`); damaged files are refused.
 
+pub mod dump;
 pub mod format;
 pub mod index;
 pub mod mask;
@@ -24,6 +25,7 @@ pub mod query;
 pub mod reader;
 pub mod writer;
 
+pub use dump::dump_json;
 pub use format::{BBox, Header, IidRecord, Region};
 pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};

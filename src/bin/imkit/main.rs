@@ -1,5 +1,6 @@
 //! The `imkit` command-line tool: one subcommand per job, each in its own module.
 
+mod iid;
 mod progress_bar;
 mod tiles;
 
@@ -25,6 +26,9 @@ enum Command {
     Info(tiles::InfoArgs),
     /// Run the main job end to end on a built-in synthetic sample.
     Demo(tiles::DemoArgs),
+    /// Inspect and query .iid segmentation files.
+    #[command(subcommand)]
+    Iid(iid::IidCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Command::PasteTile(args) => tiles::paste(args),
         Command::Info(args) => tiles::info(args),
         Command::Demo(args) => tiles::demo(args),
+        Command::Iid(cmd) => iid::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
