@@ -192,38 +192,65 @@ impl MaskData<'_> {
 
     fn runs(&self, height: usize, width: usize) -> Vec<Run> {
         let mut runs = Vec::new();
-        let mut push_runs = |r: usize, is_set: &dyn Fn(usize) -> bool| {
+        let mut unpacked = Vec::new();
+        for r in 0..height {
+            let row: &[u8] = match self {
+                MaskData::Bytes(b) => &b[r * width..(r + 1) * width],
+                MaskData::Packed(b) => {
+                    let base = (r * width) as u64;
+                    unpacked.clear();
+                    unpacked.extend((0..width as u64).map(|c| get_bit(b, base + c) as u8));
+                    &unpacked
+                }
+            };
             let mut c = 0usize;
-            while c < width {
-                if !is_set(c) {
-                    c += 1;
-                    continue;
-                }
-                let start = c;
-                while c < width && is_set(c) {
-                    c += 1;
-                }
+            while let Some(start) = next_nonzero(row, c) {
+                let end = next_zero(row, start);
                 runs.push(Run {
                     row: r as u32,
                     c0: start as u32,
-                    c1: c as u32,
+                    c1: end as u32,
                 });
-            }
-        };
-        for r in 0..height {
-            match self {
-                MaskData::Bytes(b) => {
-                    let row = &b[r * width..(r + 1) * width];
-                    push_runs(r, &|c| row[c] != 0);
-                }
-                MaskData::Packed(b) => {
-                    let base = (r * width) as u64;
-                    push_runs(r, &|c| get_bit(b, base + c as u64));
-                }
+                c = end;
             }
         }
         runs
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+fn word_at(row: &[u8], i: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&row[i..i + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Index of the first non-zero byte of `row` at or after `i`, eight bytes at a time.
+fn next_nonzero(row: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        if v != 0 {
+            return Some(i + (v.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    (i..row.len()).find(|&j| row[j] != 0)
+}
+
+/// Index of the first zero byte of `row` at or after `i` (`row.len()` if none).
+fn next_zero(row: &[u8], mut i: usize) -> usize {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        // The lowest flagged byte is exactly the first zero byte.
+        let z = v.wrapping_sub(ONES) & !v & HIGHS;
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    (i..row.len()).find(|&j| row[j] == 0).unwrap_or(row.len())
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -354,6 +381,30 @@ mod tests {
         let packed = [0b1010_0101, 0b0000_0000]; // rows 101001, 010000
         let bits_comps = components(MaskData::Packed(&packed), 2, 6);
         assert_eq!(bits_comps.len(), 2);
+    }
+
+    #[test]
+    fn word_scans_find_exact_positions() {
+        let row: Vec<u8> = (0..37u8)
+            .map(|i| {
+                if (5..20).contains(&i) || i == 33 {
+                    i | 1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(next_nonzero(&row, 0), Some(5));
+        assert_eq!(next_zero(&row, 5), 20);
+        assert_eq!(next_nonzero(&row, 20), Some(33));
+        assert_eq!(next_zero(&row, 33), 34);
+        assert_eq!(next_nonzero(&row, 34), None);
+        let full = vec![0x80u8; 19];
+        assert_eq!(next_zero(&full, 0), 19);
+        let mixed = [1u8, 0x01, 0, 0xff, 0, 0, 0, 0, 0, 7];
+        assert_eq!(next_zero(&mixed, 0), 2);
+        assert_eq!(next_nonzero(&mixed, 4), Some(9));
+        assert_eq!(next_nonzero(&mixed, 10), None);
     }
 
     #[test]

@@ -242,10 +242,10 @@ impl IidFile {
                         return Ok(Vec::new());
                     }
                     cands.sort_unstable();
-                    let sa = self.segment(a)?;
+                    let sa = self.segment_for_pixels(a)?;
                     let mut edges = Vec::new();
                     for b in cands {
-                        let sb = self.segment(b)?;
+                        let sb = self.segment_for_pixels(b)?;
                         let Some(common) = sa.bbox.intersect(&sb.bbox) else {
                             continue;
                         };

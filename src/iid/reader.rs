@@ -324,6 +324,16 @@ impl IidFile {
     /// The segment of entry `key`, with every region checked (lengths, boxes inside the
     /// segment box, bit counts) and the stored area verified against the bits.
     pub fn segment(&self, key: u32) -> Result<Segment<'_>> {
+        self.checked_segment(key, true)
+    }
+
+    /// Like [`IidFile::segment`] without comparing the stored area with the bits (every
+    /// bound is still checked): for queries that only test pixels.
+    pub(crate) fn segment_for_pixels(&self, key: u32) -> Result<Segment<'_>> {
+        self.checked_segment(key, false)
+    }
+
+    fn checked_segment(&self, key: u32, verify_area: bool) -> Result<Segment<'_>> {
         let key = self.check_key(key as u64)?;
         let rec = self.segment_record(key);
         let head = SegmentHead::parse(rec, key as usize)?;
@@ -331,9 +341,11 @@ impl IidFile {
         let mut walk = RegionWalk::new(body);
         let mut pixels = 0u64;
         while let Some(r) = walk.next_checked(key as usize, &head.bbox)? {
-            pixels += mask::count_ones(r.bits, 0, r.bbox.pixels());
+            if verify_area {
+                pixels += mask::count_ones(r.bits, 0, r.bbox.pixels());
+            }
         }
-        if pixels != head.area as u64 {
+        if verify_area && pixels != head.area as u64 {
             return Err(Error::format(format!(
                 "segment {key}: stored area {} but its regions hold {pixels} pixels",
                 head.area
