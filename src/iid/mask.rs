@@ -2,7 +2,7 @@
 //! layout of region bits in the file and of packed masks across the API) and the
 //! 8-connected component split the writer uses, in the reference's order.
 
-use super::format::BBox;
+use super::format::{BBox, REGION_HEAD};
 
 /// Loads up to 8 bytes at `byte` as a big-endian word, zero-padded past the end of `bits`.
 fn load_be(bits: &[u8], byte: usize) -> u64 {
@@ -190,9 +190,8 @@ impl MaskData<'_> {
         self.len() == 0
     }
 
-    fn runs(&self, height: usize, width: usize) -> Vec<Run> {
-        let mut runs = Vec::new();
-        let mut unpacked = Vec::new();
+    fn runs_into(&self, height: usize, width: usize, runs: &mut Vec<Run>, unpacked: &mut Vec<u8>) {
+        runs.clear();
         for r in 0..height {
             let row: &[u8] = match self {
                 MaskData::Bytes(b) => &b[r * width..(r + 1) * width],
@@ -200,7 +199,7 @@ impl MaskData<'_> {
                     let base = (r * width) as u64;
                     unpacked.clear();
                     unpacked.extend((0..width as u64).map(|c| get_bit(b, base + c) as u8));
-                    &unpacked
+                    unpacked
                 }
             };
             let mut c = 0usize;
@@ -214,7 +213,6 @@ impl MaskData<'_> {
                 c = end;
             }
         }
-        runs
     }
 }
 
@@ -271,80 +269,143 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
     }
 }
 
-/// Splits a `height × width` mask into its 8-connected components, ordered by the position
-/// where a row-by-row, left-to-right scan first meets each one (scikit-image's `label`
-/// order, which the reference writes). The caller checks that `mask` is long enough.
+/// Reusable working memory for splitting masks into components (keeps repeated splits
+/// free of allocations).
+#[derive(Debug, Default)]
+pub struct Labeler {
+    runs: Vec<Run>,
+    parent: Vec<u32>,
+    comp_of: Vec<u32>,
+    offsets: Vec<usize>,
+    run_comp: Vec<u32>,
+    comps: Vec<(BBox, u32)>,
+    unpacked: Vec<u8>,
+}
+
+impl Labeler {
+    /// Labels the runs of a mask: fills `runs`, `run_comp` and `comps` (tight box relative
+    /// to the mask, pixel count) in scan order of each component's first pixel.
+    fn label(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
+        mask.runs_into(height, width, &mut self.runs, &mut self.unpacked);
+        let runs = &self.runs;
+        let parent = &mut self.parent;
+        parent.clear();
+        parent.extend(0..runs.len() as u32);
+        // The previous row's runs are prev..cur_start; both rows are sorted by column, so
+        // one forward pointer into the previous row suffices.
+        let (mut prev, mut cur_start) = (0usize, 0usize);
+        for i in 0..runs.len() {
+            if i == 0 || runs[i].row != runs[i - 1].row {
+                let row_before = runs[i].row.checked_sub(1);
+                prev = if i > 0 && Some(runs[i - 1].row) == row_before {
+                    cur_start
+                } else {
+                    i
+                };
+                cur_start = i;
+            }
+            let r = runs[i];
+            // Previous-row runs ending left of this run's reach cannot touch later runs.
+            while prev < cur_start && runs[prev].c1 < r.c0 {
+                prev += 1;
+            }
+            let mut j = prev;
+            // 8-connected: touching by an edge or a corner.
+            while j < cur_start && runs[j].c0 <= r.c1 {
+                union(parent, i as u32, j as u32);
+                j += 1;
+            }
+        }
+        // Roots are first runs; number components in order of their first run.
+        self.comp_of.clear();
+        self.comp_of.resize(runs.len(), u32::MAX);
+        self.comps.clear();
+        self.run_comp.clear();
+        for (i, run) in runs.iter().enumerate() {
+            let root = find(parent, i as u32) as usize;
+            if self.comp_of[root] == u32::MAX {
+                self.comp_of[root] = self.comps.len() as u32;
+                let (r, c0, c1) = (run.row as u16, run.c0 as u16, run.c1 as u16);
+                self.comps.push((BBox::new(r, c0, r + 1, c1), 0));
+            }
+            let c = self.comp_of[root];
+            self.run_comp.push(c);
+            let (b, area) = &mut self.comps[c as usize];
+            b.minc = b.minc.min(run.c0 as u16);
+            b.maxc = b.maxc.max(run.c1 as u16);
+            b.maxr = b.maxr.max(run.row as u16 + 1);
+            *area += run.c1 - run.c0;
+        }
+    }
+
+    /// Splits a `height × width` mask into its 8-connected components, ordered by the
+    /// position where a row-by-row, left-to-right scan first meets each one
+    /// (scikit-image's `label` order, which the reference writes). The caller checks that
+    /// `mask` holds `height × width` pixels.
+    pub fn components(
+        &mut self,
+        mask: MaskData<'_>,
+        height: usize,
+        width: usize,
+    ) -> Vec<Component> {
+        self.label(mask, height, width);
+        let mut comps: Vec<Component> = self
+            .comps
+            .iter()
+            .map(|&(bbox, area)| Component {
+                bbox,
+                area,
+                bits: vec![0; bbox.pixels().div_ceil(8) as usize],
+            })
+            .collect();
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let comp = &mut comps[c as usize];
+            let (bit, n) = run_bits(run, &comp.bbox);
+            set_bits(&mut comp.bits, bit, n);
+        }
+        comps
+    }
+
+    /// Appends the regions of a mask placed at (`minr`, `minc`) to `out` in the file's
+    /// layout (length, absolute box, packed bits) and returns the total pixel count.
+    pub fn encode_regions(
+        &mut self,
+        mask: MaskData<'_>,
+        height: usize,
+        width: usize,
+        (minr, minc): (u16, u16),
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        self.label(mask, height, width);
+        // Where each component's bits start in `out`.
+        self.offsets.clear();
+        let mut area = 0u64;
+        for &(b, a) in &self.comps {
+            let bytes = b.pixels().div_ceil(8) as usize;
+            out.extend_from_slice(&((REGION_HEAD + bytes) as u32).to_le_bytes());
+            BBox::new(b.minr + minr, b.minc + minc, b.maxr + minr, b.maxc + minc).write(out);
+            self.offsets.push(out.len());
+            out.resize(out.len() + bytes, 0);
+            area += a as u64;
+        }
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let (b, _) = self.comps[c as usize];
+            let (bit, n) = run_bits(run, &b);
+            set_bits(&mut out[self.offsets[c as usize]..], bit, n);
+        }
+        area
+    }
+}
+
+/// The bit position and length of `run` inside the packed mask of box `b`.
+fn run_bits(run: &Run, b: &BBox) -> (u64, u64) {
+    let bit = (run.row - b.minr as u32) as u64 * b.width() as u64 + (run.c0 - b.minc as u32) as u64;
+    (bit, (run.c1 - run.c0) as u64)
+}
+
+/// [`Labeler::components`] with fresh working memory.
 pub fn components(mask: MaskData<'_>, height: usize, width: usize) -> Vec<Component> {
-    let runs = mask.runs(height, width);
-    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
-    // Runs of the previous row: prev_start..cur_start.
-    // The previous row's runs are prev..cur_start; both rows are sorted by column, so one
-    // forward pointer into the previous row suffices.
-    let (mut prev, mut cur_start) = (0usize, 0usize);
-    for i in 0..runs.len() {
-        if i == 0 || runs[i].row != runs[i - 1].row {
-            let row_before = runs[i].row.checked_sub(1);
-            prev = if i > 0 && Some(runs[i - 1].row) == row_before {
-                cur_start
-            } else {
-                i
-            };
-            cur_start = i;
-        }
-        let r = runs[i];
-        // Previous-row runs ending left of this run's reach cannot touch later runs either.
-        while prev < cur_start && runs[prev].c1 < r.c0 {
-            prev += 1;
-        }
-        let mut j = prev;
-        // 8-connected: touching by an edge or a corner.
-        while j < cur_start && runs[j].c0 <= r.c1 {
-            union(&mut parent, i as u32, j as u32);
-            j += 1;
-        }
-    }
-    // Roots are first runs; number components in order of their first run.
-    let mut comp_of = vec![u32::MAX; runs.len()];
-    let mut boxes: Vec<(BBox, u32)> = Vec::new();
-    let mut run_comp = Vec::with_capacity(runs.len());
-    for (i, run) in runs.iter().enumerate() {
-        let root = find(&mut parent, i as u32) as usize;
-        if comp_of[root] == u32::MAX {
-            comp_of[root] = boxes.len() as u32;
-            boxes.push((
-                BBox::new(
-                    run.row as u16,
-                    run.c0 as u16,
-                    run.row as u16 + 1,
-                    run.c1 as u16,
-                ),
-                0,
-            ));
-        }
-        let c = comp_of[root];
-        run_comp.push(c);
-        let (b, area) = &mut boxes[c as usize];
-        b.minc = b.minc.min(run.c0 as u16);
-        b.maxc = b.maxc.max(run.c1 as u16);
-        b.maxr = b.maxr.max(run.row as u16 + 1);
-        *area += run.c1 - run.c0;
-    }
-    let mut comps: Vec<Component> = boxes
-        .into_iter()
-        .map(|(bbox, area)| Component {
-            bbox,
-            area,
-            bits: vec![0; bbox.pixels().div_ceil(8) as usize],
-        })
-        .collect();
-    for (run, c) in runs.iter().zip(run_comp) {
-        let comp = &mut comps[c as usize];
-        let b = comp.bbox;
-        let bit =
-            (run.row - b.minr as u32) as u64 * b.width() as u64 + (run.c0 - b.minc as u32) as u64;
-        set_bits(&mut comp.bits, bit, (run.c1 - run.c0) as u64);
-    }
-    comps
+    Labeler::default().components(mask, height, width)
 }
 
 #[cfg(test)]

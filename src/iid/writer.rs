@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN, SEGMENT_HEAD};
-use super::mask::{components, MaskData};
+use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN};
+use super::mask::{Labeler, MaskData};
 use super::pyjson;
 use super::reader::IidFile;
 use crate::codec::atomic::AtomicFile;
@@ -27,6 +27,7 @@ pub struct IidWriter {
     group_index: HashMap<String, usize>,
     groups: Vec<(String, Vec<u32>)>,
     meta: String,
+    labeler: Labeler,
 }
 
 impl Default for IidWriter {
@@ -75,6 +76,7 @@ impl IidWriter {
             group_index: HashMap::new(),
             groups: Vec::new(),
             meta: "{}".to_string(),
+            labeler: Labeler::default(),
         }
     }
 
@@ -169,36 +171,37 @@ impl IidWriter {
             return Err(Error::unsupported("the LUT cannot hold more entries"));
         }
         let key = self.len() as u32;
-        let comps = components(mask, b.height(), b.width());
-        let mut rec = Vec::with_capacity(
-            SEGMENT_HEAD + comps.iter().map(|c| 12 + c.bits.len()).sum::<usize>(),
+        // Encode straight into the segments buffer; roll back if a size check fails.
+        let start = self.segs.len();
+        self.segs.extend_from_slice(&key.to_le_bytes());
+        b.write(&mut self.segs);
+        self.segs.extend_from_slice(&0u32.to_le_bytes());
+        let area = self.labeler.encode_regions(
+            mask,
+            b.height(),
+            b.width(),
+            (b.minr, b.minc),
+            &mut self.segs,
         );
-        rec.extend_from_slice(&key.to_le_bytes());
-        b.write(&mut rec);
-        let area: u64 = comps.iter().map(|c| c.area as u64).sum();
-        rec.extend_from_slice(&(area as u32).to_le_bytes());
-        for c in &comps {
-            rec.extend_from_slice(&fits_u32("a region", 12 + c.bits.len() as u64)?.to_le_bytes());
-            let abs = BBox::new(
-                c.bbox.minr + b.minr,
-                c.bbox.minc + b.minc,
-                c.bbox.maxr + b.minr,
-                c.bbox.maxc + b.minc,
-            );
-            abs.write(&mut rec);
-            rec.extend_from_slice(&c.bits);
-        }
-        // Check both sections before changing either.
-        fits_u32(
-            "the segments section",
-            self.segs.len() as u64 + rec.len() as u64,
-        )?;
-        fits_u32(
-            "the iids section",
-            self.iids.len() as u64 + (IID_RECORD_HEAD + domain.len() + address.len()) as u64,
-        )?;
-        self.push_iid(domain, address)?;
-        self.push_seg(&rec)?;
+        self.segs[start + 12..start + 16].copy_from_slice(&(area as u32).to_le_bytes());
+        let checked = (|| {
+            let offset = fits_u32("the segments section", start as u64)?;
+            let len = fits_u32("a segment record", (self.segs.len() - start) as u64)?;
+            fits_u32("the segments section", self.segs.len() as u64)?;
+            fits_u32(
+                "the iids section",
+                self.iids.len() as u64 + (IID_RECORD_HEAD + domain.len() + address.len()) as u64,
+            )?;
+            Ok(Loc { offset, len })
+        })();
+        let seg_loc = match checked.and_then(|loc| self.push_iid(domain, address).map(|()| loc)) {
+            Ok(loc) => loc,
+            Err(e) => {
+                self.segs.truncate(start);
+                return Err(e);
+            }
+        };
+        self.seg_locs.push(seg_loc);
         Ok(key)
     }
 
