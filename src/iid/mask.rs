@@ -278,6 +278,7 @@ pub struct Labeler {
     comp_of: Vec<u32>,
     offsets: Vec<usize>,
     run_comp: Vec<u32>,
+    acc: Vec<[u32; 5]>,
     comps: Vec<(BBox, u32)>,
     unpacked: Vec<u8>,
 }
@@ -319,23 +320,32 @@ impl Labeler {
         // Roots are first runs; number components in order of their first run.
         self.comp_of.clear();
         self.comp_of.resize(runs.len(), u32::MAX);
-        self.comps.clear();
         self.run_comp.clear();
+        // Boxes accumulate as whole u32 words ([minr, minc, maxr, maxc, area]): narrow
+        // field updates would stall store forwarding in this loop.
+        let acc = &mut self.acc;
+        acc.clear();
         for (i, run) in runs.iter().enumerate() {
             let root = find(parent, i as u32) as usize;
             if self.comp_of[root] == u32::MAX {
-                self.comp_of[root] = self.comps.len() as u32;
-                let (r, c0, c1) = (run.row as u16, run.c0 as u16, run.c1 as u16);
-                self.comps.push((BBox::new(r, c0, r + 1, c1), 0));
+                self.comp_of[root] = acc.len() as u32;
+                acc.push([run.row, run.c0, run.row + 1, run.c1, 0]);
             }
             let c = self.comp_of[root];
             self.run_comp.push(c);
-            let (b, area) = &mut self.comps[c as usize];
-            b.minc = b.minc.min(run.c0 as u16);
-            b.maxc = b.maxc.max(run.c1 as u16);
-            b.maxr = b.maxr.max(run.row as u16 + 1);
-            *area += run.c1 - run.c0;
+            let a = &mut acc[c as usize];
+            a[1] = a[1].min(run.c0);
+            a[3] = a[3].max(run.c1);
+            a[2] = a[2].max(run.row + 1);
+            a[4] += run.c1 - run.c0;
         }
+        self.comps.clear();
+        self.comps.extend(acc.iter().map(|a| {
+            (
+                BBox::new(a[0] as u16, a[1] as u16, a[2] as u16, a[3] as u16),
+                a[4],
+            )
+        }));
     }
 
     /// Splits a `height × width` mask into its 8-connected components, ordered by the
