@@ -316,11 +316,6 @@ impl IidFile {
         SegmentHead::parse(self.segment_record(key), key as usize)
     }
 
-    /// True when segment `key` stores no region (a cheap check needing no decoding).
-    pub(crate) fn segment_has_regions(&self, key: u32) -> bool {
-        self.segment_record(key).len() > SEGMENT_HEAD
-    }
-
     /// The segment of entry `key`, with every region checked (lengths, boxes inside the
     /// segment box, bit counts) and the stored area verified against the bits.
     pub fn segment(&self, key: u32) -> Result<Segment<'_>> {
