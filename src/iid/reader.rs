@@ -105,9 +105,11 @@ impl<'a> Segment<'a> {
                 let row = (r.bbox.minr - self.bbox.minr) as usize + i;
                 let dst = row * w + (r.bbox.minc - self.bbox.minc) as usize;
                 let src_bit = (i * rw) as u64;
-                for (j, px) in out[dst..dst + rw].iter_mut().enumerate() {
-                    if mask::get_bit(r.bits, src_bit + j as u64) {
-                        *px = 1;
+                for (k, chunk) in out[dst..dst + rw].chunks_mut(56).enumerate() {
+                    let n = chunk.len() as u32;
+                    let v = mask::read_bits(r.bits, src_bit + 56 * k as u64, n);
+                    for (j, px) in chunk.iter_mut().enumerate() {
+                        *px |= ((v >> (n - 1 - j as u32)) & 1) as u8;
                     }
                 }
             }
