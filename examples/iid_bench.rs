@@ -2,6 +2,7 @@
 //! one JSON line.
 //!
 //!   iid_bench write MASKS.bin OUT.iid      add every mask of MASKS.bin, save
+//!   iid_bench write_many MASKS.bin OUT.iid the same through add_many (parallel split)
 //!   iid_bench open_fetch FILE              open + fetch everything (labels and segments)
 //!   iid_bench at FILE POINTS.bin           the points as the reference's at(x, y), and exact
 //!   iid_bench overlap FILE                 overlap graph over every entry
@@ -9,7 +10,7 @@
 
 use std::time::Instant;
 
-use imkit::iid::{IidFile, IidWriter, MaskData, Parts, Select};
+use imkit::iid::{IidFile, IidWriter, MaskData, NewEntry, Parts, Select};
 
 fn u16_at(d: &[u8], p: usize) -> u16 {
     u16::from_le_bytes([d[p], d[p + 1]])
@@ -102,6 +103,34 @@ fn main() -> imkit::Result<()> {
             })?;
             println!(
                 r#"{{"op": "write", "entries": {}, "seconds": {seconds}}}"#,
+                masks.len()
+            );
+        }
+        "write_many" => {
+            let masks = read_masks(&args[2]);
+            let addresses: Vec<Vec<u8>> = (0..masks.len())
+                .map(|i| format!("mask{i}").into_bytes())
+                .collect();
+            let (seconds, ()) = best_of(REPS, || {
+                let entries: Vec<NewEntry> = masks
+                    .iter()
+                    .zip(&addresses)
+                    .map(|((bbox, m), a)| NewEntry {
+                        address: a,
+                        domain: b"bench",
+                        bbox: *bbox,
+                        mask: MaskData::Bytes(m),
+                    })
+                    .collect();
+                let mut w = IidWriter::new();
+                let keys = w.add_many(&entries)?;
+                for key in keys.step_by(2) {
+                    w.add_to_group("all", key)?;
+                }
+                w.save(&args[3])
+            })?;
+            println!(
+                r#"{{"op": "write_many", "entries": {}, "seconds": {seconds}}}"#,
                 masks.len()
             );
         }

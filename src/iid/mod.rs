@@ -30,4 +30,4 @@ pub use format::{BBox, Header, IidRecord, Region};
 pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};
 pub use reader::{Group, IidFile, Segment};
-pub use writer::IidWriter;
+pub use writer::{IidWriter, NewEntry};
