@@ -73,7 +73,9 @@ fn queue_run(dir: &Path, img: &Image, threads: usize, frames: usize) -> (f64, us
     .unwrap();
     let t = Instant::now();
     for i in 0..frames {
-        queue.push(qdir.join(format!("{i}.png")), img, &Metadata::new()).unwrap();
+        queue
+            .push(qdir.join(format!("{i}.png")), img, &Metadata::new())
+            .unwrap();
     }
     queue.flush().unwrap();
     let secs = t.elapsed().as_secs_f64();
@@ -90,19 +92,27 @@ fn main() {
     let f32img = frame_f32();
     let u8img = to_u8(&f32img);
     let f32arr = NdArray::from_image(&f32img.view());
-    npy::write_file(&dir.join("frame_u8.npy"), &NdArray::from_image(&u8img.view())).unwrap();
+    npy::write_file(
+        &dir.join("frame_u8.npy"),
+        &NdArray::from_image(&u8img.view()),
+    )
+    .unwrap();
     npy::write_file(&dir.join("frame_f32.npy"), &f32arr).unwrap();
     let opts = WriteOptions::default();
 
     let png = dir.join("imkit.png");
-    let t = best(runs, || codec::write_image(&png, &u8img.view(), &opts).unwrap());
+    let t = best(runs, || {
+        codec::write_image(&png, &u8img.view(), &opts).unwrap()
+    });
     println!("imkit_png_write {t:.4} {}", size(&png));
     let t = best(runs, || {
         codec::read_image(&png).unwrap();
     });
     println!("imkit_png_read {t:.4} {}", size(&png));
     let exr = dir.join("imkit.exr");
-    let t = best(runs, || codec::write_image(&exr, &f32img.view(), &opts).unwrap());
+    let t = best(runs, || {
+        codec::write_image(&exr, &f32img.view(), &opts).unwrap()
+    });
     println!("imkit_exr_write {t:.4} {}", size(&exr));
     let t = best(runs, || {
         codec::read_image(&exr).unwrap();
