@@ -220,11 +220,13 @@ fn zip_chunk(index: BlockIndex, data: Vec<u8>) -> Chunk {
     let half = data.len().div_ceil(2);
     let mut packed = vec![0u8; data.len()];
     let (even, odd) = packed.split_at_mut(half);
-    for (i, pair) in data.chunks(2).enumerate() {
-        even[i] = pair[0];
-        if let Some(&b) = pair.get(1) {
-            odd[i] = b;
-        }
+    let pairs = data.chunks_exact(2);
+    if let [last] = pairs.remainder() {
+        even[half - 1] = *last;
+    }
+    for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+        *e = pair[0];
+        *o = pair[1];
     }
     let mut previous = packed.first().copied().unwrap_or(0);
     for b in packed.iter_mut().skip(1) {
