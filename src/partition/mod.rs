@@ -73,7 +73,7 @@ impl Partition {
         })
     }
 
-    /// Opens a file (PNG, TIFF, NPY) as a partition; see [`source::open`] for the options.
+    /// Opens a file (PNG, TIFF, NPY, EXR) as a partition; see [`source::open`] for the options.
     pub fn open(
         path: impl AsRef<Path>,
         spec: &GridSpec,

@@ -11,9 +11,9 @@
 //!   done top to bottom with memory bounded by a band.
 //!
 //! - [`NpySource`]: NumPy arrays mapped with mmap, images and volumes, any byte or axis order.
-//!
-//! EXR (block) sources arrive with the EXR codec.
+//! - [`ExrSource`]: OpenEXR, decoding only the scan-line blocks or tiles a region touches.
 
+pub mod exr;
 pub mod memory;
 pub mod npy;
 pub mod png;
@@ -24,6 +24,7 @@ use std::path::Path;
 
 pub use self::png::{PngCache, PngStream};
 pub use self::tiff::TiffSource;
+pub use exr::ExrSource;
 pub use memory::MemorySource;
 pub use npy::NpySource;
 pub use raw::RawSource;
@@ -200,19 +201,20 @@ pub struct OpenOptions {
     pub volume: bool,
 }
 
-/// Opens the best source for a file: tiled/striped TIFF by chunks, NPY by mmap, PNG through
-/// the cache (or streaming when no cache directory is given).
+/// Opens the best source for a file: tiled/striped TIFF by chunks, NPY by mmap, EXR by blocks,
+/// PNG through the cache (or streaming when no cache directory is given).
 pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Box<dyn RegionSource>> {
     let path = path.as_ref();
     match Format::detect(path)? {
         Format::Tiff => Ok(Box::new(TiffSource::open(path)?)),
         Format::Npy => Ok(Box::new(NpySource::open(path, options.volume)?)),
+        Format::Exr => Ok(Box::new(ExrSource::open(path)?)),
         Format::Png => match &options.cache_dir {
             Some(dir) => Ok(Box::new(PngCache::open(path, dir)?)),
             None => Ok(Box::new(PngStream::open(path)?)),
         },
         other => Err(Error::unsupported(format!(
-            "{}: region reads from {} files are not supported yet (supported: PNG, TIFF, NPY)",
+            "{}: region reads from {} files are not supported yet (supported: PNG, TIFF, NPY, EXR)",
             path.display(),
             other.name()
         ))),

@@ -16,7 +16,7 @@ use crate::progress_bar::ProgressBar;
 /// The grid over an image (shared by fragment and grid).
 #[derive(Args)]
 pub struct GridArgs {
-    /// The image (PNG, TIFF or NPY; multi-page TIFF and 4-D NPY are volumes).
+    /// The image (PNG, TIFF, NPY or EXR; multi-page TIFF and 4-D NPY are volumes).
     image: PathBuf,
     /// Cell size in pixels: N (square) or HxW.
     #[arg(long, default_value = "1024")]
