@@ -114,7 +114,7 @@ pub struct FragmentArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Tile format (file extension): png (tiff, npy, exr once built in).
+    /// Tile format (file extension): png, tif/tiff, npy or exr.
     #[arg(long, default_value = "png")]
     format: String,
     /// File name template without extension: {row} {col} {y} {x} {z}, padding as {row:04}.
