@@ -75,12 +75,6 @@ NPY=$OUT/big_$SIZE.npy
 if ! [ -f "$NPY" ]; then
     "$PY" -c "import pyvips, numpy as np, sys; np.save(sys.argv[2], pyvips.Image.new_from_file(sys.argv[1]).numpy())" "$BIG" "$NPY"
 fi
-NPY_OFFSET=$("$PY" -c "
-import sys, numpy as np
-with open(sys.argv[1], 'rb') as f:
-    v = np.lib.format.read_magic(f)
-    (np.lib.format.read_array_header_1_0 if v == (1, 0) else np.lib.format.read_array_header_2_0)(f)
-    print(f.tell())" "$NPY")
 
 echo
 echo "== fragment into 1024x1024 PNG tiles =="
@@ -179,7 +173,7 @@ reads() { # label json
     printf '%-34s first %7.3f s, median %7.4f s, 199 more %7.3f s\n' "$1" "$(field "$2" first_s)" "$(field "$2" median_s)" "$(field "$2" rest_total_s)"
 }
 J_NP=$("$PY" "$OUT/peers.py" numpy "$NPY");                         reads "numpy memmap slice copy (NPY)" "$J_NP"
-J_IM_NPY=$("$READS" "$NPY" 1024 0.5 200 --raw "$SIZE" "$SIZE" 3 "$NPY_OFFSET"); reads "imkit mmap (NPY samples)" "$J_IM_NPY"
+J_IM_NPY=$("$READS" "$NPY" 1024 0.5 200); reads "imkit NPY (mmap)" "$J_IM_NPY"
 echo "    imkit / numpy time: $(ratio "$(field "$J_IM_NPY" total_s)" "$(field "$J_NP" total_s)") (goal <= 1.3)"
 J_TF=$("$PY" "$OUT/peers.py" tifffile "$TIFF_NONE");       reads "tifffile tiles (uncompressed)" "$J_TF"
 J_IM_TN=$("$READS" "$TIFF_NONE" 1024 0.5 200);            reads "imkit TIFF (uncompressed)" "$J_IM_TN"

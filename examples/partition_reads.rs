@@ -1,23 +1,19 @@
 //! Random cell reads for benches/partition.sh: opens a partition over a file (PNG through the
-//! decode-once cache, TIFF by chunks, or raw/NPY samples by mmap), reads N distinct random
+//! decode-once cache, TIFF by chunks, NPY by mmap, EXR by blocks), reads N distinct random
 //! cells (fixed seed) into one reused buffer and prints timings as JSON.
 //!
-//! Usage: partition_reads FILE CELL STRIDE N [--cache-dir DIR] [--raw W H C OFFSET]
+//! Usage: partition_reads FILE CELL STRIDE N [--cache-dir DIR]
 //! (`IMKIT_THREADS=n` sets the library pool size.)
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use imkit::partition::{AxisKey, GridSpec, Layout, Partition, Stride};
-use imkit::pixel::{PixelFormat, PixelType};
-use imkit::source::{OpenOptions, RawSource, RegionSource};
+use imkit::source::OpenOptions;
 
 fn main() -> imkit::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        eprintln!(
-            "usage: partition_reads FILE CELL STRIDE N [--cache-dir DIR] [--raw W H C OFFSET]"
-        );
+        eprintln!("usage: partition_reads FILE CELL STRIDE N [--cache-dir DIR]");
         std::process::exit(2);
     }
     let num = |s: &str| s.parse::<u64>().expect("a number");
@@ -28,22 +24,12 @@ fn main() -> imkit::Result<()> {
         num(&args[4]),
     );
     let mut options = OpenOptions::default();
-    let mut raw = None;
     let mut i = 5;
     while i < args.len() {
         match args[i].as_str() {
             "--cache-dir" => {
                 options.cache_dir = Some(args[i + 1].clone().into());
                 i += 2;
-            }
-            "--raw" => {
-                raw = Some((
-                    num(&args[i + 1]),
-                    num(&args[i + 2]),
-                    num(&args[i + 3]),
-                    num(&args[i + 4]),
-                ));
-                i += 5;
             }
             other => panic!("unknown argument {other}"),
         }
@@ -53,14 +39,7 @@ fn main() -> imkit::Result<()> {
     }
     let spec = GridSpec::square(cell, Stride::Fraction(stride));
     let t0 = Instant::now();
-    let p = match raw {
-        Some((w, h, c, offset)) => {
-            let f = PixelFormat::new(PixelType::U8, c as usize)?;
-            let s: Arc<dyn RegionSource> = Arc::new(RawSource::open(file, offset, (w, h, 1), f)?);
-            Partition::new(s, &spec, None)?
-        }
-        None => Partition::open(file, &spec, None, &options)?,
-    };
+    let p = Partition::open(file, &spec, None, &options)?;
     let open = t0.elapsed().as_secs_f64();
     let (rows, cols) = p.shape();
     // Distinct random cells, SplitMix64 with a fixed seed.

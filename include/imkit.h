@@ -1764,6 +1764,18 @@ imkit_status imkit_partition_options_set_cache_dir(struct imkit_partition_option
                                                    const char *dir);
 
 /**
+ * Chooses how a 3-D NPY array opens: non-zero `volume` reads it as (depth, height, width)
+ * slices, zero (the default) as a (height, width, channels) image. 4-D NPY arrays are always
+ * (depth, height, width, channels) volumes.
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_volume(struct imkit_partition_options *options,
+                                                int32_t volume);
+
+/**
  * Frees partition options (NULL is fine).
  *
  * # Safety

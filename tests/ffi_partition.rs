@@ -261,3 +261,39 @@ fn partition_open_from_path() {
         );
     }
 }
+
+#[test]
+fn npy_opens_as_image_or_volume() {
+    unsafe {
+        let path = CString::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/io/npy/uint16_2x3x5.npy"
+        ))
+        .unwrap();
+        let mut opts = ptr::null_mut();
+        assert_eq!(imkit_partition_options_new(&mut opts), imkit_status::Ok);
+        for (volume, want) in [(0, (3, 2, 1, 5)), (1, (5, 3, 2, 1))] {
+            assert_eq!(
+                imkit_partition_options_set_volume(opts, volume),
+                imkit_status::Ok
+            );
+            let mut p = ptr::null_mut();
+            assert_eq!(
+                imkit_partition_open(path.as_ptr(), opts, &mut p),
+                imkit_status::Ok
+            );
+            let (mut w, mut h, mut s, mut c, mut d) = (0, 0, 0, 0, 0);
+            assert_eq!(
+                imkit_partition_image(p, &mut w, &mut h, &mut s, &mut c, &mut d),
+                imkit_status::Ok
+            );
+            assert_eq!((w, h, s, c), want);
+            imkit_partition_free(p);
+        }
+        assert_eq!(
+            imkit_partition_options_set_volume(ptr::null_mut(), 1),
+            imkit_status::NullArg
+        );
+        imkit_partition_options_free(opts);
+    }
+}

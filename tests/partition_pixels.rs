@@ -131,6 +131,7 @@ fn pixel_vectors_through_the_png_cache_and_tiff() {
     let cache = tempfile::tempdir().unwrap();
     let options = OpenOptions {
         cache_dir: Some(cache.path().to_path_buf()),
+        ..OpenOptions::default()
     };
     let n = check_pixels(|case, file| {
         Some(Partition::open(file, &spec_of(case), Some(&channels_of(case)), &options).unwrap())

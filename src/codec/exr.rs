@@ -29,7 +29,8 @@ use exr::meta::{BlockDescription, MetaData};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::image::{Image, ImageView};
+use crate::geom::Rect;
+use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::{PixelFormat, PixelType};
 
 /// The four bytes every OpenEXR file starts with.
@@ -272,14 +273,17 @@ fn zip_chunk(index: BlockIndex, data: Vec<u8>) -> Chunk {
 }
 
 /// Where each file channel lands: the output channel order and the output type.
-struct Layout {
+pub(crate) struct Layout {
     /// For each channel in file order, its index in the output pixel.
-    dest: Vec<usize>,
+    pub(crate) dest: Vec<usize>,
     /// File sample type of each channel in file order.
     types: Vec<SampleType>,
-    format: PixelFormat,
-    width: usize,
-    height: usize,
+    /// Pixel layout of the whole image as imkit reads it.
+    pub(crate) format: PixelFormat,
+    /// Image width in pixels.
+    pub(crate) width: usize,
+    /// Image height in pixels.
+    pub(crate) height: usize,
 }
 
 fn rank(name: &str) -> u8 {
@@ -293,7 +297,7 @@ fn rank(name: &str) -> u8 {
     }
 }
 
-fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
+pub(crate) fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
     let header = meta
         .headers
         .first()
@@ -350,35 +354,57 @@ pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
     Ok((layout.width, layout.height, layout.format))
 }
 
-/// Copies one decompressed block into the interleaved image.
-fn scatter(block: &UncompressedBlock, layout: &Layout, image: &mut Image) -> Result<()> {
+/// Copies the part of one decompressed block that falls inside `region` into `out` (the
+/// region's pixels). `slots[c]` lists the output channels that file channel `c` feeds (none,
+/// one or several); `out` has the layout's sample type.
+pub(crate) fn scatter(
+    block: &UncompressedBlock,
+    layout: &Layout,
+    region: Rect,
+    slots: &[Vec<usize>],
+    out: &mut ImageViewMut<'_>,
+) -> Result<()> {
     let (x0, y0) = (block.index.pixel_position.0, block.index.pixel_position.1);
     let (w, h) = (block.index.pixel_size.0, block.index.pixel_size.1);
     if x0 + w > layout.width || y0 + h > layout.height {
         return Err(Error::format("EXR block lies outside the image"));
     }
-    let out_size = layout.format.dtype.size();
-    let bpp = layout.format.bytes_per_pixel();
     let line_bytes: usize = layout.types.iter().map(|t| t.bytes_per_sample() * w).sum();
     if block.data.len() != line_bytes * h {
         return Err(Error::format("EXR block has the wrong size"));
     }
-    let mut view = image.view_mut();
-    let mut src = &block.data[..];
-    for y in y0..y0 + h {
-        let row = &mut view.row_mut(y)[x0 * bpp..(x0 + w) * bpp];
+    let inside = region.intersect(&Rect::from_xywh(x0 as u64, y0 as u64, w as u64, h as u64));
+    if inside.width() == 0 || inside.height() == 0 {
+        return Ok(());
+    }
+    let out_size = layout.format.dtype.size();
+    let out_bpp = out.format().bytes_per_pixel();
+    let (left, right) = (inside.left as usize, inside.right as usize);
+    for (line_y, lines) in (y0..y0 + h).zip(block.data.chunks_exact(line_bytes)) {
+        if !(inside.top..inside.bottom).contains(&(line_y as u64)) {
+            continue;
+        }
+        let row = out.row_mut(line_y - region.top as usize);
+        let row = &mut row[(left - region.left as usize) * out_bpp..];
+        let mut src = lines;
         for (c, ty) in layout.types.iter().enumerate() {
             let in_size = ty.bytes_per_sample();
             let (line, rest) = src.split_at(in_size * w);
             src = rest;
-            let offset = layout.dest[c] * out_size;
-            for (px, sample) in row.chunks_exact_mut(bpp).zip(line.chunks_exact(in_size)) {
-                let slot = &mut px[offset..offset + out_size];
-                if in_size == out_size {
-                    slot.copy_from_slice(sample);
-                } else {
-                    let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
-                    slot.copy_from_slice(&v.to_ne_bytes());
+            let line = &line[(left - x0) * in_size..(right - x0) * in_size];
+            for &slot in &slots[c] {
+                let offset = slot * out_size;
+                for (px, sample) in row
+                    .chunks_exact_mut(out_bpp)
+                    .zip(line.chunks_exact(in_size))
+                {
+                    let to = &mut px[offset..offset + out_size];
+                    if in_size == out_size {
+                        to.copy_from_slice(sample);
+                    } else {
+                        let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
+                        to.copy_from_slice(&v.to_ne_bytes());
+                    }
                 }
             }
         }
@@ -386,17 +412,22 @@ fn scatter(block: &UncompressedBlock, layout: &Layout, image: &mut Image) -> Res
     Ok(())
 }
 
-/// Reads a whole EXR file (first layer, full resolution).
-pub fn read_file(path: &Path) -> Result<Image> {
+/// Decodes the blocks of the first layer's full-resolution level that `wanted` accepts —
+/// only those are read from the file — in parallel batches on the library pool, and hands
+/// them to `sink` in file order.
+pub(crate) fn read_blocks(
+    path: &Path,
+    mut wanted: impl FnMut(&BlockIndex) -> bool,
+    mut sink: impl FnMut(&Layout, &UncompressedBlock) -> Result<()>,
+) -> Result<()> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = exr::block::read(BufReader::with_capacity(1 << 20, file), false)
         .map_err(|e| exr_error(&name, e))?;
     let layout = layout(&name, reader.meta_data())?;
-    let mut image = Image::new(layout.width, layout.height, layout.format)?;
     let mut chunks = reader
         .filter_chunks(false, |_, _, block| {
-            block.layer == 0 && block.level == Vec2(0, 0)
+            block.layer == 0 && block.level == Vec2(0, 0) && wanted(&block)
         })
         .map_err(|e| exr_error(&name, e))?;
     let batch = (crate::threads::num_threads() * 4).max(1);
@@ -409,7 +440,7 @@ pub fn read_file(path: &Path) -> Result<Image> {
             }
         }
         if group.is_empty() {
-            break;
+            return Ok(());
         }
         let meta = chunks.meta_data();
         let blocks = crate::threads::install(|| {
@@ -420,12 +451,33 @@ pub fn read_file(path: &Path) -> Result<Image> {
         })?;
         for block in blocks {
             let block = block.map_err(|e| exr_error(&name, e))?;
-            scatter(&block, &layout, &mut image).map_err(|e| match e {
+            sink(&layout, &block).map_err(|e| match e {
                 Error::Format(m) => Error::Format(format!("{name}: {m}")),
                 other => other,
             })?;
         }
     }
+}
+
+/// Reads a whole EXR file (first layer, full resolution).
+pub fn read_file(path: &Path) -> Result<Image> {
+    let (w, h, format) = probe(path)?;
+    let mut image = Image::new(w, h, format)?;
+    let region = Rect::from_xywh(0, 0, w as u64, h as u64);
+    let mut view = image.view_mut();
+    let mut slots = None;
+    read_blocks(
+        path,
+        |_| true,
+        |layout, block| {
+            if (layout.width, layout.height, layout.format) != (w, h, format) {
+                return Err(Error::format("EXR header changed while reading"));
+            }
+            let slots = slots
+                .get_or_insert_with(|| layout.dest.iter().map(|&d| vec![d]).collect::<Vec<_>>());
+            scatter(block, layout, region, slots, &mut view)
+        },
+    )?;
     Ok(image)
 }
 

@@ -105,6 +105,7 @@ pub struct imkit_partition_options {
     fill: f64,
     channels: Option<Vec<i64>>,
     cache_dir: Option<PathBuf>,
+    volume: bool,
 }
 
 impl Handle for imkit_partition_options {
@@ -149,6 +150,7 @@ unsafe fn options_or_default(
         o.channels.clone(),
         OpenOptions {
             cache_dir: o.cache_dir.clone(),
+            volume: o.volume,
         },
     ))
 }
@@ -181,6 +183,7 @@ pub unsafe extern "C" fn imkit_partition_options_new(
             fill: 0.0,
             channels: None,
             cache_dir: None,
+            volume: false,
         });
         Ok(())
     })
@@ -342,6 +345,25 @@ pub unsafe extern "C" fn imkit_partition_options_set_cache_dir(
         } else {
             Some(unsafe { arg_path(dir, "dir") }?)
         };
+        Ok(())
+    })
+}
+
+/// Chooses how a 3-D NPY array opens: non-zero `volume` reads it as (depth, height, width)
+/// slices, zero (the default) as a (height, width, channels) image. 4-D NPY arrays are always
+/// (depth, height, width, channels) volumes.
+///
+/// # Safety
+/// `options` must be an options handle.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_partition_options_set_volume(
+    options: *mut imkit_partition_options,
+    volume: i32,
+) -> imkit_status {
+    boundary(|| {
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.volume = volume != 0;
         Ok(())
     })
 }

@@ -73,7 +73,7 @@ impl Partition {
         })
     }
 
-    /// Opens a file (PNG, TIFF) as a partition; see [`source::open`] for the cache directory.
+    /// Opens a file (PNG, TIFF, NPY, EXR) as a partition; see [`source::open`] for the options.
     pub fn open(
         path: impl AsRef<Path>,
         spec: &GridSpec,

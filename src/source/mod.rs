@@ -10,9 +10,12 @@
 //!   directory, then mmap) for random access; [`png::PngStream`] streams row bands for work
 //!   done top to bottom with memory bounded by a band.
 //!
-//! NPY (mmap) and EXR (block) sources arrive with the NPY and EXR codecs.
+//! - [`NpySource`]: NumPy arrays mapped with mmap, images and volumes, any byte or axis order.
+//! - [`ExrSource`]: OpenEXR, decoding only the scan-line blocks or tiles a region touches.
 
+pub mod exr;
 pub mod memory;
+pub mod npy;
 pub mod png;
 pub mod raw;
 pub mod tiff;
@@ -21,7 +24,9 @@ use std::path::Path;
 
 pub use self::png::{PngCache, PngStream};
 pub use self::tiff::TiffSource;
+pub use exr::ExrSource;
 pub use memory::MemorySource;
+pub use npy::NpySource;
 pub use raw::RawSource;
 
 use crate::codec::Format;
@@ -191,20 +196,25 @@ pub struct OpenOptions {
     /// Where sequential formats (PNG) keep their decode-once cache. Required for PNG random
     /// access; without it PNG opens as a row-streaming source (in-order reads only).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Read 3-D NPY arrays as `(depth, height, width)` volumes instead of
+    /// `(height, width, channels)` images. 4-D arrays are always volumes.
+    pub volume: bool,
 }
 
-/// Opens the best source for a file: tiled/striped TIFF by chunks, PNG through the cache (or
-/// streaming when no cache directory is given).
+/// Opens the best source for a file: tiled/striped TIFF by chunks, NPY by mmap, EXR by blocks,
+/// PNG through the cache (or streaming when no cache directory is given).
 pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Box<dyn RegionSource>> {
     let path = path.as_ref();
     match Format::detect(path)? {
         Format::Tiff => Ok(Box::new(TiffSource::open(path)?)),
+        Format::Npy => Ok(Box::new(NpySource::open(path, options.volume)?)),
+        Format::Exr => Ok(Box::new(ExrSource::open(path)?)),
         Format::Png => match &options.cache_dir {
             Some(dir) => Ok(Box::new(PngCache::open(path, dir)?)),
             None => Ok(Box::new(PngStream::open(path)?)),
         },
         other => Err(Error::unsupported(format!(
-            "{}: region reads from {} files are not supported yet (supported: PNG, TIFF)",
+            "{}: region reads from {} files are not supported yet (supported: PNG, TIFF, NPY, EXR)",
             path.display(),
             other.name()
         ))),

@@ -185,26 +185,36 @@ fn compose_band(
                 }
                 return;
             }
+            // Weighted mean as `base + sum(w * (v - base)) / sum(w)`, `base` being the first
+            // tile's sample: where every tile holds the same value the result is that value
+            // exactly, for float samples too (a plain `sum(w * v) / sum(w)` can be off by an ulp).
+            let mut base = vec![0f32; width as usize * c];
             let mut acc = vec![0f32; width as usize * c];
             let mut wsum = vec![0f32; width as usize];
+            let mut seen = vec![false; width as usize];
             for t in over {
                 let wy = t.wy[(y - t.rect.top) as usize];
                 let src = t.image.view().row((y - t.rect.top) as usize);
                 for x in t.rect.left..t.rect.right.min(width) {
-                    let k = (x - t.rect.left) as usize;
+                    let (k, x) = ((x - t.rect.left) as usize, x as usize);
                     let w = t.wx[k] * wy;
-                    wsum[x as usize] += w;
+                    wsum[x] += w;
+                    let first = !std::mem::replace(&mut seen[x], true);
                     for ch in 0..c {
                         let at = (k * c + ch) * sample;
-                        acc[x as usize * c + ch] += w * get(format.dtype, &src[at..at + sample]);
+                        let v = get(format.dtype, &src[at..at + sample]);
+                        if first {
+                            base[x * c + ch] = v;
+                        }
+                        acc[x * c + ch] += w * (v - base[x * c + ch]);
                     }
                 }
             }
-            for x in 0..width as usize {
-                let w = wsum[x];
+            for (x, &w) in wsum.iter().enumerate() {
                 for ch in 0..c {
-                    let v = if w > 0.0 { acc[x * c + ch] / w } else { 0.0 };
-                    let at = (x * c + ch) * sample;
+                    let i = x * c + ch;
+                    let v = if w > 0.0 { base[i] + acc[i] / w } else { 0.0 };
+                    let at = i * sample;
                     put(format.dtype, v, &mut row[at..at + sample]);
                 }
             }

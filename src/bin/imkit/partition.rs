@@ -16,7 +16,7 @@ use crate::progress_bar::ProgressBar;
 /// The grid over an image (shared by fragment and grid).
 #[derive(Args)]
 pub struct GridArgs {
-    /// The image (PNG or TIFF; multi-page TIFF is a volume).
+    /// The image (PNG, TIFF, NPY or EXR; multi-page TIFF and 4-D NPY are volumes).
     image: PathBuf,
     /// Cell size in pixels: N (square) or HxW.
     #[arg(long, default_value = "1024")]
@@ -39,6 +39,9 @@ pub struct GridArgs {
     /// Cache directory for random access to PNG (decoded once into a raw file there).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Read a 3-D NPY array as a (depth, height, width) volume, not an (h, w, c) image.
+    #[arg(long)]
+    volume: bool,
 }
 
 fn pair<T: std::str::FromStr + Copy>(text: &str, what: &str) -> imkit::Result<(T, T)> {
@@ -91,6 +94,7 @@ impl GridArgs {
     fn open(&self) -> imkit::Result<Partition> {
         let options = OpenOptions {
             cache_dir: self.cache_dir.clone(),
+            volume: self.volume,
         };
         Ok(Partition::open(
             &self.image,
@@ -110,7 +114,7 @@ pub struct FragmentArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Tile format (file extension): png (tiff, npy, exr once built in).
+    /// Tile format (file extension): png, tif/tiff, npy or exr.
     #[arg(long, default_value = "png")]
     format: String,
     /// File name template without extension: {row} {col} {y} {x} {z}, padding as {row:04}.

@@ -1,0 +1,162 @@
+//! NumPy `.npy` arrays mapped with mmap: a region read touches only the samples it returns.
+//!
+//! Shapes: `(h, w)` and `(h, w, c)` are images; `(d, h, w, c)` is a volume of `d` slices, and
+//! so is `(d, h, w)` when [`super::OpenOptions::volume`] asks for it (a 3-D array is otherwise
+//! ambiguous). C-order native-endian files (what `numpy.save` writes on little-endian
+//! machines) are copied row by row straight from the map; Fortran-order and byte-swapped files
+//! are converted on read, a sample at a time. The header is parsed by
+//! [`crate::codec::npy::NpyHeader`].
+//!
+//! Truncating a file while it is mapped can crash the process (SIGBUS): the length is checked
+//! at open, but files must not be shrunk while a source is open.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::memory::read_packed;
+use super::{Channels, RegionSource};
+use crate::codec::npy;
+use crate::error::{Error, Result};
+use crate::geom::Rect;
+use crate::image::ImageViewMut;
+use crate::pixel::PixelFormat;
+
+/// A memory-mapped NPY image or volume.
+pub struct NpySource {
+    map: memmap2::Mmap,
+    offset: usize,
+    width: u64,
+    height: u64,
+    depth: u64,
+    format: PixelFormat,
+    /// Byte strides of the (slice, row, column, band) axes in the file.
+    strides: [usize; 4],
+    /// Samples are stored in the other byte order.
+    swap: bool,
+    /// C order and native byte order: rows are packed pixels.
+    packed: bool,
+}
+
+impl NpySource {
+    /// Maps `path`. `volume` reads a 3-D array as `(depth, height, width)` rather than
+    /// `(height, width, channels)`; 4-D arrays are always `(depth, height, width, channels)`.
+    pub fn open(path: impl AsRef<Path>, volume: bool) -> Result<NpySource> {
+        let path = path.as_ref();
+        let header = npy::probe(path)?;
+        let named = |msg: String| Error::format(format!("{}: {msg}", path.display()));
+        // (depth, height, width, channels) and, for each, the array axis it comes from.
+        let (dims, axes): ([usize; 4], [Option<usize>; 4]) = match (&header.shape[..], volume) {
+            (&[h, w], _) => ([1, h, w, 1], [None, Some(0), Some(1), None]),
+            (&[h, w, c], false) => ([1, h, w, c], [None, Some(0), Some(1), Some(2)]),
+            (&[d, h, w], true) => ([d, h, w, 1], [Some(0), Some(1), Some(2), None]),
+            (&[d, h, w, c], _) => ([d, h, w, c], [Some(0), Some(1), Some(2), Some(3)]),
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "{}: an array of shape {:?} is neither an image ((h, w) or (h, w, c)) nor \
+                     a volume ((d, h, w) or (d, h, w, c))",
+                    path.display(),
+                    header.shape
+                )))
+            }
+        };
+        if dims.contains(&0) {
+            return Err(Error::unsupported(format!(
+                "{}: an array of shape {:?} has no pixels",
+                path.display(),
+                header.shape
+            )));
+        }
+        let format = PixelFormat::new(header.dtype, dims[3])?;
+        let need = header
+            .data_len()?
+            .checked_add(header.data_offset)
+            .ok_or_else(|| named("the array is too large".into()))?;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len != need as u64 {
+            return Err(named(format!(
+                "invalid NPY file: shape {:?} of {} needs {need} bytes with the header, the \
+                 file has {len}",
+                header.shape, header.dtype
+            )));
+        }
+        // SAFETY: the map is read-only and private to this source; the size was checked above
+        // (a file truncated later by someone else is the documented hazard of mmap).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        // Element strides of the array axes, then bytes per role.
+        let rank = header.shape.len();
+        let mut element = vec![1usize; rank];
+        if header.fortran_order {
+            for i in 1..rank {
+                element[i] = element[i - 1] * header.shape[i - 1];
+            }
+        } else {
+            for i in (0..rank - 1).rev() {
+                element[i] = element[i + 1] * header.shape[i + 1];
+            }
+        }
+        let size = header.dtype.size();
+        let strides = axes.map(|a| a.map_or(0, |a| element[a] * size));
+        let swap = size > 1 && header.big_endian == cfg!(target_endian = "little");
+        Ok(NpySource {
+            map,
+            offset: header.data_offset,
+            width: dims[2] as u64,
+            height: dims[1] as u64,
+            depth: dims[0] as u64,
+            format,
+            strides,
+            swap,
+            packed: !swap && !header.fortran_order,
+        })
+    }
+}
+
+impl RegionSource for NpySource {
+    fn width(&self) -> u64 {
+        self.width
+    }
+    fn height(&self) -> u64 {
+        self.height
+    }
+    fn depth(&self) -> u64 {
+        self.depth
+    }
+    fn format(&self) -> PixelFormat {
+        self.format
+    }
+    fn read_slice_region(
+        &self,
+        z: u64,
+        rect: Rect,
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+    ) -> Result<()> {
+        let [sz, sy, sx, sc] = self.strides;
+        let base = self.offset + z as usize * sz;
+        if self.packed {
+            let slice = (self.width * self.height) as usize * self.format.bytes_per_pixel();
+            let bytes = &self.map[base..base + slice];
+            read_packed(bytes, self.width, self.format, rect, channels, out);
+            return Ok(());
+        }
+        let size = self.format.dtype.size();
+        let bands = channels.bands();
+        for (i, y) in (rect.top..rect.bottom).enumerate() {
+            let row = base + y as usize * sy;
+            let dst = out.row_mut(i);
+            let pixels = dst.chunks_exact_mut(bands.len() * size);
+            for (x, pixel) in (rect.left..rect.right).zip(pixels) {
+                let at = row + x as usize * sx;
+                for (&b, sample) in bands.iter().zip(pixel.chunks_exact_mut(size)) {
+                    let from = at + b * sc;
+                    sample.copy_from_slice(&self.map[from..from + size]);
+                    if self.swap {
+                        sample.reverse();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
