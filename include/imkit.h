@@ -204,6 +204,43 @@ typedef int32_t imkit_file_format;
 #endif // __cplusplus
 
 /**
+ * EXR compression methods (for `imkit_write_options_set_exr_compression`); all lossless.
+ */
+enum imkit_exr_compression
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No compression.
+   */
+  IMKIT_EXR_COMPRESSION_NONE = 0,
+  /**
+   * Run-length encoding.
+   */
+  IMKIT_EXR_COMPRESSION_RLE = 1,
+  /**
+   * zlib, one scan line per block.
+   */
+  IMKIT_EXR_COMPRESSION_ZIPS = 2,
+  /**
+   * zlib, 16 scan lines per block (the default).
+   */
+  IMKIT_EXR_COMPRESSION_ZIP = 3,
+  /**
+   * Wavelet, 32 scan lines per block.
+   */
+  IMKIT_EXR_COMPRESSION_PIZ = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_exr_compression imkit_exr_compression;
+#else
+typedef int32_t imkit_exr_compression;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Which tile pixel sits on the anchor (values of `imkit_tile_spec.corner`).
  */
 enum imkit_corner
@@ -349,10 +386,40 @@ typedef struct imkit_iid_graph imkit_iid_graph;
 typedef struct imkit_iid_writer imkit_iid_writer;
 
 /**
- * An image owned by imkit. Create with `imkit_image_read`, free with `imkit_image_free`.
+ * An image (or N-dimensional array) owned by imkit. Create with `imkit_image_read` or
+ * `imkit_load`, free with `imkit_image_free`. Arrays loaded from NPY files that do not have an
+ * image's shape are read with `imkit_image_get_shape` and `imkit_image_get_data`.
  * Thread safety: functions taking a const pointer may run concurrently.
  */
 typedef struct imkit_image imkit_image;
+
+/**
+ * Images (or arrays) loaded from a list of paths or a directory, each with its metadata and
+ * path. Create with `imkit_load_list` / `imkit_load_dir`, free with `imkit_image_list_free`.
+ * Thread safety: read-only after creation; any thread.
+ */
+typedef struct imkit_image_list imkit_image_list;
+
+/**
+ * Options for `imkit_save` and friends. Create with `imkit_save_options_new`, free with
+ * `imkit_save_options_free`; every function taking options accepts NULL for the defaults.
+ * Thread safety: setters must not race with other uses of the same options.
+ */
+typedef struct imkit_save_options imkit_save_options;
+
+/**
+ * A bounded background save queue (see `imkit_save_queue_new`).
+ * Thread safety: every function may be called from any thread concurrently, except
+ * `imkit_save_queue_close` and `imkit_save_queue_free`, which must not race with any other
+ * use of the queue.
+ */
+typedef struct imkit_save_queue imkit_save_queue;
+
+/**
+ * Settings for a save queue. Create with `imkit_save_queue_options_new`, free with
+ * `imkit_save_queue_options_free`. Thread safety: as `imkit_save_options`.
+ */
+typedef struct imkit_save_queue_options imkit_save_queue_options;
 
 /**
  * Options for writing files. Create with `imkit_write_options_new`, free with
@@ -920,6 +987,17 @@ imkit_status imkit_write_options_set_png_compression(struct imkit_write_options 
                                                      uint32_t level);
 
 /**
+ * Sets the EXR compression, an `imkit_exr_compression` value (default ZIP). Output bytes are
+ * deterministic for every method and thread count.
+ *
+ * # Safety
+ * `options` must be NULL or a live options handle not used concurrently.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_write_options_set_exr_compression(struct imkit_write_options *options,
+                                                     int32_t compression);
+
+/**
  * Frees write options. NULL is ignored; do not free twice.
  */
 void imkit_write_options_free(struct imkit_write_options *options);
@@ -933,7 +1011,8 @@ IMKIT_NODISCARD imkit_status imkit_image_read(const char *path, struct imkit_ima
 
 /**
  * Describes the pixels of an `imkit_image`. `out->data` is Borrowed: valid until the image
- * is freed; the caller may write through it.
+ * is freed; the caller may write through it. An array that is not an image (not `(h, w)` or
+ * `(h, w, c)` with c >= 2) gives `IMKIT_STATUS_UNSUPPORTED`.
  * Thread safety: any thread.
  */
 IMKIT_NODISCARD
@@ -947,7 +1026,9 @@ void imkit_image_free(struct imkit_image *image);
 
 /**
  * Writes pixels to a file atomically (temporary file + rename); the format comes from the
- * extension (`.png`: uint8/uint16 with 1–4 channels). `options` may be NULL.
+ * extension: `.png` uint8/uint16 with 1–4 channels; `.exr` float16/float32/uint32, any channel
+ * count; `.tif`/`.tiff` uint8/uint16/float32 with 1, 3 or 4 channels; `.npy` any type. Pixels
+ * a format cannot hold exactly give `IMKIT_STATUS_UNSUPPORTED`. `options` may be NULL.
  * Thread safety: any thread.
  */
 IMKIT_NODISCARD
@@ -960,6 +1041,417 @@ imkit_status imkit_image_write(const char *path,
  * pixels. Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_image_info_read(const char *path, struct imkit_image_info *out);
+
+/**
+ * Frees a string imkit returned (Owned strings). NULL is ignored; do not free twice and do
+ * not use libc `free`.
+ *
+ * # Safety
+ * `text` must be NULL or a string an imkit function returned as Owned.
+ */
+void imkit_string_free(char *text);
+
+/**
+ * Creates save options with the defaults (PNG fast, EXR ZIP, standard JSON only, no
+ * overwrite of numbered directories). Owned: free with `imkit_save_options_free`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_options_new(struct imkit_save_options **out);
+
+/**
+ * Sets the codec settings (PNG and EXR compression) from write options (copied; NULL means
+ * the defaults).
+ *
+ * # Safety
+ * `options` must be a live handle; `write` NULL or a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_write_options(struct imkit_save_options *options,
+                                                  const struct imkit_write_options *write);
+
+/**
+ * Allows (true) writing non-finite metadata numbers as Python's `NaN` / `Infinity` /
+ * `-Infinity` tokens (not standard JSON). Default false: such metadata is an
+ * `IMKIT_STATUS_INVALID_ARG` error and nothing is written.
+ *
+ * # Safety
+ * `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_python_tokens(struct imkit_save_options *options,
+                                                  bool allow);
+
+/**
+ * Directory saves: replace numbered files already in the directory and remove stale ones
+ * beyond the new count (true), or fail when any exist (false, the default).
+ *
+ * # Safety
+ * `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_overwrite(struct imkit_save_options *options,
+                                              bool overwrite);
+
+/**
+ * Frees save options. NULL is ignored; do not free twice.
+ *
+ * # Safety
+ * `options` must be NULL or a live handle not in use elsewhere.
+ */
+void imkit_save_options_free(struct imkit_save_options *options);
+
+/**
+ * Saves pixels and their metadata. The format comes from the extension of `path`, or — when
+ * it has no known extension (.png .tif .tiff .exr .npy .jpg .jpeg, any case) — from the data,
+ * with the extension appended: uint8/uint16 with 1–4 channels → PNG; float16/float32 → EXR;
+ * every other type → NPY. An extension that cannot hold the pixels exactly is
+ * `IMKIT_STATUS_UNSUPPORTED` and nothing is written. `metadata_json` (NULL or "" for none) is a
+ * JSON object written to `<stem>.json` after the image; saving without metadata removes a
+ * stale sidecar. Both files are written atomically. `*out_path` (may be NULL) receives the
+ * image path written. Owned: free `*out_path` with `imkit_string_free`.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * Pointers must be NULL or valid as documented; `image->data` must hold the described pixels.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save(const char *path,
+                        const struct imkit_image_view *image,
+                        const char *metadata_json,
+                        const struct imkit_save_options *options,
+                        char **out_path);
+
+/**
+ * Saves an N-dimensional array (`ndim` axes of `shape`, C order, native byte order, `len`
+ * bytes of `dtype` samples at `data`) with its metadata. Format rules as `imkit_save`: arrays
+ * shaped `(h, w)` or `(h, w, c>=2)` follow the image table, all others go to NPY. `shape` may be
+ * NULL when `ndim` is 0 (a scalar). Owned: free `*out_path` (may be NULL) with
+ * `imkit_string_free`. Thread safety: any thread.
+ *
+ * # Safety
+ * `data` must hold `len` readable bytes; `shape` must hold `ndim` values.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_array(const char *path,
+                              const void *data,
+                              size_t len,
+                              int32_t dtype,
+                              const size_t *shape,
+                              size_t ndim,
+                              const char *metadata_json,
+                              const struct imkit_save_options *options,
+                              char **out_path);
+
+/**
+ * Loads a file (PNG, JPEG, TIFF, EXR, NPY; detected from its content) and its sidecar
+ * metadata. `path` may omit the extension when exactly one file with a known extension
+ * matches. `*out_metadata_json` (may be NULL) receives the metadata as JSON text, `{}` when
+ * there is no sidecar. Owned: free `*out` with `imkit_image_free` and `*out_metadata_json`
+ * with `imkit_string_free`. Thread safety: any thread.
+ *
+ * # Safety
+ * Pointers must be NULL or valid as documented.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_load(const char *path,
+                        struct imkit_image **out,
+                        char **out_metadata_json);
+
+/**
+ * The shape of a loaded image or array: writes up to `capacity` axis lengths to `dims`
+ * (outermost first) and the number of axes to `*ndim`. Images are `(h, w)` or `(h, w, c)`.
+ * Returns `IMKIT_STATUS_BUFFER_TOO_SMALL` (with `*ndim` set) when `capacity` is too small;
+ * `dims` may be NULL when `capacity` is 0. Thread safety: any thread.
+ *
+ * # Safety
+ * `dims` must hold `capacity` writable values.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_get_shape(const struct imkit_image *image,
+                                   size_t *dims,
+                                   size_t capacity,
+                                   size_t *ndim);
+
+/**
+ * The samples of a loaded image or array: packed, C order, native byte order. `*data`
+ * receives a pointer, `*len` the byte count and `*dtype` (may be NULL) an `imkit_dtype` value.
+ * Borrowed: `*data` is valid until the image is freed.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * Out pointers must be writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_get_data(const struct imkit_image *image,
+                                  const void **data,
+                                  size_t *len,
+                                  int32_t *dtype);
+
+/**
+ * Writes only metadata: `<stem>.json` for the image `path` (or `path` itself if it ends in
+ * `.json`), atomically. `options` (may be NULL) decides whether Python tokens are allowed.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * Strings must be NUL-terminated.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_metadata_save(const char *path,
+                                 const char *metadata_json,
+                                 const struct imkit_save_options *options);
+
+/**
+ * Reads only the metadata of the image `path` (its `<stem>.json`; `{}` when there is none).
+ * Owned: free `*out_json` with `imkit_string_free`. Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated; `out_json` writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_metadata_load(const char *path, char **out_json);
+
+/**
+ * Saves `count` images to `count` paths (each as `imkit_save`; shapes and types may differ).
+ * `metadata_json` holds `metadata_count` texts: 0 (no metadata), 1 (shared by all) or `count`.
+ * Images are written in parallel; all are attempted, and the first failure in input order
+ * is returned. Thread safety: any thread.
+ *
+ * # Safety
+ * Arrays must hold `count` / `metadata_count` valid entries.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_list(const char *const *paths,
+                             const struct imkit_image_view *images,
+                             size_t count,
+                             const char *const *metadata_json,
+                             size_t metadata_count,
+                             const struct imkit_save_options *options);
+
+/**
+ * Saves `count` images into directory `dir` (created if needed) as `0.<ext>`, `1.<ext>`, …
+ * with sidecars `0.json`, …; metadata as `imkit_save_list`. A directory that already holds
+ * numbered files is `IMKIT_STATUS_INVALID_ARG` unless the options allow overwrite, which also
+ * removes stale numbered files beyond the new count. Thread safety: any thread.
+ *
+ * # Safety
+ * As `imkit_save_list`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_dir(const char *dir,
+                            const struct imkit_image_view *images,
+                            size_t count,
+                            const char *const *metadata_json,
+                            size_t metadata_count,
+                            const struct imkit_save_options *options);
+
+/**
+ * Loads `count` files (as `imkit_load`) in parallel. Owned: free `*out` with
+ * `imkit_image_list_free`. Thread safety: any thread.
+ *
+ * # Safety
+ * `paths` must hold `count` NUL-terminated strings.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_load_list(const char *const *paths,
+                             size_t count,
+                             struct imkit_image_list **out);
+
+/**
+ * Loads every image file of directory `dir` (known extensions, any case) in natural order of
+ * the names (`2` before `10`). Owned: free `*out` with `imkit_image_list_free`.
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `dir` must be NUL-terminated; `out` writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_load_dir(const char *dir, struct imkit_image_list **out);
+
+/**
+ * Number of entries in a loaded list. Thread safety: any thread.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_image_list_len(const struct imkit_image_list *list, size_t *out);
+
+/**
+ * Entry `index` of a loaded list: its image, its metadata JSON text and its path (each out
+ * pointer may be NULL). Borrowed: all three are valid until the list is freed; do not free
+ * the image. Thread safety: any thread.
+ *
+ * # Safety
+ * Out pointers must be NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_list_get(const struct imkit_image_list *list,
+                                  size_t index,
+                                  const struct imkit_image **image,
+                                  const char **metadata_json,
+                                  const char **path);
+
+/**
+ * Frees a loaded list and every image in it. NULL is ignored; do not free twice.
+ *
+ * # Safety
+ * `list` must be NULL or a live list not in use elsewhere.
+ */
+void imkit_image_list_free(struct imkit_image_list *list);
+
+/**
+ * Creates queue settings: 2 worker threads, at most 512 MiB and 64 jobs pending, default
+ * save options. Owned: free with `imkit_save_queue_options_free`.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_options_new(struct imkit_save_queue_options **out);
+
+/**
+ * Sets the number of worker threads (1–256). The queue's workers are its own threads, not
+ * imkit's compute pool.
+ *
+ * # Safety
+ * `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_threads(struct imkit_save_queue_options *options,
+                                                  size_t threads);
+
+/**
+ * Sets the most bytes of pixel data queued or being written at once. A single job larger than
+ * this is admitted once the queue is empty.
+ *
+ * # Safety
+ * `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_max_pending_bytes(struct imkit_save_queue_options *options,
+                                                            size_t bytes);
+
+/**
+ * Sets the most jobs queued or being written at once (at least 1).
+ *
+ * # Safety
+ * `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_max_pending_jobs(struct imkit_save_queue_options *options,
+                                                           size_t jobs);
+
+/**
+ * Sets how each job is saved (copied; NULL means the defaults).
+ *
+ * # Safety
+ * `options` must be a live handle; `save` NULL or a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_save_options(struct imkit_save_queue_options *options,
+                                                       const struct imkit_save_options *save);
+
+/**
+ * Frees queue settings. NULL is ignored; do not free twice.
+ *
+ * # Safety
+ * `options` must be NULL or a live handle not in use elsewhere.
+ */
+void imkit_save_queue_options_free(struct imkit_save_queue_options *options);
+
+/**
+ * Starts a save queue with `options` (NULL for the defaults; the settings are copied).
+ * Owned: finish with `imkit_save_queue_close` (which reports errors) or
+ * `imkit_save_queue_free`. Thread safety: see `imkit_save_queue`.
+ *
+ * # Safety
+ * `options` must be NULL or a live handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_new(const struct imkit_save_queue_options *options,
+                                  struct imkit_save_queue **out);
+
+/**
+ * Queues a save (as `imkit_save`) of a copy of the pixels: the caller may reuse or free its
+ * buffer as soon as this returns. Blocks while the queue's byte or job bound is reached.
+ * Deadlock hazard: do not call it while holding a lock a worker needs (workers only write
+ * files, so this concerns your own locks around filesystem work) and never from a thread the
+ * queue waits on. Problems visible now (bad extension for the data, invalid metadata) are
+ * returned now; write failures later become job errors (`imkit_save_queue_next_error`).
+ * `*job_id` (may be NULL) receives the job's id (ids start at 1).
+ * Thread safety: any thread, concurrently.
+ *
+ * # Safety
+ * Pointers must be valid as documented.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_push(const struct imkit_save_queue *queue,
+                                   const char *path,
+                                   const struct imkit_image_view *image,
+                                   const char *metadata_json,
+                                   uint64_t *job_id);
+
+/**
+ * As `imkit_save_queue_push`, but returns `IMKIT_STATUS_WOULD_BLOCK` instead of waiting when
+ * the queue is full. Thread safety: any thread, concurrently.
+ *
+ * # Safety
+ * As `imkit_save_queue_push`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_try_push(const struct imkit_save_queue *queue,
+                                       const char *path,
+                                       const struct imkit_image_view *image,
+                                       const char *metadata_json,
+                                       uint64_t *job_id);
+
+/**
+ * Waits until every job queued so far has finished and returns the status of the first job
+ * that failed since the previous flush (its message in the last error). Every failed job stays
+ * readable with `imkit_save_queue_next_error`. Thread safety: any thread, concurrently.
+ *
+ * # Safety
+ * `queue` must be a live handle.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_flush(const struct imkit_save_queue *queue);
+
+/**
+ * Takes the oldest failed job not yet drained: `*job_id` receives its id (0 when no error is
+ * waiting — then `*needed` is 0 and nothing else is written) and `buf` of `len` bytes its
+ * message (`"<path>: <reason>"`, NUL-terminated); `*needed` receives the bytes needed. When
+ * `len` is too small the call returns `IMKIT_STATUS_BUFFER_TOO_SMALL` and the error stays
+ * queued; `buf` may be NULL for that size query. Errors are never dropped.
+ * Thread safety: any thread, concurrently.
+ *
+ * # Safety
+ * `buf` must hold `len` writable bytes; `job_id` and `needed` must be writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_next_error(const struct imkit_save_queue *queue,
+                                         uint64_t *job_id,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *needed);
+
+/**
+ * Flushes, stops the workers and frees the queue; returns the flush's status (the first job
+ * failure not yet reported by a flush). Call `imkit_save_queue_next_error` before closing to
+ * read every failure: errors still queued are freed with the queue. The handle is invalid
+ * afterwards, whatever the status (unless it is `IMKIT_STATUS_NULL_ARG` or
+ * `IMKIT_STATUS_INVALID_HANDLE`). Thread safety: must not race with any other use of `queue`.
+ *
+ * # Safety
+ * `queue` must be a live handle not in use on another thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_close(struct imkit_save_queue *queue);
+
+/**
+ * Frees a queue; an open queue is flushed first (every job is written), its errors are
+ * discarded — prefer `imkit_save_queue_close`. NULL is ignored; do not free twice.
+ * Thread safety: must not race with any other use of `queue`.
+ *
+ * # Safety
+ * `queue` must be NULL or a live handle not in use on another thread.
+ */
+void imkit_save_queue_free(struct imkit_save_queue *queue);
 
 /**
  * Describes a status code: its macro name and a one-line description, e.g.

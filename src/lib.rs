@@ -3,17 +3,20 @@
 //! The Rust API lives in the modules below; the C ABI (`ffi`) is a thin layer over them.
 //! Data flows one way: file → codec/source → view → operation → encoder → file.
 
+pub mod array;
 pub mod codec;
 pub mod error;
 pub mod ffi;
 pub mod geom;
 pub mod iid;
 pub mod image;
+pub mod io;
 pub mod pixel;
 pub mod progress;
 pub mod threads;
 pub mod tiling;
 
+pub use array::NdArray;
 pub use error::{Error, Result};
 pub use geom::Rect;
 pub use image::{Image, ImageView, ImageViewMut};

@@ -264,3 +264,44 @@ fn save_is_atomic_and_open_is_read_only() {
     drop(f);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn one_handle_serves_many_threads() {
+    let mut rng = Rng(99);
+    let mut w = IidWriter::new();
+    for i in 0..3000u64 {
+        let (r0, c0) = (rng.below(500), rng.below(500));
+        let mask: Vec<u8> = (0..100).map(|_| (rng.below(3) != 0) as u8).collect();
+        w.add(
+            &i.to_le_bytes(),
+            b"",
+            [r0, c0, r0 + 10, c0 + 10],
+            MaskData::Bytes(&mask),
+        )
+        .unwrap();
+    }
+    // Fresh handle: the threads race to build the index.
+    let f = IidFile::from_bytes(w.to_bytes().unwrap()).unwrap();
+    let points: Vec<(i64, i64)> = (0..200)
+        .map(|_| (rng.below(510) as i64, rng.below(510) as i64))
+        .collect();
+    let answers: Vec<Vec<Vec<u32>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| points.iter().map(|&(r, c)| f.at(r, c).unwrap()).collect()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for a in &answers[1..] {
+        assert_eq!(a, &answers[0]);
+    }
+    let expected: Vec<Vec<u32>> = points
+        .iter()
+        .map(|&(r, c)| {
+            (0..f.len() as u32)
+                .filter(|&k| f.segment(k).unwrap().contains_pixel(r, c))
+                .collect()
+        })
+        .collect();
+    assert_eq!(answers[0], expected);
+    assert!(expected.iter().any(|v| !v.is_empty()));
+}

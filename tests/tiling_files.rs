@@ -285,6 +285,7 @@ fn every_compression_level_is_lossless_and_deterministic() {
     for level in 0..=9u8 {
         let opts = WriteOptions {
             png_compression: level,
+            ..Default::default()
         };
         let (a, b) = (
             dir.join(format!("a{level}.png")),
@@ -300,6 +301,7 @@ fn every_compression_level_is_lossless_and_deterministic() {
         &base.view(),
         &WriteOptions {
             png_compression: 10,
+            ..Default::default()
         },
     )
     .unwrap_err();
@@ -311,7 +313,15 @@ fn truncated_and_corrupt_pngs_give_format_errors_and_leave_no_output() {
     let dir = temp_dir("corrupt");
     let base = pattern(200, 150, PixelFormat::new(PixelType::U8, 3).unwrap(), 8);
     let bp = dir.join("b.png");
-    codec::write_image(&bp, &base.view(), &WriteOptions { png_compression: 0 }).unwrap();
+    codec::write_image(
+        &bp,
+        &base.view(),
+        &WriteOptions {
+            png_compression: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let bytes = std::fs::read(&bp).unwrap();
     for cut in [0, 7, 8, 20, 40, bytes.len() / 2, bytes.len() - 200] {
         let tp = dir.join("trunc.png");

@@ -3,14 +3,21 @@
 //! formats that support it (see [`png::PngReader`] and [`png::PngWriter`]).
 
 pub mod atomic;
+pub mod exr;
+pub mod jpeg;
+pub mod npy;
 pub mod png;
+pub mod tiff;
 
 use std::io::Read;
 use std::path::Path;
 
+use crate::array::NdArray;
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView};
 use crate::pixel::PixelFormat;
+
+pub use self::exr::ExrCompression;
 
 /// A file format imkit knows by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +43,30 @@ impl Format {
             Format::Tiff => "TIFF",
             Format::Exr => "EXR",
             Format::Npy => "NPY",
+        }
+    }
+
+    /// The extension imkit gives files of this format (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpg",
+            Format::Tiff => "tif",
+            Format::Exr => "exr",
+            Format::Npy => "npy",
+        }
+    }
+
+    /// Checks that this format can store `format` exactly, naming the problem if not.
+    pub fn check_lossless(self, format: PixelFormat) -> Result<()> {
+        match self {
+            Format::Png => png::check_format(format),
+            Format::Exr => exr::check_format(format),
+            Format::Tiff => tiff::check_format(format),
+            Format::Npy => Ok(()),
+            Format::Jpeg => Err(Error::unsupported(
+                "imkit does not write JPEG: it is lossy (use .png, .tif, .exr or .npy)",
+            )),
         }
     }
 
@@ -98,11 +129,16 @@ pub struct WriteOptions {
     /// PNG compression: 0 = none, 1 = fastest (fdeflate), 2–9 = zlib levels; default 3, which
     /// measured as fast as fdeflate on large images with far smaller files.
     pub png_compression: u8,
+    /// EXR compression (default ZIP, 16 lines per block).
+    pub exr_compression: ExrCompression,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { png_compression: 3 }
+        WriteOptions {
+            png_compression: 3,
+            exr_compression: ExrCompression::default(),
+        }
     }
 }
 
@@ -119,29 +155,74 @@ pub struct ImageInfo {
     pub file_format: Format,
 }
 
-fn unsupported_read(path: &Path, format: Format) -> Error {
+/// Shape and sample type of an array file (an image's shape is `(h, w)` or `(h, w, c)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArrayInfo {
+    /// Sample type.
+    pub dtype: crate::pixel::PixelType,
+    /// Length of each axis.
+    pub shape: Vec<usize>,
+    /// File format.
+    pub file_format: Format,
+}
+
+/// Reads a file's array shape and sample type without decoding its data (any format).
+pub fn probe_array(path: impl AsRef<Path>) -> Result<ArrayInfo> {
+    let path = path.as_ref();
+    let format = Format::detect(path)?;
+    if format == Format::Npy {
+        let header = npy::probe(path)?;
+        return Ok(ArrayInfo {
+            dtype: header.dtype,
+            shape: header.shape,
+            file_format: format,
+        });
+    }
+    let (w, h, pixel) = probe_pixels(path, format)?;
+    Ok(ArrayInfo {
+        dtype: pixel.dtype,
+        shape: crate::array::image_shape(w, h, pixel.channels),
+        file_format: format,
+    })
+}
+
+fn probe_pixels(path: &Path, format: Format) -> Result<(usize, usize, PixelFormat)> {
+    match format {
+        Format::Png => {
+            let reader = png::PngReader::open(path)?;
+            Ok((reader.width(), reader.height(), reader.format()))
+        }
+        Format::Jpeg => jpeg::probe(path),
+        Format::Tiff => tiff::probe(path),
+        Format::Exr => exr::probe(path),
+        Format::Npy => {
+            let header = npy::probe(path)?;
+            crate::array::image_format_of(header.dtype, &header.shape)
+                .ok_or_else(|| not_an_image(path, &header.shape))
+        }
+    }
+}
+
+fn not_an_image(path: &Path, shape: &[usize]) -> Error {
     Error::unsupported(format!(
-        "{}: reading {} files is not supported by this build of imkit (supported: PNG)",
-        path.display(),
-        format.name()
+        "{}: the array of shape {shape:?} is not an image (images are (h, w) or (h, w, c) \
+         with c >= 2); read it as an array",
+        path.display()
     ))
 }
 
-/// Reads an image file's size and pixel layout without decoding its pixels.
+/// Reads an image file's size and pixel layout without decoding its pixels. NPY files count
+/// as images when their shape is `(h, w)` or `(h, w, c)` with `c >= 2`.
 pub fn probe(path: impl AsRef<Path>) -> Result<ImageInfo> {
     let path = path.as_ref();
-    match Format::detect(path)? {
-        Format::Png => {
-            let reader = png::PngReader::open(path)?;
-            Ok(ImageInfo {
-                width: reader.width() as u64,
-                height: reader.height() as u64,
-                format: reader.format(),
-                file_format: Format::Png,
-            })
-        }
-        other => Err(unsupported_read(path, other)),
-    }
+    let format = Format::detect(path)?;
+    let (w, h, pixel) = probe_pixels(path, format)?;
+    Ok(ImageInfo {
+        width: w as u64,
+        height: h as u64,
+        format: pixel,
+        file_format: format,
+    })
 }
 
 /// Reads a whole image file into memory; the format is detected from the file's content.
@@ -157,7 +238,21 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
             }
             Ok(image)
         }
-        other => Err(unsupported_read(path, other)),
+        Format::Jpeg => jpeg::read_file(path),
+        Format::Tiff => tiff::read_file(path),
+        Format::Exr => exr::read_file(path),
+        Format::Npy => npy::read_file(path)?
+            .into_image()
+            .map_err(|a| not_an_image(path, a.shape())),
+    }
+}
+
+/// Reads any supported file as an array: NPY as stored, images as `(h, w)` / `(h, w, c)`.
+pub fn read_array(path: impl AsRef<Path>) -> Result<NdArray> {
+    let path = path.as_ref();
+    match Format::detect(path)? {
+        Format::Npy => npy::read_file(path),
+        _ => Ok(NdArray::from_image(&read_image(path)?.view())),
     }
 }
 
@@ -165,10 +260,43 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
 pub fn output_format(path: &Path) -> Result<Format> {
     Format::from_extension(path).ok_or_else(|| {
         Error::invalid(format!(
-            "{}: cannot tell the output format (use a .png extension)",
+            "{}: cannot tell the output format from the extension (known: .png, .tif, .tiff, \
+             .exr, .npy)",
             path.display()
         ))
     })
+}
+
+/// Writes an image file atomically in `format`, refusing formats that cannot hold the pixels
+/// exactly.
+pub fn write_image_as(
+    path: &Path,
+    format: Format,
+    image: &ImageView<'_>,
+    options: &WriteOptions,
+) -> Result<()> {
+    format
+        .check_lossless(image.format())
+        .map_err(|e| prefix(path, e))?;
+    match format {
+        Format::Png => png::write_file(
+            path,
+            image,
+            options.png_compression,
+            &png::PngMetadata::default(),
+        ),
+        Format::Exr => exr::write_file(path, image, options.exr_compression),
+        Format::Tiff => tiff::write_file(path, image),
+        Format::Npy => npy::write_file(path, &NdArray::from_image(image)),
+        Format::Jpeg => Err(Error::Internal("JPEG passed the lossless check".into())),
+    }
+}
+
+fn prefix(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", path.display())),
+        other => other,
+    }
 }
 
 /// Writes an image file atomically; the format comes from the path's extension.
@@ -178,17 +306,28 @@ pub fn write_image(
     options: &WriteOptions,
 ) -> Result<()> {
     let path = path.as_ref();
-    match output_format(path)? {
-        Format::Png => png::write_file(
-            path,
-            image,
-            options.png_compression,
-            &png::PngMetadata::default(),
-        ),
-        other => Err(Error::unsupported(format!(
-            "{}: writing {} files is not supported by this build of imkit (supported: PNG)",
+    write_image_as(path, output_format(path)?, image, options)
+}
+
+/// Writes an array file atomically in `format`. Arrays that are not images (see
+/// [`crate::array::image_format_of`]) can only go to NPY.
+pub fn write_array_as(
+    path: &Path,
+    format: Format,
+    array: &NdArray,
+    options: &WriteOptions,
+) -> Result<()> {
+    if format == Format::Npy {
+        return npy::write_file(path, array);
+    }
+    match array.as_image_view() {
+        Some(view) => write_image_as(path, format, &view, options),
+        None => Err(Error::unsupported(format!(
+            "{}: {} cannot store an array of shape {:?} (only NPY holds arrays that are not \
+             (h, w) or (h, w, c>=2) images)",
             path.display(),
-            other.name()
+            format.name(),
+            array.shape()
         ))),
     }
 }

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::codec::{self, Format, WriteOptions};
 use crate::error::Error;
-use crate::image::{Image, ImageView, ImageViewMut};
+use crate::image::{ImageView, ImageViewMut};
+use crate::io::Data;
 use crate::pixel::{PixelFormat, PixelType};
 
 /// File formats (values of `imkit_image_info.file_format`).
@@ -148,10 +149,12 @@ impl imkit_image_view {
     }
 }
 
-/// An image owned by imkit. Create with `imkit_image_read`, free with `imkit_image_free`.
+/// An image (or N-dimensional array) owned by imkit. Create with `imkit_image_read` or
+/// `imkit_load`, free with `imkit_image_free`. Arrays loaded from NPY files that do not have an
+/// image's shape are read with `imkit_image_get_shape` and `imkit_image_get_data`.
 /// Thread safety: functions taking a const pointer may run concurrently.
 pub struct imkit_image {
-    image: Image,
+    pub(crate) data: Data,
 }
 
 impl Handle for imkit_image {
@@ -216,6 +219,53 @@ pub unsafe extern "C" fn imkit_write_options_set_png_compression(
     })
 }
 
+/// EXR compression methods (for `imkit_write_options_set_exr_compression`); all lossless.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum imkit_exr_compression {
+    /// No compression.
+    None = 0,
+    /// Run-length encoding.
+    Rle = 1,
+    /// zlib, one scan line per block.
+    Zips = 2,
+    /// zlib, 16 scan lines per block (the default).
+    Zip = 3,
+    /// Wavelet, 32 scan lines per block.
+    Piz = 4,
+}
+
+/// Sets the EXR compression, an `imkit_exr_compression` value (default ZIP). Output bytes are
+/// deterministic for every method and thread count.
+///
+/// # Safety
+/// `options` must be NULL or a live options handle not used concurrently.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_write_options_set_exr_compression(
+    options: *mut imkit_write_options,
+    compression: i32,
+) -> imkit_status {
+    boundary(|| {
+        let options = unsafe { handle_mut(options, "options") }?;
+        use crate::codec::ExrCompression as C;
+        options.options.exr_compression = match compression {
+            0 => C::None,
+            1 => C::Rle,
+            2 => C::Zips,
+            3 => C::Zip,
+            4 => C::Piz,
+            other => {
+                return Err(Error::invalid(format!(
+                    "`compression`: {other} is not an imkit_exr_compression value"
+                ))
+                .into())
+            }
+        };
+        Ok(())
+    })
+}
+
 /// Frees write options. NULL is ignored; do not free twice.
 #[no_mangle]
 pub unsafe extern "C" fn imkit_write_options_free(options: *mut imkit_write_options) {
@@ -235,13 +285,16 @@ pub unsafe extern "C" fn imkit_image_read(
         let path = unsafe { arg_path(path, "path") }?;
         let out = unsafe { arg_out(out, "out") }?;
         let image = codec::read_image(&path)?;
-        *out = new_handle(imkit_image { image });
+        *out = new_handle(imkit_image {
+            data: Data::Image(image),
+        });
         Ok(())
     })
 }
 
 /// Describes the pixels of an `imkit_image`. `out->data` is Borrowed: valid until the image
-/// is freed; the caller may write through it.
+/// is freed; the caller may write through it. An array that is not an image (not `(h, w)` or
+/// `(h, w, c)` with c >= 2) gives `IMKIT_STATUS_UNSUPPORTED`.
 /// Thread safety: any thread.
 #[no_mangle]
 #[must_use]
@@ -252,12 +305,24 @@ pub unsafe extern "C" fn imkit_image_get_view(
     boundary(|| {
         let image = unsafe { handle_ref(image, "image") }?;
         let out = unsafe { arg_out(out, "out") }?;
-        let img = &image.image;
+        let (ptr, img) = match &image.data {
+            Data::Image(img) => (img.data().as_ptr(), img.view()),
+            Data::Array(arr) => (
+                arr.data().as_ptr(),
+                arr.as_image_view().ok_or_else(|| {
+                    Error::unsupported(format!(
+                        "the array of shape {:?} is not an image; use imkit_image_get_shape and \
+                         imkit_image_get_data",
+                        arr.shape()
+                    ))
+                })?,
+            ),
+        };
         *out = imkit_image_view {
-            data: img.data().as_ptr() as *mut c_void,
+            data: ptr as *mut c_void,
             width: img.width() as u64,
             height: img.height() as u64,
-            row_stride_bytes: img.width() * img.format().bytes_per_pixel(),
+            row_stride_bytes: img.row_stride(),
             channels: img.format().channels as u32,
             dtype: img.format().dtype as i32,
         };
@@ -272,7 +337,9 @@ pub unsafe extern "C" fn imkit_image_free(image: *mut imkit_image) {
 }
 
 /// Writes pixels to a file atomically (temporary file + rename); the format comes from the
-/// extension (`.png`: uint8/uint16 with 1–4 channels). `options` may be NULL.
+/// extension: `.png` uint8/uint16 with 1–4 channels; `.exr` float16/float32/uint32, any channel
+/// count; `.tif`/`.tiff` uint8/uint16/float32 with 1, 3 or 4 channels; `.npy` any type. Pixels
+/// a format cannot hold exactly give `IMKIT_STATUS_UNSUPPORTED`. `options` may be NULL.
 /// Thread safety: any thread.
 #[no_mangle]
 #[must_use]

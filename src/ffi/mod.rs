@@ -16,6 +16,7 @@
 
 pub mod iid;
 pub mod image;
+pub mod io;
 pub mod library;
 pub mod tiling;
 

@@ -33,6 +33,16 @@ pub fn get_bit(bits: &[u8], i: u64) -> bool {
 
 /// Number of set bits among `n` bits starting at `bit`.
 pub fn count_ones(bits: &[u8], bit: u64, n: u64) -> u64 {
+    if bit % 8 == 0 {
+        // Byte-aligned (a whole region): count whole bytes, then the partial last one.
+        let start = ((bit / 8) as usize).min(bits.len());
+        let full = ((n / 8) as usize).min(bits.len() - start);
+        let whole: u64 = bits[start..start + full]
+            .iter()
+            .map(|b| b.count_ones() as u64)
+            .sum();
+        return whole + read_bits(bits, bit + full as u64 * 8, (n % 8) as u32).count_ones() as u64;
+    }
     let mut total = 0u64;
     let mut done = 0u64;
     while done < n {
@@ -182,15 +192,15 @@ impl MaskData<'_> {
 
     fn runs(&self, height: usize, width: usize) -> Vec<Run> {
         let mut runs = Vec::new();
-        for r in 0..height {
+        let mut push_runs = |r: usize, is_set: &dyn Fn(usize) -> bool| {
             let mut c = 0usize;
             while c < width {
-                if !self.pixel(r, c, width) {
+                if !is_set(c) {
                     c += 1;
                     continue;
                 }
                 let start = c;
-                while c < width && self.pixel(r, c, width) {
+                while c < width && is_set(c) {
                     c += 1;
                 }
                 runs.push(Run {
@@ -199,16 +209,20 @@ impl MaskData<'_> {
                     c1: c as u32,
                 });
             }
+        };
+        for r in 0..height {
+            match self {
+                MaskData::Bytes(b) => {
+                    let row = &b[r * width..(r + 1) * width];
+                    push_runs(r, &|c| row[c] != 0);
+                }
+                MaskData::Packed(b) => {
+                    let base = (r * width) as u64;
+                    push_runs(r, &|c| get_bit(b, base + c as u64));
+                }
+            }
         }
         runs
-    }
-
-    fn pixel(&self, r: usize, c: usize, width: usize) -> bool {
-        let i = r * width + c;
-        match self {
-            MaskData::Bytes(b) => b[i] != 0,
-            MaskData::Packed(b) => get_bit(b, i as u64),
-        }
     }
 }
 
@@ -347,6 +361,9 @@ mod tests {
         let bits = [0b1011_0000, 0xff, 0x01];
         assert_eq!(read_bits(&bits, 0, 4), 0b1011);
         assert_eq!(count_ones(&bits, 0, 24), 12);
+        assert_eq!(count_ones(&bits, 0, 3), 2);
+        assert_eq!(count_ones(&bits, 8, 12), 8);
+        assert_eq!(count_ones(&bits, 1, 14), 9);
         assert!(!any_ones(&bits, 4, 4));
         let mut dst = [0u8; 3];
         or_bits(&mut dst, 3, &bits, 0, 12);

@@ -1,6 +1,7 @@
 //! The `imkit` command-line tool: one subcommand per job, each in its own module.
 
 mod iid;
+mod io;
 mod progress_bar;
 mod tiles;
 
@@ -22,8 +23,10 @@ enum Command {
     ExtractTile(tiles::ExtractArgs),
     /// Paste a tile into an image (everything outside the tile stays bit-identical).
     PasteTile(tiles::PasteArgs),
-    /// Show an image file's size, pixel type, channels and format.
-    Info(tiles::InfoArgs),
+    /// Show a file's size (or array shape), pixel type, channels, format and metadata.
+    Info(io::InfoArgs),
+    /// Convert between PNG, TIFF, EXR and NPY (JPEG input too), carrying the metadata along.
+    Convert(io::ConvertArgs),
     /// Run the main job end to end on a built-in synthetic sample.
     Demo(tiles::DemoArgs),
     /// Inspect and query .iid segmentation files.
@@ -36,7 +39,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::ExtractTile(args) => tiles::extract(args),
         Command::PasteTile(args) => tiles::paste(args),
-        Command::Info(args) => tiles::info(args),
+        Command::Info(args) => io::info(args),
+        Command::Convert(args) => io::convert(args),
         Command::Demo(args) => tiles::demo(args),
         Command::Iid(cmd) => iid::run(cmd),
     };

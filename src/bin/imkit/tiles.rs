@@ -1,4 +1,4 @@
-//! `extract-tile`, `paste-tile`, `info` and `demo`.
+//! `extract-tile`, `paste-tile` and `demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +62,7 @@ impl Placement {
     fn write_options(&self) -> WriteOptions {
         WriteOptions {
             png_compression: self.compression,
+            ..WriteOptions::default()
         }
     }
 }
@@ -89,13 +90,6 @@ pub struct PasteArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     place: Placement,
-}
-
-/// Arguments of `imkit info`.
-#[derive(Args)]
-pub struct InfoArgs {
-    /// Image file.
-    file: PathBuf,
 }
 
 /// Arguments of `imkit demo`.
@@ -184,20 +178,6 @@ pub fn paste(args: PasteArgs) -> imkit::Result<()> {
         placement.image_rect.top,
         rect_line(&placement.image_rect)
     );
-    Ok(())
-}
-
-/// `imkit info`.
-pub fn info(args: InfoArgs) -> imkit::Result<()> {
-    let info = codec::probe(&args.file)?;
-    println!("file:     {}", args.file.display());
-    println!("format:   {}", info.file_format.name());
-    println!(
-        "size:     {} x {} (width x height)",
-        info.width, info.height
-    );
-    println!("type:     {}", info.format.dtype);
-    println!("channels: {}", info.format.channels);
     Ok(())
 }
 

@@ -1,0 +1,133 @@
+//! Timing driver for benches/io.sh: times imkit's PNG/EXR/NPY writes and reads and the save
+//! queue on 4096x2160 RGB frames, and writes the frames as .npy for the Python peers.
+//! Prints `name seconds bytes` lines (best of `runs`).
+//!
+//! usage: io_bench DIR [RUNS]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use imkit::codec::{self, npy, WriteOptions};
+use imkit::io::queue::{QueueOptions, SaveQueue};
+use imkit::io::Metadata;
+use imkit::{Image, NdArray, PixelFormat, PixelType};
+
+const W: usize = 4096;
+const H: usize = 2160;
+
+/// A photo-like frame: smooth gradients and waves plus a little deterministic noise.
+fn frame_f32() -> Image {
+    let mut img = Image::new(W, H, PixelFormat::new(PixelType::F32, 3).unwrap()).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for (i, px) in img.data_mut().chunks_exact_mut(12).enumerate() {
+        let (x, y) = ((i % W) as f32, (i / W) as f32);
+        for c in 0..3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 * 0.03;
+            let v = 0.5
+                + 0.3 * ((x * (0.002 + 0.001 * c as f32)).sin() * (y * 0.003).cos())
+                + 0.15 * (x / W as f32)
+                + noise;
+            px[c * 4..c * 4 + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+    img
+}
+
+fn to_u8(src: &Image) -> Image {
+    let mut img = Image::new(W, H, PixelFormat::new(PixelType::U8, 3).unwrap()).unwrap();
+    for (d, s) in img.data_mut().iter_mut().zip(src.data().chunks_exact(4)) {
+        let v = f32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
+        *d = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    }
+    img
+}
+
+fn best(runs: usize, mut f: impl FnMut()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn size(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+fn queue_run(dir: &Path, img: &Image, threads: usize, frames: usize) -> (f64, usize, usize) {
+    let bound = 4 * img.data().len();
+    let qdir = dir.join(format!("queue{threads}"));
+    let _ = std::fs::remove_dir_all(&qdir);
+    std::fs::create_dir_all(&qdir).unwrap();
+    let queue = SaveQueue::new(QueueOptions {
+        threads,
+        max_pending_bytes: bound,
+        max_pending_jobs: 64,
+        ..QueueOptions::default()
+    })
+    .unwrap();
+    let t = Instant::now();
+    for i in 0..frames {
+        queue
+            .push(qdir.join(format!("{i}.png")), img, &Metadata::new())
+            .unwrap();
+    }
+    queue.flush().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let peak = queue.peak_pending_bytes().unwrap();
+    assert!(queue.close().unwrap().is_empty());
+    (frames as f64 / secs, peak, bound)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(args.get(1).expect("usage: io_bench DIR [RUNS]"));
+    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f32img = frame_f32();
+    let u8img = to_u8(&f32img);
+    let f32arr = NdArray::from_image(&f32img.view());
+    npy::write_file(
+        &dir.join("frame_u8.npy"),
+        &NdArray::from_image(&u8img.view()),
+    )
+    .unwrap();
+    npy::write_file(&dir.join("frame_f32.npy"), &f32arr).unwrap();
+    let opts = WriteOptions::default();
+
+    let png = dir.join("imkit.png");
+    let t = best(runs, || {
+        codec::write_image(&png, &u8img.view(), &opts).unwrap()
+    });
+    println!("imkit_png_write {t:.4} {}", size(&png));
+    let t = best(runs, || {
+        codec::read_image(&png).unwrap();
+    });
+    println!("imkit_png_read {t:.4} {}", size(&png));
+    let exr = dir.join("imkit.exr");
+    let t = best(runs, || {
+        codec::write_image(&exr, &f32img.view(), &opts).unwrap()
+    });
+    println!("imkit_exr_write {t:.4} {}", size(&exr));
+    let t = best(runs, || {
+        codec::read_image(&exr).unwrap();
+    });
+    println!("imkit_exr_read {t:.4} {}", size(&exr));
+    let npy_path = dir.join("imkit.npy");
+    let t = best(runs, || npy::write_file(&npy_path, &f32arr).unwrap());
+    println!("imkit_npy_write {t:.4} {}", size(&npy_path));
+    let t = best(runs, || {
+        npy::read_file(&npy_path).unwrap();
+    });
+    println!("imkit_npy_read {t:.4} {}", size(&npy_path));
+    let frames = 12;
+    for threads in [1, 2] {
+        let (fps, peak, bound) = queue_run(&dir, &u8img, threads, frames);
+        println!("imkit_queue_{threads}w_fps {fps:.3} {peak} {bound}");
+    }
+}

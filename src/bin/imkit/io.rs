@@ -1,0 +1,96 @@
+//! `info` and `convert`: image + metadata files.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use imkit::codec::{self, ExrCompression, WriteOptions};
+use imkit::io::{self, SaveOptions};
+
+/// Arguments of `imkit info`.
+#[derive(Args)]
+pub struct InfoArgs {
+    /// Image or array file (PNG, JPEG, TIFF, EXR, NPY); the extension may be omitted.
+    file: PathBuf,
+}
+
+/// Arguments of `imkit convert`.
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// Input file (PNG, JPEG, TIFF, EXR, NPY); its `<stem>.json` sidecar is carried along.
+    input: PathBuf,
+    /// Output file; its extension picks the format (without one, the format follows the data:
+    /// uint8/uint16 1-4 channels PNG, float16/float32 EXR, anything else NPY).
+    output: PathBuf,
+    /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
+    #[arg(long, default_value_t = 1)]
+    png_compression: u8,
+    /// EXR compression: none, rle, zips, zip or piz.
+    #[arg(long, default_value = "zip")]
+    exr_compression: String,
+    /// Write non-finite metadata numbers as Python's NaN/Infinity tokens instead of failing.
+    #[arg(long)]
+    python_tokens: bool,
+}
+
+fn exr_compression(name: &str) -> imkit::Result<ExrCompression> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "none" => ExrCompression::None,
+        "rle" => ExrCompression::Rle,
+        "zips" => ExrCompression::Zips,
+        "zip" => ExrCompression::Zip,
+        "piz" => ExrCompression::Piz,
+        other => {
+            return Err(imkit::Error::invalid(format!(
+                "unknown EXR compression '{other}' (none, rle, zips, zip, piz)"
+            )))
+        }
+    })
+}
+
+/// `imkit info FILE`.
+pub fn info(args: InfoArgs) -> imkit::Result<()> {
+    let file = io::find_file(&args.file)?;
+    let info = codec::probe_array(&file)?;
+    println!("file:     {}", file.display());
+    println!("format:   {}", info.file_format.name());
+    match imkit::array::image_format_of(info.dtype, &info.shape) {
+        Some((w, h, format)) => {
+            println!("size:     {w} x {h} (width x height)");
+            println!("type:     {}", format.dtype);
+            println!("channels: {}", format.channels);
+        }
+        None => {
+            println!("shape:    {:?} (not an image)", info.shape);
+            println!("type:     {}", info.dtype);
+        }
+    }
+    let metadata = io::load_metadata(&file)?;
+    if metadata.is_empty() {
+        println!("metadata: (none)");
+    } else {
+        println!("metadata: {}", io::metadata::sidecar_path(&file).display());
+        for line in io::metadata::to_text(&metadata, true)?.lines() {
+            println!("  {line}");
+        }
+    }
+    Ok(())
+}
+
+/// `imkit convert IN OUT`.
+pub fn convert(args: ConvertArgs) -> imkit::Result<()> {
+    let options = SaveOptions {
+        write: WriteOptions {
+            png_compression: args.png_compression,
+            exr_compression: exr_compression(&args.exr_compression)?,
+        },
+        python_tokens: args.python_tokens,
+        overwrite: false,
+    };
+    let (data, metadata) = io::load(&args.input)?;
+    let written = io::save(&args.output, data.as_ref(), &metadata, &options)?;
+    println!("wrote {}", written.display());
+    if !metadata.is_empty() {
+        println!("wrote {}", io::metadata::sidecar_path(&written).display());
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! OpenEXR through the `exr` crate's block layer, so that imkit controls the pixel layout and
+//! compresses blocks on its own thread pool.
+//!
+//! Writing: float16, float32 or uint32 samples, any channel count, one scan-line layer,
+//! increasing line order, ZIP (16 lines per block) by default. Blocks are compressed in
+//! parallel and written in file order, so the bytes are identical for any thread count.
+//! Channel names: 1 → `Y`; 2 → `Y`,`A`; 3 → `R`,`G`,`B`; 4 → `R`,`G`,`B`,`A`; any other
+//! count n → `C0`, `C1`, … with the index zero-padded to the width of n−1 (`C00`…`C11` for 12),
+//! so that EXR's alphabetical channel order equals the channel index order.
+//!
+//! Reading: the first layer at full resolution, scan lines or tiles. Channels come out as
+//! `R`,`G`,`B` first, then `Y`, then `A`, then every other channel in the file's
+//! (alphabetical) order — so the files imkit writes read back in the order they were written.
+//! All-half files read as float16, all-float as float32, all-uint as uint32; half and float
+//! mixed read as float32 (exact). Subsampled and deep images are rejected.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use exr::block::chunk::Chunk;
+use exr::block::reader::ChunksReader;
+use exr::block::writer::ChunksWriter;
+use exr::block::{BlockIndex, UncompressedBlock};
+use exr::math::Vec2;
+use exr::meta::attribute::{ChannelDescription, SampleType, Text};
+use exr::meta::header::Header;
+use exr::meta::{BlockDescription, MetaData};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::image::{Image, ImageView};
+use crate::pixel::{PixelFormat, PixelType};
+
+/// The four bytes every OpenEXR file starts with.
+pub const MAGIC: [u8; 4] = [0x76, 0x2f, 0x31, 0x01];
+
+/// EXR compression methods imkit writes (all lossless).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExrCompression {
+    /// No compression.
+    None,
+    /// Run-length encoding.
+    Rle,
+    /// zlib, one scan line per block.
+    Zips,
+    /// zlib, 16 scan lines per block (the default).
+    #[default]
+    Zip,
+    /// Wavelet compression, 32 scan lines per block.
+    Piz,
+}
+
+impl ExrCompression {
+    fn to_exr(self) -> exr::compression::Compression {
+        use exr::compression::Compression as C;
+        match self {
+            ExrCompression::None => C::Uncompressed,
+            ExrCompression::Rle => C::RLE,
+            ExrCompression::Zips => C::ZIP1,
+            ExrCompression::Zip => C::ZIP16,
+            ExrCompression::Piz => C::PIZ,
+        }
+    }
+}
+
+/// The channel names imkit writes for `channels` channels, in channel order.
+pub fn channel_names(channels: usize) -> Vec<String> {
+    match channels {
+        1 => vec!["Y".into()],
+        2 => vec!["Y".into(), "A".into()],
+        3 => vec!["R".into(), "G".into(), "B".into()],
+        4 => vec!["R".into(), "G".into(), "B".into(), "A".into()],
+        n => {
+            let width = (n.saturating_sub(1)).to_string().len();
+            (0..n).map(|i| format!("C{i:0width$}")).collect()
+        }
+    }
+}
+
+fn exr_error(name: &str, e: exr::error::Error) -> Error {
+    match e {
+        exr::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::format(format!("{name}: EXR data is truncated"))
+        }
+        exr::error::Error::Io(io) => Error::io(name, io),
+        exr::error::Error::NotSupported(m) => {
+            Error::unsupported(format!("{name}: EXR feature not supported: {m}"))
+        }
+        exr::error::Error::Invalid(m) => Error::format(format!("{name}: invalid EXR: {m}")),
+        exr::error::Error::Aborted => Error::Cancelled,
+    }
+}
+
+fn sample_type(dtype: PixelType) -> Option<SampleType> {
+    match dtype {
+        PixelType::F16 => Some(SampleType::F16),
+        PixelType::F32 => Some(SampleType::F32),
+        PixelType::U32 => Some(SampleType::U32),
+        _ => None,
+    }
+}
+
+/// Checks that EXR can hold `format` exactly.
+pub fn check_format(format: PixelFormat) -> Result<()> {
+    if sample_type(format.dtype).is_none() {
+        return Err(Error::unsupported(format!(
+            "EXR cannot store {format} without loss (it holds float16, float32 or uint32)"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes an image as an EXR file, atomically.
+pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompression) -> Result<()> {
+    check_format(image.format())?;
+    let name = path.display().to_string();
+    if image.width() == 0 || image.height() == 0 {
+        return Err(Error::unsupported(format!(
+            "{name}: EXR cannot store an empty {}x{} image",
+            image.width(),
+            image.height()
+        )));
+    }
+    if image.width() > i32::MAX as usize / 2 || image.height() > i32::MAX as usize / 2 {
+        return Err(Error::unsupported(format!(
+            "{name}: EXR cannot store a {}x{} image",
+            image.width(),
+            image.height()
+        )));
+    }
+    let sample = sample_type(image.dtype()).expect("checked above");
+    let names = channel_names(image.channels());
+    // EXR stores channels sorted by name; remember which input channel each one is.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let descriptions = order
+        .iter()
+        .map(|&i| ChannelDescription::new(Text::from(names[i].as_str()), sample, false))
+        .collect();
+    let mut header = Header::new(
+        Text::from(""),
+        (image.width(), image.height()),
+        descriptions,
+    )
+    .with_encoding(
+        compression.to_exr(),
+        BlockDescription::ScanLines,
+        exr::meta::attribute::LineOrder::Increasing,
+    );
+    header.own_attributes.layer_name = None;
+
+    let file = super::atomic::AtomicFile::create(path)?;
+    let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
+    let size = image.dtype().size();
+    let bpp = image.format().bytes_per_pixel();
+    let block_data = |index: BlockIndex| -> Vec<u8> {
+        let (x0, y0) = (index.pixel_position.0, index.pixel_position.1);
+        let (w, h) = (index.pixel_size.0, index.pixel_size.1);
+        let mut data = Vec::with_capacity(w * h * bpp);
+        for y in y0..y0 + h {
+            let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
+            for &channel in &order {
+                let offset = channel * size;
+                for px in row.chunks_exact(bpp) {
+                    data.extend_from_slice(&px[offset..offset + size]);
+                }
+            }
+        }
+        data
+    };
+    exr::block::write(
+        out,
+        exr::prelude::SmallVec::from_vec(vec![header]),
+        true,
+        |meta, writer| {
+            let blocks: Vec<(usize, BlockIndex)> =
+                meta.enumerate_ordered_header_block_indices().collect();
+            let batch = (crate::threads::num_threads() * 4).max(1);
+            for group in blocks.chunks(batch) {
+                let chunks = crate::threads::install(|| {
+                    group
+                        .par_iter()
+                        .map(|&(i, index)| {
+                            UncompressedBlock {
+                                index,
+                                data: block_data(index),
+                            }
+                            .compress_to_chunk(&meta.headers)
+                            .map(|chunk| (i, chunk))
+                        })
+                        .collect::<Vec<exr::error::Result<(usize, Chunk)>>>()
+                })
+                .map_err(|e| exr::error::Error::Invalid(e.to_string().into()))?;
+                for chunk in chunks {
+                    let (i, chunk) = chunk?;
+                    writer.write_chunk(i, chunk)?;
+                }
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| exr_error(&name, e))?;
+    file.commit()
+}
+
+/// Where each file channel lands: the output channel order and the output type.
+struct Layout {
+    /// For each channel in file order, its index in the output pixel.
+    dest: Vec<usize>,
+    /// File sample type of each channel in file order.
+    types: Vec<SampleType>,
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+}
+
+fn rank(name: &str) -> u8 {
+    match name {
+        "R" => 0,
+        "G" => 1,
+        "B" => 2,
+        "Y" => 3,
+        "A" => 4,
+        _ => 5,
+    }
+}
+
+fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
+    let header = meta
+        .headers
+        .first()
+        .ok_or_else(|| Error::format(format!("{name}: EXR file has no layer")))?;
+    if header.deep {
+        return Err(Error::unsupported(format!(
+            "{name}: deep EXR images are not supported"
+        )));
+    }
+    let list = &header.channels.list;
+    if list.is_empty() {
+        return Err(Error::format(format!("{name}: EXR layer has no channels")));
+    }
+    if let Some(c) = list.iter().find(|c| c.sampling != Vec2(1, 1)) {
+        return Err(Error::unsupported(format!(
+            "{name}: EXR channel {} is subsampled, which imkit does not support",
+            c.name
+        )));
+    }
+    let types: Vec<SampleType> = list.iter().map(|c| c.sample_type).collect();
+    let dtype = if types.iter().all(|t| *t == SampleType::F16) {
+        PixelType::F16
+    } else if types.iter().all(|t| *t == SampleType::U32) {
+        PixelType::U32
+    } else if types.contains(&SampleType::U32) {
+        return Err(Error::unsupported(format!(
+            "{name}: EXR mixes uint and float channels, which imkit cannot hold in one image"
+        )));
+    } else {
+        PixelType::F32
+    };
+    let mut by_rank: Vec<usize> = (0..list.len()).collect();
+    by_rank.sort_by_key(|&i| rank(&list[i].name.to_string()));
+    let mut dest = vec![0; list.len()];
+    for (out, &file_index) in by_rank.iter().enumerate() {
+        dest[file_index] = out;
+    }
+    Ok(Layout {
+        dest,
+        types,
+        format: PixelFormat::new(dtype, list.len())?,
+        width: header.layer_size.0,
+        height: header.layer_size.1,
+    })
+}
+
+/// Reads the size and pixel layout of an EXR file.
+pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = MetaData::read_from_buffered(BufReader::new(file), false)
+        .map_err(|e| exr_error(&name, e))?;
+    let layout = layout(&name, &meta)?;
+    Ok((layout.width, layout.height, layout.format))
+}
+
+/// Copies one decompressed block into the interleaved image.
+fn scatter(block: &UncompressedBlock, layout: &Layout, image: &mut Image) -> Result<()> {
+    let (x0, y0) = (block.index.pixel_position.0, block.index.pixel_position.1);
+    let (w, h) = (block.index.pixel_size.0, block.index.pixel_size.1);
+    if x0 + w > layout.width || y0 + h > layout.height {
+        return Err(Error::format("EXR block lies outside the image"));
+    }
+    let out_size = layout.format.dtype.size();
+    let bpp = layout.format.bytes_per_pixel();
+    let line_bytes: usize = layout.types.iter().map(|t| t.bytes_per_sample() * w).sum();
+    if block.data.len() != line_bytes * h {
+        return Err(Error::format("EXR block has the wrong size"));
+    }
+    let mut view = image.view_mut();
+    let mut src = &block.data[..];
+    for y in y0..y0 + h {
+        let row = &mut view.row_mut(y)[x0 * bpp..(x0 + w) * bpp];
+        for (c, ty) in layout.types.iter().enumerate() {
+            let in_size = ty.bytes_per_sample();
+            let (line, rest) = src.split_at(in_size * w);
+            src = rest;
+            let offset = layout.dest[c] * out_size;
+            for (px, sample) in row.chunks_exact_mut(bpp).zip(line.chunks_exact(in_size)) {
+                let slot = &mut px[offset..offset + out_size];
+                if in_size == out_size {
+                    slot.copy_from_slice(sample);
+                } else {
+                    let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
+                    slot.copy_from_slice(&v.to_ne_bytes());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole EXR file (first layer, full resolution).
+pub fn read_file(path: &Path) -> Result<Image> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = exr::block::read(BufReader::with_capacity(1 << 20, file), false)
+        .map_err(|e| exr_error(&name, e))?;
+    let layout = layout(&name, reader.meta_data())?;
+    let mut image = Image::new(layout.width, layout.height, layout.format)?;
+    let mut chunks = reader
+        .filter_chunks(false, |_, _, block| {
+            block.layer == 0 && block.level == Vec2(0, 0)
+        })
+        .map_err(|e| exr_error(&name, e))?;
+    let batch = (crate::threads::num_threads() * 4).max(1);
+    loop {
+        let mut group = Vec::with_capacity(batch);
+        while group.len() < batch {
+            match chunks.read_next_chunk() {
+                Some(chunk) => group.push(chunk.map_err(|e| exr_error(&name, e))?),
+                None => break,
+            }
+        }
+        if group.is_empty() {
+            break;
+        }
+        let meta = chunks.meta_data();
+        let blocks = crate::threads::install(|| {
+            group
+                .into_par_iter()
+                .map(|chunk| UncompressedBlock::decompress_chunk(chunk, meta, false))
+                .collect::<Vec<_>>()
+        })?;
+        for block in blocks {
+            let block = block.map_err(|e| exr_error(&name, e))?;
+            scatter(&block, &layout, &mut image).map_err(|e| match e {
+                Error::Format(m) => Error::Format(format!("{name}: {m}")),
+                other => other,
+            })?;
+        }
+    }
+    Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_in_channel_order() {
+        let names = channel_names(12);
+        assert_eq!(names[0], "C00");
+        assert_eq!(names[11], "C11");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names);
+        assert_eq!(channel_names(5)[4], "C4");
+    }
+}

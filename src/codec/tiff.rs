@@ -1,0 +1,209 @@
+//! TIFF through the `tiff` crate.
+//!
+//! Writing: uint8, uint16 or float32 with 1 (grey), 3 (RGB) or 4 (RGBA) channels, chunky
+//! (interleaved) layout, Deflate compression at the fast level; deterministic bytes.
+//! Reading: the first image of the file, grey / grey+alpha / RGB / RGBA / multi-band, any
+//! sample type imkit has (8-64 bits); palette, CMYK, YCbCr, Lab, bit depths below 8 and planar
+//! (separate-plane) files are rejected with a clear error.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::encoder::{colortype, compression::DeflateLevel, Compression, TiffEncoder};
+
+use crate::error::{Error, Result};
+use crate::image::{Image, ImageView};
+use crate::pixel::{PixelFormat, PixelType};
+
+fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
+    match e {
+        tiff::TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::format(format!("{name}: TIFF data is truncated"))
+        }
+        tiff::TiffError::IoError(io) => Error::io(name, io),
+        tiff::TiffError::UnsupportedError(m) => {
+            Error::unsupported(format!("{name}: TIFF feature not supported: {m}"))
+        }
+        tiff::TiffError::LimitsExceeded => {
+            Error::unsupported(format!("{name}: TIFF image exceeds the decoder's limits"))
+        }
+        other => Error::format(format!("{name}: invalid TIFF: {other}")),
+    }
+}
+
+/// Checks that imkit's TIFF writer can hold `format` exactly.
+pub fn check_format(format: PixelFormat) -> Result<()> {
+    if !matches!(
+        format.dtype,
+        PixelType::U8 | PixelType::U16 | PixelType::F32
+    ) || !matches!(format.channels, 1 | 3 | 4)
+    {
+        return Err(Error::unsupported(format!(
+            "TIFF (as imkit writes it) cannot store {format}: it holds uint8, uint16 or float32 \
+             with 1, 3 or 4 channels"
+        )));
+    }
+    Ok(())
+}
+
+fn typed<T: Copy, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| from(c.try_into().expect("chunks_exact gives N bytes")))
+        .collect()
+}
+
+/// Writes an image as a TIFF file, atomically.
+pub fn write_file(path: &Path, image: &ImageView<'_>) -> Result<()> {
+    check_format(image.format())?;
+    let name = path.display().to_string();
+    let (w, h) = match (u32::try_from(image.width()), u32::try_from(image.height())) {
+        (Ok(w), Ok(h)) if w > 0 && h > 0 => (w, h),
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{name}: TIFF cannot store a {}x{} image",
+                image.width(),
+                image.height()
+            )))
+        }
+    };
+    let packed = image.to_image();
+    let file = super::atomic::AtomicFile::create(path)?;
+    let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
+    let mut encoder = TiffEncoder::new(out)
+        .map_err(|e| tiff_error(&name, e))?
+        .with_compression(Compression::Deflate(DeflateLevel::Fast));
+    let bytes = packed.data();
+    let result = match (image.dtype(), image.channels()) {
+        (PixelType::U8, 1) => encoder.write_image::<colortype::Gray8>(w, h, bytes),
+        (PixelType::U8, 3) => encoder.write_image::<colortype::RGB8>(w, h, bytes),
+        (PixelType::U8, 4) => encoder.write_image::<colortype::RGBA8>(w, h, bytes),
+        (PixelType::U16, c) => {
+            let v = typed(bytes, u16::from_ne_bytes);
+            match c {
+                1 => encoder.write_image::<colortype::Gray16>(w, h, &v),
+                3 => encoder.write_image::<colortype::RGB16>(w, h, &v),
+                _ => encoder.write_image::<colortype::RGBA16>(w, h, &v),
+            }
+        }
+        (_, c) => {
+            let v = typed(bytes, f32::from_ne_bytes);
+            match c {
+                1 => encoder.write_image::<colortype::Gray32Float>(w, h, &v),
+                3 => encoder.write_image::<colortype::RGB32Float>(w, h, &v),
+                _ => encoder.write_image::<colortype::RGBA32Float>(w, h, &v),
+            }
+        }
+    };
+    result.map_err(|e| tiff_error(&name, e))?;
+    drop(encoder);
+    file.commit()
+}
+
+fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut decoder = Decoder::new(BufReader::with_capacity(1 << 16, file))
+        .map_err(|e| tiff_error(&name, e))?
+        .with_limits(Limits::unlimited());
+    let (w, h) = decoder.dimensions().map_err(|e| tiff_error(&name, e))?;
+    let channels = match decoder.colortype().map_err(|e| tiff_error(&name, e))? {
+        tiff::ColorType::Gray(d) if d >= 8 => 1,
+        tiff::ColorType::GrayA(d) if d >= 8 => 2,
+        tiff::ColorType::RGB(d) if d >= 8 => 3,
+        tiff::ColorType::RGBA(d) if d >= 8 => 4,
+        tiff::ColorType::Multiband {
+            bit_depth,
+            num_samples,
+        } if bit_depth >= 8 && num_samples > 0 => num_samples as usize,
+        other => {
+            return Err(Error::unsupported(format!(
+                "{name}: TIFF colour type {other:?} is not supported (grey, grey+alpha, RGB, \
+                 RGBA or multi-band with 8-64 bit samples are)"
+            )))
+        }
+    };
+    Ok((decoder, w as usize, h as usize, channels))
+}
+
+/// The decoded samples as native-endian bytes, with their type.
+fn into_bytes(result: DecodingResult) -> (PixelType, Vec<u8>) {
+    fn flat<T, const N: usize>(v: Vec<T>, f: fn(T) -> [u8; N]) -> Vec<u8> {
+        v.into_iter().flat_map(f).collect()
+    }
+    match result {
+        DecodingResult::U8(v) => (PixelType::U8, v),
+        DecodingResult::U16(v) => (PixelType::U16, flat(v, u16::to_ne_bytes)),
+        DecodingResult::U32(v) => (PixelType::U32, flat(v, u32::to_ne_bytes)),
+        DecodingResult::U64(v) => (PixelType::U64, flat(v, u64::to_ne_bytes)),
+        DecodingResult::F16(v) => (PixelType::F16, flat(v, half::f16::to_ne_bytes)),
+        DecodingResult::F32(v) => (PixelType::F32, flat(v, f32::to_ne_bytes)),
+        DecodingResult::F64(v) => (PixelType::F64, flat(v, f64::to_ne_bytes)),
+        DecodingResult::I8(v) => (PixelType::I8, flat(v, i8::to_ne_bytes)),
+        DecodingResult::I16(v) => (PixelType::I16, flat(v, i16::to_ne_bytes)),
+        DecodingResult::I32(v) => (PixelType::I32, flat(v, i32::to_ne_bytes)),
+        DecodingResult::I64(v) => (PixelType::I64, flat(v, i64::to_ne_bytes)),
+    }
+}
+
+/// Reads the size and pixel layout of a TIFF file's first image.
+pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
+    let name = path.display().to_string();
+    let (mut decoder, w, h, channels) = open(path)?;
+    let bits = match decoder.colortype().map_err(|e| tiff_error(&name, e))? {
+        tiff::ColorType::Gray(d)
+        | tiff::ColorType::GrayA(d)
+        | tiff::ColorType::RGB(d)
+        | tiff::ColorType::RGBA(d) => d,
+        tiff::ColorType::Multiband { bit_depth, .. } => bit_depth,
+        _ => 0,
+    };
+    // SampleFormat is optional (default 1 = unsigned) and holds one value per sample.
+    let format = decoder
+        .get_tag_u16_vec(tiff::tags::Tag::SampleFormat)
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(1);
+    let dtype = match (format, bits) {
+        (1, 8) => PixelType::U8,
+        (1, 16) => PixelType::U16,
+        (1, 32) => PixelType::U32,
+        (1, 64) => PixelType::U64,
+        (2, 8) => PixelType::I8,
+        (2, 16) => PixelType::I16,
+        (2, 32) => PixelType::I32,
+        (2, 64) => PixelType::I64,
+        (3, 16) => PixelType::F16,
+        (3, 32) => PixelType::F32,
+        (3, 64) => PixelType::F64,
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{name}: TIFF sample format {format} with {bits} bits is not supported"
+            )))
+        }
+    };
+    Ok((w, h, PixelFormat::new(dtype, channels)?))
+}
+
+/// Reads the first image of a TIFF file.
+pub fn read_file(path: &Path) -> Result<Image> {
+    let name = path.display().to_string();
+    let (mut decoder, w, h, channels) = open(path)?;
+    let result = decoder.read_image().map_err(|e| tiff_error(&name, e))?;
+    let (dtype, bytes) = into_bytes(result);
+    let format = PixelFormat::new(dtype, channels)?;
+    let expected = w
+        .checked_mul(h)
+        .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
+        .ok_or_else(|| Error::format(format!("{name}: TIFF size overflows")))?;
+    if bytes.len() != expected {
+        return Err(Error::unsupported(format!(
+            "{name}: TIFF decoded to {} bytes, expected {expected} for {w}x{h} {format} \
+             (planar / separate-plane TIFFs are not supported)",
+            bytes.len()
+        )));
+    }
+    Image::from_vec(w, h, format, bytes)
+}
