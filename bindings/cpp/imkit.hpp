@@ -14,7 +14,8 @@
 // - Callbacks (progress) go through a trampoline that catches every exception, cancels the
 //   operation and rethrows the exception in the calling thread once the C call returned.
 //
-// Families live in their own sections below: library, images and files, tiling, IID.
+// Families live in their own sections below: library, images and files, tiling, save/load
+// and the save queue, IID.
 #ifndef IMKIT_HPP
 #define IMKIT_HPP
 
@@ -23,6 +24,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -265,6 +267,11 @@ public:
         detail::call(imkit_write_options_set_png_compression, get(), level);
         return *this;
     }
+    /// Sets the EXR compression (an IMKIT_EXR_COMPRESSION_* value; all lossless).
+    WriteOptions &exr_compression(int32_t compression) {
+        detail::call(imkit_write_options_set_exr_compression, get(), compression);
+        return *this;
+    }
 };
 
 /// An image decoded by imkit (imkit_image).
@@ -407,6 +414,291 @@ inline imkit_rect paste_tile_file(const std::string &base, const std::string &ti
     });
     return r;
 }
+
+// ============================================================================ save/load and the save queue
+
+namespace detail {
+
+/// Copies an Owned string imkit returned and frees it with imkit_string_free.
+inline std::string take_string(char *text) {
+    std::string out = text ? text : "";
+    imkit_string_free(text);
+    return out;
+}
+
+/// NULL for "no metadata", else the text.
+inline const char *opt_text(const std::string &text) { return text.empty() ? nullptr : text.c_str(); }
+
+} // namespace detail
+
+/// How files are saved (imkit_save_options): write options, Python tokens, overwrite.
+class SaveOptions : public detail::Handle<imkit_save_options, imkit_save_options_free> {
+public:
+    using Handle::Handle;
+    /// The defaults.
+    static SaveOptions defaults() {
+        imkit_save_options *raw = nullptr;
+        detail::call(imkit_save_options_new, &raw);
+        return SaveOptions(raw);
+    }
+    /// Uses a copy of `write` for encoding.
+    SaveOptions &write_options(const WriteOptions &write) {
+        detail::call(imkit_save_options_set_write_options, get(),
+                     static_cast<const imkit_write_options *>(write.raw()));
+        return *this;
+    }
+    /// Accepts Python's NaN/Infinity tokens in metadata JSON.
+    SaveOptions &python_tokens(bool allow) {
+        detail::call(imkit_save_options_set_python_tokens, get(), allow);
+        return *this;
+    }
+    /// Directory saves replace numbered files already there (and remove stale ones).
+    SaveOptions &overwrite(bool overwrite) {
+        detail::call(imkit_save_options_set_overwrite, get(), overwrite);
+        return *this;
+    }
+};
+
+namespace detail {
+inline const imkit_save_options *raw_or_null(const SaveOptions *o) { return o ? o->raw() : nullptr; }
+} // namespace detail
+
+/// Saves pixels and their metadata (a JSON object, "" for none) to `path` (the format from
+/// its extension, or chosen from the data and appended); returns the image path written.
+inline std::string save(const std::string &path, const View &pixels, const std::string &metadata_json = "",
+                        const SaveOptions *options = nullptr) {
+    char *written = nullptr;
+    detail::call(imkit_save, path.c_str(), &pixels, detail::opt_text(metadata_json), detail::raw_or_null(options),
+                 &written);
+    return detail::take_string(written);
+}
+
+/// Saves an N-dimensional array (C order) of T with its metadata; returns the path written.
+template <class T>
+std::string save_array(const std::string &path, const std::vector<T> &data, const std::vector<size_t> &shape,
+                       const std::string &metadata_json = "", const SaveOptions *options = nullptr) {
+    char *written = nullptr;
+    detail::call(imkit_save_array, path.c_str(), static_cast<const void *>(data.data()), data.size() * sizeof(T),
+                 dtype_of<T>(), shape.data(), shape.size(), detail::opt_text(metadata_json),
+                 detail::raw_or_null(options), &written);
+    return detail::take_string(written);
+}
+
+/// The samples of a loaded image or array. Borrowed: valid while the image lives.
+struct ArrayData {
+    const void *data;
+    size_t len;
+    int32_t dtype;
+};
+
+/// Shape of a loaded image or array (outermost first; images are (h, w) or (h, w, c)).
+inline std::vector<size_t> shape_of(const imkit_image *image) {
+    return detail::two_call<size_t>(
+        [&](size_t *dims, size_t cap, size_t *n) { return imkit_image_get_shape(image, dims, cap, n); });
+}
+
+/// Samples of a loaded image or array (borrowed from `image`).
+inline ArrayData data_of(const imkit_image *image) {
+    ArrayData a{};
+    detail::call(imkit_image_get_data, image, &a.data, &a.len, &a.dtype);
+    return a;
+}
+
+/// An image or array loaded with its metadata.
+struct Loaded {
+    Image image;
+    std::string metadata_json;
+    /// Axis lengths, outermost first.
+    std::vector<size_t> shape() const { return shape_of(image.raw()); }
+    /// The samples (borrowed from `image`).
+    ArrayData data() const { return data_of(image.raw()); }
+};
+
+/// Loads a file (format from its content) and its sidecar metadata ("{}" when none).
+inline Loaded load(const std::string &path) {
+    imkit_image *raw = nullptr;
+    char *meta = nullptr;
+    detail::call(imkit_load, path.c_str(), &raw, &meta);
+    return Loaded{Image(raw), detail::take_string(meta)};
+}
+
+/// Writes only the metadata sidecar of the image `path`.
+inline void metadata_save(const std::string &path, const std::string &metadata_json,
+                          const SaveOptions *options = nullptr) {
+    detail::call(imkit_metadata_save, path.c_str(), metadata_json.c_str(), detail::raw_or_null(options));
+}
+
+/// Reads only the metadata of the image `path` ("{}" when there is none).
+inline std::string metadata_load(const std::string &path) {
+    char *json = nullptr;
+    detail::call(imkit_metadata_load, path.c_str(), &json);
+    return detail::take_string(json);
+}
+
+/// Saves images to paths in parallel; `metadata_json` holds 0, 1 (shared) or one text per image.
+inline void save_list(const std::vector<std::string> &paths, const std::vector<View> &images,
+                      const std::vector<std::string> &metadata_json = {}, const SaveOptions *options = nullptr) {
+    if (paths.size() != images.size()) {
+        throw Error(IMKIT_STATUS_INVALID_ARG, "save_list: " + std::to_string(paths.size()) + " paths for " +
+                                                  std::to_string(images.size()) + " images");
+    }
+    auto p = detail::c_strings(paths);
+    auto m = detail::c_strings(metadata_json);
+    detail::call(imkit_save_list, p.data(), images.data(), images.size(), m.data(), m.size(),
+                 detail::raw_or_null(options));
+}
+
+/// Saves images into `dir` as 0.<ext>, 1.<ext>, ... with sidecars.
+inline void save_dir(const std::string &dir, const std::vector<View> &images,
+                     const std::vector<std::string> &metadata_json = {}, const SaveOptions *options = nullptr) {
+    auto m = detail::c_strings(metadata_json);
+    detail::call(imkit_save_dir, dir.c_str(), images.data(), images.size(), m.data(), m.size(),
+                 detail::raw_or_null(options));
+}
+
+/// Images loaded together (imkit_image_list).
+class ImageList : public detail::Handle<imkit_image_list, imkit_image_list_free> {
+public:
+    using Handle::Handle;
+    /// One entry; everything is borrowed from the list.
+    struct Entry {
+        const imkit_image *image;
+        std::string metadata_json;
+        std::string path;
+    };
+    /// Number of entries.
+    size_t size() const {
+        size_t n = 0;
+        detail::call(imkit_image_list_len, static_cast<const imkit_image_list *>(get()), &n);
+        return n;
+    }
+    /// Entry `index`; use shape_of / data_of / view_of on its image.
+    Entry at(size_t index) const {
+        const imkit_image *image = nullptr;
+        const char *meta = nullptr;
+        const char *path = nullptr;
+        detail::call(imkit_image_list_get, static_cast<const imkit_image_list *>(get()), index, &image, &meta, &path);
+        return Entry{image, meta ? meta : "", path ? path : ""};
+    }
+};
+
+/// The pixels of a borrowed image (e.g. an ImageList entry).
+inline View view_of(const imkit_image *image) {
+    View v;
+    detail::call(imkit_image_get_view, image, &v);
+    return v;
+}
+
+/// Loads files in parallel.
+inline ImageList load_list(const std::vector<std::string> &paths) {
+    auto p = detail::c_strings(paths);
+    imkit_image_list *raw = nullptr;
+    detail::call(imkit_load_list, p.data(), p.size(), &raw);
+    return ImageList(raw);
+}
+
+/// Loads every image file of `dir` in natural name order.
+inline ImageList load_dir(const std::string &dir) {
+    imkit_image_list *raw = nullptr;
+    detail::call(imkit_load_dir, dir.c_str(), &raw);
+    return ImageList(raw);
+}
+
+/// Settings of a save queue (imkit_save_queue_options).
+class SaveQueueOptions : public detail::Handle<imkit_save_queue_options, imkit_save_queue_options_free> {
+public:
+    using Handle::Handle;
+    /// 2 workers, at most 512 MiB and 64 jobs pending, default save options.
+    static SaveQueueOptions defaults() {
+        imkit_save_queue_options *raw = nullptr;
+        detail::call(imkit_save_queue_options_new, &raw);
+        return SaveQueueOptions(raw);
+    }
+    /// Worker threads (1-256).
+    SaveQueueOptions &threads(size_t n) {
+        detail::call(imkit_save_queue_options_set_threads, get(), n);
+        return *this;
+    }
+    /// Most bytes of pixels queued or being written at once.
+    SaveQueueOptions &max_pending_bytes(size_t bytes) {
+        detail::call(imkit_save_queue_options_set_max_pending_bytes, get(), bytes);
+        return *this;
+    }
+    /// Most jobs queued or being written at once.
+    SaveQueueOptions &max_pending_jobs(size_t jobs) {
+        detail::call(imkit_save_queue_options_set_max_pending_jobs, get(), jobs);
+        return *this;
+    }
+    /// How each job is saved (copied).
+    SaveQueueOptions &save_options(const SaveOptions &save) {
+        detail::call(imkit_save_queue_options_set_save_options, get(),
+                     static_cast<const imkit_save_options *>(save.raw()));
+        return *this;
+    }
+};
+
+/// A failed save-queue job.
+struct JobError {
+    uint64_t job_id;
+    std::string message;
+};
+
+/// Background saves (imkit_save_queue). Every method may run from several threads at once,
+/// except close() and the destructor. Call close() to learn about failures: the destructor
+/// also writes every job, but it cannot report errors.
+class SaveQueue : public detail::Handle<imkit_save_queue, imkit_save_queue_free> {
+public:
+    using Handle::Handle;
+    /// Starts a queue (`options` may be NULL for the defaults).
+    static SaveQueue open(const SaveQueueOptions *options = nullptr) {
+        imkit_save_queue *raw = nullptr;
+        detail::call(imkit_save_queue_new,
+                     static_cast<const imkit_save_queue_options *>(options ? options->raw() : nullptr), &raw);
+        return SaveQueue(raw);
+    }
+    /// Queues a save of a copy of `pixels`; blocks while the queue is full. Returns the job id.
+    uint64_t push(const std::string &path, const View &pixels, const std::string &metadata_json = "") const {
+        uint64_t id = 0;
+        detail::call(imkit_save_queue_push, cqueue(), path.c_str(), &pixels, detail::opt_text(metadata_json), &id);
+        return id;
+    }
+    /// As push(), but returns nullopt instead of waiting when the queue is full.
+    std::optional<uint64_t> try_push(const std::string &path, const View &pixels,
+                                     const std::string &metadata_json = "") const {
+        detail::ensure_abi();
+        uint64_t id = 0;
+        int32_t st = static_cast<int32_t>(
+            imkit_save_queue_try_push(cqueue(), path.c_str(), &pixels, detail::opt_text(metadata_json), &id));
+        if (st == IMKIT_STATUS_WOULD_BLOCK) {
+            return std::nullopt;
+        }
+        detail::check(st);
+        return id;
+    }
+    /// Waits for every queued job; throws the first failure since the previous flush.
+    void flush() const { detail::call(imkit_save_queue_flush, cqueue()); }
+    /// The oldest failed job not yet read, if any.
+    std::optional<JobError> next_error() const {
+        const imkit_save_queue *q = cqueue();
+        uint64_t id = 0;
+        std::string message = detail::text(
+            [&](char *buf, size_t len, size_t *needed) { return imkit_save_queue_next_error(q, &id, buf, len, needed); });
+        if (id == 0) {
+            return std::nullopt;
+        }
+        return JobError{id, message};
+    }
+    /// Flushes, stops the workers and frees the queue; throws the first failure not yet
+    /// reported by a flush. The queue is closed afterwards either way.
+    void close() {
+        imkit_save_queue *q = get();
+        release();
+        detail::call(imkit_save_queue_close, q);
+    }
+
+private:
+    const imkit_save_queue *cqueue() const { return get(); }
+};
 
 // ============================================================================ IID files
 

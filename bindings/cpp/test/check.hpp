@@ -35,5 +35,6 @@
 
 // Test groups defined in the other translation units.
 void test_iid(const std::string &workdir, const std::string &fixtures);
+void test_io(const std::string &workdir);
 
 #endif

@@ -28,13 +28,17 @@ export ImkitError, status_str, last_error_message, version, version_string, abi_
        IIDFile, open_iid, open_iid_buffer, validate, address, domain, segment_info, region_info,
        mask, mask_bytes, meta_json, groups, fetch_all, fetch_keys, fetch_groups, look_for,
        filter_keys, region, at, at_compat, IIDGraph, overlap_graph, nodes, edges,
-       IIDWriter, add!, add_to_group!, set_meta_json!, save
+       IIDWriter, add!, add_to_group!, set_meta_json!, save,
+       set_exr_compression!, SaveOptions, save_image, save_array, load, array_shape, array_data,
+       metadata_save, metadata_load, save_list, save_dir, ImageList, load_list, load_dir,
+       SaveQueueOptions, SaveQueue, try_push!, next_error
 
 include("lib.jl")
 include("errors.jl")
 include("library.jl")
 include("image.jl")
 include("tiling.jl")
+include("io.jl")
 include("iid.jl")
 
 function __init__()

@@ -87,6 +87,67 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         @test_throws DomainError extract_tile_file(base, cancelled, spec; progress=(d, t) -> throw(DomainError(d)))
     end
 
+    @testset "save, load and the save queue" begin
+        dir = mktempdir()
+        a = UInt8[(7 * (c + 3x + 48y)) % 256 for c in 1:3, x in 1:16, y in 1:8]
+        written = save_image(joinpath(dir, "frame"), a; metadata="{\"exposure\": 0.01}")
+        @test written == joinpath(dir, "frame.png")
+        img, meta = load(written)
+        @test occursin("exposure", meta)
+        @test array_shape(img) == [8, 16, 3]          # imkit's C order: (h, w, c)
+        @test array_data(img) == a                    # Julia's order: (c, w, h)
+        @test pixels(img) == a
+        metadata_save(written, "{\"lens\": \"50mm\"}")
+        @test occursin("50mm", metadata_load(written))
+        @test_throws ImkitError save_image(joinpath(dir, "bad.png"), a; metadata="[nope")
+
+        m = [1.5 2.5 3.5; 4.5 5.5 6.5]                # 2x3 Julia matrix -> (3, 2) C-order array
+        npy = save_array(joinpath(dir, "values"), m)
+        arr, _ = load(npy)
+        @test array_shape(arr) == [3, 2]
+        @test array_data(arr) == m
+
+        g1, g2 = zeros(UInt16, 4, 2), fill(UInt16(2), 5, 3)
+        save_dir(joinpath(dir, "seq"), [g1, g2]; metadata=["{\"i\": 1}"])
+        @test_throws ImkitError save_dir(joinpath(dir, "seq"), [g1])
+        save_dir(joinpath(dir, "seq"), [g1, g2]; metadata=["{\"i\": 1}", "{\"i\": 2}"],
+                 options=SaveOptions(overwrite=true, write=WriteOptions(png_compression=1)))
+        l = load_dir(joinpath(dir, "seq"))
+        @test length(l) == 2
+        data, meta2, path2 = l[2]
+        @test data == g2 && occursin("2", meta2) && endswith(path2, "1.png")   # one channel: (w, h)
+        close(l)
+        save_list(joinpath.(dir, ["l0.png", "l1.png"]), [g1, g2])
+        @test length(load_list(joinpath.(dir, ["l0.png", "l1.png"]))) == 2
+
+        touch(joinpath(dir, "file"))
+        q = SaveQueue(SaveQueueOptions(threads=2, max_pending_jobs=4))
+        frame = copy(a)
+        for i in 0:9
+            frame[1] = UInt8(i)                       # the queue copied the previous frame
+            push!(q, joinpath(dir, "q$i"), frame; metadata="{\"frame\": $i}")
+        end
+        bad = push!(q, joinpath(dir, "file", "x.png"), a)
+        e = try
+            flush(q)
+        catch err
+            err
+        end
+        @test e isa ImkitError && e.code == Imkit.IMKIT_STATUS_IO
+        job, msg = next_error(q)
+        @test job == bad && occursin("x.png", msg)
+        @test next_error(q) === nothing
+        close(q)
+        close(q)                                      # idempotent
+        @test_throws ImkitError push!(q, joinpath(dir, "late"), a)
+        @test array_data(first(load(joinpath(dir, "q7.png"))))[1] == 7
+
+        SaveQueue() do q2                             # the do-block form closes the queue
+            push!(q2, joinpath(dir, "block"), a)
+        end
+        @test isfile(joinpath(dir, "block.png"))
+    end
+
     @testset "iid" begin
         path = joinpath(mktempdir(), "made.iid")
         w = IIDWriter()
