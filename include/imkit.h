@@ -362,6 +362,132 @@ typedef int32_t imkit_iid_mask_format;
 #endif // __cplusplus
 
 /**
+ * Edge policy of a partition grid (values for `imkit_partition_options_set_edge`).
+ */
+enum imkit_partition_edge
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The last cell is clipped to the image (impart's behaviour).
+   */
+  IMKIT_PARTITION_EDGE_CLIP = 0,
+  /**
+   * Only full cells are kept.
+   */
+  IMKIT_PARTITION_EDGE_DROP = 1,
+  /**
+   * Cells keep full size; outside pixels read as the fill value.
+   */
+  IMKIT_PARTITION_EDGE_PAD = 2,
+  /**
+   * The last cell is moved back inside the image.
+   */
+  IMKIT_PARTITION_EDGE_SHIFT = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_partition_edge imkit_partition_edge;
+#else
+typedef int32_t imkit_partition_edge;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Overlap blending for `imkit_stitch`.
+ */
+enum imkit_blend
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Later tiles (manifest order) replace earlier ones.
+   */
+  IMKIT_BLEND_OVERWRITE = 0,
+  /**
+   * Mean of the overlapping tiles.
+   */
+  IMKIT_BLEND_AVERAGE = 1,
+  /**
+   * Linear feather over the overlap.
+   */
+  IMKIT_BLEND_LINEAR = 2,
+  /**
+   * Gaussian weights centred on each tile.
+   */
+  IMKIT_BLEND_GAUSSIAN = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_blend imkit_blend;
+#else
+typedef int32_t imkit_blend;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Buffer layout of partition reads (values of the `layout` arguments).
+ */
+enum imkit_layout
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Height x width x channels, interleaved.
+   */
+  IMKIT_LAYOUT_INTERLEAVED = 0,
+  /**
+   * Channels x height x width (one plane per channel).
+   */
+  IMKIT_LAYOUT_PLANAR = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_layout imkit_layout;
+#else
+typedef int32_t imkit_layout;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Kind of an `imkit_axis_key`.
+ */
+enum imkit_key_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * One cell: `start` is the index (negative counts from the end).
+   */
+  IMKIT_KEY_KIND_INDEX = 0,
+  /**
+   * Cells `start:stop` with Python semantics (negative bounds from the end, clamped;
+   * `has_start`/`has_stop` false = omitted bound).
+   */
+  IMKIT_KEY_KIND_SLICE = 1,
+  /**
+   * The whole axis.
+   */
+  IMKIT_KEY_KIND_ALL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_key_kind imkit_key_kind;
+#else
+typedef int32_t imkit_key_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How overlapping tiles combine.
+ */
+typedef struct Blend Blend;
+
+/**
  * What [`IidFile::fetch`] decodes for each selected entry.
  */
 typedef struct Parts Parts;
@@ -399,6 +525,21 @@ typedef struct imkit_image imkit_image;
  * Thread safety: read-only after creation; any thread.
  */
 typedef struct imkit_image_list imkit_image_list;
+
+/**
+ * A grid of cells over an image or volume with lazy pixel reads. Owned: free with
+ * `imkit_partition_free`. Thread safety: every function taking a const pointer may be called
+ * concurrently from any thread (the PNG decode cache is synchronised); only `_free` must not
+ * race.
+ */
+typedef struct imkit_partition imkit_partition;
+
+/**
+ * Partition parameters. Create with `imkit_partition_options_new` (cell 1024 x 1024,
+ * stride 1.0, edge clip, all channels, no cache directory), change with the setters, free
+ * with `imkit_partition_options_free`. Thread safety: setters must not race with other uses.
+ */
+typedef struct imkit_partition_options imkit_partition_options;
 
 /**
  * Options for `imkit_save` and friends. Create with `imkit_save_options_new`, free with
@@ -595,6 +736,62 @@ typedef struct imkit_image_info {
 } imkit_image_info;
 
 /**
+ * A half-open pixel rectangle: columns [left, right), rows [top, bottom).
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_rect {
+  /**
+   * First column inside.
+   */
+  uint64_t left;
+  /**
+   * First row inside.
+   */
+  uint64_t top;
+  /**
+   * First column past the right edge.
+   */
+  uint64_t right;
+  /**
+   * First row past the bottom edge.
+   */
+  uint64_t bottom;
+} imkit_rect;
+
+/**
+ * A selection along one grid axis, NumPy style. Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_axis_key {
+  /**
+   * An `imkit_key_kind` value.
+   */
+  int32_t kind;
+  /**
+   * Whether `start` is given (slices only; indices always use `start`).
+   */
+  bool has_start;
+  /**
+   * Whether `stop` is given (slices only).
+   */
+  bool has_stop;
+  /**
+   * Index, or the slice start.
+   */
+  int64_t start;
+  /**
+   * Slice stop (exclusive).
+   */
+  int64_t stop;
+} imkit_axis_key;
+
+/**
+ * Progress callback: called on the calling thread with units done and total; return
+ * non-zero to cancel (the call then returns `IMKIT_STATUS_CANCELLED` and writes nothing).
+ * It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
+ */
+typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
+
+/**
  * Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
  * Frozen: this struct's layout will not change.
  */
@@ -629,36 +826,6 @@ typedef struct imkit_tile_spec {
    */
   int32_t edge;
 } imkit_tile_spec;
-
-/**
- * A half-open pixel rectangle: columns [left, right), rows [top, bottom).
- * Frozen: this struct's layout will not change.
- */
-typedef struct imkit_rect {
-  /**
-   * First column inside.
-   */
-  uint64_t left;
-  /**
-   * First row inside.
-   */
-  uint64_t top;
-  /**
-   * First column past the right edge.
-   */
-  uint64_t right;
-  /**
-   * First row past the bottom edge.
-   */
-  uint64_t bottom;
-} imkit_rect;
-
-/**
- * Progress callback: called on the calling thread with units done and total; return
- * non-zero to cancel (the call then returns `IMKIT_STATUS_CANCELLED` and writes nothing).
- * It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
- */
-typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1508,6 +1675,284 @@ IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
  * Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
+
+/**
+ * Creates partition options with the defaults. Owned: free with `imkit_partition_options_free`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_partition_options_new(struct imkit_partition_options **out);
+
+/**
+ * Sets the cell size in pixels (both at least 1).
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_cell(struct imkit_partition_options *options,
+                                              uint64_t height,
+                                              uint64_t width);
+
+/**
+ * Sets the stride as a fraction of the cell (impart's form: step = cell * stride in binary64,
+ * starts rounded up). Must be finite and greater than 0.
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_stride(struct imkit_partition_options *options,
+                                                double stride_y,
+                                                double stride_x);
+
+/**
+ * Sets the step in whole pixels (exact mode; both at least 1).
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_step(struct imkit_partition_options *options,
+                                              uint64_t step_y,
+                                              uint64_t step_x);
+
+/**
+ * Sets the depth axis of volume grids (multi-page sources): cell depth and step in slices.
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_depth(struct imkit_partition_options *options,
+                                               uint64_t cell_depth,
+                                               uint64_t step_depth);
+
+/**
+ * Sets the edge policy (an `imkit_partition_edge` value) and the fill value of padded cells.
+ *
+ * # Safety
+ * `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_edge(struct imkit_partition_options *options,
+                                              int32_t edge,
+                                              double fill);
+
+/**
+ * Selects and orders channels: `count` band indices (negative from the end, repeats allowed);
+ * `count` 0 restores "all bands". The indices are copied.
+ *
+ * # Safety
+ * `options` must be an options handle; `channels` must point to `count` values.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_channels(struct imkit_partition_options *options,
+                                                  const int64_t *channels,
+                                                  size_t count);
+
+/**
+ * Sets the directory where PNG sources keep their decode-once cache (random access). NULL
+ * clears it: PNG then opens as a row stream (reads must go top to bottom).
+ *
+ * # Safety
+ * `options` must be an options handle; `dir` NULL or a NUL-terminated UTF-8 path.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_cache_dir(struct imkit_partition_options *options,
+                                                   const char *dir);
+
+/**
+ * Frees partition options (NULL is fine).
+ *
+ * # Safety
+ * `options` must be NULL or an options handle not used afterwards.
+ */
+void imkit_partition_options_free(struct imkit_partition_options *options);
+
+/**
+ * Opens an image file (PNG, TIFF; multi-page TIFF as a volume) as a partition; only headers
+ * are read. `options` may be NULL. Owned: free with `imkit_partition_free`.
+ *
+ * # Safety
+ * `path` a NUL-terminated UTF-8 path; `options` NULL or a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_open(const char *path,
+                                  const struct imkit_partition_options *options,
+                                  struct imkit_partition **out);
+
+/**
+ * Makes a partition over a copy of the caller's pixels (the buffer may be reused at once).
+ * `options` may be NULL. Owned: free with `imkit_partition_free`.
+ *
+ * # Safety
+ * `pixels` must describe a valid buffer; `options` NULL or a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_from_buffer(const struct imkit_image_view *pixels,
+                                         const struct imkit_partition_options *options,
+                                         struct imkit_partition **out);
+
+/**
+ * Frees a partition (NULL is fine).
+ *
+ * # Safety
+ * `partition` must be NULL or a partition handle not used afterwards (and not in use).
+ */
+void imkit_partition_free(struct imkit_partition *partition);
+
+/**
+ * Grid shape: cells per axis (`*out_depth` is 1 for plain images). Any out pointer may be NULL.
+ *
+ * # Safety
+ * `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_shape(const struct imkit_partition *partition,
+                                   uint64_t *out_rows,
+                                   uint64_t *out_cols,
+                                   uint64_t *out_depth);
+
+/**
+ * Step in pixels as impart reports it (binary64 `cell * stride`, or the integer step).
+ *
+ * # Safety
+ * `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_step(const struct imkit_partition *partition,
+                                  double *out_step_y,
+                                  double *out_step_x);
+
+/**
+ * Image size, slices, and the pixel layout reads return (after channel selection; `dtype`
+ * is an `imkit_dtype` value). Any out pointer may be NULL.
+ *
+ * # Safety
+ * `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_image(const struct imkit_partition *partition,
+                                   uint64_t *out_width,
+                                   uint64_t *out_height,
+                                   uint64_t *out_slices,
+                                   uint32_t *out_channels,
+                                   int32_t *out_dtype);
+
+/**
+ * The image rectangle of cell (row, col); negative indices count from the end, out of range
+ * gives `IMKIT_STATUS_OUT_OF_BOUNDS`.
+ *
+ * # Safety
+ * `partition` must be a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_cell_rect(const struct imkit_partition *partition,
+                                       int64_t row,
+                                       int64_t col,
+                                       struct imkit_rect *out);
+
+/**
+ * Size query for a selection of `key_count` keys (rows, cols for images; depth, rows, cols
+ * for volumes; missing trailing keys mean whole axes): the union rectangle inside the image
+ * (`out_rect`, may be NULL) and the bytes a read needs (`out_len`). Empty or out-of-range
+ * selections give `IMKIT_STATUS_OUT_OF_BOUNDS`.
+ *
+ * # Safety
+ * `partition` a handle; `keys` points to `key_count` keys; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_region(const struct imkit_partition *partition,
+                                    const struct imkit_axis_key *keys,
+                                    size_t key_count,
+                                    struct imkit_rect *out_rect,
+                                    size_t *out_len);
+
+/**
+ * Reads a selection into `buffer` (`buffer_len` bytes, at least what `imkit_partition_region`
+ * reports) in `layout` (an `imkit_layout` value); volumes write slice after slice. Padded
+ * cells outside the image read as the fill value. Thread safety: concurrent reads allowed.
+ *
+ * # Safety
+ * `partition` a handle; `keys` points to `key_count` keys; `buffer` writable for `buffer_len`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_read(const struct imkit_partition *partition,
+                                  const struct imkit_axis_key *keys,
+                                  size_t key_count,
+                                  int32_t layout,
+                                  void *buffer,
+                                  size_t buffer_len);
+
+/**
+ * Reads cell (row, col) of a 2-D grid into `buffer` (see `imkit_partition_read`; the size is
+ * width x height x channels x sample size of `imkit_partition_cell_rect`, or the full cell
+ * when padding).
+ *
+ * # Safety
+ * `partition` a handle; `buffer` writable for `buffer_len` bytes.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_read_cell(const struct imkit_partition *partition,
+                                       int64_t row,
+                                       int64_t col,
+                                       int32_t layout,
+                                       void *buffer,
+                                       size_t buffer_len);
+
+/**
+ * The cells containing pixel (x, y) as half-open index ranges `[row0, row1) x [col0, col1)`
+ * (empty when no cell does, e.g. in a gap).
+ *
+ * # Safety
+ * `partition` a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_cells_at(const struct imkit_partition *partition,
+                                      uint64_t x,
+                                      uint64_t y,
+                                      uint64_t *out_row0,
+                                      uint64_t *out_row1,
+                                      uint64_t *out_col0,
+                                      uint64_t *out_col1);
+
+/**
+ * Writes every cell of `partition` into the existing directory `out_dir` as files named by
+ * `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
+ * optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
+ * One top-to-bottom pass over the source; files are written atomically; bytes do not depend
+ * on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
+ * thread with (cells done, total) and cancels when it returns non-zero.
+ *
+ * # Safety
+ * `partition` a handle; strings NUL-terminated UTF-8 (or NULL where allowed).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_fragment(const struct imkit_partition *partition,
+                            const char *out_dir,
+                            const char *name_template,
+                            const struct imkit_write_options *options,
+                            imkit_progress_fn progress,
+                            void *user_data);
+
+/**
+ * Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
+ * streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
+ * order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
+ * calling thread and cancels when it returns non-zero (nothing is written then).
+ *
+ * # Safety
+ * Strings NUL-terminated UTF-8; `options` NULL or a handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_stitch(const char *manifest,
+                          const char *output,
+                          int32_t blend,
+                          const struct imkit_write_options *options,
+                          imkit_progress_fn progress,
+                          void *user_data);
 
 /**
  * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy

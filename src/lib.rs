@@ -11,8 +11,10 @@ pub mod geom;
 pub mod iid;
 pub mod image;
 pub mod io;
+pub mod partition;
 pub mod pixel;
 pub mod progress;
+pub mod source;
 pub mod threads;
 pub mod tiling;
 

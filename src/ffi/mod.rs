@@ -18,6 +18,7 @@ pub mod iid;
 pub mod image;
 pub mod io;
 pub mod library;
+pub mod partition;
 pub mod tiling;
 
 use std::cell::RefCell;

@@ -121,7 +121,7 @@ impl imkit_tile_spec {
 }
 
 /// Runs a file operation with the C progress callback wired in.
-fn with_progress<T>(
+pub(crate) fn with_progress<T>(
     callback: imkit_progress_fn,
     user_data: *mut c_void,
     f: impl FnOnce(&mut Progress<'_>) -> crate::Result<T>,

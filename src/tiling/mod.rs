@@ -5,8 +5,14 @@
 //! on it, rectangles are half-open. imkit adds rectangular tiles, a `center` anchor and edge
 //! policies for tiles that cross the image border.
 
+pub mod fragment;
+pub mod manifest;
+pub mod stitch;
 mod tile;
 
+pub use fragment::{fragment, FragmentOptions};
+pub use manifest::{Manifest, TileEntry};
+pub use stitch::{stitch, stitch_manifest, Blend, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 
 use crate::error::{Error, Result};

@@ -2,6 +2,7 @@
 
 mod iid;
 mod io;
+mod partition;
 mod progress_bar;
 mod tiles;
 
@@ -32,6 +33,12 @@ enum Command {
     /// Inspect and query .iid segmentation files.
     #[command(subcommand)]
     Iid(iid::IidCommand),
+    /// Write every cell of a grid over an image as its own file, plus a JSON manifest.
+    Fragment(partition::FragmentArgs),
+    /// Rebuild an image from a fragment manifest, blending overlaps.
+    Stitch(partition::StitchArgs),
+    /// Print the grid over an image from its header alone (no pixel is read).
+    Grid(partition::GridCmdArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +50,9 @@ fn main() -> ExitCode {
         Command::Convert(args) => io::convert(args),
         Command::Demo(args) => tiles::demo(args),
         Command::Iid(cmd) => iid::run(cmd),
+        Command::Fragment(args) => partition::fragment(args),
+        Command::Stitch(args) => partition::stitch(args),
+        Command::Grid(args) => partition::grid(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

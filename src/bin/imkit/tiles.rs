@@ -277,6 +277,7 @@ pub fn demo(args: DemoArgs) -> imkit::Result<()> {
         ));
     }
     println!("5. verified: {outside} pixels outside the tile are byte-identical, the tile matches");
+    crate::partition::demo_steps(&dir, &base_path, &original, 6)?;
     println!("demo OK (files in {})", dir.display());
     Ok(())
 }

@@ -1,0 +1,238 @@
+//! PNG as a region source. PNG can only be decoded from the top, so two strategies exist:
+//!
+//! - [`PngCache`] (random access): the first read decodes the whole file once, streaming,
+//!   into a raw file in an explicit cache directory, which is then mapped with mmap; later
+//!   reads (from any thread, and from later processes: the cache file is reused while the
+//!   PNG's path, size and modification time are unchanged) cost a copy of the region only.
+//! - [`PngStream`] (in-order work): decodes rows as reads move down the image and keeps only
+//!   the rows of the current region, so memory is bounded by a band of rows. Reading above the
+//!   retained band is an error (use the cache for random access).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::memory::read_packed;
+use super::raw::RawSource;
+use super::{Channels, RegionSource};
+use crate::codec::atomic::AtomicFile;
+use crate::codec::png::PngReader;
+use crate::error::{Error, Result};
+use crate::geom::Rect;
+use crate::image::ImageViewMut;
+use crate::pixel::PixelFormat;
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| Error::BadState("a previous read panicked; the source is unusable".into()))
+}
+
+/// A PNG read through a decode-once raw cache file, mapped with mmap.
+pub struct PngCache {
+    path: PathBuf,
+    cache_file: PathBuf,
+    width: u64,
+    height: u64,
+    format: PixelFormat,
+    raw: Mutex<Option<Arc<RawSource>>>,
+    decodes: AtomicU64,
+}
+
+impl PngCache {
+    /// Reads the PNG header; no pixel is decoded until the first read. `cache_dir` must exist.
+    pub fn open(path: impl AsRef<Path>, cache_dir: impl AsRef<Path>) -> Result<PngCache> {
+        let path = path.as_ref();
+        let cache_dir = cache_dir.as_ref();
+        if !cache_dir.is_dir() {
+            return Err(Error::invalid(format!(
+                "cache directory {} does not exist",
+                cache_dir.display()
+            )));
+        }
+        let reader = PngReader::open(path)?;
+        let (width, height, format) = (
+            reader.width() as u64,
+            reader.height() as u64,
+            reader.format(),
+        );
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let mut h = Sha256::new();
+        h.update(canonical.as_os_str().as_encoded_bytes());
+        h.update(meta.len().to_le_bytes());
+        h.update(mtime.to_le_bytes());
+        let key: String = h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let cache_file = cache_dir.join(format!(
+            "imkit-png-{key}-{width}x{height}-{}x{}.raw",
+            format.dtype, format.channels
+        ));
+        Ok(PngCache {
+            path: path.to_path_buf(),
+            cache_file,
+            width,
+            height,
+            format,
+            raw: Mutex::new(None),
+            decodes: AtomicU64::new(0),
+        })
+    }
+
+    /// The cache file this source uses (it may not exist yet).
+    pub fn cache_file(&self) -> &Path {
+        &self.cache_file
+    }
+
+    /// How many full decodes of the PNG this source has done (0 or 1).
+    pub fn decodes(&self) -> u64 {
+        self.decodes.load(Ordering::Relaxed)
+    }
+
+    /// Makes sure the cache file exists and is mapped, decoding the PNG if needed.
+    pub fn prepare(&self) -> Result<Arc<RawSource>> {
+        let mut slot = lock(&self.raw)?;
+        if let Some(raw) = slot.as_ref() {
+            return Ok(raw.clone());
+        }
+        let dims = (self.width, self.height, 1);
+        let raw = match RawSource::open(&self.cache_file, 0, dims, self.format) {
+            Ok(raw) => raw,
+            Err(_) => {
+                self.decode()?;
+                RawSource::open(&self.cache_file, 0, dims, self.format)?
+            }
+        };
+        let raw = Arc::new(raw);
+        *slot = Some(raw.clone());
+        Ok(raw)
+    }
+
+    fn decode(&self) -> Result<()> {
+        self.decodes.fetch_add(1, Ordering::Relaxed);
+        let mut reader = PngReader::open(&self.path)?;
+        let mut file = AtomicFile::create(&self.cache_file)?;
+        for _ in 0..reader.height() {
+            let row = reader.next_row()?;
+            file.write_all(row)
+                .map_err(|e| Error::io(&self.cache_file, e))?;
+        }
+        file.commit()
+    }
+}
+
+impl RegionSource for PngCache {
+    fn width(&self) -> u64 {
+        self.width
+    }
+    fn height(&self) -> u64 {
+        self.height
+    }
+    fn format(&self) -> PixelFormat {
+        self.format
+    }
+    fn read_slice_region(
+        &self,
+        z: u64,
+        rect: Rect,
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+    ) -> Result<()> {
+        self.prepare()?.read_slice_region(z, rect, channels, out)
+    }
+}
+
+struct StreamState {
+    reader: PngReader<std::io::BufReader<std::fs::File>>,
+    /// Next row the decoder will hand out.
+    next_y: u64,
+    /// Rows `band_top..next_y` (packed) are retained here.
+    band: Vec<u8>,
+    band_top: u64,
+}
+
+/// A PNG read top to bottom, keeping only the rows of the current region.
+pub struct PngStream {
+    width: u64,
+    height: u64,
+    format: PixelFormat,
+    state: Mutex<StreamState>,
+}
+
+impl PngStream {
+    /// Opens a PNG and reads its header.
+    pub fn open(path: impl AsRef<Path>) -> Result<PngStream> {
+        let reader = PngReader::open(path)?;
+        Ok(PngStream {
+            width: reader.width() as u64,
+            height: reader.height() as u64,
+            format: reader.format(),
+            state: Mutex::new(StreamState {
+                reader,
+                next_y: 0,
+                band: Vec::new(),
+                band_top: 0,
+            }),
+        })
+    }
+}
+
+impl RegionSource for PngStream {
+    fn width(&self) -> u64 {
+        self.width
+    }
+    fn height(&self) -> u64 {
+        self.height
+    }
+    fn format(&self) -> PixelFormat {
+        self.format
+    }
+    fn read_slice_region(
+        &self,
+        _z: u64,
+        rect: Rect,
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+    ) -> Result<()> {
+        let mut guard = lock(&self.state)?;
+        let s = &mut *guard;
+        if rect.top < s.band_top {
+            return Err(Error::BadState(format!(
+                "streaming PNG source: row {} was already passed (rows from {} are kept); \
+                 read in top-to-bottom order or open the PNG with a cache directory",
+                rect.top, s.band_top
+            )));
+        }
+        let row_bytes = self.width as usize * self.format.bytes_per_pixel();
+        // Forget rows above the region.
+        let drop_rows = (rect.top.min(s.next_y) - s.band_top) as usize;
+        s.band.drain(..drop_rows * row_bytes);
+        s.band_top += drop_rows as u64;
+        while s.next_y < rect.top {
+            s.reader.next_row()?;
+            s.next_y += 1;
+            s.band_top = s.next_y;
+        }
+        while s.next_y < rect.bottom {
+            let row = s.reader.next_row()?;
+            s.band.extend_from_slice(row);
+            s.next_y += 1;
+        }
+        let local = Rect {
+            top: rect.top - s.band_top,
+            bottom: rect.bottom - s.band_top,
+            ..rect
+        };
+        read_packed(&s.band, self.width, self.format, local, channels, out);
+        Ok(())
+    }
+}

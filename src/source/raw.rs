@@ -1,0 +1,95 @@
+//! Packed raw samples in a file (`depth` slices of `height` rows of `width` pixels, native byte
+//! order, after `offset` header bytes), mapped with mmap: a region read touches only its rows.
+//!
+//! Truncating a file while it is mapped can crash the process (SIGBUS): sizes are checked at
+//! open, but files must not be shrunk while a source is open.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::memory::read_packed;
+use super::{Channels, RegionSource};
+use crate::error::{Error, Result};
+use crate::geom::Rect;
+use crate::image::ImageViewMut;
+use crate::pixel::PixelFormat;
+
+/// A memory-mapped raw pixel file.
+pub struct RawSource {
+    map: memmap2::Mmap,
+    offset: usize,
+    width: u64,
+    height: u64,
+    depth: u64,
+    format: PixelFormat,
+}
+
+impl RawSource {
+    /// Maps `path`, which must hold at least `offset + depth * height * width * bpp` bytes.
+    pub fn open(
+        path: impl AsRef<Path>,
+        offset: u64,
+        (width, height, depth): (u64, u64, u64),
+        format: PixelFormat,
+    ) -> Result<RawSource> {
+        let path = path.as_ref();
+        if width == 0 || height == 0 || depth == 0 {
+            return Err(Error::invalid("raw image dimensions must be at least 1"));
+        }
+        let need = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(depth))
+            .and_then(|n| n.checked_mul(format.bytes_per_pixel() as u64))
+            .and_then(|n| n.checked_add(offset))
+            .ok_or_else(|| Error::invalid("raw image size overflows"))?;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len < need {
+            return Err(Error::format(format!(
+                "{}: raw file holds {len} bytes, a {width}x{height}x{depth} {format} image \
+                 needs {need}",
+                path.display()
+            )));
+        }
+        usize::try_from(need).map_err(|_| Error::unsupported("raw file too large to map"))?;
+        // SAFETY: the map is read-only and private to this source; the size was checked above
+        // (a file truncated later by someone else is the documented hazard of mmap).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Ok(RawSource {
+            map,
+            offset: offset as usize,
+            width,
+            height,
+            depth,
+            format,
+        })
+    }
+}
+
+impl RegionSource for RawSource {
+    fn width(&self) -> u64 {
+        self.width
+    }
+    fn height(&self) -> u64 {
+        self.height
+    }
+    fn depth(&self) -> u64 {
+        self.depth
+    }
+    fn format(&self) -> PixelFormat {
+        self.format
+    }
+    fn read_slice_region(
+        &self,
+        z: u64,
+        rect: Rect,
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+    ) -> Result<()> {
+        let slice = (self.width * self.height) as usize * self.format.bytes_per_pixel();
+        let start = self.offset + z as usize * slice;
+        let bytes = &self.map[start..start + slice];
+        read_packed(bytes, self.width, self.format, rect, channels, out);
+        Ok(())
+    }
+}
