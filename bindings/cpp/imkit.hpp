@@ -15,7 +15,7 @@
 //   operation and rethrows the exception in the calling thread once the C call returned.
 //
 // Families live in their own sections below: library, images and files, tiling, save/load
-// and the save queue, IID.
+// and the save queue, partition (with fragment/stitch), IID.
 #ifndef IMKIT_HPP
 #define IMKIT_HPP
 
@@ -699,6 +699,194 @@ public:
 private:
     const imkit_save_queue *cqueue() const { return get(); }
 };
+
+// ============================================================================ partition, fragment and stitch
+
+/// One axis of a partition selection (imkit_axis_key): an index, a slice or the whole axis.
+using AxisKey = imkit_axis_key;
+
+/// Cell `i` (negative counts from the end).
+inline AxisKey key_index(int64_t i) { return AxisKey{IMKIT_KEY_KIND_INDEX, false, false, i, 0}; }
+
+/// Cells `start:stop` with Python semantics; nullopt is an omitted bound.
+inline AxisKey key_slice(std::optional<int64_t> start, std::optional<int64_t> stop) {
+    return AxisKey{IMKIT_KEY_KIND_SLICE, start.has_value(), stop.has_value(), start.value_or(0), stop.value_or(0)};
+}
+
+/// The whole axis.
+inline AxisKey key_all() { return AxisKey{IMKIT_KEY_KIND_ALL, false, false, 0, 0}; }
+
+/// Options of a partition (imkit_partition_options): cell, stride or step, depth, edge, channels.
+class PartitionOptions : public detail::Handle<imkit_partition_options, imkit_partition_options_free> {
+public:
+    using Handle::Handle;
+    /// The defaults.
+    static PartitionOptions defaults() {
+        imkit_partition_options *raw = nullptr;
+        detail::call(imkit_partition_options_new, &raw);
+        return PartitionOptions(raw);
+    }
+    /// Cell size in pixels.
+    PartitionOptions &cell(uint64_t height, uint64_t width) {
+        detail::call(imkit_partition_options_set_cell, get(), height, width);
+        return *this;
+    }
+    /// Stride as a fraction of the cell (impart's form).
+    PartitionOptions &stride(double y, double x) {
+        detail::call(imkit_partition_options_set_stride, get(), y, x);
+        return *this;
+    }
+    /// Step in whole pixels.
+    PartitionOptions &step(uint64_t y, uint64_t x) {
+        detail::call(imkit_partition_options_set_step, get(), y, x);
+        return *this;
+    }
+    /// Depth axis of volume grids: cell depth and step in slices.
+    PartitionOptions &depth(uint64_t cell_depth, uint64_t step_depth) {
+        detail::call(imkit_partition_options_set_depth, get(), cell_depth, step_depth);
+        return *this;
+    }
+    /// Edge policy (IMKIT_PARTITION_EDGE_*) and the fill of padded cells.
+    PartitionOptions &edge(int32_t edge, double fill = 0.0) {
+        detail::call(imkit_partition_options_set_edge, get(), edge, fill);
+        return *this;
+    }
+    /// Selects and orders channels (empty = all).
+    PartitionOptions &channels(const std::vector<int64_t> &bands) {
+        detail::call(imkit_partition_options_set_channels, get(), bands.data(), bands.size());
+        return *this;
+    }
+    /// Decode-once cache directory for PNG sources ("" clears it: PNG streams top to bottom).
+    PartitionOptions &cache_dir(const std::string &dir) {
+        detail::call(imkit_partition_options_set_cache_dir, get(), dir.empty() ? nullptr : dir.c_str());
+        return *this;
+    }
+};
+
+/// Cells per axis of a grid.
+struct GridShape {
+    uint64_t rows, cols, depth;
+};
+
+/// Size and pixel layout of a partition's source (after channel selection).
+struct SourceInfo {
+    uint64_t width, height, slices;
+    uint32_t channels;
+    int32_t dtype;
+};
+
+/// Cells containing a pixel: rows [row0, row1) x columns [col0, col1).
+struct CellRange {
+    uint64_t row0, row1, col0, col1;
+};
+
+/// A virtual grid of cells over an image (imkit_partition). Const methods (reads included)
+/// may run concurrently.
+class Partition : public detail::Handle<imkit_partition, imkit_partition_free> {
+public:
+    using Handle::Handle;
+    /// Opens an image file (PNG, TIFF; multi-page TIFF as a volume); only headers are read.
+    static Partition open(const std::string &path, const PartitionOptions *options = nullptr) {
+        imkit_partition *raw = nullptr;
+        detail::call(imkit_partition_open, path.c_str(), opts(options), &raw);
+        return Partition(raw);
+    }
+    /// A partition over a copy of `pixels`.
+    static Partition from_buffer(const View &pixels, const PartitionOptions *options = nullptr) {
+        imkit_partition *raw = nullptr;
+        detail::call(imkit_partition_from_buffer, &pixels, opts(options), &raw);
+        return Partition(raw);
+    }
+    /// Cells per axis.
+    GridShape shape() const {
+        GridShape g{};
+        detail::call(imkit_partition_shape, cpart(), &g.rows, &g.cols, &g.depth);
+        return g;
+    }
+    /// Step in pixels (y, x) as impart reports it.
+    std::pair<double, double> step() const {
+        std::pair<double, double> s{};
+        detail::call(imkit_partition_step, cpart(), &s.first, &s.second);
+        return s;
+    }
+    /// The source's size and the pixel layout reads return.
+    SourceInfo source() const {
+        SourceInfo i{};
+        detail::call(imkit_partition_image, cpart(), &i.width, &i.height, &i.slices, &i.channels, &i.dtype);
+        return i;
+    }
+    /// The image rectangle of cell (row, col); negative indices count from the end.
+    imkit_rect cell_rect(int64_t row, int64_t col) const {
+        imkit_rect r;
+        detail::call(imkit_partition_cell_rect, cpart(), row, col, &r);
+        return r;
+    }
+    /// The union rectangle of a selection and the bytes a read of it needs.
+    std::pair<imkit_rect, size_t> region(const std::vector<AxisKey> &keys) const {
+        std::pair<imkit_rect, size_t> out{};
+        detail::call(imkit_partition_region, cpart(), keys.data(), keys.size(), &out.first, &out.second);
+        return out;
+    }
+    /// Reads a selection into a caller buffer of `len` bytes (size from region()).
+    void read_into(const std::vector<AxisKey> &keys, void *buffer, size_t len,
+                   int32_t layout = IMKIT_LAYOUT_INTERLEAVED) const {
+        detail::call(imkit_partition_read, cpart(), keys.data(), keys.size(), layout, buffer, len);
+    }
+    /// Reads a selection into a new vector of T (T must match source().dtype).
+    template <class T> std::vector<T> read(const std::vector<AxisKey> &keys, int32_t layout = IMKIT_LAYOUT_INTERLEAVED) const {
+        check_type<T>();
+        std::vector<T> out(region(keys).second / sizeof(T));
+        read_into(keys, out.data(), out.size() * sizeof(T), layout);
+        return out;
+    }
+    /// Reads cell (row, col) into a caller buffer of `len` bytes.
+    void read_cell_into(int64_t row, int64_t col, void *buffer, size_t len,
+                        int32_t layout = IMKIT_LAYOUT_INTERLEAVED) const {
+        detail::call(imkit_partition_read_cell, cpart(), row, col, layout, buffer, len);
+    }
+    /// Reads cell (row, col) into a new vector of T (T must match source().dtype).
+    template <class T> std::vector<T> read_cell(int64_t row, int64_t col, int32_t layout = IMKIT_LAYOUT_INTERLEAVED) const {
+        check_type<T>();
+        std::vector<T> out(region({key_index(row), key_index(col)}).second / sizeof(T));
+        read_cell_into(row, col, out.data(), out.size() * sizeof(T), layout);
+        return out;
+    }
+    /// The cells containing pixel (x, y).
+    CellRange cells_at(uint64_t x, uint64_t y) const {
+        CellRange c{};
+        detail::call(imkit_partition_cells_at, cpart(), x, y, &c.row0, &c.row1, &c.col0, &c.col1);
+        return c;
+    }
+    /// Writes every cell into the existing directory `out_dir` (names from `name_template`,
+    /// "" for tile_{row:04}_{col:04}.png) plus manifest.json. `progress` gets (cells done, total).
+    void fragment(const std::string &out_dir, const std::string &name_template = "",
+                  const WriteOptions *options = nullptr, const Progress &progress = {}) const {
+        const imkit_partition *p = cpart();
+        const imkit_write_options *o = options ? options->raw() : nullptr;
+        detail::with_progress(progress, [&](imkit_progress_fn cb, void *ud) {
+            return imkit_fragment(p, out_dir.c_str(), detail::opt_text(name_template), o, cb, ud);
+        });
+    }
+
+private:
+    const imkit_partition *cpart() const { return get(); }
+    static const imkit_partition_options *opts(const PartitionOptions *o) { return o ? o->raw() : nullptr; }
+    template <class T> void check_type() const {
+        if (source().dtype != dtype_of<T>()) {
+            throw Error(IMKIT_STATUS_MISMATCH, "the partition's samples are not of the requested C++ type");
+        }
+    }
+};
+
+/// Rebuilds an image from a fragment manifest, blending overlaps (IMKIT_BLEND_*).
+/// `progress` gets (rows done, height); nothing is written when it cancels.
+inline void stitch(const std::string &manifest, const std::string &output, int32_t blend = IMKIT_BLEND_OVERWRITE,
+                   const WriteOptions *options = nullptr, const Progress &progress = {}) {
+    const imkit_write_options *o = options ? options->raw() : nullptr;
+    detail::with_progress(progress, [&](imkit_progress_fn cb, void *ud) {
+        return imkit_stitch(manifest.c_str(), output.c_str(), blend, o, cb, ud);
+    });
+}
 
 // ============================================================================ IID files
 

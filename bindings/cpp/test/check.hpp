@@ -36,5 +36,6 @@
 // Test groups defined in the other translation units.
 void test_iid(const std::string &workdir, const std::string &fixtures);
 void test_io(const std::string &workdir);
+void test_partition(const std::string &workdir);
 
 #endif
