@@ -31,7 +31,10 @@ export ImkitError, status_str, last_error_message, version, version_string, abi_
        IIDWriter, add!, add_to_group!, set_meta_json!, save,
        set_exr_compression!, SaveOptions, save_image, save_array, load, array_shape, array_data,
        metadata_save, metadata_load, save_list, save_dir, ImageList, load_list, load_dir,
-       SaveQueueOptions, SaveQueue, try_push!, next_error
+       SaveQueueOptions, SaveQueue, try_push!, next_error,
+       PartitionOptions, Partition, open_partition, partition, key_index, key_slice, key_all,
+       grid_shape, grid_step, source_info, cell_rect, selection, read_selection, read_cell,
+       cells_at, fragment, stitch
 
 include("lib.jl")
 include("errors.jl")
@@ -39,6 +42,7 @@ include("library.jl")
 include("image.jl")
 include("tiling.jl")
 include("io.jl")
+include("partition.jl")
 include("iid.jl")
 
 function __init__()

@@ -59,6 +59,27 @@ const IMKIT_EDGE_ERROR = Int32(0)
 const IMKIT_EDGE_CLIP = Int32(1)
 const IMKIT_EDGE_PAD = Int32(2)
 
+# imkit_partition_edge
+const IMKIT_PARTITION_EDGE_CLIP = Int32(0)
+const IMKIT_PARTITION_EDGE_DROP = Int32(1)
+const IMKIT_PARTITION_EDGE_PAD = Int32(2)
+const IMKIT_PARTITION_EDGE_SHIFT = Int32(3)
+
+# imkit_blend
+const IMKIT_BLEND_OVERWRITE = Int32(0)
+const IMKIT_BLEND_AVERAGE = Int32(1)
+const IMKIT_BLEND_LINEAR = Int32(2)
+const IMKIT_BLEND_GAUSSIAN = Int32(3)
+
+# imkit_layout
+const IMKIT_LAYOUT_INTERLEAVED = Int32(0)
+const IMKIT_LAYOUT_PLANAR = Int32(1)
+
+# imkit_key_kind
+const IMKIT_KEY_KIND_INDEX = Int32(0)
+const IMKIT_KEY_KIND_SLICE = Int32(1)
+const IMKIT_KEY_KIND_ALL = Int32(2)
+
 # imkit_iid_select
 const IMKIT_IID_SELECT_ALL = Int32(0)
 const IMKIT_IID_SELECT_KEYS = Int32(1)
@@ -100,6 +121,14 @@ struct imkit_rect
     top::UInt64
     right::UInt64
     bottom::UInt64
+end
+
+struct imkit_axis_key
+    kind::Int32
+    has_start::Bool
+    has_stop::Bool
+    start::Int64
+    stop::Int64
 end
 
 struct imkit_iid_bbox

@@ -148,6 +148,47 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         @test isfile(joinpath(dir, "block.png"))
     end
 
+    @testset "partition, fragment and stitch" begin
+        a = UInt8[(11 * (c + 3x + 192y)) % 256 for c in 1:3, x in 1:64, y in 1:48]
+        p = partition(a; options=PartitionOptions(cell=(16, 16), step=(16, 16)))
+        @test grid_shape(p) == (3, 4, 1)
+        @test grid_step(p) == (16.0, 16.0)
+        info = source_info(p)
+        @test (info.width, info.height, info.channels, info.eltype) == (64, 48, 3, UInt8)
+        r = cell_rect(p, 1, -2)                       # imkit indices: 0-based, negative from the end
+        @test (r.left, r.top, r.right, r.bottom) == (32, 16, 48, 32)
+        @test_throws ImkitError cell_rect(p, 3, 0)
+        @test read_cell(p, 1, 2) == a[:, 33:48, 17:32]
+        @test read_cell(p, 1, 2; layout=Imkit.IMKIT_LAYOUT_PLANAR) == permutedims(a[:, 33:48, 17:32], (2, 3, 1))
+        keys = [key_slice(0, 2), key_index(-1)]
+        rect, n = selection(p, keys)
+        @test (rect.left, rect.top, rect.right, rect.bottom, n) == (48, 0, 64, 32, 16 * 32 * 3)
+        @test reshape(read_selection(p, keys), 3, 16, 32) == a[:, 49:64, 1:32]
+        @test length(read_selection(p, [key_all(), key_slice(nothing, 1)])) == 16 * 48 * 3
+        @test cells_at(p, 33, 17) == (1, 2, 2, 3)
+        close(p)
+        @test_throws ImkitError grid_shape(p)
+
+        dir = mktempdir()
+        src = joinpath(dir, "src.png")
+        write_image(src, a)
+        fp = open_partition(src; options=PartitionOptions(cell=(20, 24), stride=(0.75, 0.5),
+                                                           edge=Imkit.IMKIT_PARTITION_EDGE_CLIP))
+        frag = mkdir(joinpath(dir, "frag"))
+        calls = Ref(0)
+        fragment(fp, frag; progress=(d, t) -> (calls[] += 1; true))
+        @test calls[] > 0
+        out = joinpath(dir, "stitched.png")
+        stitch(joinpath(frag, "manifest.json"), out; blend=Imkit.IMKIT_BLEND_AVERAGE)
+        @test pixels(read_image(out)) == a
+        e = try
+            stitch(joinpath(frag, "manifest.json"), joinpath(dir, "never.png"); progress=(d, t) -> false)
+        catch err
+            err
+        end
+        @test e isa ImkitError && e.code == Imkit.IMKIT_STATUS_CANCELLED
+    end
+
     @testset "iid" begin
         path = joinpath(mktempdir(), "made.iid")
         w = IIDWriter()
