@@ -1,7 +1,8 @@
 //! The C++ binding (`bindings/cpp/imkit.hpp`): compiles the tests in `bindings/cpp/test/`
 //! (several translation units, each including the header) with `-std=c++17 -Wall -Wextra
 //! -Werror -pedantic`, links them to the shared library with ASan + UBSan and runs them; also
-//! links them to the static library and runs them under valgrind when it is installed.
+//! links them to the static library and runs them under valgrind when it is installed. The
+//! README's C++ example is compiled the same way and run on the fixtures.
 
 mod clib;
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clib::{built, have, run, ROOT};
+use clib::{built, have, readme_example, run, ROOT};
 
 const CXXFLAGS: [&str; 6] = [
     "-std=c++17",
@@ -129,4 +130,32 @@ fn cpp_binding_tests_pass_with_the_static_library() {
     };
     let out = run(cmd.arg(&work).arg(fixtures()));
     assert!(String::from_utf8_lossy(&out.stdout).contains("all C++ binding tests passed"));
+}
+
+#[test]
+fn readme_cpp_example_compiles_and_runs() {
+    let b = built();
+    let dir = work_dir("readme");
+    let src = dir.join("app.cpp");
+    std::fs::write(&src, readme_example("### C++", "cpp")).unwrap();
+    let exe = dir.join("app");
+    run(Command::new("g++")
+        .args(CXXFLAGS)
+        .arg("-I")
+        .arg(Path::new(ROOT).join("include"))
+        .arg("-I")
+        .arg(Path::new(ROOT).join("bindings/cpp"))
+        .arg(&src)
+        .arg(b.lib_dir.join("libimkit.a"))
+        .args(&b.native_libs)
+        .arg("-o")
+        .arg(&exe));
+    let out = run(Command::new(&exe)
+        .arg(fixtures().join("partition/images/px_rgb8_300x200.png"))
+        .arg(fixtures().join("iid/overlapping.iid"))
+        .arg(&dir));
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(dir.join("cell_0_0.png").exists() && dir.join("cell_0_0.json").exists());
+    let meta = std::fs::read_to_string(dir.join("cell_0_0.json")).unwrap();
+    assert!(meta.contains("\"row\""), "{meta}");
 }

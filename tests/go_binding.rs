@@ -2,16 +2,18 @@
 //! (static-link) build, then `go test ./...` linked through pkg-config (`-tags imkit_system`)
 //! to the library `tests/clib` builds, using an `imkit.pc` made from the repository's
 //! `imkit.pc.in` template; once normally and once with `imkit_debug` (a GC before every C
-//! call, so a missing `runtime.KeepAlive` crashes) and `GODEBUG=cgocheck=2`. Without `go` it
-//! says SKIPPED loudly (CI installs golang-go).
+//! call, so a missing `runtime.KeepAlive` crashes) and `GODEBUG=cgocheck=2`; then runs the
+//! README's Go example as a module of its own. Without `go` it says SKIPPED loudly (CI
+//! installs golang-go).
 
 mod clib;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-use clib::{built, run, ROOT};
+use clib::{built, readme_example, run, ROOT};
 
 fn have_go() -> bool {
     Command::new("go")
@@ -21,8 +23,13 @@ fn have_go() -> bool {
 }
 
 /// A prefix whose `lib` is the test library and `include` the repository's headers, with
-/// `lib/pkgconfig/imkit.pc` made from `imkit.pc.in`.
-fn pkg_config_prefix() -> PathBuf {
+/// `pkgconfig/imkit.pc` made from `imkit.pc.in`; made once per test process.
+fn pkg_config_prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(make_prefix)
+}
+
+fn make_prefix() -> PathBuf {
     let b = built();
     let prefix = std::env::temp_dir().join(format!("imkit-go-prefix-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&prefix);
@@ -41,9 +48,18 @@ fn pkg_config_prefix() -> PathBuf {
 }
 
 fn go(args: &[&str], prefix: &Path, extra_env: &[(&str, &str)]) -> String {
+    go_in(
+        &Path::new(ROOT).join("bindings/go"),
+        args,
+        prefix,
+        extra_env,
+    )
+}
+
+fn go_in(dir: &Path, args: &[&str], prefix: &Path, extra_env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new("go");
     cmd.args(args)
-        .current_dir(Path::new(ROOT).join("bindings/go"))
+        .current_dir(dir)
         .env("PKG_CONFIG_PATH", prefix.join("pkgconfig"))
         .env("LD_LIBRARY_PATH", &built().lib_dir)
         .env("CGO_ENABLED", "1");
@@ -77,10 +93,10 @@ fn go_binding_tests_pass() {
         "gofmt would change: {}",
         String::from_utf8_lossy(&gofmt.stdout)
     );
-    go(&["vet", "./..."], &prefix, &[]);
+    go(&["vet", "./..."], prefix, &[]);
     let out = go(
         &["test", "-count=1", "-v", "-tags", "imkit_system", "./..."],
-        &prefix,
+        prefix,
         &[],
     );
     eprintln!("go test:\n{out}");
@@ -92,8 +108,53 @@ fn go_binding_tests_pass() {
             "imkit_system,imkit_debug",
             "./...",
         ],
-        &prefix,
+        prefix,
         &[("GODEBUG", "cgocheck=2")],
     );
     eprintln!("go test (imkit_debug, cgocheck=2):\n{out}");
+}
+
+#[test]
+fn readme_go_example_runs() {
+    if !have_go() {
+        common::skipped(
+            "go not installed; CI installs golang-go",
+            "README Go example",
+        );
+        return;
+    }
+    let prefix = pkg_config_prefix();
+    let dir = prefix.join("readme-example");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.go"), readme_example("### Go", "go")).unwrap();
+    std::fs::write(
+        dir.join("go.mod"),
+        format!(
+            "module example\n\ngo 1.19\n\nrequire github.com/imkit/imkit/bindings/go v0.0.0\n\n\
+             replace github.com/imkit/imkit/bindings/go => {}/bindings/go\n",
+            ROOT
+        ),
+    )
+    .unwrap();
+    let fixtures = Path::new(ROOT).join("tests/fixtures");
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let image = fixtures.join("partition/images/px_rgb8_300x200.png");
+    let labels = fixtures.join("iid/overlapping.iid");
+    let out = go_in(
+        &dir,
+        &[
+            "run",
+            "-tags",
+            "imkit_system",
+            ".",
+            image.to_str().unwrap(),
+            labels.to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+        ],
+        prefix,
+        &[],
+    );
+    eprintln!("{out}");
+    assert!(out_dir.join("cell_0_0.png").exists() && out_dir.join("cell_0_0.json").exists());
 }

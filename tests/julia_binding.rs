@@ -6,6 +6,7 @@
 //! must have the header's fields in order with matching types, and the `IMKIT_*` constants
 //! the header's values. Header functions the binding does not call yet are listed (not a
 //! failure, so a family landing in the C ABI never breaks the build before it is bound).
+//! The README's Julia example may only call names the module exports (or Base's).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -719,4 +720,42 @@ y = ccall((:imkit_thing_free, libimkit), Cvoid, (Ptr{Cvoid},), C_NULL)
     let all = problems.join("\n");
     assert!(all.contains("IMKIT_STATUS_IO = 201"), "{all}");
     assert!(all.contains("struct imkit_pair field a"), "{all}");
+}
+
+#[test]
+fn readme_julia_example_uses_exported_names() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let start = readme
+        .find("\n### Julia\n")
+        .expect("README has a Julia section");
+    let from = start + readme[start..].find("```julia\n").unwrap() + 9;
+    let example = &readme[from..from + readme[from..].find("```").unwrap()];
+    let module =
+        std::fs::read_to_string(Path::new(ROOT).join("bindings/julia/Imkit/src/Imkit.jl")).unwrap();
+    let exports: BTreeSet<&str> = module
+        .split("export ")
+        .nth(1)
+        .and_then(|e| e.split("\n\n").next())
+        .expect("Imkit.jl has an export list")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    const BASE: [&str; 6] = ["println", "joinpath", "length", "push!", "close", "String"];
+    let mut unknown = Vec::new();
+    for (i, _) in example.match_indices('(') {
+        let before = &example[..i];
+        let name_start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '!'))
+            .map_or(0, |p| p + 1);
+        let name = &before[name_start..];
+        let qualified = before[..name_start].ends_with('.');
+        if name.is_empty() || qualified || exports.contains(name) || BASE.contains(&name) {
+            continue;
+        }
+        unknown.push(name.to_string());
+    }
+    assert!(
+        unknown.is_empty(),
+        "the README's Julia example calls names Imkit does not export: {unknown:?}"
+    );
 }

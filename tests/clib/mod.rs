@@ -87,3 +87,20 @@ pub fn have(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// The first ```` ```lang ```` code block after the README heading `heading`.
+#[allow(dead_code)] // used by the binding tests only
+pub fn readme_example(heading: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+    let fence = format!("```{lang}\n");
+    let from = start
+        + readme[start..]
+            .find(&fence)
+            .unwrap_or_else(|| panic!("no ```{lang} block under {heading:?}"))
+        + fence.len();
+    let len = readme[from..].find("```").unwrap();
+    readme[from..from + len].to_string()
+}
