@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use clib::{built, readme_example, run, ROOT};
+use clib::{built, readme_example, readme_link_libs, run, ROOT};
 
 fn have_go() -> bool {
     Command::new("go")
@@ -157,4 +157,27 @@ fn readme_go_example_runs() {
     );
     eprintln!("{out}");
     assert!(out_dir.join("cell_0_0.png").exists() && out_dir.join("cell_0_0.json").exists());
+}
+
+#[test]
+fn go_static_link_line_matches_the_readme() {
+    let src = std::fs::read_to_string(Path::new(ROOT).join("bindings/go/link_static.go")).unwrap();
+    let line = src
+        .lines()
+        .find(|l| l.contains("#cgo LDFLAGS:"))
+        .expect("link_static.go has a #cgo LDFLAGS line");
+    let libs: Vec<String> = line
+        .split_whitespace()
+        .filter(|w| w.starts_with("-l"))
+        .map(String::from)
+        .collect();
+    assert!(
+        line.contains("${SRCDIR}/../../target/release/libimkit.a"),
+        "{line}"
+    );
+    assert_eq!(
+        libs,
+        readme_link_libs(),
+        "bindings/go/link_static.go links other system libraries than the README's static link line"
+    );
 }
