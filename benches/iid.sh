@@ -39,7 +39,10 @@ run() { echo "$1" >> "$OUT/results.jsonl"; echo "  $1"; }
 echo "== write"
 run "$( $REF write "$OUT/masks.bin" "$OUT/ref.iid" | sed 's/"op": "write"/"op": "write", "side": "ref"/')"
 run "$( $BENCH write "$OUT/masks.bin" "$OUT/imkit.iid" | sed 's/"op": "write"/"op": "write", "side": "imkit"/')"
-if cmp -s "$OUT/ref.iid" "$OUT/imkit.iid"; then echo "  files are byte-identical"; else echo "  FILES DIFFER" >&2; exit 1; fi
+run "$( $BENCH write_many "$OUT/masks.bin" "$OUT/imkit_many.iid" | sed 's/"op": "write_many"/"op": "write_many", "side": "imkit"/')"
+for f in imkit imkit_many; do
+  if cmp -s "$OUT/ref.iid" "$OUT/$f.iid"; then echo "  $f.iid is byte-identical to the reference's"; else echo "  $f.iid DIFFERS" >&2; exit 1; fi
+done
 echo "== open + fetch all"
 run "$( $REF open_fetch "$OUT/ref.iid" | sed 's/"op": "open_fetch"/"op": "open_fetch", "side": "ref"/')"
 run "$( $BENCH open_fetch "$OUT/ref.iid" | sed 's/"op": "open_fetch"/"op": "open_fetch", "side": "imkit"/')"
@@ -65,6 +68,8 @@ def ratio(op, key, target):
           % (op, ref, ours, r, target, "ok" if r >= target else "BELOW TARGET"))
 print("== ratios (reference time / imkit time)")
 ratio("write", "seconds", 100)
+by[("write_many", "ref")] = by[("write", "ref")]
+ratio("write_many", "seconds", 100)
 ratio("open_fetch", "seconds", 100)
 ratio("at", "seconds_per_query", 10000)
 o = by[("overlap", "ref")], by[("overlap", "imkit")]

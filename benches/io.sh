@@ -2,10 +2,12 @@
 # I/O benchmark (issue 3): imkit vs OpenCV (PNG), the OpenEXR Python package (EXR, ZIP) and
 # numpy (NPY) on 4096x2160 RGB frames, plus the save queue with 1 vs 2 workers.
 # Creates its own venv under bench-out/, builds imkit in release mode and prints the ratios.
-# usage: benches/io.sh [RUNS]   (best of RUNS timings, default 3)
+# usage: benches/io.sh [ROUNDS]   (default 3)
+# imkit and the peers run alternately, one timing each per round, and the best of the rounds is
+# kept, so both sides see the same machine load (the dev box is shared and noisy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS="${1:-3}"
+ROUNDS="${1:-3}"
 OUT=bench-out/io
 VENV=bench-out/venv-io
 mkdir -p "$OUT"
@@ -14,8 +16,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install -q "numpy>=2" "opencv-python-headless>=4.11" "OpenEXR>=3.3"
 cargo build --release --example io_bench
-./target/release/examples/io_bench "$OUT" "$RUNS" | tee "$OUT/imkit.txt"
-"$VENV/bin/python" - "$OUT" "$RUNS" <<'PY' | tee "$OUT/peers.txt"
+: > "$OUT/imkit.txt"
+: > "$OUT/peers.txt"
+cat > "$OUT/peers.py" <<'PY'
 import os, sys, time
 from pathlib import Path
 import numpy as np, cv2, OpenEXR
@@ -43,6 +46,18 @@ npy = out / "np.npy"
 t = best(lambda: np.save(npy, f32)); print(f"numpy_npy_write {t:.4f} {os.path.getsize(npy)}")
 t = best(lambda: np.load(npy)); print(f"numpy_npy_read {t:.4f} {os.path.getsize(npy)}")
 PY
+# The save queue writes to tmpfs when there is one: on the disk, 12 frames of 13 MB each hit the
+# kernel's dirty-page throttling and the test would measure the disk, not the queue.
+QUEUE_DIR="$OUT/queue"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    QUEUE_DIR="$(mktemp -d /dev/shm/imkit-io-bench.XXXXXX)"
+    trap 'rm -rf "$QUEUE_DIR"' EXIT
+fi
+for round in $(seq "$ROUNDS"); do
+    echo "round $round of $ROUNDS"
+    ./target/release/examples/io_bench "$OUT" 1 "$QUEUE_DIR" | tee -a "$OUT/imkit.txt"
+    "$VENV/bin/python" "$OUT/peers.py" "$OUT" 1 | tee -a "$OUT/peers.txt"
+done
 python3 - "$OUT" <<'PY'
 import sys
 from pathlib import Path
@@ -52,7 +67,10 @@ for f in ("imkit.txt", "peers.txt"):
     for line in (out / f).read_text().split("\n"):
         if line.strip():
             k, *v = line.split()
-            r[k] = [float(x) for x in v]
+            v = [float(x) for x in v]
+            # Best of the rounds: least time, or most frames/s for the queue.
+            if k not in r or ((v[0] > r[k][0]) if k.endswith("fps") else (v[0] < r[k][0])):
+                r[k] = v
 def ratio(name, peer, ours, goal, faster=True):
     x = r[peer][0] / r[ours][0]
     print(f"{name:34s} {x:6.2f}x  (goal {goal})  imkit {r[ours][0]*1000:8.1f} ms, peer {r[peer][0]*1000:8.1f} ms")

@@ -2,7 +2,7 @@
 //! queue on 4096x2160 RGB frames, and writes the frames as .npy for the Python peers.
 //! Prints `name seconds bytes` lines (best of `runs`).
 //!
-//! usage: io_bench DIR [RUNS]
+//! usage: io_bench DIR [RUNS [QUEUE_DIR]]  (QUEUE_DIR: where the queue writes, default DIR)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -88,6 +88,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).expect("usage: io_bench DIR [RUNS]"));
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let queue_dir = args.get(3).map_or_else(|| dir.clone(), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
     let f32img = frame_f32();
     let u8img = to_u8(&f32img);
@@ -127,7 +128,7 @@ fn main() {
     println!("imkit_npy_read {t:.4} {}", size(&npy_path));
     let frames = 12;
     for threads in [1, 2] {
-        let (fps, peak, bound) = queue_run(&dir, &u8img, threads, frames);
+        let (fps, peak, bound) = queue_run(&queue_dir, &u8img, threads, frames);
         println!("imkit_queue_{threads}w_fps {fps:.3} {peak} {bound}");
     }
 }

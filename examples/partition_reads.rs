@@ -3,6 +3,7 @@
 //! cells (fixed seed) into one reused buffer and prints timings as JSON.
 //!
 //! Usage: partition_reads FILE CELL STRIDE N [--cache-dir DIR] [--raw W H C OFFSET]
+//! (`IMKIT_THREADS=n` sets the library pool size.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +47,9 @@ fn main() -> imkit::Result<()> {
             }
             other => panic!("unknown argument {other}"),
         }
+    }
+    if let Ok(n) = std::env::var("IMKIT_THREADS") {
+        imkit::threads::set_num_threads(n.parse().expect("IMKIT_THREADS must be a number"))?;
     }
     let spec = GridSpec::square(cell, Stride::Fraction(stride));
     let t0 = Instant::now();

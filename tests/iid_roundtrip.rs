@@ -305,3 +305,49 @@ fn one_handle_serves_many_threads() {
     assert_eq!(answers[0], expected);
     assert!(expected.iter().any(|v| !v.is_empty()));
 }
+
+#[test]
+fn add_many_equals_one_add_per_entry() {
+    let mut rng = Rng(2024);
+    let mut masks = Vec::new();
+    for _ in 0..1500 {
+        let (h, w) = (1 + rng.below(30), 1 + rng.below(30));
+        let (r0, c0) = (rng.below(1000), rng.below(1000));
+        let mask: Vec<u8> = (0..h * w).map(|_| (rng.below(4) != 0) as u8).collect();
+        let address = rng.below(1_000_000).to_string().into_bytes();
+        masks.push(([r0, c0, r0 + h, c0 + w], mask, address));
+    }
+    let entries: Vec<imkit::iid::NewEntry> = masks
+        .iter()
+        .map(|(bbox, mask, address)| imkit::iid::NewEntry {
+            address,
+            domain: b"d",
+            bbox: *bbox,
+            mask: MaskData::Bytes(mask),
+        })
+        .collect();
+    let mut one = IidWriter::new();
+    for e in &entries {
+        one.add(e.address, e.domain, e.bbox, e.mask).unwrap();
+    }
+    let mut many = IidWriter::new();
+    many.add(b"first", b"", [0, 0, 1, 1], MaskData::Bytes(&[1]))
+        .unwrap();
+    assert_eq!(many.add_many(&entries[..0]).unwrap(), 1..1);
+    let mut bad = entries.clone();
+    bad[1200].bbox[2] += 1; // the mask no longer covers the box
+    assert!(matches!(many.add_many(&bad), Err(Error::Mismatch(_))));
+    assert_eq!(many.len(), 1, "a failed add_many adds nothing");
+    let mut reference = IidWriter::new();
+    reference
+        .add(b"first", b"", [0, 0, 1, 1], MaskData::Bytes(&[1]))
+        .unwrap();
+    for e in &entries {
+        reference.add(e.address, e.domain, e.bbox, e.mask).unwrap();
+    }
+    assert_eq!(many.add_many(&entries).unwrap(), 1..1501);
+    assert_eq!(many.to_bytes().unwrap(), reference.to_bytes().unwrap());
+    let mut fresh = IidWriter::new();
+    fresh.add_many(&entries).unwrap();
+    assert_eq!(fresh.to_bytes().unwrap(), one.to_bytes().unwrap());
+}

@@ -154,21 +154,26 @@ pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompressio
     let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
     let size = image.dtype().size();
     let bpp = image.format().bytes_per_pixel();
+    let channels = order.len();
+    // One block: for each line, for each channel (file order), `w` samples.
     let block_data = |index: BlockIndex| -> Vec<u8> {
         let (x0, y0) = (index.pixel_position.0, index.pixel_position.1);
         let (w, h) = (index.pixel_size.0, index.pixel_size.1);
-        let mut data = Vec::with_capacity(w * h * bpp);
-        for y in y0..y0 + h {
+        let mut data = vec![0u8; w * h * bpp];
+        for (line, y) in data.chunks_exact_mut(w * bpp).zip(y0..y0 + h) {
             let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
-            for &channel in &order {
+            for (plane, &channel) in line.chunks_exact_mut(w * size).zip(&order) {
                 let offset = channel * size;
-                for px in row.chunks_exact(bpp) {
-                    data.extend_from_slice(&px[offset..offset + size]);
+                for (dst, px) in plane.chunks_exact_mut(size).zip(row.chunks_exact(bpp)) {
+                    dst.copy_from_slice(&px[offset..offset + size]);
                 }
             }
         }
+        debug_assert_eq!(channels * size, bpp);
         data
     };
+    let own_zip = cfg!(target_endian = "little")
+        && matches!(compression, ExrCompression::Zip | ExrCompression::Zips);
     exr::block::write(
         out,
         exr::prelude::SmallVec::from_vec(vec![header]),
@@ -182,12 +187,13 @@ pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompressio
                     group
                         .par_iter()
                         .map(|&(i, index)| {
-                            UncompressedBlock {
-                                index,
-                                data: block_data(index),
+                            let data = block_data(index);
+                            if own_zip {
+                                return Ok((i, zip_chunk(index, data)));
                             }
-                            .compress_to_chunk(&meta.headers)
-                            .map(|chunk| (i, chunk))
+                            UncompressedBlock { index, data }
+                                .compress_to_chunk(&meta.headers)
+                                .map(|chunk| (i, chunk))
                         })
                         .collect::<Vec<exr::error::Result<(usize, Chunk)>>>()
                 })
@@ -202,6 +208,67 @@ pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompressio
     )
     .map_err(|e| exr_error(&name, e))?;
     file.commit()
+}
+
+/// zlib level of ZIP blocks (OpenEXR's default).
+const ZIP_LEVEL: i32 = 4;
+
+/// Compresses one scan-line block the way OpenEXR's ZIP compressor does: bytes split into
+/// even and odd halves, each byte replaced by its difference to the previous one (+128), then
+/// zlib. Stored uncompressed when that is not smaller. `data` is little-endian.
+fn zip_chunk(index: BlockIndex, data: Vec<u8>) -> Chunk {
+    let half = data.len().div_ceil(2);
+    let mut packed = vec![0u8; data.len()];
+    let (even, odd) = packed.split_at_mut(half);
+    let pairs = data.chunks_exact(2);
+    if let [last] = pairs.remainder() {
+        even[half - 1] = *last;
+    }
+    for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+    let mut previous = packed.first().copied().unwrap_or(0);
+    for b in packed.iter_mut().skip(1) {
+        let current = *b;
+        *b = current.wrapping_sub(previous).wrapping_add(128);
+        previous = current;
+    }
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<libdeflater::Compressor>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let mut compressed = Vec::new();
+    let done = COMPRESSOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let z = slot.get_or_insert_with(|| {
+            libdeflater::Compressor::new(
+                libdeflater::CompressionLvl::new(ZIP_LEVEL).expect("level 4 is valid"),
+            )
+        });
+        compressed.resize(z.zlib_compress_bound(packed.len()), 0);
+        match z.zlib_compress(&packed, &mut compressed) {
+            Ok(n) => {
+                compressed.truncate(n);
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    let pixels = if done && compressed.len() < data.len() {
+        compressed
+    } else {
+        data
+    };
+    Chunk {
+        layer_index: 0,
+        compressed_block: exr::block::chunk::CompressedBlock::ScanLine(
+            exr::block::chunk::CompressedScanLineBlock {
+                y_coordinate: index.pixel_position.1 as i32,
+                compressed_pixels_le: pixels,
+            },
+        ),
+    }
 }
 
 /// Where each file channel lands: the output channel order and the output type.

@@ -5,6 +5,13 @@
 //! `count`; `*count` always receives the number of results, and the keys (ascending) are
 //! written only when `cap >= *count`, else the call returns `IMKIT_STATUS_BUFFER_TOO_SMALL`.
 //! No allocation is made per result.
+//!
+//! # Safety (every function of this module)
+//! Handle arguments must be NULL or pointers returned by imkit (freed or foreign handles are
+//! detected and rejected); every other pointer must be NULL or valid for the number of
+//! elements its length argument states (strings: NUL-terminated) for the duration of the
+//! call. NULL where a value is required gives `IMKIT_STATUS_NULL_ARG`.
+#![allow(clippy::missing_safety_doc)] // the contract above applies to every function
 
 use std::ffi::c_char;
 

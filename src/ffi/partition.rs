@@ -584,6 +584,20 @@ pub unsafe extern "C" fn imkit_partition_read_cell(
     buffer: *mut c_void,
     buffer_len: usize,
 ) -> imkit_status {
+    let volume = boundary(|| {
+        let p = &unsafe { handle_ref(partition, "partition") }?.partition;
+        if p.grid().is_volume() {
+            return Err(Error::invalid(
+                "imkit_partition_read_cell takes (row, col) of a 2-D grid; use imkit_partition_read \
+                 with (depth, row, col) keys for volumes",
+            )
+            .into());
+        }
+        Ok(())
+    });
+    if volume != imkit_status::Ok {
+        return volume;
+    }
     let k = |i| imkit_axis_key {
         kind: imkit_key_kind::Index as i32,
         has_start: true,

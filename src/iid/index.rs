@@ -1,21 +1,33 @@
 //! The spatial index: a static packed R-tree (Hilbert-ordered leaves, fan-out 16) over the
-//! boxes of every segment that has at least one region. Built once per open file, on the
-//! first spatial query; a box query costs O(log n + candidates).
+//! boxes of every region of every segment. Built once per open file, on the first spatial
+//! query, from segments that are checked on the way (so a leaf's bits can be read without
+//! walking its segment again); a box query costs O(log n + candidates).
 
-use super::format::BBox;
+use super::format::{packed_len, BBox};
 use super::reader::IidFile;
 use crate::error::Result;
 
 const NODE_SIZE: usize = 16;
 
-/// A packed R-tree over segment boxes.
+/// A region as indexed: its entry and where its (checked) mask bits start in the file.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexedRegion {
+    /// The entry the region belongs to.
+    pub key: u32,
+    /// Absolute offset of the region's packed bits in the file.
+    pub bits_at: usize,
+}
+
+/// A packed R-tree over region boxes.
 pub struct SpatialIndex {
     /// Leaf boxes (Hilbert order), then each upper level's boxes.
     boxes: Vec<BBox>,
-    /// For a leaf: the entry key; for an inner node: the index of its first child.
+    /// For a leaf: the index into `regions`; for an inner node: the index of its first child.
     ids: Vec<u32>,
     /// End (exclusive) of each level in `boxes`, leaves first.
     level_ends: Vec<usize>,
+    /// The indexed regions.
+    regions: Vec<IndexedRegion>,
 }
 
 /// Position of a point along a Hilbert curve over the 65536 × 65536 grid.
@@ -46,20 +58,29 @@ pub(crate) fn overlaps(b: &BBox, q: &[i64; 4]) -> bool {
 }
 
 impl SpatialIndex {
-    /// Builds the index from the segment heads (an error if one of them is damaged).
+    /// Builds the index, checking every segment's structure on the way (an error names the
+    /// first damaged segment).
     pub fn build(file: &IidFile) -> Result<SpatialIndex> {
+        let base = file.bytes().as_ptr() as usize;
         let mut items: Vec<(u64, BBox, u32)> = Vec::with_capacity(file.len());
+        let mut regions: Vec<IndexedRegion> = Vec::with_capacity(file.len());
         for key in 0..file.len() as u32 {
-            let head = file.segment_head(key)?;
-            if head.bbox.is_empty() || !file.segment_has_regions(key) {
-                continue;
+            let seg = file.segment_for_pixels(key)?;
+            for r in seg.regions() {
+                let b = r.bbox;
+                if b.is_empty() {
+                    continue;
+                }
+                let cx = (b.minc as u32 + b.maxc as u32) / 2;
+                let cy = (b.minr as u32 + b.maxr as u32) / 2;
+                items.push((hilbert(cx, cy), b, regions.len() as u32));
+                regions.push(IndexedRegion {
+                    key,
+                    bits_at: r.bits.as_ptr() as usize - base,
+                });
             }
-            let b = head.bbox;
-            let cx = (b.minc as u32 + b.maxc as u32) / 2;
-            let cy = (b.minr as u32 + b.maxr as u32) / 2;
-            items.push((hilbert(cx.min(65535), cy.min(65535)), b, key));
         }
-        items.sort_unstable_by_key(|&(h, _, key)| (h, key));
+        items.sort_unstable_by_key(|&(h, _, id)| (h, id));
         let mut boxes: Vec<BBox> = items.iter().map(|i| i.1).collect();
         let mut ids: Vec<u32> = items.iter().map(|i| i.2).collect();
         let mut level_ends = vec![boxes.len()];
@@ -87,25 +108,24 @@ impl SpatialIndex {
             boxes,
             ids,
             level_ends,
+            regions,
         })
     }
 
-    /// Calls `hit` with the key of every indexed segment whose box strictly overlaps the
-    /// half-open box `q` = (minr, minc, maxr, maxc), in no particular order.
-    pub fn search(&self, q: &[i64; 4], mut hit: impl FnMut(u32)) {
+    /// Calls `hit` with every indexed region whose box strictly overlaps the half-open box
+    /// `q` = (minr, minc, maxr, maxc), in no particular order.
+    pub fn search(&self, q: &[i64; 4], mut hit: impl FnMut(&BBox, &IndexedRegion)) {
         if self.boxes.is_empty() || q[0] >= q[2] || q[1] >= q[3] {
             return;
         }
         let top = self.level_ends.len() - 1;
         let root = self.boxes.len() - 1;
-        if top == 0 {
-            // A single leaf and no inner node.
-            if overlaps(&self.boxes[root], q) {
-                hit(self.ids[root]);
-            }
+        if !overlaps(&self.boxes[root], q) {
             return;
         }
-        if !overlaps(&self.boxes[root], q) {
+        if top == 0 {
+            // A single leaf and no inner node.
+            hit(&self.boxes[root], &self.regions[self.ids[root] as usize]);
             return;
         }
         let mut stack: Vec<(usize, usize)> = vec![(root, top)];
@@ -117,12 +137,30 @@ impl SpatialIndex {
                     continue;
                 }
                 if level == 1 {
-                    hit(self.ids[child]);
+                    hit(&self.boxes[child], &self.regions[self.ids[child] as usize]);
                 } else {
                     stack.push((child, level - 1));
                 }
             }
         }
+    }
+
+    /// True when the region has a true pixel inside `q` (which overlaps its box `b`).
+    pub fn region_hits(file_bytes: &[u8], b: &BBox, region: &IndexedRegion, q: &[i64; 4]) -> bool {
+        let len = packed_len(b.pixels()) as usize;
+        let Some(bits) = file_bytes.get(region.bits_at..region.bits_at + len) else {
+            return false;
+        };
+        let r0 = (b.minr as i64).max(q[0]);
+        let r1 = (b.maxr as i64).min(q[2]);
+        let c0 = (b.minc as i64).max(q[1]);
+        let c1 = (b.maxc as i64).min(q[3]);
+        let w = b.width() as u64;
+        let off = (c0 - b.minc as i64) as u64;
+        (r0..r1).any(|row| {
+            let bit = (row - b.minr as i64) as u64 * w + off;
+            super::mask::any_ones(bits, bit, (c1 - c0) as u64)
+        })
     }
 }
 

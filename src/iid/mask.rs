@@ -2,7 +2,7 @@
 //! layout of region bits in the file and of packed masks across the API) and the
 //! 8-connected component split the writer uses, in the reference's order.
 
-use super::format::BBox;
+use super::format::{BBox, REGION_HEAD};
 
 /// Loads up to 8 bytes at `byte` as a big-endian word, zero-padded past the end of `bits`.
 fn load_be(bits: &[u8], byte: usize) -> u64 {
@@ -190,40 +190,65 @@ impl MaskData<'_> {
         self.len() == 0
     }
 
-    fn runs(&self, height: usize, width: usize) -> Vec<Run> {
-        let mut runs = Vec::new();
-        let mut push_runs = |r: usize, is_set: &dyn Fn(usize) -> bool| {
+    fn runs_into(&self, height: usize, width: usize, runs: &mut Vec<Run>, unpacked: &mut Vec<u8>) {
+        runs.clear();
+        for r in 0..height {
+            let row: &[u8] = match self {
+                MaskData::Bytes(b) => &b[r * width..(r + 1) * width],
+                MaskData::Packed(b) => {
+                    let base = (r * width) as u64;
+                    unpacked.clear();
+                    unpacked.extend((0..width as u64).map(|c| get_bit(b, base + c) as u8));
+                    unpacked
+                }
+            };
             let mut c = 0usize;
-            while c < width {
-                if !is_set(c) {
-                    c += 1;
-                    continue;
-                }
-                let start = c;
-                while c < width && is_set(c) {
-                    c += 1;
-                }
+            while let Some(start) = next_nonzero(row, c) {
+                let end = next_zero(row, start);
                 runs.push(Run {
                     row: r as u32,
                     c0: start as u32,
-                    c1: c as u32,
+                    c1: end as u32,
                 });
-            }
-        };
-        for r in 0..height {
-            match self {
-                MaskData::Bytes(b) => {
-                    let row = &b[r * width..(r + 1) * width];
-                    push_runs(r, &|c| row[c] != 0);
-                }
-                MaskData::Packed(b) => {
-                    let base = (r * width) as u64;
-                    push_runs(r, &|c| get_bit(b, base + c as u64));
-                }
+                c = end;
             }
         }
-        runs
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+fn word_at(row: &[u8], i: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&row[i..i + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Index of the first non-zero byte of `row` at or after `i`, eight bytes at a time.
+fn next_nonzero(row: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        if v != 0 {
+            return Some(i + (v.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    (i..row.len()).find(|&j| row[j] != 0)
+}
+
+/// Index of the first zero byte of `row` at or after `i` (`row.len()` if none).
+fn next_zero(row: &[u8], mut i: usize) -> usize {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        // The lowest flagged byte is exactly the first zero byte.
+        let z = v.wrapping_sub(ONES) & !v & HIGHS;
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    (i..row.len()).find(|&j| row[j] == 0).unwrap_or(row.len())
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -244,80 +269,153 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
     }
 }
 
-/// Splits a `height × width` mask into its 8-connected components, ordered by the position
-/// where a row-by-row, left-to-right scan first meets each one (scikit-image's `label`
-/// order, which the reference writes). The caller checks that `mask` is long enough.
+/// Reusable working memory for splitting masks into components (keeps repeated splits
+/// free of allocations).
+#[derive(Debug, Default)]
+pub struct Labeler {
+    runs: Vec<Run>,
+    parent: Vec<u32>,
+    comp_of: Vec<u32>,
+    offsets: Vec<usize>,
+    run_comp: Vec<u32>,
+    acc: Vec<[u32; 5]>,
+    comps: Vec<(BBox, u32)>,
+    unpacked: Vec<u8>,
+}
+
+impl Labeler {
+    /// Labels the runs of a mask: fills `runs`, `run_comp` and `comps` (tight box relative
+    /// to the mask, pixel count) in scan order of each component's first pixel.
+    fn label(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
+        mask.runs_into(height, width, &mut self.runs, &mut self.unpacked);
+        let runs = &self.runs;
+        let parent = &mut self.parent;
+        parent.clear();
+        parent.extend(0..runs.len() as u32);
+        // The previous row's runs are prev..cur_start; both rows are sorted by column, so
+        // one forward pointer into the previous row suffices.
+        let (mut prev, mut cur_start) = (0usize, 0usize);
+        for i in 0..runs.len() {
+            if i == 0 || runs[i].row != runs[i - 1].row {
+                let row_before = runs[i].row.checked_sub(1);
+                prev = if i > 0 && Some(runs[i - 1].row) == row_before {
+                    cur_start
+                } else {
+                    i
+                };
+                cur_start = i;
+            }
+            let r = runs[i];
+            // Previous-row runs ending left of this run's reach cannot touch later runs.
+            while prev < cur_start && runs[prev].c1 < r.c0 {
+                prev += 1;
+            }
+            let mut j = prev;
+            // 8-connected: touching by an edge or a corner.
+            while j < cur_start && runs[j].c0 <= r.c1 {
+                union(parent, i as u32, j as u32);
+                j += 1;
+            }
+        }
+        // Roots are first runs; number components in order of their first run.
+        self.comp_of.clear();
+        self.comp_of.resize(runs.len(), u32::MAX);
+        self.run_comp.clear();
+        // Boxes accumulate as whole u32 words ([minr, minc, maxr, maxc, area]): narrow
+        // field updates would stall store forwarding in this loop.
+        let acc = &mut self.acc;
+        acc.clear();
+        for (i, run) in runs.iter().enumerate() {
+            let root = find(parent, i as u32) as usize;
+            if self.comp_of[root] == u32::MAX {
+                self.comp_of[root] = acc.len() as u32;
+                acc.push([run.row, run.c0, run.row + 1, run.c1, 0]);
+            }
+            let c = self.comp_of[root];
+            self.run_comp.push(c);
+            let a = &mut acc[c as usize];
+            a[1] = a[1].min(run.c0);
+            a[3] = a[3].max(run.c1);
+            a[2] = a[2].max(run.row + 1);
+            a[4] += run.c1 - run.c0;
+        }
+        self.comps.clear();
+        self.comps.extend(acc.iter().map(|a| {
+            (
+                BBox::new(a[0] as u16, a[1] as u16, a[2] as u16, a[3] as u16),
+                a[4],
+            )
+        }));
+    }
+
+    /// Splits a `height × width` mask into its 8-connected components, ordered by the
+    /// position where a row-by-row, left-to-right scan first meets each one
+    /// (scikit-image's `label` order, which the reference writes). The caller checks that
+    /// `mask` holds `height × width` pixels.
+    pub fn components(
+        &mut self,
+        mask: MaskData<'_>,
+        height: usize,
+        width: usize,
+    ) -> Vec<Component> {
+        self.label(mask, height, width);
+        let mut comps: Vec<Component> = self
+            .comps
+            .iter()
+            .map(|&(bbox, area)| Component {
+                bbox,
+                area,
+                bits: vec![0; bbox.pixels().div_ceil(8) as usize],
+            })
+            .collect();
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let comp = &mut comps[c as usize];
+            let (bit, n) = run_bits(run, &comp.bbox);
+            set_bits(&mut comp.bits, bit, n);
+        }
+        comps
+    }
+
+    /// Appends the regions of a mask placed at (`minr`, `minc`) to `out` in the file's
+    /// layout (length, absolute box, packed bits) and returns the total pixel count.
+    pub fn encode_regions(
+        &mut self,
+        mask: MaskData<'_>,
+        height: usize,
+        width: usize,
+        (minr, minc): (u16, u16),
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        self.label(mask, height, width);
+        // Where each component's bits start in `out`.
+        self.offsets.clear();
+        let mut area = 0u64;
+        for &(b, a) in &self.comps {
+            let bytes = b.pixels().div_ceil(8) as usize;
+            out.extend_from_slice(&((REGION_HEAD + bytes) as u32).to_le_bytes());
+            BBox::new(b.minr + minr, b.minc + minc, b.maxr + minr, b.maxc + minc).write(out);
+            self.offsets.push(out.len());
+            out.resize(out.len() + bytes, 0);
+            area += a as u64;
+        }
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let (b, _) = self.comps[c as usize];
+            let (bit, n) = run_bits(run, &b);
+            set_bits(&mut out[self.offsets[c as usize]..], bit, n);
+        }
+        area
+    }
+}
+
+/// The bit position and length of `run` inside the packed mask of box `b`.
+fn run_bits(run: &Run, b: &BBox) -> (u64, u64) {
+    let bit = (run.row - b.minr as u32) as u64 * b.width() as u64 + (run.c0 - b.minc as u32) as u64;
+    (bit, (run.c1 - run.c0) as u64)
+}
+
+/// [`Labeler::components`] with fresh working memory.
 pub fn components(mask: MaskData<'_>, height: usize, width: usize) -> Vec<Component> {
-    let runs = mask.runs(height, width);
-    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
-    // Runs of the previous row: prev_start..cur_start.
-    // The previous row's runs are prev..cur_start; both rows are sorted by column, so one
-    // forward pointer into the previous row suffices.
-    let (mut prev, mut cur_start) = (0usize, 0usize);
-    for i in 0..runs.len() {
-        if i == 0 || runs[i].row != runs[i - 1].row {
-            let row_before = runs[i].row.checked_sub(1);
-            prev = if i > 0 && Some(runs[i - 1].row) == row_before {
-                cur_start
-            } else {
-                i
-            };
-            cur_start = i;
-        }
-        let r = runs[i];
-        // Previous-row runs ending left of this run's reach cannot touch later runs either.
-        while prev < cur_start && runs[prev].c1 < r.c0 {
-            prev += 1;
-        }
-        let mut j = prev;
-        // 8-connected: touching by an edge or a corner.
-        while j < cur_start && runs[j].c0 <= r.c1 {
-            union(&mut parent, i as u32, j as u32);
-            j += 1;
-        }
-    }
-    // Roots are first runs; number components in order of their first run.
-    let mut comp_of = vec![u32::MAX; runs.len()];
-    let mut boxes: Vec<(BBox, u32)> = Vec::new();
-    let mut run_comp = Vec::with_capacity(runs.len());
-    for (i, run) in runs.iter().enumerate() {
-        let root = find(&mut parent, i as u32) as usize;
-        if comp_of[root] == u32::MAX {
-            comp_of[root] = boxes.len() as u32;
-            boxes.push((
-                BBox::new(
-                    run.row as u16,
-                    run.c0 as u16,
-                    run.row as u16 + 1,
-                    run.c1 as u16,
-                ),
-                0,
-            ));
-        }
-        let c = comp_of[root];
-        run_comp.push(c);
-        let (b, area) = &mut boxes[c as usize];
-        b.minc = b.minc.min(run.c0 as u16);
-        b.maxc = b.maxc.max(run.c1 as u16);
-        b.maxr = b.maxr.max(run.row as u16 + 1);
-        *area += run.c1 - run.c0;
-    }
-    let mut comps: Vec<Component> = boxes
-        .into_iter()
-        .map(|(bbox, area)| Component {
-            bbox,
-            area,
-            bits: vec![0; bbox.pixels().div_ceil(8) as usize],
-        })
-        .collect();
-    for (run, c) in runs.iter().zip(run_comp) {
-        let comp = &mut comps[c as usize];
-        let b = comp.bbox;
-        let bit =
-            (run.row - b.minr as u32) as u64 * b.width() as u64 + (run.c0 - b.minc as u32) as u64;
-        set_bits(&mut comp.bits, bit, (run.c1 - run.c0) as u64);
-    }
-    comps
+    Labeler::default().components(mask, height, width)
 }
 
 #[cfg(test)]
@@ -354,6 +452,30 @@ mod tests {
         let packed = [0b1010_0101, 0b0000_0000]; // rows 101001, 010000
         let bits_comps = components(MaskData::Packed(&packed), 2, 6);
         assert_eq!(bits_comps.len(), 2);
+    }
+
+    #[test]
+    fn word_scans_find_exact_positions() {
+        let row: Vec<u8> = (0..37u8)
+            .map(|i| {
+                if (5..20).contains(&i) || i == 33 {
+                    i | 1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(next_nonzero(&row, 0), Some(5));
+        assert_eq!(next_zero(&row, 5), 20);
+        assert_eq!(next_nonzero(&row, 20), Some(33));
+        assert_eq!(next_zero(&row, 33), 34);
+        assert_eq!(next_nonzero(&row, 34), None);
+        let full = vec![0x80u8; 19];
+        assert_eq!(next_zero(&full, 0), 19);
+        let mixed = [1u8, 0x01, 0, 0xff, 0, 0, 0, 0, 0, 7];
+        assert_eq!(next_zero(&mixed, 0), 2);
+        assert_eq!(next_nonzero(&mixed, 4), Some(9));
+        assert_eq!(next_nonzero(&mixed, 10), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   checked at open, records when first used; nothing is read unchecked.
 //! - Queries ([`IidFile::fetch`], [`IidFile::look_for`], [`IidFile::filter`],
 //!   [`IidFile::region`], [`IidFile::at`], [`IidFile::overlap_graph`]) answer in ascending
-//!   key order; spatial ones go through a packed R-tree built on first use.
+//!   key order; spatial ones go through a packed R-tree over region boxes built on first use.
 //! - [`IidWriter`] writes files the reference writes, byte for byte (group key lists
 //!   ascending), atomically.
 //!
@@ -30,4 +30,4 @@ pub use format::{BBox, Header, IidRecord, Region};
 pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};
 pub use reader::{Group, IidFile, Segment};
-pub use writer::IidWriter;
+pub use writer::{IidWriter, NewEntry};

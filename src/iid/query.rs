@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::format::IidRecord;
+use super::index::SpatialIndex;
 use super::reader::{IidFile, Segment};
 use crate::error::Result;
 
@@ -172,18 +173,15 @@ impl IidFile {
     /// Keys with at least one true pixel in the half-open box rows `minr..maxr`, columns
     /// `minc..maxc` (any values: parts outside 0..65535 simply hold no pixel).
     pub fn region(&self, bbox: [i64; 4]) -> Result<Vec<u32>> {
-        let mut candidates = Vec::new();
-        self.index()?.search(&bbox, |k| candidates.push(k));
-        candidates.sort_unstable();
-        let mut out = Vec::with_capacity(candidates.len());
-        for key in candidates {
-            if self
-                .segment(key)?
-                .intersects(bbox[0], bbox[1], bbox[2], bbox[3])
-            {
-                out.push(key);
+        let bytes = self.bytes();
+        let mut out = Vec::new();
+        self.index()?.search(&bbox, |b, r| {
+            if SpatialIndex::region_hits(bytes, b, r, &bbox) {
+                out.push(r.key);
             }
-        }
+        });
+        out.sort_unstable();
+        out.dedup();
         Ok(out)
     }
 
@@ -233,7 +231,8 @@ impl IidFile {
                         head.bbox.maxc as i64,
                     ];
                     let mut cands = Vec::new();
-                    index.search(&q, |b| {
+                    index.search(&q, |_, r| {
+                        let b = r.key;
                         if b > a && member.as_ref().map_or(true, |m| m[b as usize]) {
                             cands.push(b);
                         }
@@ -242,10 +241,11 @@ impl IidFile {
                         return Ok(Vec::new());
                     }
                     cands.sort_unstable();
-                    let sa = self.segment(a)?;
+                    cands.dedup();
+                    let sa = self.segment_for_pixels(a)?;
                     let mut edges = Vec::new();
                     for b in cands {
-                        let sb = self.segment(b)?;
+                        let sb = self.segment_for_pixels(b)?;
                         let Some(common) = sa.bbox.intersect(&sb.bbox) else {
                             continue;
                         };

@@ -105,9 +105,11 @@ impl<'a> Segment<'a> {
                 let row = (r.bbox.minr - self.bbox.minr) as usize + i;
                 let dst = row * w + (r.bbox.minc - self.bbox.minc) as usize;
                 let src_bit = (i * rw) as u64;
-                for (j, px) in out[dst..dst + rw].iter_mut().enumerate() {
-                    if mask::get_bit(r.bits, src_bit + j as u64) {
-                        *px = 1;
+                for (k, chunk) in out[dst..dst + rw].chunks_mut(56).enumerate() {
+                    let n = chunk.len() as u32;
+                    let v = mask::read_bits(r.bits, src_bit + 56 * k as u64, n);
+                    for (j, px) in chunk.iter_mut().enumerate() {
+                        *px |= ((v >> (n - 1 - j as u32)) & 1) as u8;
                     }
                 }
             }
@@ -316,14 +318,19 @@ impl IidFile {
         SegmentHead::parse(self.segment_record(key), key as usize)
     }
 
-    /// True when segment `key` stores no region (a cheap check needing no decoding).
-    pub(crate) fn segment_has_regions(&self, key: u32) -> bool {
-        self.segment_record(key).len() > SEGMENT_HEAD
-    }
-
     /// The segment of entry `key`, with every region checked (lengths, boxes inside the
     /// segment box, bit counts) and the stored area verified against the bits.
     pub fn segment(&self, key: u32) -> Result<Segment<'_>> {
+        self.checked_segment(key, true)
+    }
+
+    /// Like [`IidFile::segment`] without comparing the stored area with the bits (every
+    /// bound is still checked): for queries that only test pixels.
+    pub(crate) fn segment_for_pixels(&self, key: u32) -> Result<Segment<'_>> {
+        self.checked_segment(key, false)
+    }
+
+    fn checked_segment(&self, key: u32, verify_area: bool) -> Result<Segment<'_>> {
         let key = self.check_key(key as u64)?;
         let rec = self.segment_record(key);
         let head = SegmentHead::parse(rec, key as usize)?;
@@ -331,9 +338,11 @@ impl IidFile {
         let mut walk = RegionWalk::new(body);
         let mut pixels = 0u64;
         while let Some(r) = walk.next_checked(key as usize, &head.bbox)? {
-            pixels += mask::count_ones(r.bits, 0, r.bbox.pixels());
+            if verify_area {
+                pixels += mask::count_ones(r.bits, 0, r.bbox.pixels());
+            }
         }
-        if pixels != head.area as u64 {
+        if verify_area && pixels != head.area as u64 {
             return Err(Error::format(format!(
                 "segment {key}: stored area {} but its regions hold {pixels} pixels",
                 head.area

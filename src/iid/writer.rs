@@ -5,10 +5,13 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 
-use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN, SEGMENT_HEAD};
-use super::mask::{components, MaskData};
+use rayon::prelude::*;
+
+use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN};
+use super::mask::{Labeler, MaskData};
 use super::pyjson;
 use super::reader::IidFile;
 use crate::codec::atomic::AtomicFile;
@@ -27,6 +30,7 @@ pub struct IidWriter {
     group_index: HashMap<String, usize>,
     groups: Vec<(String, Vec<u32>)>,
     meta: String,
+    labeler: Labeler,
 }
 
 impl Default for IidWriter {
@@ -64,6 +68,51 @@ pub fn check_bbox(bbox: [u64; 4]) -> Result<BBox> {
     ))
 }
 
+/// One entry for [`IidWriter::add_many`] (the arguments of [`IidWriter::add`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewEntry<'a> {
+    /// The label's name.
+    pub address: &'a [u8],
+    /// Its namespace (empty = absent).
+    pub domain: &'a [u8],
+    /// `[minr, minc, maxr, maxc]`.
+    pub bbox: [u64; 4],
+    /// The mask over the box.
+    pub mask: MaskData<'a>,
+}
+
+/// Checks an entry's box and that its mask covers it exactly.
+fn check_entry(bbox: [u64; 4], mask: &MaskData<'_>) -> Result<BBox> {
+    let b = check_bbox(bbox)?;
+    let need = mask.required_len(b.pixels());
+    if mask.len() as u64 != need {
+        return Err(Error::Mismatch(format!(
+            "mask has {} bytes, a {}x{} box needs {need}",
+            mask.len(),
+            b.height(),
+            b.width()
+        )));
+    }
+    Ok(b)
+}
+
+/// Appends the segment record of entry `key` (head, then its regions) to `out`.
+fn encode_segment(
+    labeler: &mut Labeler,
+    key: u32,
+    b: &BBox,
+    mask: MaskData<'_>,
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    out.extend_from_slice(&key.to_le_bytes());
+    b.write(out);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let area = labeler.encode_regions(mask, b.height(), b.width(), (b.minr, b.minc), out);
+    // At most 65535 x 65535 pixels: fits in u32.
+    out[start + 12..start + 16].copy_from_slice(&(area as u32).to_le_bytes());
+}
+
 impl IidWriter {
     /// An empty file: no entry, no group, meta `{}`.
     pub fn new() -> IidWriter {
@@ -75,6 +124,7 @@ impl IidWriter {
             group_index: HashMap::new(),
             groups: Vec::new(),
             meta: "{}".to_string(),
+            labeler: Labeler::default(),
         }
     }
 
@@ -155,51 +205,97 @@ impl IidWriter {
         bbox: [u64; 4],
         mask: MaskData<'_>,
     ) -> Result<u32> {
-        let b = check_bbox(bbox)?;
-        let need = mask.required_len(b.pixels());
-        if mask.len() as u64 != need {
-            return Err(Error::Mismatch(format!(
-                "mask has {} bytes, a {}x{} box needs {need}",
-                mask.len(),
-                b.height(),
-                b.width()
-            )));
+        self.check_capacity(1)?;
+        let b = check_entry(bbox, &mask)?;
+        let key = self.len() as u32;
+        // Encode straight into the segments buffer; `commit` rolls back on a size error.
+        let start = self.segs.len();
+        encode_segment(&mut self.labeler, key, &b, mask, &mut self.segs);
+        self.commit(start, domain, address)?;
+        Ok(key)
+    }
+
+    /// Adds many entries at once (see [`IidWriter::add`]), splitting their masks on the
+    /// library's thread pool; returns their keys. The file is the same as with one `add`
+    /// per entry in order. Every entry is checked first; on any error nothing is added.
+    pub fn add_many(&mut self, entries: &[NewEntry<'_>]) -> Result<Range<u32>> {
+        const CHUNK: usize = 256;
+        self.check_capacity(entries.len())?;
+        let boxes = entries
+            .iter()
+            .map(|e| check_entry(e.bbox, &e.mask))
+            .collect::<Result<Vec<BBox>>>()?;
+        let first = self.len() as u32;
+        let encoded: Vec<(Vec<u8>, Vec<usize>)> = crate::threads::install(|| {
+            entries
+                .par_chunks(CHUNK)
+                .zip(boxes.par_chunks(CHUNK))
+                .enumerate()
+                .map_init(Labeler::default, |labeler, (c, (es, bs))| {
+                    let mut out = Vec::new();
+                    let mut ends = Vec::with_capacity(es.len());
+                    for (i, (e, b)) in es.iter().zip(bs).enumerate() {
+                        let key = first + (c * CHUNK + i) as u32;
+                        encode_segment(labeler, key, b, e.mask, &mut out);
+                        ends.push(out.len());
+                    }
+                    (out, ends)
+                })
+                .collect()
+        })?;
+        let (segs, iids) = (self.segs.len(), self.iids.len());
+        let mut appended = || -> Result<()> {
+            for ((out, ends), es) in encoded.iter().zip(entries.chunks(CHUNK)) {
+                let mut from = 0;
+                for (&end, e) in ends.iter().zip(es) {
+                    let start = self.segs.len();
+                    self.segs.extend_from_slice(&out[from..end]);
+                    from = end;
+                    self.commit(start, e.domain, e.address)?;
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = appended() {
+            self.segs.truncate(segs);
+            self.iids.truncate(iids);
+            self.iid_locs.truncate(first as usize);
+            self.seg_locs.truncate(first as usize);
+            return Err(e);
         }
-        if self.len() as u64 >= (u32::MAX as u64) / LUT_ENTRY_LEN as u64 {
+        Ok(first..first + entries.len() as u32)
+    }
+
+    fn check_capacity(&self, more: usize) -> Result<()> {
+        if self.len() as u64 + more as u64 > (u32::MAX as u64) / LUT_ENTRY_LEN as u64 {
             return Err(Error::unsupported("the LUT cannot hold more entries"));
         }
-        let key = self.len() as u32;
-        let comps = components(mask, b.height(), b.width());
-        let mut rec = Vec::with_capacity(
-            SEGMENT_HEAD + comps.iter().map(|c| 12 + c.bits.len()).sum::<usize>(),
-        );
-        rec.extend_from_slice(&key.to_le_bytes());
-        b.write(&mut rec);
-        let area: u64 = comps.iter().map(|c| c.area as u64).sum();
-        rec.extend_from_slice(&(area as u32).to_le_bytes());
-        for c in &comps {
-            rec.extend_from_slice(&fits_u32("a region", 12 + c.bits.len() as u64)?.to_le_bytes());
-            let abs = BBox::new(
-                c.bbox.minr + b.minr,
-                c.bbox.minc + b.minc,
-                c.bbox.maxr + b.minr,
-                c.bbox.maxc + b.minc,
-            );
-            abs.write(&mut rec);
-            rec.extend_from_slice(&c.bits);
+        Ok(())
+    }
+
+    /// Records the segment encoded at `segs[start..]` and the entry's iid record, after
+    /// checking every size against the format; on error removes the segment again.
+    fn commit(&mut self, start: usize, domain: &[u8], address: &[u8]) -> Result<()> {
+        let checked = (|| {
+            let offset = fits_u32("the segments section", start as u64)?;
+            let len = fits_u32("a segment record", (self.segs.len() - start) as u64)?;
+            fits_u32("the segments section", self.segs.len() as u64)?;
+            fits_u32(
+                "the iids section",
+                self.iids.len() as u64 + (IID_RECORD_HEAD + domain.len() + address.len()) as u64,
+            )?;
+            Ok(Loc { offset, len })
+        })();
+        match checked.and_then(|loc| self.push_iid(domain, address).map(|()| loc)) {
+            Ok(loc) => {
+                self.seg_locs.push(loc);
+                Ok(())
+            }
+            Err(e) => {
+                self.segs.truncate(start);
+                Err(e)
+            }
         }
-        // Check both sections before changing either.
-        fits_u32(
-            "the segments section",
-            self.segs.len() as u64 + rec.len() as u64,
-        )?;
-        fits_u32(
-            "the iids section",
-            self.iids.len() as u64 + (IID_RECORD_HEAD + domain.len() + address.len()) as u64,
-        )?;
-        self.push_iid(domain, address)?;
-        self.push_seg(&rec)?;
-        Ok(key)
     }
 
     /// Adds an existing key to a group, creating the group (after the existing ones) if

@@ -30,7 +30,9 @@ const READ_ROWS: u64 = 64;
 #[derive(Clone, Debug)]
 pub struct FragmentOptions {
     /// File name template: `{row}`, `{col}` (cell indices), `{y}`, `{x}` (pixel position of the
-    /// cell), `{z}` (slice), each optionally zero-padded as `{row:04}`. The extension picks
+    /// cell), `{z}` (slice), each optionally zero-padded as `{row:04}`. Volumes are written
+    /// slice by slice (one 2-D file per slice and cell; `{z}` is required, the grid's depth
+    /// cells are not used). The extension picks
     /// the format (PNG; TIFF, NPY and EXR once those codecs are built in).
     pub template: String,
     /// Encoder options.
@@ -119,10 +121,16 @@ fn read_band(
     rows: std::ops::Range<u64>,
     width: u64,
     prev: Option<&Band>,
+    spare: Option<Image>,
 ) -> Result<Band> {
     let format = p.format();
     let (w, h) = (width as usize, (rows.end - rows.start) as usize);
-    let mut image = Image::new(w, h, format)?;
+    // Reuse the buffer of a band already written when it has the same size (every band but
+    // possibly the last), sparing the page faults of a fresh allocation.
+    let mut image = match spare {
+        Some(img) if (img.width(), img.height(), img.format()) == (w, h, format) => img,
+        _ => Image::new(w, h, format)?,
+    };
     let (img_w, img_h) = p.grid().image_size();
     if rows.end > img_h || width > img_w {
         let mut fill = Vec::new();
@@ -276,17 +284,19 @@ pub fn fragment(
     let mut tiles = Vec::with_capacity(plan.len());
     if let Some(first) = bands.first() {
         let mut current = crate::threads::install(|| {
-            read_band(p, first.0, band_rows(first.1), band_width, None)
+            read_band(p, first.0, band_rows(first.1), band_width, None, None)
         })??;
+        let mut spare: Option<Image> = None;
         for i in 0..bands.len() {
             // Encode this band's cells while the next band is read.
+            let reuse = spare.take();
             let (written, next) = crate::threads::install(|| {
                 rayon::join(
                     || write(&current, &bands[i].2),
                     || match bands.get(i + 1) {
                         Some(&(z, r, _)) => {
                             let prev = (z == bands[i].0).then_some(&current);
-                            read_band(p, z, band_rows(r), band_width, prev).map(Some)
+                            read_band(p, z, band_rows(r), band_width, prev, reuse).map(Some)
                         }
                         None => Ok(None),
                     },
@@ -295,7 +305,7 @@ pub fn fragment(
             tiles.extend(written?);
             progress.report(tiles.len() as u64, total)?;
             match next? {
-                Some(band) => current = band,
+                Some(band) => spare = Some(std::mem::replace(&mut current, band).image),
                 None => break,
             }
         }

@@ -272,22 +272,32 @@ pub fn stitch_manifest(
     let load = |i: usize| -> Result<(usize, Tile)> {
         let e = entries[i];
         let path = tile_dir.join(&e.file);
-        let image = codec::read_image(&path)?;
-        if image.format() != format {
+        // The header is checked before any pixel is decoded (tiles are untrusted input).
+        let info = codec::probe(&path)?;
+        if info.format != format {
             return Err(Error::Mismatch(format!(
                 "{}: tile is {}, the manifest says {format}",
                 path.display(),
-                image.format()
+                info.format
             )));
         }
-        if image.width() as u64 != e.rect.width() || image.height() as u64 != e.rect.height() {
+        if info.width != e.rect.width() || info.height != e.rect.height() {
             return Err(Error::Mismatch(format!(
                 "{}: tile is {}x{}, the manifest says {}x{}",
                 path.display(),
-                image.width(),
-                image.height(),
+                info.width,
+                info.height,
                 e.rect.width(),
                 e.rect.height()
+            )));
+        }
+        let image = codec::read_image(&path)?;
+        if (image.width() as u64, image.height() as u64, image.format())
+            != (info.width, info.height, info.format)
+        {
+            return Err(Error::format(format!(
+                "{}: tile changed while being read",
+                path.display()
             )));
         }
         let r = e.rect;
