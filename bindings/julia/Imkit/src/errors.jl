@@ -27,7 +27,16 @@ status_str(code::Integer) = unsafe_string(@ccall libimkit.imkit_status_str(Int32
 
 The message of the last failed imkit call on this thread.
 """
-last_error_message() = unsafe_string(@ccall libimkit.imkit_last_error_message()::Cstring)
+function last_error_message()
+    # The two-call copy form: never changes the message, so the size query is safe.
+    n = Ref{Csize_t}(0)
+    @ccall libimkit.imkit_last_error_copy(C_NULL::Ptr{UInt8}, 0::Csize_t, n::Ref{Csize_t})::Int32
+    n[] == 0 && return ""
+    buf = Vector{UInt8}(undef, n[])
+    status = GC.@preserve buf @ccall libimkit.imkit_last_error_copy(pointer(buf)::Ptr{UInt8}, length(buf)::Csize_t,
+                                                                  n::Ref{Csize_t})::Int32
+    return status == IMKIT_STATUS_OK ? String(buf[1:n[]-1]) : ""
+end
 
 # Throws for a failed status. Called right after the ccall: no yield point in between, so
 # the task is still on the thread whose last-error message belongs to the failure.
