@@ -4,7 +4,7 @@
 //! `imkit.pc.in` template; once normally and once with `imkit_debug` (a GC before every C
 //! call, so a missing `runtime.KeepAlive` crashes) and `GODEBUG=cgocheck=2`; then runs the
 //! README's Go example as a module of its own. Without `go` it says SKIPPED loudly (CI
-//! installs golang-go).
+//! installs golang-go; pkg-config likewise).
 
 mod clib;
 mod common;
@@ -13,13 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use clib::{built, readme_example, readme_link_libs, run, ROOT};
+use clib::{built, have, readme_example, readme_link_libs, run, ROOT};
 
-fn have_go() -> bool {
-    Command::new("go")
+/// Whether the tools the Go tests need are installed; says SKIPPED for `test` otherwise.
+fn go_tools_or_skip(test: &str) -> bool {
+    let go = Command::new("go")
         .arg("version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !go {
+        common::skipped("go not installed; CI installs golang-go", test);
+    } else if !have("pkg-config") {
+        common::skipped("pkg-config not installed; CI installs it", test);
+    }
+    go && have("pkg-config")
 }
 
 /// A prefix whose `lib` is the test library and `include` the repository's headers, with
@@ -77,11 +84,7 @@ fn go_in(dir: &Path, args: &[&str], prefix: &Path, extra_env: &[(&str, &str)]) -
 
 #[test]
 fn go_binding_tests_pass() {
-    if !have_go() {
-        common::skipped(
-            "go not installed; CI installs golang-go",
-            "go test ./... in bindings/go",
-        );
+    if !go_tools_or_skip("go test ./... in bindings/go") {
         return;
     }
     let prefix = pkg_config_prefix();
@@ -116,11 +119,7 @@ fn go_binding_tests_pass() {
 
 #[test]
 fn readme_go_example_runs() {
-    if !have_go() {
-        common::skipped(
-            "go not installed; CI installs golang-go",
-            "README Go example",
-        );
+    if !go_tools_or_skip("README Go example") {
         return;
     }
     let prefix = pkg_config_prefix();
