@@ -34,7 +34,13 @@ static void test_library() {
     std::printf("library: version %s, ABI %u\n", imkit::version_string().c_str(), imkit::abi_version());
 }
 
+// Exported by the test-hooks build the tests link against: panics inside imkit.
+extern "C" imkit_status imkit__test_panic(void);
+
 static void test_errors(const std::string &dir) {
+    // A panic inside imkit arrives as an ordinary imkit::Error; the process lives on.
+    std::string panic = CHECK_THROWS(imkit::detail::call(imkit__test_panic), IMKIT_STATUS_PANIC);
+    CHECK(!panic.empty());
     std::string msg = CHECK_THROWS(imkit::Image::read(dir + "/missing.png"), IMKIT_STATUS_IO);
     CHECK(msg.find("missing.png") != std::string::npos);
     try {
