@@ -126,8 +126,9 @@ impl Format {
 /// Options for writing image files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
-    /// PNG compression: 0 = none, 1 = fastest (fdeflate), 2–9 = zlib levels; default 3, which
-    /// measured as fast as fdeflate on large images with far smaller files.
+    /// PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels.
+    /// On camera-like frames level 1 is 3–4x faster than zlib level 3 at the same size; on
+    /// smooth synthetic gradients it compresses poorly, and levels 2–9 are much smaller there.
     pub png_compression: u8,
     /// EXR compression (default ZIP, 16 lines per block).
     pub exr_compression: ExrCompression,
@@ -136,7 +137,7 @@ pub struct WriteOptions {
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
-            png_compression: 3,
+            png_compression: 1,
             exr_compression: ExrCompression::default(),
         }
     }

@@ -220,7 +220,7 @@ pub fn check_format(format: PixelFormat) -> Result<()> {
 
 impl<W: Write + 'static> PngWriter<W> {
     /// Writes the PNG header for a `width` x `height` image. `compression`: 0 = none,
-    /// 1 = fastest (fdeflate; weak on synthetic images), 2–9 = zlib levels (3 is the default).
+    /// 1 = fast (fdeflate, the default; weak on smooth synthetic images), 2–9 = zlib levels.
     pub fn new(
         out: W,
         name: &str,

@@ -183,7 +183,7 @@ pub(crate) unsafe fn write_options(ptr: *const imkit_write_options) -> FfiResult
     Ok(unsafe { handle_ref(ptr, "options") }?.options.clone())
 }
 
-/// Creates write options with the defaults (PNG compression 3).
+/// Creates write options with the defaults (PNG compression 1 = fast).
 /// Owned: free with `imkit_write_options_free`.
 #[no_mangle]
 #[must_use]
@@ -199,8 +199,8 @@ pub unsafe extern "C" fn imkit_write_options_new(
     })
 }
 
-/// Sets the PNG compression: 0 = none, 1 = fastest (fdeflate), 2–9 = zlib levels (default 3;
-/// higher is smaller and slower). Output bytes are deterministic for every level.
+/// Sets the PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels
+/// (higher is smaller and slower; much smaller than 1 on smooth synthetic images). Output bytes are deterministic for every level.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_write_options_set_png_compression(

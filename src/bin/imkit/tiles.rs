@@ -38,7 +38,7 @@ pub struct Placement {
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     fill: f64,
     /// PNG compression: 0 none, 1 fastest (fdeflate), 2-9 zlib levels.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 1)]
     compression: u8,
 }
 
