@@ -256,7 +256,7 @@ template <class T> struct Pixels {
 class WriteOptions : public detail::Handle<imkit_write_options, imkit_write_options_free> {
 public:
     using Handle::Handle;
-    /// Default options (PNG compression 3).
+    /// Default options (PNG compression 1, fast).
     static WriteOptions defaults() {
         imkit_write_options *raw = nullptr;
         detail::call(imkit_write_options_new, &raw);

@@ -185,7 +185,7 @@ type WriteOptions struct {
 	ptr *C.imkit_write_options
 }
 
-// NewWriteOptions gives the defaults (PNG compression 3).
+// NewWriteOptions gives the defaults (PNG compression 1, fast).
 func NewWriteOptions() (*WriteOptions, error) {
 	var msg *C.char
 	var p *C.imkit_write_options

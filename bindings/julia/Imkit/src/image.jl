@@ -32,9 +32,10 @@ end
 view_of(a::Matrix{T}) where {T} = view_of(reshape(a, 1, size(a)...))
 
 """
-    WriteOptions(; png_compression=3)
+    WriteOptions(; png_compression=nothing)
 
-Options for writing files. `close` frees them early.
+Options for writing files (`nothing` keeps imkit's default, PNG compression 1 = fast).
+`close` frees them early.
 """
 mutable struct WriteOptions
     ptr::Ptr{Cvoid}
