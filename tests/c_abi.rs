@@ -4,86 +4,13 @@
 //! library under valgrind, and linked to the shared library with ASan + UBSan. Also: the
 //! symbol audit, the README link line, struct layouts, and the header compiled as C++.
 
+mod clib;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-struct Built {
-    lib_dir: PathBuf,
-    native_libs: Vec<String>,
-}
-
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    if !out.status.success() {
-        panic!(
-            "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
-
-/// Builds libimkit.{a,so} with test hooks once per test process.
-fn built() -> &'static Built {
-    static BUILT: OnceLock<Built> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let target = Path::new(ROOT).join("target/c-abi");
-        let out = run(Command::new(env!("CARGO"))
-            .current_dir(ROOT)
-            .args(["rustc", "--lib", "--features", "test-hooks", "--target-dir"])
-            .arg(&target)
-            .args(["--", "--print", "native-static-libs"])
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS"));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let native_libs = stderr
-            .lines()
-            .find_map(|l| l.split("native-static-libs:").nth(1))
-            .map(|s| s.split_whitespace().map(String::from).collect())
-            .unwrap_or_else(|| {
-                // Cargo did not rebuild, so rustc printed nothing: use the known list.
-                readme_link_libs()
-            });
-        let lib_dir = target.join("debug");
-        let soname = lib_dir.join("libimkit.so.1");
-        let _ = std::fs::remove_file(&soname);
-        std::os::unix::fs::symlink("libimkit.so", &soname).unwrap();
-        Built {
-            lib_dir,
-            native_libs,
-        }
-    })
-}
-
-/// The libraries the README tells static linkers to add (line starting `LIBS_PRIVATE:`).
-fn readme_link_libs() -> Vec<String> {
-    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
-    let line = readme
-        .lines()
-        .find(|l| l.contains("libimkit.a") && l.contains("-lpthread"))
-        .expect("README needs the static link line (cc ... libimkit.a -l...)");
-    line.split_whitespace()
-        .map(|w| w.trim_matches('`'))
-        .filter(|w| w.starts_with("-l"))
-        .map(String::from)
-        .collect()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use clib::{built, have, readme_link_libs, run, ROOT};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("imkit-c-{name}-{}", std::process::id()));

@@ -1,0 +1,70 @@
+// C++ binding tests for partitions, fragment and stitch (fourth translation unit).
+#include <cstdio>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include "check.hpp"
+#include "imkit.hpp"
+
+void test_partition(const std::string &dir) {
+    const uint64_t W = 64, H = 48;
+    imkit::Pixels<uint8_t> img(W, H, 3);
+    for (uint64_t y = 0; y < H; y++)
+        for (uint64_t x = 0; x < W; x++)
+            for (uint32_t c = 0; c < 3; c++) img.at(x, y, c) = static_cast<uint8_t>(x * 3 + y * 5 + c * 50);
+
+    imkit::PartitionOptions opts = imkit::PartitionOptions::defaults();
+    opts.cell(16, 16).step(16, 16);
+    imkit::Partition p = imkit::Partition::from_buffer(img.view(), &opts);
+    imkit::GridShape g = p.shape();
+    CHECK(g.rows == 3 && g.cols == 4 && g.depth == 1);
+    imkit::SourceInfo si = p.source();
+    CHECK(si.width == W && si.height == H && si.channels == 3 && si.dtype == IMKIT_DTYPE_U8);
+    CHECK((p.step() == std::pair<double, double>{16.0, 16.0}));
+    imkit_rect r = p.cell_rect(1, -2);
+    CHECK(r.left == 32 && r.top == 16 && r.right == 48 && r.bottom == 32);
+    CHECK_THROWS(p.cell_rect(3, 0), IMKIT_STATUS_OUT_OF_BOUNDS);
+
+    // Read a cell (interleaved) and check it against the source.
+    std::vector<uint8_t> cell = p.read_cell<uint8_t>(1, 2);
+    CHECK(cell.size() == 16 * 16 * 3);
+    CHECK(cell[0] == img.at(32, 16, 0) && cell[cell.size() - 1] == img.at(47, 31, 2));
+    CHECK_THROWS(p.read_cell<uint16_t>(1, 2), IMKIT_STATUS_MISMATCH);
+    std::vector<uint8_t> small(10);
+    CHECK_THROWS(p.read_cell_into(1, 2, small.data(), small.size()), IMKIT_STATUS_BUFFER_TOO_SMALL);
+
+    // A selection: rows 0:2 of the last column, planar.
+    std::vector<imkit::AxisKey> keys{imkit::key_slice(0, 2), imkit::key_index(-1)};
+    auto reg = p.region(keys);
+    CHECK(reg.first.left == 48 && reg.first.top == 0 && reg.first.right == 64 && reg.first.bottom == 32);
+    CHECK(reg.second == 16 * 32 * 3);
+    std::vector<uint8_t> planar = p.read<uint8_t>(keys, IMKIT_LAYOUT_PLANAR);
+    CHECK(planar[0] == img.at(48, 0, 0) && planar[16 * 32] == img.at(48, 0, 1));
+    CHECK(p.read<uint8_t>({imkit::key_all(), imkit::key_slice(std::nullopt, 1)}).size() == 16 * 48 * 3);
+
+    imkit::CellRange at = p.cells_at(33, 17);
+    CHECK(at.row0 == 1 && at.row1 == 2 && at.col0 == 2 && at.col1 == 3);
+
+    // Fragment to files, stitch back: the same pixels.
+    std::string src = dir + "/part_src.png", frag = dir + "/frag", out = dir + "/stitched.png";
+    imkit::write_image(src, img.view());
+    CHECK(mkdir(frag.c_str(), 0755) == 0);
+    imkit::PartitionOptions fo = imkit::PartitionOptions::defaults();
+    fo.cell(20, 24).stride(0.75, 0.5).edge(IMKIT_PARTITION_EDGE_CLIP);
+    imkit::Partition fp = imkit::Partition::open(src, &fo);
+    int cells = 0;
+    fp.fragment(frag, "", nullptr, [&](uint64_t, uint64_t) { return ++cells > 0; });
+    CHECK(cells > 0);
+    int rows = 0;
+    imkit::stitch(frag + "/manifest.json", out, IMKIT_BLEND_AVERAGE, nullptr, [&](uint64_t, uint64_t) { return ++rows > 0; });
+    imkit::Image back = imkit::Image::read(out);
+    imkit::View bv = back.view();
+    CHECK(bv.width == W && bv.height == H);
+    const uint8_t *bp = static_cast<const uint8_t *>(bv.data);
+    for (size_t i = 0; i < img.data.size(); i++) CHECK(bp[i] == img.data[i]);
+    CHECK_THROWS(imkit::stitch(frag + "/manifest.json", dir + "/never.png", IMKIT_BLEND_OVERWRITE, nullptr,
+                               [](uint64_t, uint64_t) { return false; }),
+                 IMKIT_STATUS_CANCELLED);
+    std::printf("partition: grid, cells, selections, fragment (%d progress calls) and exact stitch work\n", cells);
+}

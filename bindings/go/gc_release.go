@@ -1,0 +1,6 @@
+//go:build !imkit_debug
+
+package imkit
+
+// maybeGC does nothing outside imkit_debug builds.
+func maybeGC() {}

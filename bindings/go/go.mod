@@ -1,0 +1,3 @@
+module github.com/imkit/imkit/bindings/go
+
+go 1.19
