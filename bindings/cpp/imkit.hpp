@@ -756,6 +756,11 @@ public:
         detail::call(imkit_partition_options_set_channels, get(), bands.data(), bands.size());
         return *this;
     }
+    /// Opens 3-D NPY arrays as (depth, height, width) volumes instead of (height, width, channels) images.
+    PartitionOptions &volume(bool volume) {
+        detail::call(imkit_partition_options_set_volume, get(), volume ? 1 : 0);
+        return *this;
+    }
     /// Decode-once cache directory for PNG sources ("" clears it: PNG streams top to bottom).
     PartitionOptions &cache_dir(const std::string &dir) {
         detail::call(imkit_partition_options_set_cache_dir, get(), dir.empty() ? nullptr : dir.c_str());

@@ -13,6 +13,7 @@ package imkit
 // IMKIT_GO_SHIM(imkit_partition_options_set_depth, (imkit_partition_options *o, uint64_t c, uint64_t s), (o, c, s))
 // IMKIT_GO_SHIM(imkit_partition_options_set_edge, (imkit_partition_options *o, int32_t e, double fill), (o, e, fill))
 // IMKIT_GO_SHIM(imkit_partition_options_set_channels, (imkit_partition_options *o, const int64_t *c, size_t n), (o, c, n))
+// IMKIT_GO_SHIM(imkit_partition_options_set_volume, (imkit_partition_options *o, int32_t v), (o, v))
 // IMKIT_GO_SHIM(imkit_partition_options_set_cache_dir, (imkit_partition_options *o, const char *dir), (o, dir))
 // IMKIT_GO_SHIM(imkit_partition_open, (const char *path, const imkit_partition_options *o, imkit_partition **out),
 //               (path, o, out))
@@ -192,6 +193,18 @@ func (o *PartitionOptions) SetChannels(bands []int64) error {
 	})
 	runtime.KeepAlive(bands)
 	return err
+}
+
+// SetVolume opens 3-D NPY arrays as (depth, height, width) volumes instead of
+// (height, width, channels) images.
+func (o *PartitionOptions) SetVolume(volume bool) error {
+	v := C.int32_t(0)
+	if volume {
+		v = 1
+	}
+	return o.set(func(m **C.char, p *C.imkit_partition_options) C.imkit_status {
+		return C.go_imkit_partition_options_set_volume(m, p, v)
+	})
 }
 
 // SetCacheDir sets the decode-once cache directory of PNG sources ("" clears it).

@@ -102,3 +102,28 @@ func TestPartitionFragmentStitch(t *testing.T) {
 		t.Fatalf("cancelled stitch: %v", err)
 	}
 }
+
+func TestPartitionNPYVolume(t *testing.T) {
+	vol := make([]uint16, 2*8*6)
+	for i := range vol {
+		vol[i] = uint16(i)
+	}
+	npy := must(SaveArray(filepath.Join(t.TempDir(), "volume.npy"), vol, []int{2, 8, 6}, "", nil))
+	o := must(NewPartitionOptions())
+	defer o.Close()
+	for _, err := range []error{o.SetVolume(true), o.SetCell(4, 3), o.SetStep(4, 3), o.SetDepth(1, 1)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := must(OpenPartition(npy, o))
+	defer p.Close()
+	if si := must(p.Source()); si != (SourceInfo{6, 8, 2, 1, U16}) {
+		t.Fatalf("Source = %+v", si)
+	}
+	data := must(p.Read(Interleaved, Index(1), Index(0), Index(0)))
+	// Samples 0 and 3 of slice 1 (little-endian uint16 below 256): 48 and 54.
+	if len(data) != 4*3*2 || data[0] != 48 || data[6] != 54 {
+		t.Fatalf("volume cell: %v", data)
+	}
+}

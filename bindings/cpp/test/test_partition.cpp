@@ -66,5 +66,18 @@ void test_partition(const std::string &dir) {
     CHECK_THROWS(imkit::stitch(frag + "/manifest.json", dir + "/never.png", IMKIT_BLEND_OVERWRITE, nullptr,
                                [](uint64_t, uint64_t) { return false; }),
                  IMKIT_STATUS_CANCELLED);
+    // A 3-D NPY array opened as a volume: (depth, height, width) = (2, 8, 6).
+    std::vector<uint16_t> vol(2 * 8 * 6);
+    for (size_t i = 0; i < vol.size(); i++) vol[i] = static_cast<uint16_t>(i);
+    std::string npy = imkit::save_array(dir + "/volume.npy", vol, {2, 8, 6});
+    imkit::PartitionOptions vo = imkit::PartitionOptions::defaults();
+    vo.volume(true).cell(4, 3).step(4, 3).depth(1, 1);
+    imkit::Partition vp = imkit::Partition::open(npy, &vo);
+    imkit::SourceInfo vs = vp.source();
+    CHECK(vs.slices == 2 && vs.height == 8 && vs.width == 6 && vs.channels == 1);
+    CHECK(vp.shape().depth == 2);
+    std::vector<uint16_t> v1 = vp.read<uint16_t>({imkit::key_index(1), imkit::key_index(0), imkit::key_index(0)});
+    CHECK(v1.size() == 4 * 3 && v1[0] == 48 && v1[3] == 54);
+
     std::printf("partition: grid, cells, selections, fragment (%d progress calls) and exact stitch work\n", cells);
 }

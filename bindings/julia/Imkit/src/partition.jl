@@ -15,16 +15,17 @@ key_all() = imkit_axis_key(IMKIT_KEY_KIND_ALL, false, false, 0, 0)
 
 """
     PartitionOptions(; cell=nothing, stride=nothing, step=nothing, depth=nothing,
-                     edge=nothing, fill=0.0, channels=nothing, cache_dir=nothing)
+                     edge=nothing, fill=0.0, channels=nothing, cache_dir=nothing, volume=nothing)
 
 `cell = (height, width)`, `stride = (y, x)` fractions of the cell, `step = (y, x)` pixels,
 `depth = (cell_depth, step_depth)`, `edge` an `IMKIT_PARTITION_EDGE_*` constant,
-`channels` band indices (0-based, negative from the end), `cache_dir` for PNG sources.
+`channels` band indices (0-based, negative from the end), `cache_dir` for PNG sources,
+`volume=true` to open 3-D NPY arrays as (depth, height, width) volumes.
 """
 mutable struct PartitionOptions
     ptr::Ptr{Cvoid}
     function PartitionOptions(; cell=nothing, stride=nothing, step=nothing, depth=nothing, edge=nothing,
-                              fill::Real=0.0, channels=nothing, cache_dir=nothing)
+                              fill::Real=0.0, channels=nothing, cache_dir=nothing, volume=nothing)
         out = Ref{Ptr{Cvoid}}(C_NULL)
         check(@ccall libimkit.imkit_partition_options_new(out::Ref{Ptr{Cvoid}})::Int32)
         o = finalizer(close, new(out[]))
@@ -54,6 +55,9 @@ mutable struct PartitionOptions
                 check(@ccall libimkit.imkit_partition_options_set_channels(o::Ptr{Cvoid}, pointer(bands)::Ptr{Int64},
                                                                            length(bands)::Csize_t)::Int32)
             end
+        end
+        if volume !== nothing
+            check(@ccall libimkit.imkit_partition_options_set_volume(o::Ptr{Cvoid}, Int32(volume)::Int32)::Int32)
         end
         if cache_dir !== nothing
             check(@ccall libimkit.imkit_partition_options_set_cache_dir(o::Ptr{Cvoid}, cache_dir::Cstring)::Int32)

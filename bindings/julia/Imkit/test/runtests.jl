@@ -181,6 +181,11 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         out = joinpath(dir, "stitched.png")
         stitch(joinpath(frag, "manifest.json"), out; blend=Imkit.IMKIT_BLEND_AVERAGE)
         @test pixels(read_image(out)) == a
+        vol = UInt16.(reshape(0:95, 6, 8, 2))     # Julia (w, h, d) = C-order (depth 2, height 8, width 6)
+        vp = open_partition(save_array(joinpath(dir, "volume.npy"), vol);
+                            options=PartitionOptions(volume=true, cell=(4, 3), step=(4, 3), depth=(1, 1)))
+        @test source_info(vp).slices == 2 && grid_shape(vp)[3] == 2
+        @test read_selection(vp, [key_index(1), key_index(0), key_index(0)]) == vec(vol[1:3, 1:4, 2])
         e = try
             stitch(joinpath(frag, "manifest.json"), joinpath(dir, "never.png"); progress=(d, t) -> false)
         catch err
