@@ -293,6 +293,25 @@ pub unsafe extern "C" fn imkit_iid_file_validate(file: *const imkit_iid_file) ->
     boundary(|| Ok(unsafe { self::file(file) }?.validate()?))
 }
 
+/// Stores a borrowed byte field of entry `key` (address or domain) in `*data`/`*len`.
+unsafe fn entry_bytes(
+    file: *const imkit_iid_file,
+    key: u32,
+    data: *mut *const u8,
+    len: *mut usize,
+    field: for<'a> fn(crate::iid::IidRecord<'a>) -> &'a [u8],
+) -> imkit_status {
+    boundary(|| {
+        let f = unsafe { self::file(file) }?;
+        let (data, len) = (unsafe { arg_out(data, "data") }?, unsafe {
+            arg_out(len, "len")
+        }?);
+        let bytes = field(f.iid(key)?);
+        (*data, *len) = (bytes.as_ptr(), bytes.len());
+        Ok(())
+    })
+}
+
 /// The address (label name) of entry `key`. Borrowed: `*data` (not NUL-terminated, may hold
 /// NUL bytes; never NULL, even when `*len` is 0) is valid until the file is freed.
 #[no_mangle]
@@ -303,15 +322,7 @@ pub unsafe extern "C" fn imkit_iid_file_address(
     data: *mut *const u8,
     len: *mut usize,
 ) -> imkit_status {
-    boundary(|| {
-        let f = unsafe { self::file(file) }?;
-        let (data, len) = (unsafe { arg_out(data, "data") }?, unsafe {
-            arg_out(len, "len")
-        }?);
-        let a = f.iid(key)?.address;
-        (*data, *len) = (a.as_ptr(), a.len());
-        Ok(())
-    })
+    unsafe { entry_bytes(file, key, data, len, |iid| iid.address) }
 }
 
 /// The domain of entry `key` (length 0 when absent). Borrowed like `imkit_iid_file_address`.
@@ -323,15 +334,7 @@ pub unsafe extern "C" fn imkit_iid_file_domain(
     data: *mut *const u8,
     len: *mut usize,
 ) -> imkit_status {
-    boundary(|| {
-        let f = unsafe { self::file(file) }?;
-        let (data, len) = (unsafe { arg_out(data, "data") }?, unsafe {
-            arg_out(len, "len")
-        }?);
-        let d = f.iid(key)?.domain;
-        (*data, *len) = (d.as_ptr(), d.len());
-        Ok(())
-    })
+    unsafe { entry_bytes(file, key, data, len, |iid| iid.domain) }
 }
 
 /// Box, area, region count and mask sizes of entry `key`'s segment (checked first).
