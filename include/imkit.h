@@ -24,6 +24,58 @@
 #define IMKIT_NODISCARD
 #endif
 
+/*
+ * imkit: tile-based processing of images of any size.
+ *
+ * Reading this header: the sections follow the order a program uses them: library and
+ * errors, shared types, images, tiling, I/O, the save queue, partitions, fragment/stitch,
+ * .iid segmentation files. Every identifier starts with imkit_ or IMKIT_.
+ *
+ * Errors. Every fallible function returns an imkit_status (IMKIT_STATUS_OK is 0). On failure,
+ * imkit_last_error_message() explains it (a per-thread message, valid until the next imkit
+ * call on that thread); imkit_status_str(code) names a code. Check the status first: the
+ * message explains a failure, it never signals one by itself. Out-parameters are written only
+ * on success.
+ *
+ * Preconditions (every function). Pointer arguments are NULL or valid for what the function's
+ * comment describes, for the duration of the call; strings are NUL-terminated UTF-8; a buffer
+ * holds at least as many elements as its length argument says. A NULL pointer where a value is
+ * required gives IMKIT_STATUS_NULL_ARG, an invalid value IMKIT_STATUS_INVALID_ARG, both with a
+ * message naming the parameter. Enum-typed int32_t fields and arguments accept only the
+ * listed values.
+ *
+ * Handles. Opaque imkit_* objects are created through an out-parameter (imkit_x_new,
+ * imkit_x_open) and freed with imkit_x_free, which accepts NULL and must be called once.
+ * A freed or wrong-type handle gives IMKIT_STATUS_INVALID_HANDLE (best effort: do not rely on
+ * it). imkit never keeps a caller pointer past the call.
+ *
+ * Ownership words. "Owned: free with imkit_x_free" means the caller must release the result
+ * with that function (never with libc free). "Borrowed: valid until ..." means imkit keeps
+ * the memory and the caller must not free it.
+ *
+ * The two-call protocol (size query, then fill). Functions that return a list, text or
+ * pixels into a caller buffer take (buf, capacity, needed): *needed (may be NULL) always
+ * receives the size required; the result is written only when capacity suffices, otherwise
+ * the call returns IMKIT_STATUS_BUFFER_TOO_SMALL and writes nothing else. buf may be NULL
+ * exactly when capacity is 0, so call once with (NULL, 0, &needed), allocate, call again.
+ *
+ * Thread safety. Each handle type states its contract: functions taking a const pointer may
+ * run concurrently unless said otherwise; _free never races with other uses. Callbacks run on
+ * the calling thread unless said otherwise and must not unwind (catch C++ exceptions, Go
+ * panics and Julia errors and return non-zero instead).
+ *
+ * Coordinates and sizes are uint64_t pixels, lengths are size_t, rectangles are half-open.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/* ===== 1. Library and errors ===== */
+
+/**
+ * Library and errors: the status codes, their names, the last-error message, versions and the
+ * thread count.
+ */
 
 /**
  * Status code returned by every fallible imkit function. 0 is success; errors are grouped:
@@ -104,9 +156,109 @@ typedef int32_t imkit_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+
 /**
- * The numeric type of one sample (`imkit_dtype` in C: the `dtype` field of
- * `imkit_image_view`). Values are stable and only ever appended.
+ * Describes a status code: its macro name and a one-line description, e.g.
+ * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
+ * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
+ * Thread safety: any thread.
+ */
+const char *imkit_status_str(int32_t code);
+
+/**
+ * The message of the last failed imkit call on this thread ("" if none failed yet).
+ * Check the status first: the message explains a failure, it never signals one by itself.
+ * Borrowed: valid until the next imkit call on this thread; never NULL.
+ * Thread safety: each thread has its own message.
+ */
+const char *imkit_last_error_message(void);
+
+/**
+ * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
+ * stores the bytes needed (including the NUL) in `*needed` (may be NULL): the two-call
+ * protocol of the overview. This call never changes the message itself.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
+
+/**
+ * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
+ * when header and library agree. Thread safety: any thread.
+ */
+uint32_t imkit_version(void);
+
+/**
+ * The library version as text, e.g. "0.1.0". Borrowed: a static string.
+ * Thread safety: any thread.
+ */
+const char *imkit_version_string(void);
+
+/**
+ * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
+ * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
+ */
+uint32_t imkit_abi_version(void);
+
+/**
+ * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
+ * imkit never uses a process-global pool; output bytes never depend on this number.
+ * Takes effect for operations started afterwards. Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
+
+/**
+ * Stores in `*out` the number of threads imkit's pool uses.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
+
+/* ===== 2. Shared types ===== */
+
+/**
+ * Shared types: the `imkit_rect` struct and the progress callback type, used by several
+ * sections.
+ */
+
+/**
+ * A half-open pixel rectangle: columns [left, right), rows [top, bottom).
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_rect {
+  /**
+   * First column inside.
+   */
+  uint64_t left;
+  /**
+   * First row inside.
+   */
+  uint64_t top;
+  /**
+   * First column past the right edge.
+   */
+  uint64_t right;
+  /**
+   * First row past the bottom edge.
+   */
+  uint64_t bottom;
+} imkit_rect;
+
+/**
+ * Progress callback: called on the calling thread with units done and total; return
+ * non-zero to cancel (the call then returns `IMKIT_STATUS_CANCELLED` and writes nothing).
+ * It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
+ */
+typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
+
+/* ===== 3. Images ===== */
+
+/**
+ * Images: the sample types, the plain `imkit_image_view` struct, the owned `imkit_image`
+ * handle, whole-image file read/write and the `imkit_write_options` builder.
+ */
+
+/**
+ * The numeric type of one sample (values of the `dtype` fields and arguments). Values are
+ * stable and only ever appended.
  */
 enum imkit_dtype
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -241,6 +393,156 @@ typedef int32_t imkit_exr_compression;
 #endif // __cplusplus
 
 /**
+ * An image (or N-dimensional array) owned by imkit. Create with `imkit_image_read` or
+ * `imkit_load`, free with `imkit_image_free`. Arrays loaded from NPY files that do not have an
+ * image's shape are read with `imkit_image_get_shape` and `imkit_image_get_data`.
+ * Thread safety: functions taking a const pointer may run concurrently.
+ */
+typedef struct imkit_image imkit_image;
+
+/**
+ * Options for writing files. Create with `imkit_write_options_new`, free with
+ * `imkit_write_options_free`; functions that take options accept NULL for the defaults.
+ * Thread safety: setters must not race with other uses of the same options.
+ */
+typedef struct imkit_write_options imkit_write_options;
+
+/**
+ * A pixel buffer the caller owns: `height` rows of `width` pixels, each `channels` samples of
+ * `dtype` (an `imkit_dtype` value), interleaved, native byte order. Row `y` starts at
+ * `data + y * row_stride_bytes`; a `row_stride_bytes` of 0 means packed rows
+ * (`width * channels * sample size`). imkit never keeps `data` past the call.
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_image_view {
+  /**
+   * First sample of the first row. Read-only for inputs, written for outputs.
+   */
+  void *data;
+  /**
+   * Width in pixels.
+   */
+  uint64_t width;
+  /**
+   * Height in pixels.
+   */
+  uint64_t height;
+  /**
+   * Bytes from the start of one row to the next (0 = packed).
+   */
+  size_t row_stride_bytes;
+  /**
+   * Samples per pixel (at least 1).
+   */
+  uint32_t channels;
+  /**
+   * Sample type, an `imkit_dtype` value.
+   */
+  int32_t dtype;
+} imkit_image_view;
+
+/**
+ * Image size and layout read from a file's header (see `imkit_image_info_read`).
+ * Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_image_info {
+  /**
+   * Width in pixels.
+   */
+  uint64_t width;
+  /**
+   * Height in pixels.
+   */
+  uint64_t height;
+  /**
+   * Samples per pixel.
+   */
+  uint32_t channels;
+  /**
+   * Sample type, an `imkit_dtype` value.
+   */
+  int32_t dtype;
+  /**
+   * File format, an `imkit_file_format` value.
+   */
+  int32_t file_format;
+} imkit_image_info;
+
+
+/**
+ * Creates write options with the defaults (PNG compression 1 = fast).
+ * Owned: free with `imkit_write_options_free`.
+ */
+IMKIT_NODISCARD imkit_status imkit_write_options_new(struct imkit_write_options **out);
+
+/**
+ * Sets the PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels
+ * (higher is smaller and slower; much smaller than 1 on smooth synthetic images). Output bytes are deterministic for every level.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_write_options_set_png_compression(struct imkit_write_options *options,
+                                                     uint32_t level);
+
+/**
+ * Sets the EXR compression, an `imkit_exr_compression` value (default ZIP). Output bytes are
+ * deterministic for every method and thread count.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_write_options_set_exr_compression(struct imkit_write_options *options,
+                                                     int32_t compression);
+
+/**
+ * Frees write options. NULL is ignored; do not free twice.
+ */
+void imkit_write_options_free(struct imkit_write_options *options);
+
+/**
+ * Reads a whole image file into a new `imkit_image` (format detected from the content).
+ * Owned: `*out` is freed with `imkit_image_free`.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_image_read(const char *path, struct imkit_image **out);
+
+/**
+ * Describes the pixels of an `imkit_image`. `out->data` is Borrowed: valid until the image
+ * is freed; the caller may write through it. An array that is not an image (not `(h, w)` or
+ * `(h, w, c)` with c >= 2) gives `IMKIT_STATUS_UNSUPPORTED`.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_get_view(const struct imkit_image *image,
+                                  struct imkit_image_view *out);
+
+/**
+ * Frees an image. NULL is ignored; do not free twice.
+ */
+void imkit_image_free(struct imkit_image *image);
+
+/**
+ * Writes pixels to a file atomically (temporary file + rename); the format comes from the
+ * extension: `.png` uint8/uint16 with 1–4 channels; `.exr` float16/float32/uint32, any channel
+ * count; `.tif`/`.tiff` uint8/uint16/float32 with 1, 3 or 4 channels; `.npy` any type. Pixels
+ * a format cannot hold exactly give `IMKIT_STATUS_UNSUPPORTED`. `options` may be NULL.
+ * Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_write(const char *path,
+                               const struct imkit_image_view *image,
+                               const struct imkit_write_options *options);
+
+/**
+ * Reads an image file's size, pixel layout and format from its header, without decoding
+ * pixels. Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_image_info_read(const char *path, struct imkit_image_info *out);
+
+/* ===== 4. Tiling ===== */
+
+/**
+ * Tiling: extract and paste one tile, buffer to buffer and file to file.
+ */
+
+/**
  * Which tile pixel sits on the anchor (values of `imkit_tile_spec.corner`).
  */
 enum imkit_corner
@@ -307,59 +609,514 @@ typedef int32_t imkit_edge;
 #endif // __cplusplus
 
 /**
- * Which entries `imkit_iid_file_fetch` selects (values of its `select` argument).
+ * Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
+ * Frozen: this struct's layout will not change.
  */
-enum imkit_iid_select
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
+typedef struct imkit_tile_spec {
   /**
-   * Every entry.
+   * Anchor column (may be negative or beyond the image; `edge` decides).
    */
-  IMKIT_IID_SELECT_ALL = 0,
+  int64_t x;
   /**
-   * The keys given.
+   * Anchor row.
    */
-  IMKIT_IID_SELECT_KEYS = 1,
+  int64_t y;
   /**
-   * The union of the groups given.
+   * Tile width in pixels. For paste, 0 means "the tile image's width".
    */
-  IMKIT_IID_SELECT_GROUPS = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum imkit_iid_select imkit_iid_select;
-#else
-typedef int32_t imkit_iid_select;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+  uint64_t width;
+  /**
+   * Tile height in pixels. For paste, 0 means "the tile image's height".
+   */
+  uint64_t height;
+  /**
+   * Fill value for `IMKIT_EDGE_PAD`, applied to every channel (saturated and rounded for
+   * integer types).
+   */
+  double fill;
+  /**
+   * An `imkit_corner` value.
+   */
+  int32_t corner;
+  /**
+   * An `imkit_edge` value.
+   */
+  int32_t edge;
+} imkit_tile_spec;
+
 
 /**
- * Layout of a mask given to `imkit_iid_writer_add` (values of its `mask_format` argument).
+ * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy
+ * error, fill 0.
  */
-enum imkit_iid_mask_format
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * One byte per pixel, row-major; non-zero is true. height * width bytes.
-   */
-  IMKIT_IID_MASK_FORMAT_BYTES = 0,
-  /**
-   * Packed bits, row-major, first pixel in the most significant bit, rows not
-   * byte-aligned; ceil(height * width / 8) bytes.
-   */
-  IMKIT_IID_MASK_FORMAT_PACKED = 1,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum imkit_iid_mask_format imkit_iid_mask_format;
-#else
-typedef int32_t imkit_iid_mask_format;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+IMKIT_NODISCARD imkit_status imkit_tile_spec_default(struct imkit_tile_spec *out);
+
+/**
+ * Size query for `imkit_extract_tile`: resolves `spec` against a `image_width` x
+ * `image_height` image and stores the tile's size in `*out_width`/`*out_height` (the clipped
+ * size under `IMKIT_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
+ * NULL). Fails with `IMKIT_STATUS_OUT_OF_BOUNDS` as extraction would.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_tile_place(const struct imkit_tile_spec *spec,
+                              uint64_t image_width,
+                              uint64_t image_height,
+                              uint64_t *out_width,
+                              uint64_t *out_height,
+                              imkit_rect *out_rect);
+
+/**
+ * Copies a tile out of `src` into `dst` (caller-allocated; its width, height, channels and
+ * dtype must equal what `imkit_tile_place` reports and `src` has). Stores the covered part
+ * of the image in `*out_rect` (may be NULL). `src` and `dst` must not overlap.
+ * Thread safety: any thread; buffers are only borrowed during the call.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_extract_tile(const imkit_image_view *src,
+                                const struct imkit_tile_spec *spec,
+                                const imkit_image_view *dst,
+                                imkit_rect *out_rect);
+
+/**
+ * Pastes `tile` into `base` in place: inside the tile rectangle the tile's pixels replace the
+ * base's (alpha copied, no blending); every other pixel is untouched. Pixel type and channel
+ * count must match exactly (`IMKIT_STATUS_MISMATCH` otherwise; imkit never converts).
+ * `spec->width/height` of 0 take the tile's size. Under clip/pad only the part inside the
+ * base is written. Stores that part in `*out_rect` (may be NULL). The buffers must not overlap.
+ * Thread safety: any thread; buffers are only borrowed during the call.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_paste_tile(const imkit_image_view *base,
+                              const imkit_image_view *tile,
+                              const struct imkit_tile_spec *spec,
+                              imkit_rect *out_rect);
+
+/**
+ * Extracts a tile from the image file `input` into the new file `output` (format from its
+ * extension; written atomically). PNG input is streamed and decoded only down to the
+ * tile's last row. `options`, `progress` and `out_rect` may be NULL; `user_data` is passed
+ * to `progress` untouched. Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_extract_tile_file(const char *input,
+                                     const char *output,
+                                     const struct imkit_tile_spec *spec,
+                                     const imkit_write_options *options,
+                                     imkit_progress_fn progress,
+                                     void *user_data,
+                                     imkit_rect *out_rect);
+
+/**
+ * Pastes the image file `tile` into the image file `base` and writes the result to
+ * `output` (may equal `base`; replaced atomically, so a failure leaves it intact). A PNG base
+ * written to a PNG output streams row by row: memory stays near a few rows plus the tile,
+ * and every pixel outside the tile rectangle is carried over bit for bit (16-bit and alpha
+ * included; palette bases come out as RGB/RGBA). `spec->width/height` of 0 take the tile's
+ * size. `options`, `progress` and `out_rect` may be NULL. Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_paste_tile_file(const char *base,
+                                   const char *tile,
+                                   const char *output,
+                                   const struct imkit_tile_spec *spec,
+                                   const imkit_write_options *options,
+                                   imkit_progress_fn progress,
+                                   void *user_data,
+                                   imkit_rect *out_rect);
+
+/* ===== 5. Image + metadata I/O ===== */
+
+/**
+ * Image + metadata I/O: `imkit_save` / `imkit_load` with JSON sidecars, arrays, metadata-only
+ * calls, sequences and directories (the save queue is in `save_queue.rs`).
+ */
+
+/**
+ * Images (or arrays) loaded from a list of paths or a directory, each with its metadata and
+ * path. Create with `imkit_load_list` / `imkit_load_dir`, free with `imkit_image_list_free`.
+ * Thread safety: read-only after creation; any thread.
+ */
+typedef struct imkit_image_list imkit_image_list;
+
+/**
+ * Options for `imkit_save` and friends. Create with `imkit_save_options_new`, free with
+ * `imkit_save_options_free`; every function taking options accepts NULL for the defaults.
+ * Thread safety: setters must not race with other uses of the same options.
+ */
+typedef struct imkit_save_options imkit_save_options;
+
+
+/**
+ * Frees a string imkit returned (Owned strings). NULL is ignored; do not free twice and do
+ * not use libc `free`.
+ * Requires: `text` must be NULL or a string an imkit function returned as Owned.
+ */
+void imkit_string_free(char *text);
+
+/**
+ * Creates save options with the defaults (PNG fast, EXR ZIP, standard JSON only, no
+ * overwrite of numbered directories). Owned: free with `imkit_save_options_free`.
+ * Requires: `out` must be NULL or writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_options_new(struct imkit_save_options **out);
+
+/**
+ * Sets the codec settings (PNG and EXR compression) from write options (copied; NULL means
+ * the defaults).
+ * Requires: `options` must be a live handle; `write` NULL or a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_write_options(struct imkit_save_options *options,
+                                                  const imkit_write_options *write);
+
+/**
+ * Allows (true) writing non-finite metadata numbers as Python's `NaN` / `Infinity` /
+ * `-Infinity` tokens (not standard JSON). Default false: such metadata is an
+ * `IMKIT_STATUS_INVALID_ARG` error and nothing is written.
+ * Requires: `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_python_tokens(struct imkit_save_options *options,
+                                                  bool allow);
+
+/**
+ * Directory saves: replace numbered files already in the directory and remove stale ones
+ * beyond the new count (true), or fail when any exist (false, the default).
+ * Requires: `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_options_set_overwrite(struct imkit_save_options *options,
+                                              bool overwrite);
+
+/**
+ * Frees save options. NULL is ignored; do not free twice.
+ * Requires: `options` must be NULL or a live handle not in use elsewhere.
+ */
+void imkit_save_options_free(struct imkit_save_options *options);
+
+/**
+ * Saves pixels and their metadata. The format comes from the extension of `path`, or — when
+ * it has no known extension (.png .tif .tiff .exr .npy .jpg .jpeg, any case) — from the data,
+ * with the extension appended: uint8/uint16 with 1–4 channels → PNG; float16/float32 → EXR;
+ * every other type → NPY. An extension that cannot hold the pixels exactly is
+ * `IMKIT_STATUS_UNSUPPORTED` and nothing is written. `metadata_json` (NULL or "" for none) is a
+ * JSON object written to `<stem>.json` after the image; saving without metadata removes a
+ * stale sidecar. Both files are written atomically. `*out_path` (may be NULL) receives the
+ * image path written. Owned: free `*out_path` with `imkit_string_free`.
+ * Thread safety: any thread.
+ * Requires: Pointers must be NULL or valid as documented; `image->data` must hold the described
+ * pixels.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save(const char *path,
+                        const imkit_image_view *image,
+                        const char *metadata_json,
+                        const struct imkit_save_options *options,
+                        char **out_path);
+
+/**
+ * Saves an N-dimensional array (`ndim` axes of `shape`, C order, native byte order, `len`
+ * bytes of `dtype` samples at `data`) with its metadata. Format rules as `imkit_save`: arrays
+ * shaped `(h, w)` or `(h, w, c>=2)` follow the image table, all others go to NPY. `shape` may be
+ * NULL when `ndim` is 0 (a scalar). Owned: free `*out_path` (may be NULL) with
+ * `imkit_string_free`. Thread safety: any thread.
+ * Requires: `data` must hold `len` readable bytes; `shape` must hold `ndim` values.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_array(const char *path,
+                              const void *data,
+                              size_t len,
+                              int32_t dtype,
+                              const size_t *shape,
+                              size_t ndim,
+                              const char *metadata_json,
+                              const struct imkit_save_options *options,
+                              char **out_path);
+
+/**
+ * Loads a file (PNG, JPEG, TIFF, EXR, NPY; detected from its content) and its sidecar
+ * metadata. `path` may omit the extension when exactly one file with a known extension
+ * matches. `*out_metadata_json` (may be NULL) receives the metadata as JSON text, `{}` when
+ * there is no sidecar. Owned: free `*out` with `imkit_image_free` and `*out_metadata_json`
+ * with `imkit_string_free`. Thread safety: any thread.
+ * Requires: Pointers must be NULL or valid as documented.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_load(const char *path,
+                        imkit_image **out,
+                        char **out_metadata_json);
+
+/**
+ * The shape of a loaded image or array, with the two-call protocol: `*ndim` (may be NULL)
+ * receives the number of axes, and when `capacity` suffices `dims` receives the axis lengths
+ * (outermost first). Images are `(h, w)` or `(h, w, c)`. Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_get_shape(const imkit_image *image,
+                                   size_t *dims,
+                                   size_t capacity,
+                                   size_t *ndim);
+
+/**
+ * The samples of a loaded image or array: packed, C order, native byte order. `*data`
+ * receives a pointer, `*len` the byte count and `*dtype` (may be NULL) an `imkit_dtype` value.
+ * Borrowed: `*data` is valid until the image is freed.
+ * Thread safety: any thread.
+ * Requires: Out pointers must be writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_get_data(const imkit_image *image,
+                                  const void **data,
+                                  size_t *len,
+                                  int32_t *dtype);
+
+/**
+ * Writes only metadata: `<stem>.json` for the image `path` (or `path` itself if it ends in
+ * `.json`), atomically. `options` (may be NULL) decides whether Python tokens are allowed.
+ * Thread safety: any thread.
+ * Requires: Strings must be NUL-terminated.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_metadata_save(const char *path,
+                                 const char *metadata_json,
+                                 const struct imkit_save_options *options);
+
+/**
+ * Reads only the metadata of the image `path` (its `<stem>.json`; `{}` when there is none).
+ * Owned: free `*out_json` with `imkit_string_free`. Thread safety: any thread.
+ * Requires: `path` must be NUL-terminated; `out_json` writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_metadata_load(const char *path, char **out_json);
+
+/**
+ * Saves `count` images to `count` paths (each as `imkit_save`; shapes and types may differ).
+ * `metadata_json` holds `metadata_count` texts: 0 (no metadata), 1 (shared by all) or `count`.
+ * Images are written in parallel; all are attempted, and the first failure in input order
+ * is returned. Thread safety: any thread.
+ * Requires: Arrays must hold `count` / `metadata_count` valid entries.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_list(const char *const *paths,
+                             const imkit_image_view *images,
+                             size_t count,
+                             const char *const *metadata_json,
+                             size_t metadata_count,
+                             const struct imkit_save_options *options);
+
+/**
+ * Saves `count` images into directory `dir` (created if needed) as `0.<ext>`, `1.<ext>`, …
+ * with sidecars `0.json`, …; metadata as `imkit_save_list`. A directory that already holds
+ * numbered files is `IMKIT_STATUS_INVALID_ARG` unless the options allow overwrite, which also
+ * removes stale numbered files beyond the new count. Thread safety: any thread.
+ * Requires: As `imkit_save_list`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_dir(const char *dir,
+                            const imkit_image_view *images,
+                            size_t count,
+                            const char *const *metadata_json,
+                            size_t metadata_count,
+                            const struct imkit_save_options *options);
+
+/**
+ * Loads `count` files (as `imkit_load`) in parallel. Owned: free `*out` with
+ * `imkit_image_list_free`. Thread safety: any thread.
+ * Requires: `paths` must hold `count` NUL-terminated strings.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_load_list(const char *const *paths,
+                             size_t count,
+                             struct imkit_image_list **out);
+
+/**
+ * Loads every image file of directory `dir` (known extensions, any case) in natural order of
+ * the names (`2` before `10`). Owned: free `*out` with `imkit_image_list_free`.
+ * Thread safety: any thread.
+ * Requires: `dir` must be NUL-terminated; `out` writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_load_dir(const char *dir, struct imkit_image_list **out);
+
+/**
+ * Number of entries in a loaded list. Thread safety: any thread.
+ * Requires: `out` must be writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_image_list_len(const struct imkit_image_list *list, size_t *out);
+
+/**
+ * Entry `index` of a loaded list: its image, its metadata JSON text and its path (each out
+ * pointer may be NULL). Borrowed: all three are valid until the list is freed; do not free
+ * the image. Thread safety: any thread.
+ * Requires: Out pointers must be NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_image_list_get(const struct imkit_image_list *list,
+                                  size_t index,
+                                  const imkit_image **image,
+                                  const char **metadata_json,
+                                  const char **path);
+
+/**
+ * Frees a loaded list and every image in it. NULL is ignored; do not free twice.
+ * Requires: `list` must be NULL or a live list not in use elsewhere.
+ */
+void imkit_image_list_free(struct imkit_image_list *list);
+
+/* ===== 6. The save queue ===== */
+
+/**
+ * The save queue: a bounded background queue of saves (`imkit_save_queue`) and its settings
+ * (`imkit_save_queue_options`).
+ */
+
+/**
+ * A bounded background save queue (see `imkit_save_queue_new`).
+ * Thread safety: every function may be called from any thread concurrently, except
+ * `imkit_save_queue_close` and `imkit_save_queue_free`, which must not race with any other
+ * use of the queue.
+ */
+typedef struct imkit_save_queue imkit_save_queue;
+
+/**
+ * Settings for a save queue. Create with `imkit_save_queue_options_new`, free with
+ * `imkit_save_queue_options_free`. Thread safety: as `imkit_save_options`.
+ */
+typedef struct imkit_save_queue_options imkit_save_queue_options;
+
+
+/**
+ * Creates queue settings: 2 worker threads, at most 512 MiB and 64 jobs pending, default
+ * save options. Owned: free with `imkit_save_queue_options_free`.
+ * Requires: `out` must be writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_options_new(struct imkit_save_queue_options **out);
+
+/**
+ * Sets the number of worker threads (1–256). The queue's workers are its own threads, not
+ * imkit's compute pool.
+ * Requires: `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_threads(struct imkit_save_queue_options *options,
+                                                  size_t threads);
+
+/**
+ * Sets the most bytes of pixel data queued or being written at once. A single job larger than
+ * this is admitted once the queue is empty.
+ * Requires: `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_max_pending_bytes(struct imkit_save_queue_options *options,
+                                                            size_t bytes);
+
+/**
+ * Sets the most jobs queued or being written at once (at least 1).
+ * Requires: `options` must be a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_max_pending_jobs(struct imkit_save_queue_options *options,
+                                                           size_t jobs);
+
+/**
+ * Sets how each job is saved (copied; NULL means the defaults).
+ * Requires: `options` must be a live handle; `save` NULL or a live handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_options_set_save_options(struct imkit_save_queue_options *options,
+                                                       const imkit_save_options *save);
+
+/**
+ * Frees queue settings. NULL is ignored; do not free twice.
+ * Requires: `options` must be NULL or a live handle not in use elsewhere.
+ */
+void imkit_save_queue_options_free(struct imkit_save_queue_options *options);
+
+/**
+ * Starts a save queue with `options` (NULL for the defaults; the settings are copied).
+ * Owned: finish with `imkit_save_queue_close` (which reports errors) or
+ * `imkit_save_queue_free`. Thread safety: see `imkit_save_queue`.
+ * Requires: `options` must be NULL or a live handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_new(const struct imkit_save_queue_options *options,
+                                  struct imkit_save_queue **out);
+
+/**
+ * Queues a save (as `imkit_save`) of a copy of the pixels: the caller may reuse or free its
+ * buffer as soon as this returns. Blocks while the queue's byte or job bound is reached.
+ * Deadlock hazard: do not call it while holding a lock a worker needs (workers only write
+ * files, so this concerns your own locks around filesystem work) and never from a thread the
+ * queue waits on. Problems visible now (bad extension for the data, invalid metadata) are
+ * returned now; write failures later become job errors (`imkit_save_queue_next_error`).
+ * `*job_id` (may be NULL) receives the job's id (ids start at 1).
+ * Thread safety: any thread, concurrently.
+ * Requires: Pointers must be valid as documented.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_push(const struct imkit_save_queue *queue,
+                                   const char *path,
+                                   const imkit_image_view *image,
+                                   const char *metadata_json,
+                                   uint64_t *job_id);
+
+/**
+ * As `imkit_save_queue_push`, but returns `IMKIT_STATUS_WOULD_BLOCK` instead of waiting when
+ * the queue is full. Thread safety: any thread, concurrently.
+ * Requires: As `imkit_save_queue_push`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_try_push(const struct imkit_save_queue *queue,
+                                       const char *path,
+                                       const imkit_image_view *image,
+                                       const char *metadata_json,
+                                       uint64_t *job_id);
+
+/**
+ * Waits until every job queued so far has finished and returns the status of the first job
+ * that failed since the previous flush (its message in the last error). Every failed job stays
+ * readable with `imkit_save_queue_next_error`. Thread safety: any thread, concurrently.
+ * Requires: `queue` must be a live handle.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_flush(const struct imkit_save_queue *queue);
+
+/**
+ * Takes the oldest failed job not yet drained: `*job_id` receives its id (0 when no error is
+ * waiting — then `*needed` is 0 and nothing else is written) and `buf` of `len` bytes its
+ * message (`"<path>: <reason>"`, NUL-terminated), with the two-call protocol (`*needed` may
+ * be NULL). When `len` is too small the error stays queued. Errors are never dropped.
+ * Thread safety: any thread, concurrently.
+ * Requires: `buf` must hold `len` writable bytes; `job_id` and `needed` must be writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_save_queue_next_error(const struct imkit_save_queue *queue,
+                                         uint64_t *job_id,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *needed);
+
+/**
+ * Flushes, stops the workers and frees the queue; returns the flush's status (the first job
+ * failure not yet reported by a flush). Call `imkit_save_queue_next_error` before closing to
+ * read every failure: errors still queued are freed with the queue. The handle is invalid
+ * afterwards, whatever the status (unless it is `IMKIT_STATUS_NULL_ARG` or
+ * `IMKIT_STATUS_INVALID_HANDLE`). Thread safety: must not race with any other use of `queue`.
+ * Requires: `queue` must be a live handle not in use on another thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_save_queue_close(struct imkit_save_queue *queue);
+
+/**
+ * Frees a queue; an open queue is flushed first (every job is written), its errors are
+ * discarded — prefer `imkit_save_queue_close`. NULL is ignored; do not free twice.
+ * Thread safety: must not race with any other use of `queue`.
+ * Requires: `queue` must be NULL or a live handle not in use on another thread.
+ */
+void imkit_save_queue_free(struct imkit_save_queue *queue);
+
+/* ===== 7. Partitions ===== */
+
+/**
+ * Partitions: the options builder, opening from a path or a caller buffer, grid queries and
+ * lazy cell/selection reads into caller buffers (fragment and stitch are in `stitch.rs`).
+ */
 
 /**
  * Edge policy of a partition grid (values for `imkit_partition_options_set_edge`).
@@ -391,39 +1148,6 @@ enum imkit_partition_edge
 typedef enum imkit_partition_edge imkit_partition_edge;
 #else
 typedef int32_t imkit_partition_edge;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
- * Overlap blending for `imkit_stitch`.
- */
-enum imkit_blend
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Later tiles (manifest order) replace earlier ones.
-   */
-  IMKIT_BLEND_OVERWRITE = 0,
-  /**
-   * Mean of the overlapping tiles.
-   */
-  IMKIT_BLEND_AVERAGE = 1,
-  /**
-   * Linear feather over the overlap.
-   */
-  IMKIT_BLEND_LINEAR = 2,
-  /**
-   * Gaussian weights centred on each tile.
-   */
-  IMKIT_BLEND_GAUSSIAN = 3,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum imkit_blend imkit_blend;
-#else
-typedef int32_t imkit_blend;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -483,14 +1207,395 @@ typedef int32_t imkit_key_kind;
 #endif // __cplusplus
 
 /**
- * How overlapping tiles combine.
+ * A grid of cells over an image or volume with lazy pixel reads. Owned: free with
+ * `imkit_partition_free`. Thread safety: every function taking a const pointer may be called
+ * concurrently from any thread (the PNG decode cache is synchronised); only `_free` must not
+ * race.
  */
-typedef struct Blend Blend;
+typedef struct imkit_partition imkit_partition;
 
 /**
- * What [`IidFile::fetch`] decodes for each selected entry.
+ * Partition parameters. Create with `imkit_partition_options_new` (cell 1024 x 1024,
+ * stride 1.0, edge clip, all channels, no cache directory), change with the setters, free
+ * with `imkit_partition_options_free`. Thread safety: setters must not race with other uses.
  */
-typedef struct Parts Parts;
+typedef struct imkit_partition_options imkit_partition_options;
+
+/**
+ * A selection along one grid axis, NumPy style. Frozen: this struct's layout will not change.
+ */
+typedef struct imkit_axis_key {
+  /**
+   * An `imkit_key_kind` value.
+   */
+  int32_t kind;
+  /**
+   * Whether `start` is given (slices only; indices always use `start`).
+   */
+  bool has_start;
+  /**
+   * Whether `stop` is given (slices only).
+   */
+  bool has_stop;
+  /**
+   * Index, or the slice start.
+   */
+  int64_t start;
+  /**
+   * Slice stop (exclusive).
+   */
+  int64_t stop;
+} imkit_axis_key;
+
+
+/**
+ * Creates partition options with the defaults. Owned: free with `imkit_partition_options_free`.
+ * Requires: `out` must be NULL or writable.
+ */
+IMKIT_NODISCARD imkit_status imkit_partition_options_new(struct imkit_partition_options **out);
+
+/**
+ * Sets the cell size in pixels (both at least 1).
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_cell(struct imkit_partition_options *options,
+                                              uint64_t height,
+                                              uint64_t width);
+
+/**
+ * Sets the stride as a fraction of the cell (impart's form: step = cell * stride in binary64,
+ * starts rounded up). Must be finite and greater than 0.
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_stride(struct imkit_partition_options *options,
+                                                double stride_y,
+                                                double stride_x);
+
+/**
+ * Sets the step in whole pixels (exact mode; both at least 1).
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_step(struct imkit_partition_options *options,
+                                              uint64_t step_y,
+                                              uint64_t step_x);
+
+/**
+ * Sets the depth axis of volume grids (multi-page sources): cell depth and step in slices.
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_depth(struct imkit_partition_options *options,
+                                               uint64_t cell_depth,
+                                               uint64_t step_depth);
+
+/**
+ * Sets the edge policy (an `imkit_partition_edge` value) and the fill value of padded cells.
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_edge(struct imkit_partition_options *options,
+                                              int32_t edge,
+                                              double fill);
+
+/**
+ * Selects and orders channels: `count` band indices (negative from the end, repeats allowed);
+ * `count` 0 restores "all bands". The indices are copied.
+ * Requires: `options` must be an options handle; `channels` must point to `count` values.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_channels(struct imkit_partition_options *options,
+                                                  const int64_t *channels,
+                                                  size_t count);
+
+/**
+ * Sets the directory where PNG sources keep their decode-once cache (random access). NULL
+ * clears it: PNG then opens as a row stream (reads must go top to bottom).
+ * Requires: `options` must be an options handle; `dir` NULL or a NUL-terminated UTF-8 path.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_cache_dir(struct imkit_partition_options *options,
+                                                   const char *dir);
+
+/**
+ * Chooses how a 3-D NPY array opens: non-zero `volume` reads it as (depth, height, width)
+ * slices, zero (the default) as a (height, width, channels) image. 4-D NPY arrays are always
+ * (depth, height, width, channels) volumes.
+ * Requires: `options` must be an options handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_options_set_volume(struct imkit_partition_options *options,
+                                                int32_t volume);
+
+/**
+ * Frees partition options (NULL is fine).
+ * Requires: `options` must be NULL or an options handle not used afterwards.
+ */
+void imkit_partition_options_free(struct imkit_partition_options *options);
+
+/**
+ * Opens an image file (PNG, TIFF; multi-page TIFF as a volume) as a partition; only headers
+ * are read. `options` may be NULL. Owned: free with `imkit_partition_free`.
+ * Requires: `path` a NUL-terminated UTF-8 path; `options` NULL or a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_open(const char *path,
+                                  const struct imkit_partition_options *options,
+                                  struct imkit_partition **out);
+
+/**
+ * Makes a partition over a copy of the caller's pixels (the buffer may be reused at once).
+ * `options` may be NULL. Owned: free with `imkit_partition_free`.
+ * Requires: `pixels` must describe a valid buffer; `options` NULL or a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_from_buffer(const imkit_image_view *pixels,
+                                         const struct imkit_partition_options *options,
+                                         struct imkit_partition **out);
+
+/**
+ * Frees a partition (NULL is fine).
+ * Requires: `partition` must be NULL or a partition handle not used afterwards (and not in use).
+ */
+void imkit_partition_free(struct imkit_partition *partition);
+
+/**
+ * Grid shape: cells per axis (`*out_depth` is 1 for plain images). Any out pointer may be NULL.
+ * Requires: `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_shape(const struct imkit_partition *partition,
+                                   uint64_t *out_rows,
+                                   uint64_t *out_cols,
+                                   uint64_t *out_depth);
+
+/**
+ * Step in pixels as impart reports it (binary64 `cell * stride`, or the integer step).
+ * Requires: `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_step(const struct imkit_partition *partition,
+                                  double *out_step_y,
+                                  double *out_step_x);
+
+/**
+ * Image size, slices, and the pixel layout reads return (after channel selection; `dtype`
+ * is an `imkit_dtype` value). Any out pointer may be NULL.
+ * Requires: `partition` must be a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_image(const struct imkit_partition *partition,
+                                   uint64_t *out_width,
+                                   uint64_t *out_height,
+                                   uint64_t *out_slices,
+                                   uint32_t *out_channels,
+                                   int32_t *out_dtype);
+
+/**
+ * The image rectangle of cell (row, col); negative indices count from the end, out of range
+ * gives `IMKIT_STATUS_OUT_OF_BOUNDS`.
+ * Requires: `partition` must be a handle; `out` writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_cell_rect(const struct imkit_partition *partition,
+                                       int64_t row,
+                                       int64_t col,
+                                       imkit_rect *out);
+
+/**
+ * Size query for a selection of `key_count` keys (rows, cols for images; depth, rows, cols
+ * for volumes; missing trailing keys mean whole axes): the union rectangle inside the image
+ * (`out_rect`, may be NULL) and the bytes a read needs (`out_len`). Empty or out-of-range
+ * selections give `IMKIT_STATUS_OUT_OF_BOUNDS`.
+ * Requires: `partition` a handle; `keys` points to `key_count` keys; out pointers NULL or
+ * writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_region(const struct imkit_partition *partition,
+                                    const struct imkit_axis_key *keys,
+                                    size_t key_count,
+                                    imkit_rect *out_rect,
+                                    size_t *out_len);
+
+/**
+ * Reads a selection into `buffer` (`buffer_len` bytes, at least what `imkit_partition_region`
+ * reports) in `layout` (an `imkit_layout` value); volumes write slice after slice. Padded
+ * cells outside the image read as the fill value. Thread safety: concurrent reads allowed.
+ * Requires: `partition` a handle; `keys` points to `key_count` keys; `buffer` writable for
+ * `buffer_len`.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_read(const struct imkit_partition *partition,
+                                  const struct imkit_axis_key *keys,
+                                  size_t key_count,
+                                  int32_t layout,
+                                  void *buffer,
+                                  size_t buffer_len);
+
+/**
+ * Reads cell (row, col) of a 2-D grid into `buffer` (see `imkit_partition_read`; the size is
+ * width x height x channels x sample size of `imkit_partition_cell_rect`, or the full cell
+ * when padding).
+ * Requires: `partition` a handle; `buffer` writable for `buffer_len` bytes.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_read_cell(const struct imkit_partition *partition,
+                                       int64_t row,
+                                       int64_t col,
+                                       int32_t layout,
+                                       void *buffer,
+                                       size_t buffer_len);
+
+/**
+ * The cells containing pixel (x, y) as half-open index ranges `[row0, row1) x [col0, col1)`
+ * (empty when no cell does, e.g. in a gap).
+ * Requires: `partition` a handle; out pointers NULL or writable.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_partition_cells_at(const struct imkit_partition *partition,
+                                      uint64_t x,
+                                      uint64_t y,
+                                      uint64_t *out_row0,
+                                      uint64_t *out_row1,
+                                      uint64_t *out_col0,
+                                      uint64_t *out_col1);
+
+/* ===== 8. Fragment and stitch ===== */
+
+/**
+ * Fragment and stitch: every cell of a partition written as its own file plus a manifest, and
+ * an image rebuilt from such a manifest with blended overlaps.
+ */
+
+/**
+ * Overlap blending for `imkit_stitch`.
+ */
+enum imkit_blend
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Later tiles (manifest order) replace earlier ones.
+   */
+  IMKIT_BLEND_OVERWRITE = 0,
+  /**
+   * Mean of the overlapping tiles.
+   */
+  IMKIT_BLEND_AVERAGE = 1,
+  /**
+   * Linear feather over the overlap.
+   */
+  IMKIT_BLEND_LINEAR = 2,
+  /**
+   * Gaussian weights centred on each tile.
+   */
+  IMKIT_BLEND_GAUSSIAN = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_blend imkit_blend;
+#else
+typedef int32_t imkit_blend;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+
+/**
+ * Writes every cell of `partition` into the existing directory `out_dir` as files named by
+ * `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
+ * optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
+ * One top-to-bottom pass over the source; files are written atomically; bytes do not depend
+ * on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
+ * thread with (cells done, total) and cancels when it returns non-zero.
+ * Requires: `partition` a handle; strings NUL-terminated UTF-8 (or NULL where allowed).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_fragment(const imkit_partition *partition,
+                            const char *out_dir,
+                            const char *name_template,
+                            const imkit_write_options *options,
+                            imkit_progress_fn progress,
+                            void *user_data);
+
+/**
+ * Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
+ * streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
+ * order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
+ * calling thread and cancels when it returns non-zero (nothing is written then).
+ * Requires: Strings NUL-terminated UTF-8; `options` NULL or a handle.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_stitch(const char *manifest,
+                          const char *output,
+                          int32_t blend,
+                          const imkit_write_options *options,
+                          imkit_progress_fn progress,
+                          void *user_data);
+
+/* ===== 9. IID segmentation files ===== */
+
+/**
+ * IID segmentation files: the immutable `imkit_iid_file` reader of `.iid` files, its overlap
+ * graphs and the `imkit_iid_writer` builder.
+ */
+
+/**
+ * Which entries `imkit_iid_file_fetch` selects (values of its `select` argument).
+ */
+enum imkit_iid_select
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every entry.
+   */
+  IMKIT_IID_SELECT_ALL = 0,
+  /**
+   * The keys given.
+   */
+  IMKIT_IID_SELECT_KEYS = 1,
+  /**
+   * The union of the groups given.
+   */
+  IMKIT_IID_SELECT_GROUPS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_iid_select imkit_iid_select;
+#else
+typedef int32_t imkit_iid_select;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Layout of a mask given to `imkit_iid_writer_add` (values of its `mask_format` argument).
+ */
+enum imkit_iid_mask_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * One byte per pixel, row-major; non-zero is true. height * width bytes.
+   */
+  IMKIT_IID_MASK_FORMAT_BYTES = 0,
+  /**
+   * Packed bits, row-major, first pixel in the most significant bit, rows not
+   * byte-aligned; ceil(height * width / 8) bytes.
+   */
+  IMKIT_IID_MASK_FORMAT_PACKED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum imkit_iid_mask_format imkit_iid_mask_format;
+#else
+typedef int32_t imkit_iid_mask_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * An open `.iid` file. Immutable: every function taking a `const imkit_iid_file *` may be
@@ -510,64 +1615,6 @@ typedef struct imkit_iid_graph imkit_iid_graph;
  * A `.iid` file being built. Thread safety: not to be used from two threads at once.
  */
 typedef struct imkit_iid_writer imkit_iid_writer;
-
-/**
- * An image (or N-dimensional array) owned by imkit. Create with `imkit_image_read` or
- * `imkit_load`, free with `imkit_image_free`. Arrays loaded from NPY files that do not have an
- * image's shape are read with `imkit_image_get_shape` and `imkit_image_get_data`.
- * Thread safety: functions taking a const pointer may run concurrently.
- */
-typedef struct imkit_image imkit_image;
-
-/**
- * Images (or arrays) loaded from a list of paths or a directory, each with its metadata and
- * path. Create with `imkit_load_list` / `imkit_load_dir`, free with `imkit_image_list_free`.
- * Thread safety: read-only after creation; any thread.
- */
-typedef struct imkit_image_list imkit_image_list;
-
-/**
- * A grid of cells over an image or volume with lazy pixel reads. Owned: free with
- * `imkit_partition_free`. Thread safety: every function taking a const pointer may be called
- * concurrently from any thread (the PNG decode cache is synchronised); only `_free` must not
- * race.
- */
-typedef struct imkit_partition imkit_partition;
-
-/**
- * Partition parameters. Create with `imkit_partition_options_new` (cell 1024 x 1024,
- * stride 1.0, edge clip, all channels, no cache directory), change with the setters, free
- * with `imkit_partition_options_free`. Thread safety: setters must not race with other uses.
- */
-typedef struct imkit_partition_options imkit_partition_options;
-
-/**
- * Options for `imkit_save` and friends. Create with `imkit_save_options_new`, free with
- * `imkit_save_options_free`; every function taking options accepts NULL for the defaults.
- * Thread safety: setters must not race with other uses of the same options.
- */
-typedef struct imkit_save_options imkit_save_options;
-
-/**
- * A bounded background save queue (see `imkit_save_queue_new`).
- * Thread safety: every function may be called from any thread concurrently, except
- * `imkit_save_queue_close` and `imkit_save_queue_free`, which must not race with any other
- * use of the queue.
- */
-typedef struct imkit_save_queue imkit_save_queue;
-
-/**
- * Settings for a save queue. Create with `imkit_save_queue_options_new`, free with
- * `imkit_save_queue_options_free`. Thread safety: as `imkit_save_options`.
- */
-typedef struct imkit_save_queue_options imkit_save_queue_options;
-
-/**
- * Options for writing files. Create with `imkit_write_options_new`, free with
- * `imkit_write_options_free`; functions that take options accept NULL for the defaults.
- * Thread safety: setters must not race with other uses of the same options.
- */
-typedef struct imkit_write_options imkit_write_options;
 
 /**
  * A box: rows [minr, maxr), columns [minc, maxc). Query boxes may hold any values
@@ -674,162 +1721,6 @@ typedef struct imkit_iid_edge {
   uint64_t pixels;
 } imkit_iid_edge;
 
-/**
- * A pixel buffer the caller owns: `height` rows of `width` pixels, each `channels` samples of
- * `dtype` (an `imkit_dtype` value), interleaved, native byte order. Row `y` starts at
- * `data + y * row_stride_bytes`; a `row_stride_bytes` of 0 means packed rows
- * (`width * channels * sample size`). imkit never keeps `data` past the call.
- * Frozen: this struct's layout will not change.
- */
-typedef struct imkit_image_view {
-  /**
-   * First sample of the first row. Read-only for inputs, written for outputs.
-   */
-  void *data;
-  /**
-   * Width in pixels.
-   */
-  uint64_t width;
-  /**
-   * Height in pixels.
-   */
-  uint64_t height;
-  /**
-   * Bytes from the start of one row to the next (0 = packed).
-   */
-  size_t row_stride_bytes;
-  /**
-   * Samples per pixel (at least 1).
-   */
-  uint32_t channels;
-  /**
-   * Sample type, an `imkit_dtype` value.
-   */
-  int32_t dtype;
-} imkit_image_view;
-
-/**
- * Image size and layout read from a file's header (see `imkit_image_info_read`).
- * Frozen: this struct's layout will not change.
- */
-typedef struct imkit_image_info {
-  /**
-   * Width in pixels.
-   */
-  uint64_t width;
-  /**
-   * Height in pixels.
-   */
-  uint64_t height;
-  /**
-   * Samples per pixel.
-   */
-  uint32_t channels;
-  /**
-   * Sample type, an `imkit_dtype` value.
-   */
-  int32_t dtype;
-  /**
-   * File format, an `imkit_file_format` value.
-   */
-  int32_t file_format;
-} imkit_image_info;
-
-/**
- * A half-open pixel rectangle: columns [left, right), rows [top, bottom).
- * Frozen: this struct's layout will not change.
- */
-typedef struct imkit_rect {
-  /**
-   * First column inside.
-   */
-  uint64_t left;
-  /**
-   * First row inside.
-   */
-  uint64_t top;
-  /**
-   * First column past the right edge.
-   */
-  uint64_t right;
-  /**
-   * First row past the bottom edge.
-   */
-  uint64_t bottom;
-} imkit_rect;
-
-/**
- * A selection along one grid axis, NumPy style. Frozen: this struct's layout will not change.
- */
-typedef struct imkit_axis_key {
-  /**
-   * An `imkit_key_kind` value.
-   */
-  int32_t kind;
-  /**
-   * Whether `start` is given (slices only; indices always use `start`).
-   */
-  bool has_start;
-  /**
-   * Whether `stop` is given (slices only).
-   */
-  bool has_stop;
-  /**
-   * Index, or the slice start.
-   */
-  int64_t start;
-  /**
-   * Slice stop (exclusive).
-   */
-  int64_t stop;
-} imkit_axis_key;
-
-/**
- * Progress callback: called on the calling thread with units done and total; return
- * non-zero to cancel (the call then returns `IMKIT_STATUS_CANCELLED` and writes nothing).
- * It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
- */
-typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
-
-/**
- * Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
- * Frozen: this struct's layout will not change.
- */
-typedef struct imkit_tile_spec {
-  /**
-   * Anchor column (may be negative or beyond the image; `edge` decides).
-   */
-  int64_t x;
-  /**
-   * Anchor row.
-   */
-  int64_t y;
-  /**
-   * Tile width in pixels. For paste, 0 means "the tile image's width".
-   */
-  uint64_t width;
-  /**
-   * Tile height in pixels. For paste, 0 means "the tile image's height".
-   */
-  uint64_t height;
-  /**
-   * Fill value for `IMKIT_EDGE_PAD`, applied to every channel (saturated and rounded for
-   * integer types).
-   */
-  double fill;
-  /**
-   * An `imkit_corner` value.
-   */
-  int32_t corner;
-  /**
-   * An `imkit_edge` value.
-   */
-  int32_t edge;
-} imkit_tile_spec;
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
 
 /**
  * Opens and validates a `.iid` file (memory-mapped read-only; no write permission needed).
@@ -902,11 +1793,9 @@ imkit_status imkit_iid_file_region_info(const struct imkit_iid_file *file,
                                         uint64_t *area);
 
 /**
- * Writes entry `key`'s mask into `buf` (`len` bytes): one byte per pixel (1/0) over the
- * segment box, row-major, when `packed` is false; packed bits (MSB first, rows not
- * byte-aligned, last byte zero-padded) when true. `*needed` (may be NULL) receives the
- * size; a short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing (`buf` may
- * be NULL when `len` is 0: a size query).
+ * Writes entry `key`'s mask into `buf` (`len` bytes) with the two-call protocol: one byte
+ * per pixel (1/0) over the segment box, row-major, when `packed` is false; packed bits (MSB
+ * first, rows not byte-aligned, last byte zero-padded) when true.
  */
 IMKIT_NODISCARD
 imkit_status imkit_iid_file_mask(const struct imkit_iid_file *file,
@@ -918,8 +1807,7 @@ imkit_status imkit_iid_file_mask(const struct imkit_iid_file *file,
 
 /**
  * Copies the meta JSON text (as stored; Python's dialect, may contain `NaN`) NUL-terminated
- * into `buf` of `len` bytes; `*needed` (may be NULL) receives the size including the NUL.
- * A short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing.
+ * into `buf` of `len` bytes, with the two-call protocol.
  */
 IMKIT_NODISCARD
 imkit_status imkit_iid_file_meta_json(const struct imkit_iid_file *file,
@@ -936,7 +1824,7 @@ imkit_status imkit_iid_file_group_count(const struct imkit_iid_file *file,
 
 /**
  * Copies the name of group `index` (file order = creation order) NUL-terminated into `buf`,
- * with the size protocol of `imkit_iid_file_meta_json`.
+ * with the two-call protocol.
  */
 IMKIT_NODISCARD
 imkit_status imkit_iid_file_group_name(const struct imkit_iid_file *file,
@@ -950,7 +1838,7 @@ imkit_status imkit_iid_file_group_name(const struct imkit_iid_file *file,
  * (duplicates collapse; a missing key is `IMKIT_STATUS_OUT_OF_BOUNDS`), or the union of the
  * `ngroups` groups named at `groups` (unknown name: `IMKIT_STATUS_INVALID_ARG`). With
  * `iids`/`segments` true the labels/segments of those entries are checked (decoded), so a
- * damaged one is reported here. Keys out with the two-call protocol (see the module doc).
+ * damaged one is reported here. Keys out with the two-call protocol.
  */
 IMKIT_NODISCARD
 imkit_status imkit_iid_file_fetch(const struct imkit_iid_file *file,
@@ -1139,914 +2027,8 @@ IMKIT_NODISCARD
 imkit_status imkit_iid_writer_save(const struct imkit_iid_writer *writer,
                                    const char *path);
 
-/**
- * Creates write options with the defaults (PNG compression 1 = fast).
- * Owned: free with `imkit_write_options_free`.
- */
-IMKIT_NODISCARD imkit_status imkit_write_options_new(struct imkit_write_options **out);
-
-/**
- * Sets the PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels
- * (higher is smaller and slower; much smaller than 1 on smooth synthetic images). Output bytes are deterministic for every level.
- */
-IMKIT_NODISCARD
-imkit_status imkit_write_options_set_png_compression(struct imkit_write_options *options,
-                                                     uint32_t level);
-
-/**
- * Sets the EXR compression, an `imkit_exr_compression` value (default ZIP). Output bytes are
- * deterministic for every method and thread count.
- *
- * # Safety
- * `options` must be NULL or a live options handle not used concurrently.
- */
-IMKIT_NODISCARD
-imkit_status imkit_write_options_set_exr_compression(struct imkit_write_options *options,
-                                                     int32_t compression);
-
-/**
- * Frees write options. NULL is ignored; do not free twice.
- */
-void imkit_write_options_free(struct imkit_write_options *options);
-
-/**
- * Reads a whole image file into a new `imkit_image` (format detected from the content).
- * Owned: `*out` is freed with `imkit_image_free`.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_image_read(const char *path, struct imkit_image **out);
-
-/**
- * Describes the pixels of an `imkit_image`. `out->data` is Borrowed: valid until the image
- * is freed; the caller may write through it. An array that is not an image (not `(h, w)` or
- * `(h, w, c)` with c >= 2) gives `IMKIT_STATUS_UNSUPPORTED`.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD
-imkit_status imkit_image_get_view(const struct imkit_image *image,
-                                  struct imkit_image_view *out);
-
-/**
- * Frees an image. NULL is ignored; do not free twice.
- */
-void imkit_image_free(struct imkit_image *image);
-
-/**
- * Writes pixels to a file atomically (temporary file + rename); the format comes from the
- * extension: `.png` uint8/uint16 with 1–4 channels; `.exr` float16/float32/uint32, any channel
- * count; `.tif`/`.tiff` uint8/uint16/float32 with 1, 3 or 4 channels; `.npy` any type. Pixels
- * a format cannot hold exactly give `IMKIT_STATUS_UNSUPPORTED`. `options` may be NULL.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD
-imkit_status imkit_image_write(const char *path,
-                               const struct imkit_image_view *image,
-                               const struct imkit_write_options *options);
-
-/**
- * Reads an image file's size, pixel layout and format from its header, without decoding
- * pixels. Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_image_info_read(const char *path, struct imkit_image_info *out);
-
-/**
- * Frees a string imkit returned (Owned strings). NULL is ignored; do not free twice and do
- * not use libc `free`.
- *
- * # Safety
- * `text` must be NULL or a string an imkit function returned as Owned.
- */
-void imkit_string_free(char *text);
-
-/**
- * Creates save options with the defaults (PNG fast, EXR ZIP, standard JSON only, no
- * overwrite of numbered directories). Owned: free with `imkit_save_options_free`.
- *
- * # Safety
- * `out` must be NULL or writable.
- */
-IMKIT_NODISCARD imkit_status imkit_save_options_new(struct imkit_save_options **out);
-
-/**
- * Sets the codec settings (PNG and EXR compression) from write options (copied; NULL means
- * the defaults).
- *
- * # Safety
- * `options` must be a live handle; `write` NULL or a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_options_set_write_options(struct imkit_save_options *options,
-                                                  const struct imkit_write_options *write);
-
-/**
- * Allows (true) writing non-finite metadata numbers as Python's `NaN` / `Infinity` /
- * `-Infinity` tokens (not standard JSON). Default false: such metadata is an
- * `IMKIT_STATUS_INVALID_ARG` error and nothing is written.
- *
- * # Safety
- * `options` must be a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_options_set_python_tokens(struct imkit_save_options *options,
-                                                  bool allow);
-
-/**
- * Directory saves: replace numbered files already in the directory and remove stale ones
- * beyond the new count (true), or fail when any exist (false, the default).
- *
- * # Safety
- * `options` must be a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_options_set_overwrite(struct imkit_save_options *options,
-                                              bool overwrite);
-
-/**
- * Frees save options. NULL is ignored; do not free twice.
- *
- * # Safety
- * `options` must be NULL or a live handle not in use elsewhere.
- */
-void imkit_save_options_free(struct imkit_save_options *options);
-
-/**
- * Saves pixels and their metadata. The format comes from the extension of `path`, or — when
- * it has no known extension (.png .tif .tiff .exr .npy .jpg .jpeg, any case) — from the data,
- * with the extension appended: uint8/uint16 with 1–4 channels → PNG; float16/float32 → EXR;
- * every other type → NPY. An extension that cannot hold the pixels exactly is
- * `IMKIT_STATUS_UNSUPPORTED` and nothing is written. `metadata_json` (NULL or "" for none) is a
- * JSON object written to `<stem>.json` after the image; saving without metadata removes a
- * stale sidecar. Both files are written atomically. `*out_path` (may be NULL) receives the
- * image path written. Owned: free `*out_path` with `imkit_string_free`.
- * Thread safety: any thread.
- *
- * # Safety
- * Pointers must be NULL or valid as documented; `image->data` must hold the described pixels.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save(const char *path,
-                        const struct imkit_image_view *image,
-                        const char *metadata_json,
-                        const struct imkit_save_options *options,
-                        char **out_path);
-
-/**
- * Saves an N-dimensional array (`ndim` axes of `shape`, C order, native byte order, `len`
- * bytes of `dtype` samples at `data`) with its metadata. Format rules as `imkit_save`: arrays
- * shaped `(h, w)` or `(h, w, c>=2)` follow the image table, all others go to NPY. `shape` may be
- * NULL when `ndim` is 0 (a scalar). Owned: free `*out_path` (may be NULL) with
- * `imkit_string_free`. Thread safety: any thread.
- *
- * # Safety
- * `data` must hold `len` readable bytes; `shape` must hold `ndim` values.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_array(const char *path,
-                              const void *data,
-                              size_t len,
-                              int32_t dtype,
-                              const size_t *shape,
-                              size_t ndim,
-                              const char *metadata_json,
-                              const struct imkit_save_options *options,
-                              char **out_path);
-
-/**
- * Loads a file (PNG, JPEG, TIFF, EXR, NPY; detected from its content) and its sidecar
- * metadata. `path` may omit the extension when exactly one file with a known extension
- * matches. `*out_metadata_json` (may be NULL) receives the metadata as JSON text, `{}` when
- * there is no sidecar. Owned: free `*out` with `imkit_image_free` and `*out_metadata_json`
- * with `imkit_string_free`. Thread safety: any thread.
- *
- * # Safety
- * Pointers must be NULL or valid as documented.
- */
-IMKIT_NODISCARD
-imkit_status imkit_load(const char *path,
-                        struct imkit_image **out,
-                        char **out_metadata_json);
-
-/**
- * The shape of a loaded image or array: writes up to `capacity` axis lengths to `dims`
- * (outermost first) and the number of axes to `*ndim`. Images are `(h, w)` or `(h, w, c)`.
- * Returns `IMKIT_STATUS_BUFFER_TOO_SMALL` (with `*ndim` set) when `capacity` is too small;
- * `dims` may be NULL when `capacity` is 0. Thread safety: any thread.
- *
- * # Safety
- * `dims` must hold `capacity` writable values.
- */
-IMKIT_NODISCARD
-imkit_status imkit_image_get_shape(const struct imkit_image *image,
-                                   size_t *dims,
-                                   size_t capacity,
-                                   size_t *ndim);
-
-/**
- * The samples of a loaded image or array: packed, C order, native byte order. `*data`
- * receives a pointer, `*len` the byte count and `*dtype` (may be NULL) an `imkit_dtype` value.
- * Borrowed: `*data` is valid until the image is freed.
- * Thread safety: any thread.
- *
- * # Safety
- * Out pointers must be writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_image_get_data(const struct imkit_image *image,
-                                  const void **data,
-                                  size_t *len,
-                                  int32_t *dtype);
-
-/**
- * Writes only metadata: `<stem>.json` for the image `path` (or `path` itself if it ends in
- * `.json`), atomically. `options` (may be NULL) decides whether Python tokens are allowed.
- * Thread safety: any thread.
- *
- * # Safety
- * Strings must be NUL-terminated.
- */
-IMKIT_NODISCARD
-imkit_status imkit_metadata_save(const char *path,
-                                 const char *metadata_json,
-                                 const struct imkit_save_options *options);
-
-/**
- * Reads only the metadata of the image `path` (its `<stem>.json`; `{}` when there is none).
- * Owned: free `*out_json` with `imkit_string_free`. Thread safety: any thread.
- *
- * # Safety
- * `path` must be NUL-terminated; `out_json` writable.
- */
-IMKIT_NODISCARD imkit_status imkit_metadata_load(const char *path, char **out_json);
-
-/**
- * Saves `count` images to `count` paths (each as `imkit_save`; shapes and types may differ).
- * `metadata_json` holds `metadata_count` texts: 0 (no metadata), 1 (shared by all) or `count`.
- * Images are written in parallel; all are attempted, and the first failure in input order
- * is returned. Thread safety: any thread.
- *
- * # Safety
- * Arrays must hold `count` / `metadata_count` valid entries.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_list(const char *const *paths,
-                             const struct imkit_image_view *images,
-                             size_t count,
-                             const char *const *metadata_json,
-                             size_t metadata_count,
-                             const struct imkit_save_options *options);
-
-/**
- * Saves `count` images into directory `dir` (created if needed) as `0.<ext>`, `1.<ext>`, …
- * with sidecars `0.json`, …; metadata as `imkit_save_list`. A directory that already holds
- * numbered files is `IMKIT_STATUS_INVALID_ARG` unless the options allow overwrite, which also
- * removes stale numbered files beyond the new count. Thread safety: any thread.
- *
- * # Safety
- * As `imkit_save_list`.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_dir(const char *dir,
-                            const struct imkit_image_view *images,
-                            size_t count,
-                            const char *const *metadata_json,
-                            size_t metadata_count,
-                            const struct imkit_save_options *options);
-
-/**
- * Loads `count` files (as `imkit_load`) in parallel. Owned: free `*out` with
- * `imkit_image_list_free`. Thread safety: any thread.
- *
- * # Safety
- * `paths` must hold `count` NUL-terminated strings.
- */
-IMKIT_NODISCARD
-imkit_status imkit_load_list(const char *const *paths,
-                             size_t count,
-                             struct imkit_image_list **out);
-
-/**
- * Loads every image file of directory `dir` (known extensions, any case) in natural order of
- * the names (`2` before `10`). Owned: free `*out` with `imkit_image_list_free`.
- * Thread safety: any thread.
- *
- * # Safety
- * `dir` must be NUL-terminated; `out` writable.
- */
-IMKIT_NODISCARD imkit_status imkit_load_dir(const char *dir, struct imkit_image_list **out);
-
-/**
- * Number of entries in a loaded list. Thread safety: any thread.
- *
- * # Safety
- * `out` must be writable.
- */
-IMKIT_NODISCARD imkit_status imkit_image_list_len(const struct imkit_image_list *list, size_t *out);
-
-/**
- * Entry `index` of a loaded list: its image, its metadata JSON text and its path (each out
- * pointer may be NULL). Borrowed: all three are valid until the list is freed; do not free
- * the image. Thread safety: any thread.
- *
- * # Safety
- * Out pointers must be NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_image_list_get(const struct imkit_image_list *list,
-                                  size_t index,
-                                  const struct imkit_image **image,
-                                  const char **metadata_json,
-                                  const char **path);
-
-/**
- * Frees a loaded list and every image in it. NULL is ignored; do not free twice.
- *
- * # Safety
- * `list` must be NULL or a live list not in use elsewhere.
- */
-void imkit_image_list_free(struct imkit_image_list *list);
-
-/**
- * Creates queue settings: 2 worker threads, at most 512 MiB and 64 jobs pending, default
- * save options. Owned: free with `imkit_save_queue_options_free`.
- *
- * # Safety
- * `out` must be writable.
- */
-IMKIT_NODISCARD imkit_status imkit_save_queue_options_new(struct imkit_save_queue_options **out);
-
-/**
- * Sets the number of worker threads (1–256). The queue's workers are its own threads, not
- * imkit's compute pool.
- *
- * # Safety
- * `options` must be a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_options_set_threads(struct imkit_save_queue_options *options,
-                                                  size_t threads);
-
-/**
- * Sets the most bytes of pixel data queued or being written at once. A single job larger than
- * this is admitted once the queue is empty.
- *
- * # Safety
- * `options` must be a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_options_set_max_pending_bytes(struct imkit_save_queue_options *options,
-                                                            size_t bytes);
-
-/**
- * Sets the most jobs queued or being written at once (at least 1).
- *
- * # Safety
- * `options` must be a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_options_set_max_pending_jobs(struct imkit_save_queue_options *options,
-                                                           size_t jobs);
-
-/**
- * Sets how each job is saved (copied; NULL means the defaults).
- *
- * # Safety
- * `options` must be a live handle; `save` NULL or a live handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_options_set_save_options(struct imkit_save_queue_options *options,
-                                                       const struct imkit_save_options *save);
-
-/**
- * Frees queue settings. NULL is ignored; do not free twice.
- *
- * # Safety
- * `options` must be NULL or a live handle not in use elsewhere.
- */
-void imkit_save_queue_options_free(struct imkit_save_queue_options *options);
-
-/**
- * Starts a save queue with `options` (NULL for the defaults; the settings are copied).
- * Owned: finish with `imkit_save_queue_close` (which reports errors) or
- * `imkit_save_queue_free`. Thread safety: see `imkit_save_queue`.
- *
- * # Safety
- * `options` must be NULL or a live handle; `out` writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_new(const struct imkit_save_queue_options *options,
-                                  struct imkit_save_queue **out);
-
-/**
- * Queues a save (as `imkit_save`) of a copy of the pixels: the caller may reuse or free its
- * buffer as soon as this returns. Blocks while the queue's byte or job bound is reached.
- * Deadlock hazard: do not call it while holding a lock a worker needs (workers only write
- * files, so this concerns your own locks around filesystem work) and never from a thread the
- * queue waits on. Problems visible now (bad extension for the data, invalid metadata) are
- * returned now; write failures later become job errors (`imkit_save_queue_next_error`).
- * `*job_id` (may be NULL) receives the job's id (ids start at 1).
- * Thread safety: any thread, concurrently.
- *
- * # Safety
- * Pointers must be valid as documented.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_push(const struct imkit_save_queue *queue,
-                                   const char *path,
-                                   const struct imkit_image_view *image,
-                                   const char *metadata_json,
-                                   uint64_t *job_id);
-
-/**
- * As `imkit_save_queue_push`, but returns `IMKIT_STATUS_WOULD_BLOCK` instead of waiting when
- * the queue is full. Thread safety: any thread, concurrently.
- *
- * # Safety
- * As `imkit_save_queue_push`.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_try_push(const struct imkit_save_queue *queue,
-                                       const char *path,
-                                       const struct imkit_image_view *image,
-                                       const char *metadata_json,
-                                       uint64_t *job_id);
-
-/**
- * Waits until every job queued so far has finished and returns the status of the first job
- * that failed since the previous flush (its message in the last error). Every failed job stays
- * readable with `imkit_save_queue_next_error`. Thread safety: any thread, concurrently.
- *
- * # Safety
- * `queue` must be a live handle.
- */
-IMKIT_NODISCARD imkit_status imkit_save_queue_flush(const struct imkit_save_queue *queue);
-
-/**
- * Takes the oldest failed job not yet drained: `*job_id` receives its id (0 when no error is
- * waiting — then `*needed` is 0 and nothing else is written) and `buf` of `len` bytes its
- * message (`"<path>: <reason>"`, NUL-terminated); `*needed` receives the bytes needed. When
- * `len` is too small the call returns `IMKIT_STATUS_BUFFER_TOO_SMALL` and the error stays
- * queued; `buf` may be NULL for that size query. Errors are never dropped.
- * Thread safety: any thread, concurrently.
- *
- * # Safety
- * `buf` must hold `len` writable bytes; `job_id` and `needed` must be writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_save_queue_next_error(const struct imkit_save_queue *queue,
-                                         uint64_t *job_id,
-                                         char *buf,
-                                         size_t len,
-                                         size_t *needed);
-
-/**
- * Flushes, stops the workers and frees the queue; returns the flush's status (the first job
- * failure not yet reported by a flush). Call `imkit_save_queue_next_error` before closing to
- * read every failure: errors still queued are freed with the queue. The handle is invalid
- * afterwards, whatever the status (unless it is `IMKIT_STATUS_NULL_ARG` or
- * `IMKIT_STATUS_INVALID_HANDLE`). Thread safety: must not race with any other use of `queue`.
- *
- * # Safety
- * `queue` must be a live handle not in use on another thread.
- */
-IMKIT_NODISCARD imkit_status imkit_save_queue_close(struct imkit_save_queue *queue);
-
-/**
- * Frees a queue; an open queue is flushed first (every job is written), its errors are
- * discarded — prefer `imkit_save_queue_close`. NULL is ignored; do not free twice.
- * Thread safety: must not race with any other use of `queue`.
- *
- * # Safety
- * `queue` must be NULL or a live handle not in use on another thread.
- */
-void imkit_save_queue_free(struct imkit_save_queue *queue);
-
-/**
- * Describes a status code: its macro name and a one-line description, e.g.
- * `"IMKIT_STATUS_IO: an operating-system I/O error"`. Unknown codes give
- * `"IMKIT_STATUS_UNKNOWN: ..."`. Borrowed: a static string, never free it.
- * Thread safety: any thread.
- */
-const char *imkit_status_str(int32_t code);
-
-/**
- * The message of the last failed imkit call on this thread ("" if none failed yet).
- * Check the status first: the message explains a failure, it never signals one by itself.
- * Borrowed: valid until the next imkit call on this thread; never NULL.
- * Thread safety: each thread has its own message.
- */
-const char *imkit_last_error_message(void);
-
-/**
- * Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
- * stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
- * `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
- * NULL when `len` is 0 (a size query). This call never changes the message itself.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_last_error_copy(char *buf, size_t len, size_t *needed);
-
-/**
- * The library version as MAJOR*10000 + MINOR*100 + PATCH; equals `IMKIT_VERSION_NUMBER`
- * when header and library agree. Thread safety: any thread.
- */
-uint32_t imkit_version(void);
-
-/**
- * The library version as text, e.g. "0.1.0". Borrowed: a static string.
- * Thread safety: any thread.
- */
-const char *imkit_version_string(void);
-
-/**
- * The ABI version of the library; bindings compare it with `IMKIT_ABI_VERSION` from the
- * header they were built against and refuse to run on a mismatch. Thread safety: any thread.
- */
-uint32_t imkit_abi_version(void);
-
-/**
- * Sets the number of threads of imkit's own worker pool (0 = one per core, the default).
- * imkit never uses a process-global pool; output bytes never depend on this number.
- * Takes effect for operations started afterwards. Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
-
-/**
- * Stores in `*out` the number of threads imkit's pool uses.
- * Thread safety: any thread.
- */
-IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
-
-/**
- * Creates partition options with the defaults. Owned: free with `imkit_partition_options_free`.
- *
- * # Safety
- * `out` must be NULL or writable.
- */
-IMKIT_NODISCARD imkit_status imkit_partition_options_new(struct imkit_partition_options **out);
-
-/**
- * Sets the cell size in pixels (both at least 1).
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_cell(struct imkit_partition_options *options,
-                                              uint64_t height,
-                                              uint64_t width);
-
-/**
- * Sets the stride as a fraction of the cell (impart's form: step = cell * stride in binary64,
- * starts rounded up). Must be finite and greater than 0.
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_stride(struct imkit_partition_options *options,
-                                                double stride_y,
-                                                double stride_x);
-
-/**
- * Sets the step in whole pixels (exact mode; both at least 1).
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_step(struct imkit_partition_options *options,
-                                              uint64_t step_y,
-                                              uint64_t step_x);
-
-/**
- * Sets the depth axis of volume grids (multi-page sources): cell depth and step in slices.
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_depth(struct imkit_partition_options *options,
-                                               uint64_t cell_depth,
-                                               uint64_t step_depth);
-
-/**
- * Sets the edge policy (an `imkit_partition_edge` value) and the fill value of padded cells.
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_edge(struct imkit_partition_options *options,
-                                              int32_t edge,
-                                              double fill);
-
-/**
- * Selects and orders channels: `count` band indices (negative from the end, repeats allowed);
- * `count` 0 restores "all bands". The indices are copied.
- *
- * # Safety
- * `options` must be an options handle; `channels` must point to `count` values.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_channels(struct imkit_partition_options *options,
-                                                  const int64_t *channels,
-                                                  size_t count);
-
-/**
- * Sets the directory where PNG sources keep their decode-once cache (random access). NULL
- * clears it: PNG then opens as a row stream (reads must go top to bottom).
- *
- * # Safety
- * `options` must be an options handle; `dir` NULL or a NUL-terminated UTF-8 path.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_cache_dir(struct imkit_partition_options *options,
-                                                   const char *dir);
-
-/**
- * Chooses how a 3-D NPY array opens: non-zero `volume` reads it as (depth, height, width)
- * slices, zero (the default) as a (height, width, channels) image. 4-D NPY arrays are always
- * (depth, height, width, channels) volumes.
- *
- * # Safety
- * `options` must be an options handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_options_set_volume(struct imkit_partition_options *options,
-                                                int32_t volume);
-
-/**
- * Frees partition options (NULL is fine).
- *
- * # Safety
- * `options` must be NULL or an options handle not used afterwards.
- */
-void imkit_partition_options_free(struct imkit_partition_options *options);
-
-/**
- * Opens an image file (PNG, TIFF; multi-page TIFF as a volume) as a partition; only headers
- * are read. `options` may be NULL. Owned: free with `imkit_partition_free`.
- *
- * # Safety
- * `path` a NUL-terminated UTF-8 path; `options` NULL or a handle; `out` writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_open(const char *path,
-                                  const struct imkit_partition_options *options,
-                                  struct imkit_partition **out);
-
-/**
- * Makes a partition over a copy of the caller's pixels (the buffer may be reused at once).
- * `options` may be NULL. Owned: free with `imkit_partition_free`.
- *
- * # Safety
- * `pixels` must describe a valid buffer; `options` NULL or a handle; `out` writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_from_buffer(const struct imkit_image_view *pixels,
-                                         const struct imkit_partition_options *options,
-                                         struct imkit_partition **out);
-
-/**
- * Frees a partition (NULL is fine).
- *
- * # Safety
- * `partition` must be NULL or a partition handle not used afterwards (and not in use).
- */
-void imkit_partition_free(struct imkit_partition *partition);
-
-/**
- * Grid shape: cells per axis (`*out_depth` is 1 for plain images). Any out pointer may be NULL.
- *
- * # Safety
- * `partition` must be a handle; out pointers NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_shape(const struct imkit_partition *partition,
-                                   uint64_t *out_rows,
-                                   uint64_t *out_cols,
-                                   uint64_t *out_depth);
-
-/**
- * Step in pixels as impart reports it (binary64 `cell * stride`, or the integer step).
- *
- * # Safety
- * `partition` must be a handle; out pointers NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_step(const struct imkit_partition *partition,
-                                  double *out_step_y,
-                                  double *out_step_x);
-
-/**
- * Image size, slices, and the pixel layout reads return (after channel selection; `dtype`
- * is an `imkit_dtype` value). Any out pointer may be NULL.
- *
- * # Safety
- * `partition` must be a handle; out pointers NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_image(const struct imkit_partition *partition,
-                                   uint64_t *out_width,
-                                   uint64_t *out_height,
-                                   uint64_t *out_slices,
-                                   uint32_t *out_channels,
-                                   int32_t *out_dtype);
-
-/**
- * The image rectangle of cell (row, col); negative indices count from the end, out of range
- * gives `IMKIT_STATUS_OUT_OF_BOUNDS`.
- *
- * # Safety
- * `partition` must be a handle; `out` writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_cell_rect(const struct imkit_partition *partition,
-                                       int64_t row,
-                                       int64_t col,
-                                       struct imkit_rect *out);
-
-/**
- * Size query for a selection of `key_count` keys (rows, cols for images; depth, rows, cols
- * for volumes; missing trailing keys mean whole axes): the union rectangle inside the image
- * (`out_rect`, may be NULL) and the bytes a read needs (`out_len`). Empty or out-of-range
- * selections give `IMKIT_STATUS_OUT_OF_BOUNDS`.
- *
- * # Safety
- * `partition` a handle; `keys` points to `key_count` keys; out pointers NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_region(const struct imkit_partition *partition,
-                                    const struct imkit_axis_key *keys,
-                                    size_t key_count,
-                                    struct imkit_rect *out_rect,
-                                    size_t *out_len);
-
-/**
- * Reads a selection into `buffer` (`buffer_len` bytes, at least what `imkit_partition_region`
- * reports) in `layout` (an `imkit_layout` value); volumes write slice after slice. Padded
- * cells outside the image read as the fill value. Thread safety: concurrent reads allowed.
- *
- * # Safety
- * `partition` a handle; `keys` points to `key_count` keys; `buffer` writable for `buffer_len`.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_read(const struct imkit_partition *partition,
-                                  const struct imkit_axis_key *keys,
-                                  size_t key_count,
-                                  int32_t layout,
-                                  void *buffer,
-                                  size_t buffer_len);
-
-/**
- * Reads cell (row, col) of a 2-D grid into `buffer` (see `imkit_partition_read`; the size is
- * width x height x channels x sample size of `imkit_partition_cell_rect`, or the full cell
- * when padding).
- *
- * # Safety
- * `partition` a handle; `buffer` writable for `buffer_len` bytes.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_read_cell(const struct imkit_partition *partition,
-                                       int64_t row,
-                                       int64_t col,
-                                       int32_t layout,
-                                       void *buffer,
-                                       size_t buffer_len);
-
-/**
- * The cells containing pixel (x, y) as half-open index ranges `[row0, row1) x [col0, col1)`
- * (empty when no cell does, e.g. in a gap).
- *
- * # Safety
- * `partition` a handle; out pointers NULL or writable.
- */
-IMKIT_NODISCARD
-imkit_status imkit_partition_cells_at(const struct imkit_partition *partition,
-                                      uint64_t x,
-                                      uint64_t y,
-                                      uint64_t *out_row0,
-                                      uint64_t *out_row1,
-                                      uint64_t *out_col0,
-                                      uint64_t *out_col1);
-
-/**
- * Writes every cell of `partition` into the existing directory `out_dir` as files named by
- * `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
- * optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
- * One top-to-bottom pass over the source; files are written atomically; bytes do not depend
- * on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
- * thread with (cells done, total) and cancels when it returns non-zero.
- *
- * # Safety
- * `partition` a handle; strings NUL-terminated UTF-8 (or NULL where allowed).
- */
-IMKIT_NODISCARD
-imkit_status imkit_fragment(const struct imkit_partition *partition,
-                            const char *out_dir,
-                            const char *name_template,
-                            const struct imkit_write_options *options,
-                            imkit_progress_fn progress,
-                            void *user_data);
-
-/**
- * Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
- * streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
- * order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
- * calling thread and cancels when it returns non-zero (nothing is written then).
- *
- * # Safety
- * Strings NUL-terminated UTF-8; `options` NULL or a handle.
- */
-IMKIT_NODISCARD
-imkit_status imkit_stitch(const char *manifest,
-                          const char *output,
-                          int32_t blend,
-                          const struct imkit_write_options *options,
-                          imkit_progress_fn progress,
-                          void *user_data);
-
-/**
- * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy
- * error, fill 0.
- */
-IMKIT_NODISCARD imkit_status imkit_tile_spec_default(struct imkit_tile_spec *out);
-
-/**
- * Size query for `imkit_extract_tile`: resolves `spec` against a `image_width` x
- * `image_height` image and stores the tile's size in `*out_width`/`*out_height` (the clipped
- * size under `IMKIT_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
- * NULL). Fails with `IMKIT_STATUS_OUT_OF_BOUNDS` as extraction would.
- */
-IMKIT_NODISCARD
-imkit_status imkit_tile_place(const struct imkit_tile_spec *spec,
-                              uint64_t image_width,
-                              uint64_t image_height,
-                              uint64_t *out_width,
-                              uint64_t *out_height,
-                              struct imkit_rect *out_rect);
-
-/**
- * Copies a tile out of `src` into `dst` (caller-allocated; its width, height, channels and
- * dtype must equal what `imkit_tile_place` reports and `src` has). Stores the covered part
- * of the image in `*out_rect` (may be NULL). `src` and `dst` must not overlap.
- * Thread safety: any thread; buffers are only borrowed during the call.
- */
-IMKIT_NODISCARD
-imkit_status imkit_extract_tile(const struct imkit_image_view *src,
-                                const struct imkit_tile_spec *spec,
-                                const struct imkit_image_view *dst,
-                                struct imkit_rect *out_rect);
-
-/**
- * Pastes `tile` into `base` in place: inside the tile rectangle the tile's pixels replace the
- * base's (alpha copied, no blending); every other pixel is untouched. Pixel type and channel
- * count must match exactly (`IMKIT_STATUS_MISMATCH` otherwise; imkit never converts).
- * `spec->width/height` of 0 take the tile's size. Under clip/pad only the part inside the
- * base is written. Stores that part in `*out_rect` (may be NULL). The buffers must not overlap.
- * Thread safety: any thread; buffers are only borrowed during the call.
- */
-IMKIT_NODISCARD
-imkit_status imkit_paste_tile(const struct imkit_image_view *base,
-                              const struct imkit_image_view *tile,
-                              const struct imkit_tile_spec *spec,
-                              struct imkit_rect *out_rect);
-
-/**
- * Extracts a tile from the image file `input` into the new file `output` (format from its
- * extension; written atomically). PNG input is streamed and decoded only down to the
- * tile's last row. `options`, `progress` and `out_rect` may be NULL; `user_data` is passed
- * to `progress` untouched. Thread safety: any thread.
- */
-IMKIT_NODISCARD
-imkit_status imkit_extract_tile_file(const char *input,
-                                     const char *output,
-                                     const struct imkit_tile_spec *spec,
-                                     const struct imkit_write_options *options,
-                                     imkit_progress_fn progress,
-                                     void *user_data,
-                                     struct imkit_rect *out_rect);
-
-/**
- * Pastes the image file `tile` into the image file `base` and writes the result to
- * `output` (may equal `base`; replaced atomically, so a failure leaves it intact). A PNG base
- * written to a PNG output streams row by row: memory stays near a few rows plus the tile,
- * and every pixel outside the tile rectangle is carried over bit for bit (16-bit and alpha
- * included; palette bases come out as RGB/RGBA). `spec->width/height` of 0 take the tile's
- * size. `options`, `progress` and `out_rect` may be NULL. Thread safety: any thread.
- */
-IMKIT_NODISCARD
-imkit_status imkit_paste_tile_file(const char *base,
-                                   const char *tile,
-                                   const char *output,
-                                   const struct imkit_tile_spec *spec,
-                                   const struct imkit_write_options *options,
-                                   imkit_progress_fn progress,
-                                   void *user_data,
-                                   struct imkit_rect *out_rect);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
-#endif  /* IMKIT_H */
+#endif /* IMKIT_H */

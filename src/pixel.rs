@@ -2,37 +2,35 @@
 
 use crate::error::{Error, Result};
 
-/// The numeric type of one sample (`imkit_dtype` in C: the `dtype` field of
-/// `imkit_image_view`). Values are stable and only ever appended.
-#[repr(i32)]
+/// The numeric type of one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PixelType {
     /// Unsigned 8-bit integer.
-    U8 = 1,
+    U8,
     /// Unsigned 16-bit integer.
-    U16 = 2,
+    U16,
     /// IEEE half float.
-    F16 = 3,
+    F16,
     /// IEEE single float.
-    F32 = 4,
+    F32,
     /// IEEE double float.
-    F64 = 5,
+    F64,
     /// Signed 8-bit integer.
-    I8 = 6,
+    I8,
     /// Signed 16-bit integer.
-    I16 = 7,
+    I16,
     /// Unsigned 32-bit integer.
-    U32 = 8,
+    U32,
     /// Signed 32-bit integer.
-    I32 = 9,
+    I32,
     /// Unsigned 64-bit integer.
-    U64 = 10,
+    U64,
     /// Signed 64-bit integer.
-    I64 = 11,
+    I64,
 }
 
 impl PixelType {
-    /// Every pixel type, in code order.
+    /// Every pixel type.
     pub const ALL: [PixelType; 11] = [
         PixelType::U8,
         PixelType::U16,
@@ -72,14 +70,6 @@ impl PixelType {
             PixelType::U64 => "uint64",
             PixelType::I64 => "int64",
         }
-    }
-
-    /// Converts a C `imkit_dtype` value, rejecting unknown codes.
-    pub fn from_code(code: i32) -> Result<PixelType> {
-        PixelType::ALL
-            .into_iter()
-            .find(|t| *t as i32 == code)
-            .ok_or_else(|| Error::invalid(format!("unknown pixel type code {code}")))
     }
 
     /// Encodes `value` as one sample of this type in native byte order, saturating integers

@@ -262,8 +262,8 @@ fn header_compiles_as_cpp_from_two_translation_units() {
 
 #[test]
 fn struct_layouts_agree_between_c_and_rust() {
-    use imkit::ffi::image::{imkit_image_info, imkit_image_view};
-    use imkit::ffi::tiling::{imkit_rect, imkit_tile_spec};
+    use imkit::ffi::{imkit_image_info, imkit_image_view};
+    use imkit::ffi::{imkit_rect, imkit_tile_spec};
     use std::mem::{offset_of, size_of};
     let dir = temp_dir("layout");
     let src = dir.join("layout.c");

@@ -4,10 +4,7 @@
 use std::ffi::{c_void, CString};
 use std::ptr;
 
-use imkit::ffi::image::imkit_image_view;
-use imkit::ffi::imkit_status;
-use imkit::ffi::partition::*;
-use imkit::ffi::tiling::imkit_rect;
+use imkit::ffi::*;
 
 fn pattern(w: usize, h: usize) -> Vec<u8> {
     let mut v = Vec::new();

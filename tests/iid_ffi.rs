@@ -5,8 +5,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::{null, null_mut};
 
-use imkit::ffi::iid::*;
-use imkit::ffi::imkit_status;
+use imkit::ffi::*;
 
 fn fixture(name: &str) -> CString {
     let p = format!("{}/tests/fixtures/iid/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -14,7 +13,7 @@ fn fixture(name: &str) -> CString {
 }
 
 fn last_error() -> String {
-    unsafe { CStr::from_ptr(imkit::ffi::library::imkit_last_error_message()) }
+    unsafe { CStr::from_ptr(imkit::ffi::imkit_last_error_message()) }
         .to_string_lossy()
         .into_owned()
 }

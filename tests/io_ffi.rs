@@ -3,10 +3,7 @@
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
 
-use imkit::ffi::image::*;
-use imkit::ffi::imkit_status;
-use imkit::ffi::io::*;
-use imkit::PixelType as imkit_dtype;
+use imkit::ffi::*;
 
 fn dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("imkit-io-ffi-{}-{name}", std::process::id()));
@@ -20,7 +17,7 @@ fn c(s: &str) -> CString {
 }
 
 fn last_error() -> String {
-    unsafe { CStr::from_ptr(imkit::ffi::library::imkit_last_error_message()) }
+    unsafe { CStr::from_ptr(imkit::ffi::imkit_last_error_message()) }
         .to_string_lossy()
         .into_owned()
 }

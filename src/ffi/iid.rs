@@ -1,23 +1,17 @@
-//! `.iid` segmentation files across the ABI: the immutable `imkit_iid_file` reader and the
-//! `imkit_iid_writer` builder.
+//! IID segmentation files: the immutable `imkit_iid_file` reader of `.iid` files, its overlap
+//! graphs and the `imkit_iid_writer` builder.
 //!
-//! Queries that return keys use one two-call form: pass `keys`/`cap` (may be NULL/0) and
-//! `count`; `*count` always receives the number of results, and the keys (ascending) are
-//! written only when `cap >= *count`, else the call returns `IMKIT_STATUS_BUFFER_TOO_SMALL`.
-//! No allocation is made per result.
-//!
-//! # Safety (every function of this module)
-//! Handle arguments must be NULL or pointers returned by imkit (freed or foreign handles are
-//! detected and rejected); every other pointer must be NULL or valid for the number of
-//! elements its length argument states (strings: NUL-terminated) for the duration of the
-//! call. NULL where a value is required gives `IMKIT_STATUS_NULL_ARG`.
-#![allow(clippy::missing_safety_doc)] // the contract above applies to every function
+//! Queries that return keys use the two-call protocol (`keys`/`cap`/`count`, see
+//! `common.rs`); keys come out ascending. No allocation is made per result.
 
 use std::ffi::c_char;
 
+use super::common::{
+    arg_enum, arg_out, arg_path, arg_ref, arg_slice, arg_str, arg_strs, c_enum, fill, fill_text,
+    fill_with, write_opt,
+};
 use super::{
-    arg_out, arg_path, arg_ref, arg_str, boundary, free_handle, handle_mut, handle_ref,
-    imkit_status, new_handle, write_opt, FfiError, FfiResult, Handle,
+    boundary, free_handle, handle_mut, handle_ref, imkit_status, new_handle, FfiResult, Handle,
 };
 use crate::error::Error;
 use crate::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, OverlapGraph, Parts, Select};
@@ -158,27 +152,9 @@ pub enum imkit_iid_mask_format {
     Packed = 1,
 }
 
-/// Borrows `n` items of a caller array (NULL allowed when `n` is 0).
-unsafe fn arg_slice<'a, T>(ptr: *const T, n: usize, arg: &'static str) -> FfiResult<&'a [T]> {
-    if n == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(FfiError::Null(arg));
-    }
-    Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
-}
+c_enum!(imkit_iid_select { All, Keys, Groups });
 
-/// Borrows a caller output buffer (NULL allowed when `n` is 0).
-unsafe fn arg_slice_mut<'a, T>(ptr: *mut T, n: usize, arg: &'static str) -> FfiResult<&'a mut [T]> {
-    if n == 0 {
-        return Ok(&mut []);
-    }
-    if ptr.is_null() {
-        return Err(FfiError::Null(arg));
-    }
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, n) })
-}
+c_enum!(imkit_iid_mask_format { Bytes, Packed });
 
 unsafe fn arg_byte_strings<'a>(
     ptr: *const imkit_iid_bytes,
@@ -189,38 +165,6 @@ unsafe fn arg_byte_strings<'a>(
         .iter()
         .map(|b| unsafe { arg_slice(b.data, b.len, arg) })
         .collect()
-}
-
-unsafe fn arg_names<'a>(
-    ptr: *const *const c_char,
-    n: usize,
-    arg: &'static str,
-) -> FfiResult<Vec<&'a str>> {
-    unsafe { arg_slice(ptr, n, arg) }?
-        .iter()
-        .map(|&p| unsafe { arg_str(p, arg) })
-        .collect()
-}
-
-/// Writes `items` into the caller's buffer with the two-call protocol.
-unsafe fn put_list<T: Copy>(
-    items: &[T],
-    buf: *mut T,
-    cap: usize,
-    count: *mut usize,
-) -> FfiResult<()> {
-    let count = unsafe { arg_out(count, "count") }?;
-    *count = items.len();
-    if cap < items.len() {
-        return Err(Error::BufferTooSmall(format!(
-            "{} results, the buffer holds {cap}",
-            items.len()
-        ))
-        .into());
-    }
-    let out = unsafe { arg_slice_mut(buf, items.len(), "keys") }?;
-    out.copy_from_slice(items);
-    Ok(())
 }
 
 unsafe fn file<'a>(f: *const imkit_iid_file) -> FfiResult<&'a IidFile> {
@@ -385,11 +329,9 @@ pub unsafe extern "C" fn imkit_iid_file_region_info(
     })
 }
 
-/// Writes entry `key`'s mask into `buf` (`len` bytes): one byte per pixel (1/0) over the
-/// segment box, row-major, when `packed` is false; packed bits (MSB first, rows not
-/// byte-aligned, last byte zero-padded) when true. `*needed` (may be NULL) receives the
-/// size; a short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing (`buf` may
-/// be NULL when `len` is 0: a size query).
+/// Writes entry `key`'s mask into `buf` (`len` bytes) with the two-call protocol: one byte
+/// per pixel (1/0) over the segment box, row-major, when `packed` is false; packed bits (MSB
+/// first, rows not byte-aligned, last byte zero-padded) when true.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_iid_file_mask(
@@ -408,26 +350,20 @@ pub unsafe extern "C" fn imkit_iid_file_mask(
         } else {
             s.bbox.pixels()
         };
-        unsafe { write_opt(needed, need as usize) };
-        if (len as u64) < need {
-            return Err(Error::BufferTooSmall(format!(
-                "mask of segment {key} needs {need} bytes, the buffer has {len}"
-            ))
-            .into());
+        let need = usize::try_from(need)
+            .map_err(|_| Error::invalid(format!("mask of segment {key} does not fit in memory")))?;
+        let what = format!("the mask of segment {key}");
+        unsafe {
+            fill_with(need, buf, len, needed, &what, |out| match packed {
+                true => s.mask_packed(out),
+                false => s.mask_bytes(out),
+            })
         }
-        let out = unsafe { arg_slice_mut(buf, len, "buf") }?;
-        if packed {
-            s.mask_packed(out)?;
-        } else {
-            s.mask_bytes(out)?;
-        }
-        Ok(())
     })
 }
 
 /// Copies the meta JSON text (as stored; Python's dialect, may contain `NaN`) NUL-terminated
-/// into `buf` of `len` bytes; `*needed` (may be NULL) receives the size including the NUL.
-/// A short buffer gives `IMKIT_STATUS_BUFFER_TOO_SMALL` and writes nothing.
+/// into `buf` of `len` bytes, with the two-call protocol.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_iid_file_meta_json(
@@ -438,23 +374,8 @@ pub unsafe extern "C" fn imkit_iid_file_meta_json(
 ) -> imkit_status {
     boundary(|| {
         let text = unsafe { self::file(file) }?.meta_json();
-        unsafe { copy_text(text, buf, len, needed) }
+        unsafe { fill_text(text, buf, len, needed) }
     })
-}
-
-unsafe fn copy_text(text: &str, buf: *mut c_char, len: usize, needed: *mut usize) -> FfiResult<()> {
-    let need = text.len() + 1;
-    unsafe { write_opt(needed, need) };
-    if len < need {
-        return Err(Error::BufferTooSmall(format!(
-            "the text needs {need} bytes, the buffer has {len}"
-        ))
-        .into());
-    }
-    let out = unsafe { arg_slice_mut(buf.cast::<u8>(), need, "buf") }?;
-    out[..text.len()].copy_from_slice(text.as_bytes());
-    out[text.len()] = 0;
-    Ok(())
 }
 
 /// Stores the number of groups in `*out`.
@@ -472,7 +393,7 @@ pub unsafe extern "C" fn imkit_iid_file_group_count(
 }
 
 /// Copies the name of group `index` (file order = creation order) NUL-terminated into `buf`,
-/// with the size protocol of `imkit_iid_file_meta_json`.
+/// with the two-call protocol.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_iid_file_group_name(
@@ -490,7 +411,7 @@ pub unsafe extern "C" fn imkit_iid_file_group_name(
                 f.groups().len()
             ))
         })?;
-        unsafe { copy_text(&g.name, buf, len, needed) }
+        unsafe { fill_text(&g.name, buf, len, needed) }
     })
 }
 
@@ -498,7 +419,7 @@ pub unsafe extern "C" fn imkit_iid_file_group_name(
 /// (duplicates collapse; a missing key is `IMKIT_STATUS_OUT_OF_BOUNDS`), or the union of the
 /// `ngroups` groups named at `groups` (unknown name: `IMKIT_STATUS_INVALID_ARG`). With
 /// `iids`/`segments` true the labels/segments of those entries are checked (decoded), so a
-/// damaged one is reported here. Keys out with the two-call protocol (see the module doc).
+/// damaged one is reported here. Keys out with the two-call protocol.
 #[no_mangle]
 #[must_use]
 #[allow(clippy::too_many_arguments)]
@@ -518,23 +439,18 @@ pub unsafe extern "C" fn imkit_iid_file_fetch(
     boundary(|| {
         let f = unsafe { self::file(file) }?;
         let wanted = unsafe { arg_slice(keys_in, nkeys, "keys_in") }?;
-        let names = unsafe { arg_names(groups, ngroups, "groups") }?;
-        let sel = match select {
-            0 => Select::All,
-            1 => Select::Keys(wanted),
-            2 => Select::Groups(&names),
-            other => {
-                return Err(
-                    Error::invalid(format!("select {other} is not an imkit_iid_select")).into(),
-                )
-            }
+        let names = unsafe { arg_strs(groups, ngroups, "groups") }?;
+        let sel = match arg_enum::<imkit_iid_select>(select, "select")? {
+            imkit_iid_select::All => Select::All,
+            imkit_iid_select::Keys => Select::Keys(wanted),
+            imkit_iid_select::Groups => Select::Groups(&names),
         };
         let found: Vec<u32> = f
             .fetch(sel, Parts { iids, segments })?
             .iter()
             .map(|e| e.key)
             .collect();
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -560,9 +476,9 @@ pub unsafe extern "C" fn imkit_iid_file_look_for(
         let f = unsafe { self::file(file) }?;
         let addresses = unsafe { arg_byte_strings(addresses, naddresses, "addresses") }?;
         let domains = unsafe { arg_byte_strings(domains, ndomains, "domains") }?;
-        let names = unsafe { arg_names(groups, ngroups, "groups") }?;
+        let names = unsafe { arg_strs(groups, ngroups, "groups") }?;
         let found = f.look_for(&addresses, Some(&domains), Some(&names))?;
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -586,7 +502,7 @@ pub unsafe extern "C" fn imkit_iid_file_filter(
     boundary(|| {
         let f = unsafe { self::file(file) }?;
         let domains = unsafe { arg_byte_strings(domains, ndomains, "domains") }?;
-        let names = unsafe { arg_names(groups, ngroups, "groups") }?;
+        let names = unsafe { arg_strs(groups, ngroups, "groups") }?;
         let area = unsafe { area.as_ref() }.map(|a| AreaRange {
             min: Some(a.min),
             max: (a.max != u64::MAX).then_some(a.max),
@@ -597,7 +513,7 @@ pub unsafe extern "C" fn imkit_iid_file_filter(
             domains: Some(&domains),
             area,
         })?;
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -616,7 +532,7 @@ pub unsafe extern "C" fn imkit_iid_file_region(
         let f = unsafe { self::file(file) }?;
         let b = unsafe { arg_ref(bbox, "bbox") }?;
         let found = f.region([b.minr, b.minc, b.maxr, b.maxc])?;
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -633,7 +549,7 @@ pub unsafe extern "C" fn imkit_iid_file_at(
 ) -> imkit_status {
     boundary(|| {
         let found = unsafe { self::file(file) }?.at(row, col)?;
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -652,7 +568,7 @@ pub unsafe extern "C" fn imkit_iid_file_at_compat(
 ) -> imkit_status {
     boundary(|| {
         let found = unsafe { self::file(file) }?.at_compat(x, y)?;
-        unsafe { put_list(&found, keys, cap, count) }
+        unsafe { fill(&found, keys, cap, count) }
     })
 }
 
@@ -694,7 +610,7 @@ pub unsafe extern "C" fn imkit_iid_graph_nodes(
 ) -> imkit_status {
     boundary(|| {
         let g = unsafe { handle_ref(graph, "graph") }?;
-        unsafe { put_list(&g.graph.nodes, keys, cap, count) }
+        unsafe { fill(&g.graph.nodes, keys, cap, count) }
     })
 }
 
@@ -715,7 +631,7 @@ pub unsafe extern "C" fn imkit_iid_graph_edges(
             .iter()
             .map(|&(a, b, pixels)| imkit_iid_edge { a, b, pixels })
             .collect();
-        unsafe { put_list(&list, edges, cap, count) }
+        unsafe { fill(&list, edges, cap, count) }
     })
 }
 
@@ -795,15 +711,9 @@ pub unsafe extern "C" fn imkit_iid_writer_add(
                 Error::invalid(format!("bbox {coords:?} has a negative coordinate")).into(),
             );
         }
-        let data = match mask_format {
-            0 => MaskData::Bytes(mask),
-            1 => MaskData::Packed(mask),
-            other => {
-                return Err(Error::invalid(format!(
-                    "mask_format {other} is not an imkit_iid_mask_format"
-                ))
-                .into())
-            }
+        let data = match arg_enum::<imkit_iid_mask_format>(mask_format, "mask_format")? {
+            imkit_iid_mask_format::Bytes => MaskData::Bytes(mask),
+            imkit_iid_mask_format::Packed => MaskData::Packed(mask),
         };
         let k = w
             .writer

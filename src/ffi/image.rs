@@ -1,17 +1,107 @@
-//! Pixel buffers across the ABI: the plain `imkit_image_view` struct, the owned `imkit_image`
+//! Images: the sample types, the plain `imkit_image_view` struct, the owned `imkit_image`
 //! handle, whole-image file read/write and the `imkit_write_options` builder.
 
 use std::ffi::{c_char, c_void};
 
+use super::common::{arg_enum, arg_out, arg_path, arg_ref, c_enum};
 use super::{
-    arg_out, arg_path, arg_ref, boundary, free_handle, handle_mut, handle_ref, imkit_status,
-    new_handle, FfiResult, Handle,
+    boundary, free_handle, handle_mut, handle_ref, imkit_status, new_handle, FfiResult, Handle,
 };
+use crate::codec::ExrCompression;
 use crate::codec::{self, Format, WriteOptions};
 use crate::error::Error;
 use crate::image::{ImageView, ImageViewMut};
 use crate::io::Data;
 use crate::pixel::{PixelFormat, PixelType};
+
+/// The numeric type of one sample (values of the `dtype` fields and arguments). Values are
+/// stable and only ever appended.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum imkit_dtype {
+    /// Unsigned 8-bit integer.
+    U8 = 1,
+    /// Unsigned 16-bit integer.
+    U16 = 2,
+    /// IEEE half float.
+    F16 = 3,
+    /// IEEE single float.
+    F32 = 4,
+    /// IEEE double float.
+    F64 = 5,
+    /// Signed 8-bit integer.
+    I8 = 6,
+    /// Signed 16-bit integer.
+    I16 = 7,
+    /// Unsigned 32-bit integer.
+    U32 = 8,
+    /// Signed 32-bit integer.
+    I32 = 9,
+    /// Unsigned 64-bit integer.
+    U64 = 10,
+    /// Signed 64-bit integer.
+    I64 = 11,
+}
+
+c_enum!(imkit_dtype {
+    U8,
+    U16,
+    F16,
+    F32,
+    F64,
+    I8,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64
+});
+
+impl From<imkit_dtype> for PixelType {
+    fn from(t: imkit_dtype) -> Self {
+        match t {
+            imkit_dtype::U8 => PixelType::U8,
+            imkit_dtype::U16 => PixelType::U16,
+            imkit_dtype::F16 => PixelType::F16,
+            imkit_dtype::F32 => PixelType::F32,
+            imkit_dtype::F64 => PixelType::F64,
+            imkit_dtype::I8 => PixelType::I8,
+            imkit_dtype::I16 => PixelType::I16,
+            imkit_dtype::U32 => PixelType::U32,
+            imkit_dtype::I32 => PixelType::I32,
+            imkit_dtype::U64 => PixelType::U64,
+            imkit_dtype::I64 => PixelType::I64,
+        }
+    }
+}
+
+impl From<PixelType> for imkit_dtype {
+    fn from(t: PixelType) -> Self {
+        match t {
+            PixelType::U8 => imkit_dtype::U8,
+            PixelType::U16 => imkit_dtype::U16,
+            PixelType::F16 => imkit_dtype::F16,
+            PixelType::F32 => imkit_dtype::F32,
+            PixelType::F64 => imkit_dtype::F64,
+            PixelType::I8 => imkit_dtype::I8,
+            PixelType::I16 => imkit_dtype::I16,
+            PixelType::U32 => imkit_dtype::U32,
+            PixelType::I32 => imkit_dtype::I32,
+            PixelType::U64 => imkit_dtype::U64,
+            PixelType::I64 => imkit_dtype::I64,
+        }
+    }
+}
+
+/// Reads a C `imkit_dtype` value as a core pixel type.
+pub(crate) fn arg_dtype(code: i32, arg: &'static str) -> FfiResult<PixelType> {
+    Ok(arg_enum::<imkit_dtype>(code, arg)?.into())
+}
+
+/// The C `imkit_dtype` value of a core pixel type.
+pub(crate) fn dtype_code(t: PixelType) -> i32 {
+    imkit_dtype::from(t) as i32
+}
 
 /// File formats (values of `imkit_image_info.file_format`).
 #[repr(i32)]
@@ -82,8 +172,7 @@ pub struct imkit_image_info {
 
 impl imkit_image_view {
     fn layout(&self, arg: &'static str) -> FfiResult<(usize, usize, PixelFormat, usize, usize)> {
-        let dtype = PixelType::from_code(self.dtype)
-            .map_err(|e| Error::invalid(format!("`{arg}`: {e}")))?;
+        let dtype = arg_dtype(self.dtype, arg)?;
         let format = PixelFormat::new(dtype, self.channels as usize)
             .map_err(|e| Error::invalid(format!("`{arg}`: {e}")))?;
         let (w, h) = match (usize::try_from(self.width), usize::try_from(self.height)) {
@@ -235,11 +324,28 @@ pub enum imkit_exr_compression {
     Piz = 4,
 }
 
+c_enum!(imkit_exr_compression {
+    None,
+    Rle,
+    Zips,
+    Zip,
+    Piz
+});
+
+impl From<imkit_exr_compression> for ExrCompression {
+    fn from(c: imkit_exr_compression) -> Self {
+        match c {
+            imkit_exr_compression::None => ExrCompression::None,
+            imkit_exr_compression::Rle => ExrCompression::Rle,
+            imkit_exr_compression::Zips => ExrCompression::Zips,
+            imkit_exr_compression::Zip => ExrCompression::Zip,
+            imkit_exr_compression::Piz => ExrCompression::Piz,
+        }
+    }
+}
+
 /// Sets the EXR compression, an `imkit_exr_compression` value (default ZIP). Output bytes are
 /// deterministic for every method and thread count.
-///
-/// # Safety
-/// `options` must be NULL or a live options handle not used concurrently.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_write_options_set_exr_compression(
@@ -248,20 +354,8 @@ pub unsafe extern "C" fn imkit_write_options_set_exr_compression(
 ) -> imkit_status {
     boundary(|| {
         let options = unsafe { handle_mut(options, "options") }?;
-        use crate::codec::ExrCompression as C;
-        options.options.exr_compression = match compression {
-            0 => C::None,
-            1 => C::Rle,
-            2 => C::Zips,
-            3 => C::Zip,
-            4 => C::Piz,
-            other => {
-                return Err(Error::invalid(format!(
-                    "`compression`: {other} is not an imkit_exr_compression value"
-                ))
-                .into())
-            }
-        };
+        let compression: imkit_exr_compression = arg_enum(compression, "compression")?;
+        options.options.exr_compression = compression.into();
         Ok(())
     })
 }
@@ -324,7 +418,7 @@ pub unsafe extern "C" fn imkit_image_get_view(
             height: img.height() as u64,
             row_stride_bytes: img.row_stride(),
             channels: img.format().channels as u32,
-            dtype: img.format().dtype as i32,
+            dtype: dtype_code(img.format().dtype),
         };
         Ok(())
     })
@@ -372,7 +466,7 @@ pub unsafe extern "C" fn imkit_image_info_read(
             width: info.width,
             height: info.height,
             channels: info.format.channels as u32,
-            dtype: info.format.dtype as i32,
+            dtype: dtype_code(info.format.dtype),
             file_format: imkit_file_format::from(info.file_format) as i32,
         };
         Ok(())

@@ -1,8 +1,103 @@
-//! Library-wide C functions: status names, the last-error message, versions, thread count.
+//! Library and errors: the status codes, their names, the last-error message, versions and
+//! the thread count.
 
 use std::ffi::{c_char, CStr};
 
-use super::{arg_out, boundary, boundary_or, imkit_status, with_last_error};
+use super::common::{arg_out, c_enum, fill_with};
+use super::{boundary, boundary_or, with_last_error};
+
+/// Status code returned by every fallible imkit function. 0 is success; errors are grouped:
+/// 1xx arguments, 2xx files and formats, 3xx state and concurrency, 9xx internal. Values are
+/// stable and only ever appended; `imkit_status_str` names each one.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum imkit_status {
+    /// Success.
+    Ok = 0,
+    /// An argument has an invalid value; the message names it.
+    InvalidArg = 100,
+    /// A required pointer argument is NULL; the message names it.
+    NullArg = 101,
+    /// A handle is freed, of the wrong type, or not one imkit made.
+    InvalidHandle = 102,
+    /// A rectangle, index or coordinate lies outside the image or grid.
+    OutOfBounds = 103,
+    /// A caller buffer is too small; the size query tells how much is needed.
+    BufferTooSmall = 104,
+    /// Pixel type, channel count or size of two images disagree (imkit never converts silently).
+    Mismatch = 105,
+    /// An operating-system I/O error (missing file, permission, disk full, ...).
+    Io = 200,
+    /// Input data is malformed, truncated or corrupt.
+    Format = 201,
+    /// Valid data that imkit does not support, or that the target format cannot hold losslessly.
+    Unsupported = 202,
+    /// The object is in a state that does not allow the operation.
+    BadState = 300,
+    /// A non-blocking call would have had to wait.
+    WouldBlock = 301,
+    /// A progress callback asked to stop; nothing was written.
+    Cancelled = 302,
+    /// A bug in imkit: an internal invariant broke.
+    Internal = 900,
+    /// A panic inside imkit was caught at the API boundary; the message holds its text.
+    Panic = 901,
+}
+
+impl imkit_status {
+    /// The macro name and a one-line description, as a NUL-terminated static string.
+    pub fn describe(self) -> &'static CStr {
+        match self {
+            imkit_status::Ok => c"IMKIT_STATUS_OK: success",
+            imkit_status::InvalidArg => {
+                c"IMKIT_STATUS_INVALID_ARG: an argument has an invalid value"
+            }
+            imkit_status::NullArg => c"IMKIT_STATUS_NULL_ARG: a required pointer argument is NULL",
+            imkit_status::InvalidHandle => {
+                c"IMKIT_STATUS_INVALID_HANDLE: the handle is freed, of the wrong type or unknown"
+            }
+            imkit_status::OutOfBounds => {
+                c"IMKIT_STATUS_OUT_OF_BOUNDS: a rectangle or index lies outside the image or grid"
+            }
+            imkit_status::BufferTooSmall => {
+                c"IMKIT_STATUS_BUFFER_TOO_SMALL: the caller buffer is too small"
+            }
+            imkit_status::Mismatch => {
+                c"IMKIT_STATUS_MISMATCH: pixel type, channel count or size do not agree"
+            }
+            imkit_status::Io => c"IMKIT_STATUS_IO: an operating-system I/O error",
+            imkit_status::Format => c"IMKIT_STATUS_FORMAT: the data is malformed or corrupt",
+            imkit_status::Unsupported => {
+                c"IMKIT_STATUS_UNSUPPORTED: not supported, or not storable without loss"
+            }
+            imkit_status::BadState => {
+                c"IMKIT_STATUS_BAD_STATE: the object's state does not allow this operation"
+            }
+            imkit_status::WouldBlock => c"IMKIT_STATUS_WOULD_BLOCK: the call would have to wait",
+            imkit_status::Cancelled => c"IMKIT_STATUS_CANCELLED: cancelled by the callback",
+            imkit_status::Internal => c"IMKIT_STATUS_INTERNAL: an internal error (a bug in imkit)",
+            imkit_status::Panic => c"IMKIT_STATUS_PANIC: a panic was caught at the API boundary",
+        }
+    }
+}
+
+c_enum!(imkit_status {
+    Ok,
+    InvalidArg,
+    NullArg,
+    InvalidHandle,
+    OutOfBounds,
+    BufferTooSmall,
+    Mismatch,
+    Io,
+    Format,
+    Unsupported,
+    BadState,
+    WouldBlock,
+    Cancelled,
+    Internal,
+    Panic,
+});
 
 /// Parses a decimal number at compile time (version parts from Cargo).
 const fn parse_u32(s: &str) -> u32 {
@@ -36,9 +131,9 @@ const VERSION_STRING: &CStr =
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn imkit_status_str(code: i32) -> *const c_char {
-    match imkit_status::from_code(code) {
-        Some(status) => status.describe().as_ptr(),
-        None => c"IMKIT_STATUS_UNKNOWN: not a status code of this imkit version".as_ptr(),
+    match imkit_status::try_from(code) {
+        Ok(status) => status.describe().as_ptr(),
+        Err(_) => c"IMKIT_STATUS_UNKNOWN: not a status code of this imkit version".as_ptr(),
     }
 }
 
@@ -52,9 +147,8 @@ pub extern "C" fn imkit_last_error_message() -> *const c_char {
 }
 
 /// Copies this thread's last-error message, NUL-terminated, into `buf` of `len` bytes and
-/// stores the bytes needed (including the NUL) in `*needed` (may be NULL). Returns
-/// `IMKIT_STATUS_BUFFER_TOO_SMALL` and copies nothing when `len` is too small; `buf` may be
-/// NULL when `len` is 0 (a size query). This call never changes the message itself.
+/// stores the bytes needed (including the NUL) in `*needed` (may be NULL): the two-call
+/// protocol of the overview. This call never changes the message itself.
 /// Thread safety: any thread.
 #[no_mangle]
 #[must_use]
@@ -63,18 +157,24 @@ pub unsafe extern "C" fn imkit_last_error_copy(
     len: usize,
     needed: *mut usize,
 ) -> imkit_status {
+    // Not through `boundary`: a failure here must not replace the message being copied.
     let result = std::panic::catch_unwind(|| {
         with_last_error(|message| {
             let bytes = message.to_bytes_with_nul();
-            unsafe { super::write_opt(needed, bytes.len()) };
-            if len < bytes.len() {
-                return imkit_status::BufferTooSmall;
-            }
-            if buf.is_null() {
-                return imkit_status::NullArg;
-            }
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().cast(), buf, bytes.len()) };
-            imkit_status::Ok
+            let copied = unsafe {
+                fill_with(
+                    bytes.len(),
+                    buf.cast::<u8>(),
+                    len,
+                    needed,
+                    "the message",
+                    |out| {
+                        out.copy_from_slice(bytes);
+                        Ok(())
+                    },
+                )
+            };
+            copied.map_or_else(|e| e.status(), |()| imkit_status::Ok)
         })
     });
     result.unwrap_or(imkit_status::Panic)

@@ -5,129 +5,47 @@
 //! message. Handles are registered in a live-handle table on creation and removed on free, so a
 //! freed or wrong-type handle is reported as `IMKIT_STATUS_INVALID_HANDLE` without imkit ever
 //! reading the memory behind it.
-
 //!
-//! Safety contract shared by every `unsafe extern "C"` function (stated once here rather than
-//! on each): pointer arguments are NULL or valid for the access the function's doc describes,
-//! strings are NUL-terminated, and buffers are as large as their length arguments say.
+//! Layout: this file holds the boundary and the handle table; `common.rs` what every family
+//! uses (`imkit_rect`, progress callbacks, argument checks, the two-call size protocol, C enum
+//! conversions); then one file per C handle family, in the header's reading order (the header
+//! is generated section by section from these files, see build.rs).
+//!
+//! Safety contract shared by every `unsafe extern "C"` function (stated once in the header's
+//! overview rather than on each): pointer arguments are NULL or valid for the access the
+//! function's doc describes, strings are NUL-terminated, and buffers are as large as their
+//! length arguments say.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+pub mod common;
 pub mod iid;
 pub mod image;
 pub mod io;
 pub mod library;
 pub mod partition;
+pub mod save_queue;
+pub mod stitch;
 pub mod tiling;
+
+pub use common::*;
+pub use iid::*;
+pub use image::*;
+pub use io::*;
+pub use library::*;
+pub use partition::*;
+pub use save_queue::*;
+pub use stitch::*;
+pub use tiling::*;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::{LazyLock, RwLock};
 
 use crate::error::Error;
-
-/// Status code returned by every fallible imkit function. 0 is success; errors are grouped:
-/// 1xx arguments, 2xx files and formats, 3xx state and concurrency, 9xx internal. Values are
-/// stable and only ever appended; `imkit_status_str` names each one.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum imkit_status {
-    /// Success.
-    Ok = 0,
-    /// An argument has an invalid value; the message names it.
-    InvalidArg = 100,
-    /// A required pointer argument is NULL; the message names it.
-    NullArg = 101,
-    /// A handle is freed, of the wrong type, or not one imkit made.
-    InvalidHandle = 102,
-    /// A rectangle, index or coordinate lies outside the image or grid.
-    OutOfBounds = 103,
-    /// A caller buffer is too small; the size query tells how much is needed.
-    BufferTooSmall = 104,
-    /// Pixel type, channel count or size of two images disagree (imkit never converts silently).
-    Mismatch = 105,
-    /// An operating-system I/O error (missing file, permission, disk full, ...).
-    Io = 200,
-    /// Input data is malformed, truncated or corrupt.
-    Format = 201,
-    /// Valid data that imkit does not support, or that the target format cannot hold losslessly.
-    Unsupported = 202,
-    /// The object is in a state that does not allow the operation.
-    BadState = 300,
-    /// A non-blocking call would have had to wait.
-    WouldBlock = 301,
-    /// A progress callback asked to stop; nothing was written.
-    Cancelled = 302,
-    /// A bug in imkit: an internal invariant broke.
-    Internal = 900,
-    /// A panic inside imkit was caught at the API boundary; the message holds its text.
-    Panic = 901,
-}
-
-impl imkit_status {
-    /// Every status, in code order.
-    pub const ALL: [imkit_status; 15] = [
-        imkit_status::Ok,
-        imkit_status::InvalidArg,
-        imkit_status::NullArg,
-        imkit_status::InvalidHandle,
-        imkit_status::OutOfBounds,
-        imkit_status::BufferTooSmall,
-        imkit_status::Mismatch,
-        imkit_status::Io,
-        imkit_status::Format,
-        imkit_status::Unsupported,
-        imkit_status::BadState,
-        imkit_status::WouldBlock,
-        imkit_status::Cancelled,
-        imkit_status::Internal,
-        imkit_status::Panic,
-    ];
-
-    /// The status for a C integer, if it is a known code.
-    pub fn from_code(code: i32) -> Option<imkit_status> {
-        imkit_status::ALL.into_iter().find(|s| *s as i32 == code)
-    }
-
-    /// The macro name and a one-line description, as a NUL-terminated static string.
-    pub fn describe(self) -> &'static CStr {
-        match self {
-            imkit_status::Ok => c"IMKIT_STATUS_OK: success",
-            imkit_status::InvalidArg => {
-                c"IMKIT_STATUS_INVALID_ARG: an argument has an invalid value"
-            }
-            imkit_status::NullArg => c"IMKIT_STATUS_NULL_ARG: a required pointer argument is NULL",
-            imkit_status::InvalidHandle => {
-                c"IMKIT_STATUS_INVALID_HANDLE: the handle is freed, of the wrong type or unknown"
-            }
-            imkit_status::OutOfBounds => {
-                c"IMKIT_STATUS_OUT_OF_BOUNDS: a rectangle or index lies outside the image or grid"
-            }
-            imkit_status::BufferTooSmall => {
-                c"IMKIT_STATUS_BUFFER_TOO_SMALL: the caller buffer is too small"
-            }
-            imkit_status::Mismatch => {
-                c"IMKIT_STATUS_MISMATCH: pixel type, channel count or size do not agree"
-            }
-            imkit_status::Io => c"IMKIT_STATUS_IO: an operating-system I/O error",
-            imkit_status::Format => c"IMKIT_STATUS_FORMAT: the data is malformed or corrupt",
-            imkit_status::Unsupported => {
-                c"IMKIT_STATUS_UNSUPPORTED: not supported, or not storable without loss"
-            }
-            imkit_status::BadState => {
-                c"IMKIT_STATUS_BAD_STATE: the object's state does not allow this operation"
-            }
-            imkit_status::WouldBlock => c"IMKIT_STATUS_WOULD_BLOCK: the call would have to wait",
-            imkit_status::Cancelled => c"IMKIT_STATUS_CANCELLED: cancelled by the callback",
-            imkit_status::Internal => c"IMKIT_STATUS_INTERNAL: an internal error (a bug in imkit)",
-            imkit_status::Panic => c"IMKIT_STATUS_PANIC: a panic was caught at the API boundary",
-        }
-    }
-}
 
 /// An error at the C boundary: a core error, or one that only C callers can make.
 #[derive(Debug)]
@@ -147,7 +65,8 @@ impl From<Error> for FfiError {
 }
 
 impl FfiError {
-    fn status(&self) -> imkit_status {
+    /// The C status for this error.
+    pub(crate) fn status(&self) -> imkit_status {
         match self {
             FfiError::Null(_) => imkit_status::NullArg,
             FfiError::Handle(_) => imkit_status::InvalidHandle,
@@ -299,6 +218,37 @@ pub(crate) unsafe fn handle_mut<'a, T: Handle>(
     Ok(unsafe { &mut *ptr })
 }
 
+/// Removes a live handle of type `T` from the table (the caller then owns its box).
+fn unregister<T: Handle>(ptr: *mut T, arg: &'static str) -> FfiResult<()> {
+    let mut live = LIVE.write().unwrap_or_else(|e| e.into_inner());
+    match live.get(&(ptr as usize)) {
+        Some(kind) if *kind == T::KIND => {
+            live.remove(&(ptr as usize));
+            Ok(())
+        }
+        _ => {
+            drop(live);
+            check_live(ptr as *const T, arg)?;
+            Err(FfiError::Handle(format!(
+                "argument `{arg}` was freed by another thread during the call"
+            )))
+        }
+    }
+}
+
+/// Unregisters a live handle and hands its value back (for `_close` functions that consume
+/// the object).
+///
+/// # Safety
+/// As [`handle_ref`]; the handle must not be in use on another thread.
+pub(crate) unsafe fn take_handle<T: Handle>(ptr: *mut T, arg: &'static str) -> FfiResult<T> {
+    if ptr.is_null() {
+        return Err(FfiError::Null(arg));
+    }
+    unregister(ptr, arg)?;
+    Ok(*unsafe { Box::from_raw(ptr) })
+}
+
 /// Unregisters and drops a handle; NULL is accepted and ignored.
 ///
 /// # Safety
@@ -307,69 +257,7 @@ pub(crate) unsafe fn free_handle<T: Handle>(ptr: *mut T, arg: &'static str) -> F
     if ptr.is_null() {
         return Ok(());
     }
-    {
-        let mut live = LIVE.write().unwrap_or_else(|e| e.into_inner());
-        match live.get(&(ptr as usize)) {
-            Some(kind) if *kind == T::KIND => {
-                live.remove(&(ptr as usize));
-            }
-            _ => {
-                drop(live);
-                check_live(ptr, arg)?;
-            }
-        }
-    }
+    unregister(ptr, arg)?;
     drop(unsafe { Box::from_raw(ptr) });
     Ok(())
-}
-
-/// Reads a NUL-terminated UTF-8 string argument.
-///
-/// # Safety
-/// `ptr` must be NULL or point to a NUL-terminated string.
-pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, arg: &'static str) -> FfiResult<&'a str> {
-    if ptr.is_null() {
-        return Err(FfiError::Null(arg));
-    }
-    unsafe { CStr::from_ptr(ptr) }
-        .to_str()
-        .map_err(|_| Error::invalid(format!("argument `{arg}` is not valid UTF-8")).into())
-}
-
-/// Reads a path argument (NUL-terminated UTF-8, not empty).
-///
-/// # Safety
-/// As [`arg_str`].
-pub(crate) unsafe fn arg_path(ptr: *const c_char, arg: &'static str) -> FfiResult<PathBuf> {
-    let text = unsafe { arg_str(ptr, arg) }?;
-    if text.is_empty() {
-        return Err(Error::invalid(format!("argument `{arg}` is an empty path")).into());
-    }
-    Ok(PathBuf::from(text))
-}
-
-/// Borrows a required input struct.
-///
-/// # Safety
-/// `ptr` must be NULL or point to a valid `T`.
-pub(crate) unsafe fn arg_ref<'a, T>(ptr: *const T, arg: &'static str) -> FfiResult<&'a T> {
-    unsafe { ptr.as_ref() }.ok_or(FfiError::Null(arg))
-}
-
-/// Checks a required out-parameter; write it only after the operation succeeded.
-///
-/// # Safety
-/// `ptr` must be NULL or point to writable memory for a `T`.
-pub(crate) unsafe fn arg_out<'a, T>(ptr: *mut T, arg: &'static str) -> FfiResult<&'a mut T> {
-    unsafe { ptr.as_mut() }.ok_or(FfiError::Null(arg))
-}
-
-/// Writes an optional out-parameter (NULL means the caller does not want it).
-///
-/// # Safety
-/// `ptr` must be NULL or point to writable memory for a `T`.
-pub(crate) unsafe fn write_opt<T>(ptr: *mut T, value: T) {
-    if let Some(slot) = unsafe { ptr.as_mut() } {
-        *slot = value;
-    }
 }

@@ -1,20 +1,21 @@
-//! Partitions across the ABI: options builder, open from a path or a caller buffer, grid
-//! queries, lazy cell/slice reads into caller buffers, fragment and stitch.
+//! Partitions: the options builder, opening from a path or a caller buffer, grid queries and
+//! lazy cell/selection reads into caller buffers (fragment and stitch are in `stitch.rs`).
 
 use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::image::{imkit_image_view, imkit_write_options, write_options};
-use super::tiling::{imkit_progress_fn, imkit_rect, with_progress};
+use super::common::{
+    arg_enum, arg_out, arg_path, arg_ref, arg_slice, arg_slice_mut, c_enum, imkit_rect, write_opt,
+};
+use super::image::{dtype_code, imkit_image_view};
 use super::{
-    arg_out, arg_path, arg_ref, arg_str, boundary, free_handle, handle_mut, handle_ref,
-    imkit_status, new_handle, write_opt, FfiResult, Handle,
+    boundary, free_handle, handle_mut, handle_ref, imkit_status, new_handle, FfiResult, Handle,
 };
 use crate::error::Error;
-use crate::partition::{AxisKey, EdgePolicy, GridSpec, Layout, Partition, Selection, Stride};
-use crate::source::{MemorySource, OpenOptions};
-use crate::tiling::{self, Blend, FragmentOptions, StitchOptions};
+use crate::partition::{
+    AxisKey, EdgePolicy, Layout, Partition, PartitionOptions, Selection, Stride,
+};
+use crate::source::MemorySource;
 
 /// Edge policy of a partition grid (values for `imkit_partition_options_set_edge`).
 #[repr(i32)]
@@ -28,20 +29,6 @@ pub enum imkit_partition_edge {
     Pad = 2,
     /// The last cell is moved back inside the image.
     Shift = 3,
-}
-
-/// Overlap blending for `imkit_stitch`.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum imkit_blend {
-    /// Later tiles (manifest order) replace earlier ones.
-    Overwrite = 0,
-    /// Mean of the overlapping tiles.
-    Average = 1,
-    /// Linear feather over the overlap.
-    Linear = 2,
-    /// Gaussian weights centred on each tile.
-    Gaussian = 3,
 }
 
 /// Buffer layout of partition reads (values of the `layout` arguments).
@@ -83,17 +70,52 @@ pub struct imkit_axis_key {
     pub stop: i64,
 }
 
+c_enum!(imkit_partition_edge {
+    Clip,
+    Drop,
+    Pad,
+    Shift
+});
+
+impl From<imkit_partition_edge> for EdgePolicy {
+    fn from(e: imkit_partition_edge) -> Self {
+        match e {
+            imkit_partition_edge::Clip => EdgePolicy::Clip,
+            imkit_partition_edge::Drop => EdgePolicy::Drop,
+            imkit_partition_edge::Pad => EdgePolicy::Pad,
+            imkit_partition_edge::Shift => EdgePolicy::Shift,
+        }
+    }
+}
+
+c_enum!(imkit_layout {
+    Interleaved,
+    Planar
+});
+
+impl From<imkit_layout> for Layout {
+    fn from(l: imkit_layout) -> Self {
+        match l {
+            imkit_layout::Interleaved => Layout::Interleaved,
+            imkit_layout::Planar => Layout::Planar,
+        }
+    }
+}
+
+c_enum!(imkit_key_kind { Index, Slice, All });
+
 impl imkit_axis_key {
     fn to_key(self) -> FfiResult<AxisKey> {
-        match self.kind {
-            0 => Ok(AxisKey::Index(self.start)),
-            1 => Ok(AxisKey::Slice(
-                self.has_start.then_some(self.start),
-                self.has_stop.then_some(self.stop),
-            )),
-            2 => Ok(AxisKey::All),
-            k => Err(Error::invalid(format!("unknown key kind {k}")).into()),
-        }
+        Ok(
+            match arg_enum::<imkit_key_kind>(self.kind, "keys[i].kind")? {
+                imkit_key_kind::Index => AxisKey::Index(self.start),
+                imkit_key_kind::Slice => AxisKey::Slice(
+                    self.has_start.then_some(self.start),
+                    self.has_stop.then_some(self.stop),
+                ),
+                imkit_key_kind::All => AxisKey::All,
+            },
+        )
     }
 }
 
@@ -101,11 +123,7 @@ impl imkit_axis_key {
 /// stride 1.0, edge clip, all channels, no cache directory), change with the setters, free
 /// with `imkit_partition_options_free`. Thread safety: setters must not race with other uses.
 pub struct imkit_partition_options {
-    spec: GridSpec,
-    fill: f64,
-    channels: Option<Vec<i64>>,
-    cache_dir: Option<PathBuf>,
-    volume: bool,
+    options: PartitionOptions,
 }
 
 impl Handle for imkit_partition_options {
@@ -117,60 +135,33 @@ impl Handle for imkit_partition_options {
 /// concurrently from any thread (the PNG decode cache is synchronised); only `_free` must not
 /// race.
 pub struct imkit_partition {
-    partition: Partition,
+    pub(crate) partition: Partition,
 }
 
 impl Handle for imkit_partition {
     const KIND: &'static str = "imkit_partition";
 }
 
-fn layout(code: i32) -> FfiResult<Layout> {
-    match code {
-        0 => Ok(Layout::Interleaved),
-        1 => Ok(Layout::Planar),
-        other => Err(Error::invalid(format!("unknown layout code {other}")).into()),
-    }
-}
-
-unsafe fn options_or_default(
-    ptr: *const imkit_partition_options,
-) -> FfiResult<(GridSpec, f64, Option<Vec<i64>>, OpenOptions)> {
+/// Reads partition options, NULL meaning the defaults.
+unsafe fn partition_options(ptr: *const imkit_partition_options) -> FfiResult<PartitionOptions> {
     if ptr.is_null() {
-        return Ok((
-            GridSpec::square(1024, Stride::Fraction(1.0)),
-            0.0,
-            None,
-            OpenOptions::default(),
-        ));
+        return Ok(PartitionOptions::default());
     }
-    let o = unsafe { handle_ref(ptr, "options") }?;
-    Ok((
-        o.spec,
-        o.fill,
-        o.channels.clone(),
-        OpenOptions {
-            cache_dir: o.cache_dir.clone(),
-            volume: o.volume,
-        },
-    ))
+    Ok(unsafe { handle_ref(ptr, "options") }?.options.clone())
 }
 
 unsafe fn keys(ptr: *const imkit_axis_key, count: usize) -> FfiResult<Vec<AxisKey>> {
     if count == 0 {
         return Err(Error::invalid("`keys`: at least one key is needed").into());
     }
-    if ptr.is_null() {
-        return Err(super::FfiError::Null("keys"));
-    }
-    // SAFETY: the caller passes `count` keys at `ptr` (documented).
-    let raw = unsafe { std::slice::from_raw_parts(ptr, count) };
-    raw.iter().map(|k| k.to_key()).collect()
+    unsafe { arg_slice(ptr, count, "keys") }?
+        .iter()
+        .map(|k| k.to_key())
+        .collect()
 }
 
 /// Creates partition options with the defaults. Owned: free with `imkit_partition_options_free`.
-///
-/// # Safety
-/// `out` must be NULL or writable.
+/// Requires: `out` must be NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_new(
@@ -179,20 +170,14 @@ pub unsafe extern "C" fn imkit_partition_options_new(
     boundary(|| {
         let out = unsafe { arg_out(out, "out") }?;
         *out = new_handle(imkit_partition_options {
-            spec: GridSpec::square(1024, Stride::Fraction(1.0)),
-            fill: 0.0,
-            channels: None,
-            cache_dir: None,
-            volume: false,
+            options: PartitionOptions::default(),
         });
         Ok(())
     })
 }
 
 /// Sets the cell size in pixels (both at least 1).
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_cell(
@@ -205,17 +190,15 @@ pub unsafe extern "C" fn imkit_partition_options_set_cell(
         if height == 0 || width == 0 {
             return Err(Error::invalid("cell size must be at least 1 pixel").into());
         }
-        o.spec.cell[1] = height;
-        o.spec.cell[2] = width;
+        o.options.grid.cell[1] = height;
+        o.options.grid.cell[2] = width;
         Ok(())
     })
 }
 
 /// Sets the stride as a fraction of the cell (impart's form: step = cell * stride in binary64,
 /// starts rounded up). Must be finite and greater than 0.
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_stride(
@@ -232,16 +215,14 @@ pub unsafe extern "C" fn imkit_partition_options_set_stride(
                 );
             }
         }
-        o.spec.stride[1] = Stride::Fraction(stride_y);
-        o.spec.stride[2] = Stride::Fraction(stride_x);
+        o.options.grid.stride[1] = Stride::Fraction(stride_y);
+        o.options.grid.stride[2] = Stride::Fraction(stride_x);
         Ok(())
     })
 }
 
 /// Sets the step in whole pixels (exact mode; both at least 1).
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_step(
@@ -254,16 +235,14 @@ pub unsafe extern "C" fn imkit_partition_options_set_step(
         if step_y == 0 || step_x == 0 {
             return Err(Error::invalid("step must be at least 1 pixel").into());
         }
-        o.spec.stride[1] = Stride::Pixels(step_y);
-        o.spec.stride[2] = Stride::Pixels(step_x);
+        o.options.grid.stride[1] = Stride::Pixels(step_y);
+        o.options.grid.stride[2] = Stride::Pixels(step_x);
         Ok(())
     })
 }
 
 /// Sets the depth axis of volume grids (multi-page sources): cell depth and step in slices.
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_depth(
@@ -276,15 +255,16 @@ pub unsafe extern "C" fn imkit_partition_options_set_depth(
         if cell_depth == 0 || step_depth == 0 {
             return Err(Error::invalid("depth cell and step must be at least 1").into());
         }
-        o.spec = o.spec.with_depth(cell_depth, Stride::Pixels(step_depth));
+        o.options.grid = o
+            .options
+            .grid
+            .with_depth(cell_depth, Stride::Pixels(step_depth));
         Ok(())
     })
 }
 
 /// Sets the edge policy (an `imkit_partition_edge` value) and the fill value of padded cells.
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_edge(
@@ -294,17 +274,15 @@ pub unsafe extern "C" fn imkit_partition_options_set_edge(
 ) -> imkit_status {
     boundary(|| {
         let o = unsafe { handle_mut(options, "options") }?;
-        o.spec.edge = EdgePolicy::from_code(edge)?;
-        o.fill = fill;
+        o.options.grid.edge = arg_enum::<imkit_partition_edge>(edge, "edge")?.into();
+        o.options.fill = fill;
         Ok(())
     })
 }
 
 /// Selects and orders channels: `count` band indices (negative from the end, repeats allowed);
 /// `count` 0 restores "all bands". The indices are copied.
-///
-/// # Safety
-/// `options` must be an options handle; `channels` must point to `count` values.
+/// Requires: `options` must be an options handle; `channels` must point to `count` values.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_channels(
@@ -314,24 +292,17 @@ pub unsafe extern "C" fn imkit_partition_options_set_channels(
 ) -> imkit_status {
     boundary(|| {
         let o = unsafe { handle_mut(options, "options") }?;
-        if count == 0 {
-            o.channels = None;
-            return Ok(());
-        }
-        if channels.is_null() {
-            return Err(super::FfiError::Null("channels"));
-        }
-        // SAFETY: documented: `count` values at `channels`.
-        o.channels = Some(unsafe { std::slice::from_raw_parts(channels, count) }.to_vec());
+        o.options.channels = match count {
+            0 => None,
+            _ => Some(unsafe { arg_slice(channels, count, "channels") }?.to_vec()),
+        };
         Ok(())
     })
 }
 
 /// Sets the directory where PNG sources keep their decode-once cache (random access). NULL
 /// clears it: PNG then opens as a row stream (reads must go top to bottom).
-///
-/// # Safety
-/// `options` must be an options handle; `dir` NULL or a NUL-terminated UTF-8 path.
+/// Requires: `options` must be an options handle; `dir` NULL or a NUL-terminated UTF-8 path.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_cache_dir(
@@ -340,7 +311,7 @@ pub unsafe extern "C" fn imkit_partition_options_set_cache_dir(
 ) -> imkit_status {
     boundary(|| {
         let o = unsafe { handle_mut(options, "options") }?;
-        o.cache_dir = if dir.is_null() {
+        o.options.open.cache_dir = if dir.is_null() {
             None
         } else {
             Some(unsafe { arg_path(dir, "dir") }?)
@@ -352,9 +323,7 @@ pub unsafe extern "C" fn imkit_partition_options_set_cache_dir(
 /// Chooses how a 3-D NPY array opens: non-zero `volume` reads it as (depth, height, width)
 /// slices, zero (the default) as a (height, width, channels) image. 4-D NPY arrays are always
 /// (depth, height, width, channels) volumes.
-///
-/// # Safety
-/// `options` must be an options handle.
+/// Requires: `options` must be an options handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_options_set_volume(
@@ -363,15 +332,13 @@ pub unsafe extern "C" fn imkit_partition_options_set_volume(
 ) -> imkit_status {
     boundary(|| {
         let o = unsafe { handle_mut(options, "options") }?;
-        o.volume = volume != 0;
+        o.options.open.volume = volume != 0;
         Ok(())
     })
 }
 
 /// Frees partition options (NULL is fine).
-///
-/// # Safety
-/// `options` must be NULL or an options handle not used afterwards.
+/// Requires: `options` must be NULL or an options handle not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn imkit_partition_options_free(options: *mut imkit_partition_options) {
     boundary(|| unsafe { free_handle(options, "options") });
@@ -379,9 +346,7 @@ pub unsafe extern "C" fn imkit_partition_options_free(options: *mut imkit_partit
 
 /// Opens an image file (PNG, TIFF; multi-page TIFF as a volume) as a partition; only headers
 /// are read. `options` may be NULL. Owned: free with `imkit_partition_free`.
-///
-/// # Safety
-/// `path` a NUL-terminated UTF-8 path; `options` NULL or a handle; `out` writable.
+/// Requires: `path` a NUL-terminated UTF-8 path; `options` NULL or a handle; `out` writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_open(
@@ -391,9 +356,9 @@ pub unsafe extern "C" fn imkit_partition_open(
 ) -> imkit_status {
     boundary(|| {
         let path = unsafe { arg_path(path, "path") }?;
-        let (spec, fill, channels, open) = unsafe { options_or_default(options) }?;
+        let options = unsafe { partition_options(options) }?;
         let out = unsafe { arg_out(out, "out") }?;
-        let partition = Partition::open(&path, &spec, channels.as_deref(), &open)?.with_fill(fill);
+        let partition = Partition::open_with(&path, &options)?;
         *out = new_handle(imkit_partition { partition });
         Ok(())
     })
@@ -401,9 +366,7 @@ pub unsafe extern "C" fn imkit_partition_open(
 
 /// Makes a partition over a copy of the caller's pixels (the buffer may be reused at once).
 /// `options` may be NULL. Owned: free with `imkit_partition_free`.
-///
-/// # Safety
-/// `pixels` must describe a valid buffer; `options` NULL or a handle; `out` writable.
+/// Requires: `pixels` must describe a valid buffer; `options` NULL or a handle; `out` writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_from_buffer(
@@ -413,28 +376,24 @@ pub unsafe extern "C" fn imkit_partition_from_buffer(
 ) -> imkit_status {
     boundary(|| {
         let view = unsafe { arg_ref(pixels, "pixels")?.as_view("pixels") }?;
-        let (spec, fill, channels, _) = unsafe { options_or_default(options) }?;
+        let options = unsafe { partition_options(options) }?;
         let out = unsafe { arg_out(out, "out") }?;
         let source = Arc::new(MemorySource::new(view.to_image()));
-        let partition = Partition::new(source, &spec, channels.as_deref())?.with_fill(fill);
+        let partition = Partition::with_options(source, &options)?;
         *out = new_handle(imkit_partition { partition });
         Ok(())
     })
 }
 
 /// Frees a partition (NULL is fine).
-///
-/// # Safety
-/// `partition` must be NULL or a partition handle not used afterwards (and not in use).
+/// Requires: `partition` must be NULL or a partition handle not used afterwards (and not in use).
 #[no_mangle]
 pub unsafe extern "C" fn imkit_partition_free(partition: *mut imkit_partition) {
     boundary(|| unsafe { free_handle(partition, "partition") });
 }
 
 /// Grid shape: cells per axis (`*out_depth` is 1 for plain images). Any out pointer may be NULL.
-///
-/// # Safety
-/// `partition` must be a handle; out pointers NULL or writable.
+/// Requires: `partition` must be a handle; out pointers NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_shape(
@@ -456,9 +415,7 @@ pub unsafe extern "C" fn imkit_partition_shape(
 }
 
 /// Step in pixels as impart reports it (binary64 `cell * stride`, or the integer step).
-///
-/// # Safety
-/// `partition` must be a handle; out pointers NULL or writable.
+/// Requires: `partition` must be a handle; out pointers NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_step(
@@ -479,9 +436,7 @@ pub unsafe extern "C" fn imkit_partition_step(
 
 /// Image size, slices, and the pixel layout reads return (after channel selection; `dtype`
 /// is an `imkit_dtype` value). Any out pointer may be NULL.
-///
-/// # Safety
-/// `partition` must be a handle; out pointers NULL or writable.
+/// Requires: `partition` must be a handle; out pointers NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_image(
@@ -501,7 +456,7 @@ pub unsafe extern "C" fn imkit_partition_image(
             write_opt(out_height, h);
             write_opt(out_slices, p.source().depth());
             write_opt(out_channels, f.channels as u32);
-            write_opt(out_dtype, f.dtype as i32);
+            write_opt(out_dtype, dtype_code(f.dtype));
         }
         Ok(())
     })
@@ -509,9 +464,7 @@ pub unsafe extern "C" fn imkit_partition_image(
 
 /// The image rectangle of cell (row, col); negative indices count from the end, out of range
 /// gives `IMKIT_STATUS_OUT_OF_BOUNDS`.
-///
-/// # Safety
-/// `partition` must be a handle; `out` writable.
+/// Requires: `partition` must be a handle; `out` writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_cell_rect(
@@ -536,9 +489,8 @@ unsafe fn selection(p: &Partition, k: *const imkit_axis_key, n: usize) -> FfiRes
 /// for volumes; missing trailing keys mean whole axes): the union rectangle inside the image
 /// (`out_rect`, may be NULL) and the bytes a read needs (`out_len`). Empty or out-of-range
 /// selections give `IMKIT_STATUS_OUT_OF_BOUNDS`.
-///
-/// # Safety
-/// `partition` a handle; `keys` points to `key_count` keys; out pointers NULL or writable.
+/// Requires: `partition` a handle; `keys` points to `key_count` keys; out pointers NULL or
+/// writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_region(
@@ -563,9 +515,8 @@ pub unsafe extern "C" fn imkit_partition_region(
 /// Reads a selection into `buffer` (`buffer_len` bytes, at least what `imkit_partition_region`
 /// reports) in `layout` (an `imkit_layout` value); volumes write slice after slice. Padded
 /// cells outside the image read as the fill value. Thread safety: concurrent reads allowed.
-///
-/// # Safety
-/// `partition` a handle; `keys` points to `key_count` keys; `buffer` writable for `buffer_len`.
+/// Requires: `partition` a handle; `keys` points to `key_count` keys; `buffer` writable for
+/// `buffer_len`.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_read(
@@ -579,12 +530,8 @@ pub unsafe extern "C" fn imkit_partition_read(
     boundary(|| {
         let p = &unsafe { handle_ref(partition, "partition") }?.partition;
         let sel = unsafe { selection(p, keys, key_count) }?;
-        let layout = self::layout(layout)?;
-        if buffer.is_null() {
-            return Err(super::FfiError::Null("buffer"));
-        }
-        // SAFETY: documented: `buffer` is writable for `buffer_len` bytes.
-        let out = unsafe { std::slice::from_raw_parts_mut(buffer as *mut u8, buffer_len) };
+        let layout = arg_enum::<imkit_layout>(layout, "layout")?.into();
+        let out = unsafe { arg_slice_mut(buffer.cast::<u8>(), buffer_len, "buffer") }?;
         p.read_into(&sel, layout, out)?;
         Ok(())
     })
@@ -593,9 +540,7 @@ pub unsafe extern "C" fn imkit_partition_read(
 /// Reads cell (row, col) of a 2-D grid into `buffer` (see `imkit_partition_read`; the size is
 /// width x height x channels x sample size of `imkit_partition_cell_rect`, or the full cell
 /// when padding).
-///
-/// # Safety
-/// `partition` a handle; `buffer` writable for `buffer_len` bytes.
+/// Requires: `partition` a handle; `buffer` writable for `buffer_len` bytes.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_read_cell(
@@ -606,36 +551,17 @@ pub unsafe extern "C" fn imkit_partition_read_cell(
     buffer: *mut c_void,
     buffer_len: usize,
 ) -> imkit_status {
-    let volume = boundary(|| {
+    boundary(|| {
         let p = &unsafe { handle_ref(partition, "partition") }?.partition;
-        if p.grid().is_volume() {
-            return Err(Error::invalid(
-                "imkit_partition_read_cell takes (row, col) of a 2-D grid; use imkit_partition_read \
-                 with (depth, row, col) keys for volumes",
-            )
-            .into());
-        }
-        Ok(())
-    });
-    if volume != imkit_status::Ok {
-        return volume;
-    }
-    let k = |i| imkit_axis_key {
-        kind: imkit_key_kind::Index as i32,
-        has_start: true,
-        has_stop: false,
-        start: i,
-        stop: 0,
-    };
-    let keys = [k(row), k(col)];
-    unsafe { imkit_partition_read(partition, keys.as_ptr(), 2, layout, buffer, buffer_len) }
+        let layout = arg_enum::<imkit_layout>(layout, "layout")?.into();
+        let out = unsafe { arg_slice_mut(buffer.cast::<u8>(), buffer_len, "buffer") }?;
+        Ok(p.read_cell_into(row, col, layout, out)?)
+    })
 }
 
 /// The cells containing pixel (x, y) as half-open index ranges `[row0, row1) x [col0, col1)`
 /// (empty when no cell does, e.g. in a gap).
-///
-/// # Safety
-/// `partition` a handle; out pointers NULL or writable.
+/// Requires: `partition` a handle; out pointers NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn imkit_partition_cells_at(
@@ -656,74 +582,6 @@ pub unsafe extern "C" fn imkit_partition_cells_at(
             write_opt(out_col0, c.start);
             write_opt(out_col1, c.end);
         }
-        Ok(())
-    })
-}
-
-/// Writes every cell of `partition` into the existing directory `out_dir` as files named by
-/// `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
-/// optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
-/// One top-to-bottom pass over the source; files are written atomically; bytes do not depend
-/// on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
-/// thread with (cells done, total) and cancels when it returns non-zero.
-///
-/// # Safety
-/// `partition` a handle; strings NUL-terminated UTF-8 (or NULL where allowed).
-#[no_mangle]
-#[must_use]
-pub unsafe extern "C" fn imkit_fragment(
-    partition: *const imkit_partition,
-    out_dir: *const c_char,
-    name_template: *const c_char,
-    options: *const imkit_write_options,
-    progress: imkit_progress_fn,
-    user_data: *mut c_void,
-) -> imkit_status {
-    boundary(|| {
-        let p = &unsafe { handle_ref(partition, "partition") }?.partition;
-        let dir = unsafe { arg_path(out_dir, "out_dir") }?;
-        let mut opts = FragmentOptions {
-            write: unsafe { write_options(options) }?,
-            ..Default::default()
-        };
-        if !name_template.is_null() {
-            opts.template = unsafe { arg_str(name_template, "name_template") }?.to_string();
-        }
-        with_progress(progress, user_data, |pr| {
-            tiling::fragment(p, &dir, &opts, pr)
-        })?;
-        Ok(())
-    })
-}
-
-/// Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
-/// streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
-/// order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
-/// calling thread and cancels when it returns non-zero (nothing is written then).
-///
-/// # Safety
-/// Strings NUL-terminated UTF-8; `options` NULL or a handle.
-#[no_mangle]
-#[must_use]
-pub unsafe extern "C" fn imkit_stitch(
-    manifest: *const c_char,
-    output: *const c_char,
-    blend: i32,
-    options: *const imkit_write_options,
-    progress: imkit_progress_fn,
-    user_data: *mut c_void,
-) -> imkit_status {
-    boundary(|| {
-        let manifest = unsafe { arg_path(manifest, "manifest") }?;
-        let output = unsafe { arg_path(output, "output") }?;
-        let opts = StitchOptions {
-            blend: Blend::from_code(blend)?,
-            write: unsafe { write_options(options) }?,
-            ..Default::default()
-        };
-        with_progress(progress, user_data, |pr| {
-            tiling::stitch(&manifest, &output, &opts, pr)
-        })?;
         Ok(())
     })
 }

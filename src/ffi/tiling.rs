@@ -1,12 +1,13 @@
-//! Tiling across the ABI: extract and paste, buffer to buffer and file to file.
+//! Tiling: extract and paste one tile, buffer to buffer and file to file.
 
 use std::ffi::{c_char, c_void};
 
+use super::common::{
+    arg_enum, arg_out, arg_path, arg_ref, c_enum, imkit_progress_fn, imkit_rect, with_progress,
+    write_opt,
+};
 use super::image::{imkit_image_view, imkit_write_options, write_options};
-use super::{arg_out, arg_path, arg_ref, boundary, imkit_status, write_opt, FfiResult};
-use crate::error::Error;
-use crate::geom::Rect;
-use crate::progress::Progress;
+use super::{boundary, imkit_status, FfiResult};
 use crate::tiling::{self, Corner, EdgePolicy, Placement, TileSpec};
 
 /// Which tile pixel sits on the anchor (values of `imkit_tile_spec.corner`).
@@ -37,31 +38,27 @@ pub enum imkit_edge {
     Pad = 2,
 }
 
-/// A half-open pixel rectangle: columns [left, right), rows [top, bottom).
-/// Frozen: this struct's layout will not change.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct imkit_rect {
-    /// First column inside.
-    pub left: u64,
-    /// First row inside.
-    pub top: u64,
-    /// First column past the right edge.
-    pub right: u64,
-    /// First row past the bottom edge.
-    pub bottom: u64,
-}
+c_enum!(imkit_corner {
+    Tl,
+    Tr,
+    Bl,
+    Br,
+    Center
+});
 
-impl From<Rect> for imkit_rect {
-    fn from(r: Rect) -> Self {
-        imkit_rect {
-            left: r.left,
-            top: r.top,
-            right: r.right,
-            bottom: r.bottom,
+impl From<imkit_corner> for Corner {
+    fn from(c: imkit_corner) -> Self {
+        match c {
+            imkit_corner::Tl => Corner::TopLeft,
+            imkit_corner::Tr => Corner::TopRight,
+            imkit_corner::Bl => Corner::BottomLeft,
+            imkit_corner::Br => Corner::BottomRight,
+            imkit_corner::Center => Corner::Center,
         }
     }
 }
+
+c_enum!(imkit_edge { Error, Clip, Pad });
 
 /// Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
 /// Frozen: this struct's layout will not change.
@@ -85,20 +82,13 @@ pub struct imkit_tile_spec {
     pub edge: i32,
 }
 
-/// Progress callback: called on the calling thread with units done and total; return
-/// non-zero to cancel (the call then returns `IMKIT_STATUS_CANCELLED` and writes nothing).
-/// It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
-pub type imkit_progress_fn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, done: u64, total: u64) -> i32>;
-
 impl imkit_tile_spec {
     fn to_spec(self, tile_size: Option<(u64, u64)>) -> FfiResult<TileSpec> {
-        let corner = Corner::from_code(self.corner)?;
-        let edge = match self.edge {
-            0 => EdgePolicy::Error,
-            1 => EdgePolicy::Clip,
-            2 => EdgePolicy::Pad(self.fill),
-            other => return Err(Error::invalid(format!("unknown edge policy code {other}")).into()),
+        let corner = arg_enum::<imkit_corner>(self.corner, "spec->corner")?.into();
+        let edge = match arg_enum::<imkit_edge>(self.edge, "spec->edge")? {
+            imkit_edge::Error => EdgePolicy::Error,
+            imkit_edge::Clip => EdgePolicy::Clip,
+            imkit_edge::Pad => EdgePolicy::Pad(self.fill),
         };
         let (mut width, mut height) = (self.width, self.height);
         if let Some((tw, th)) = tile_size {
@@ -117,21 +107,6 @@ impl imkit_tile_spec {
             height,
             edge,
         })
-    }
-}
-
-/// Runs a file operation with the C progress callback wired in.
-pub(crate) fn with_progress<T>(
-    callback: imkit_progress_fn,
-    user_data: *mut c_void,
-    f: impl FnOnce(&mut Progress<'_>) -> crate::Result<T>,
-) -> crate::Result<T> {
-    match callback {
-        None => f(&mut Progress::none()),
-        Some(cb) => {
-            let mut report = |done: u64, total: u64| unsafe { cb(user_data, done, total) } == 0;
-            f(&mut Progress::new(&mut report))
-        }
     }
 }
 

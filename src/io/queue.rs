@@ -58,7 +58,7 @@ pub struct JobError {
     pub id: u64,
     /// The path the job was writing.
     pub path: PathBuf,
-    /// What went wrong.
+    /// What went wrong, as `"<path>: <reason>"`.
     pub message: String,
 }
 
@@ -165,10 +165,17 @@ fn worker(shared: Arc<Shared>) {
         state.pending_jobs -= 1;
         state.pending_bytes -= job.bytes;
         if let Some(e) = error {
+            let reason = e.to_string();
+            let path = job.path.display().to_string();
+            let message = if reason.starts_with(&path) {
+                reason
+            } else {
+                format!("{path}: {reason}")
+            };
             state.errors.push_back(JobError {
                 id: job.id,
                 path: job.path,
-                message: e.to_string(),
+                message,
             });
             if state.first_unflushed.is_none() {
                 state.first_unflushed = Some(e);
@@ -330,7 +337,10 @@ impl SaveQueue {
 
     /// Calls `f` with the oldest error not yet drained (or `None`) and drains it only if `f`
     /// succeeds, so a caller whose buffer is too small can retry without losing it.
-    pub fn next_error_with<T>(&self, f: impl FnOnce(Option<&JobError>) -> Result<T>) -> Result<T> {
+    pub fn next_error_with<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(Option<&JobError>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut state = self.shared.lock()?;
         let value = f(state.errors.front())?;
         state.errors.pop_front();
@@ -364,6 +374,12 @@ impl SaveQueue {
             let _ = handle.join();
         }
         flushed
+    }
+
+    /// Flushes, stops the workers and returns the flush's result: the first job failure not
+    /// yet reported by a flush. Errors not yet drained are dropped with the queue.
+    pub fn finish(mut self) -> Result<()> {
+        self.shutdown()
     }
 
     /// Flushes, stops the workers and returns every error not yet drained (empty when all

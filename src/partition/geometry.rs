@@ -76,17 +76,6 @@ impl EdgePolicy {
             EdgePolicy::Shift => "shift",
         }
     }
-
-    /// Converts a C `imkit_partition_edge` value.
-    pub fn from_code(code: i32) -> Result<EdgePolicy> {
-        match code {
-            0 => Ok(EdgePolicy::Clip),
-            1 => Ok(EdgePolicy::Drop),
-            2 => Ok(EdgePolicy::Pad),
-            3 => Ok(EdgePolicy::Shift),
-            _ => Err(Error::invalid(format!("unknown edge policy code {code}"))),
-        }
-    }
 }
 
 /// Largest extent accepted, so every start and stop stays exact in binary64 and in `i64`.

@@ -28,6 +28,35 @@ pub enum Layout {
     Planar,
 }
 
+/// Everything that shapes a partition besides its source: the grid, the fill value of padded
+/// cells, the channel selection and how files open. The default is 1024 x 1024 cells, stride
+/// 1.0, edge clip, fill 0, all channels, no cache directory.
+#[derive(Clone, Debug)]
+pub struct PartitionOptions {
+    /// Cell size, stride and edge policy.
+    pub grid: GridSpec,
+    /// Value of the pixels of padded cells outside the image (every channel).
+    pub fill: f64,
+    /// Band indices (negative from the end, repeats allowed); `None` for all bands.
+    pub channels: Option<Vec<i64>>,
+    /// How files are opened (PNG cache directory, 3-D NPY as volume).
+    pub open: OpenOptions,
+}
+
+/// Cell size of [`PartitionOptions::default`], in pixels.
+pub const DEFAULT_CELL: u64 = 1024;
+
+impl Default for PartitionOptions {
+    fn default() -> Self {
+        PartitionOptions {
+            grid: GridSpec::square(DEFAULT_CELL, Stride::Fraction(1.0)),
+            fill: 0.0,
+            channels: None,
+            open: OpenOptions::default(),
+        }
+    }
+}
+
 /// A grid of cells over a source, read lazily: building one reads headers only, and each
 /// read decodes no more of the file than the source needs. Thread-safe: reads through `&self`
 /// may run concurrently.
@@ -81,6 +110,23 @@ impl Partition {
         options: &OpenOptions,
     ) -> Result<Partition> {
         Partition::new(Arc::from(source::open(path, options)?), spec, channels)
+    }
+
+    /// Opens a file as a partition shaped by `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: &PartitionOptions) -> Result<Partition> {
+        let source = Arc::from(source::open(path, &options.open)?);
+        Partition::with_options(source, options)
+    }
+
+    /// A partition over `source` shaped by `options` (`options.open` is not used).
+    pub fn with_options(
+        source: Arc<dyn RegionSource>,
+        options: &PartitionOptions,
+    ) -> Result<Partition> {
+        Ok(
+            Partition::new(source, &options.grid, options.channels.as_deref())?
+                .with_fill(options.fill),
+        )
     }
 
     /// A partition over an image in memory.
@@ -269,9 +315,24 @@ impl Partition {
         Ok(image)
     }
 
+    /// The selection of cell (row, col) of a 2-D grid (negative indices count from the end).
+    fn cell_selection(&self, row: i64, col: i64) -> Result<Selection> {
+        if self.grid.is_volume() {
+            return Err(Error::invalid(
+                "a cell (row, col) needs a 2-D grid; select (depth, row, col) keys for volumes",
+            ));
+        }
+        self.select(&[AxisKey::Index(row), AxisKey::Index(col)])
+    }
+
     /// Reads cell (row, col) of a 2-D grid.
     pub fn read_cell(&self, row: i64, col: i64) -> Result<Image> {
-        self.read(&self.select(&[AxisKey::Index(row), AxisKey::Index(col)])?)
+        self.read(&self.cell_selection(row, col)?)
+    }
+
+    /// Reads cell (row, col) of a 2-D grid into `out` in `layout` (see [`Partition::read_into`]).
+    pub fn read_cell_into(&self, row: i64, col: i64, layout: Layout, out: &mut [u8]) -> Result<()> {
+        self.read_into(&self.cell_selection(row, col)?, layout, out)
     }
 }
 

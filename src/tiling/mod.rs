@@ -25,16 +25,16 @@ pub const DEFAULT_TILE_SIZE: u64 = 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Corner {
     /// Top-left pixel: the tile starts at `(x, y)`.
-    TopLeft = 0,
+    TopLeft,
     /// Top-right pixel: `left = x - (width - 1)`.
-    TopRight = 1,
+    TopRight,
     /// Bottom-left pixel: `top = y - (height - 1)`.
-    BottomLeft = 2,
+    BottomLeft,
     /// Bottom-right pixel.
-    BottomRight = 3,
+    BottomRight,
     /// Centre: `left = x - floor(width / 2)`, `top = y - floor(height / 2)`, so for even sizes
     /// the anchor is the lower-right of the four central pixels.
-    Center = 4,
+    Center,
 }
 
 impl Corner {
@@ -50,20 +50,6 @@ impl Corner {
                 "corner must be one of tl, tr, bl, br, center (got {text:?})"
             ))),
         }
-    }
-
-    /// Converts a C `imkit_corner` value.
-    pub fn from_code(code: i32) -> Result<Corner> {
-        [
-            Corner::TopLeft,
-            Corner::TopRight,
-            Corner::BottomLeft,
-            Corner::BottomRight,
-            Corner::Center,
-        ]
-        .into_iter()
-        .find(|c| *c as i32 == code)
-        .ok_or_else(|| Error::invalid(format!("unknown corner code {code}")))
     }
 
     /// The short code (`tl`, ..., `center`).

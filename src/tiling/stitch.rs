@@ -52,17 +52,6 @@ impl Blend {
         }
     }
 
-    /// Converts a C `imkit_blend` value.
-    pub fn from_code(code: i32) -> Result<Blend> {
-        match code {
-            0 => Ok(Blend::Overwrite),
-            1 => Ok(Blend::Average),
-            2 => Ok(Blend::Linear),
-            3 => Ok(Blend::Gaussian),
-            _ => Err(Error::invalid(format!("unknown blend mode code {code}"))),
-        }
-    }
-
     /// Every mode.
     pub const ALL: [Blend; 4] = [
         Blend::Overwrite,
