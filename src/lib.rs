@@ -5,6 +5,7 @@
 
 pub mod array;
 pub mod codec;
+pub mod digest;
 pub mod error;
 pub mod ffi;
 pub mod geom;

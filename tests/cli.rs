@@ -1,5 +1,7 @@
 //! The `imkit` command-line tool, run as a user would.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -12,7 +14,7 @@ fn imkit(cwd: &Path, args: &[&str]) -> Output {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-cli-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

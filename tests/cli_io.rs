@@ -1,5 +1,7 @@
 //! `imkit convert` and `imkit info` end to end.
 
+mod common;
+
 use std::process::Command;
 
 use imkit::io::{self, metadata, SaveOptions};
@@ -7,7 +9,7 @@ use imkit::{Image, PixelFormat, PixelType};
 
 #[test]
 fn convert_carries_metadata_and_info_shows_it() {
-    let d = std::env::temp_dir().join(format!("imkit-cli-io-{}", std::process::id()));
+    let d = common::scratch_root().join(format!("imkit-cli-io-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let mut img = Image::new(9, 7, PixelFormat::new(PixelType::U16, 3).unwrap()).unwrap();

@@ -22,7 +22,7 @@ const CXXFLAGS: [&str; 6] = [
 ];
 
 fn work_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-cpp-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-cpp-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -38,7 +38,7 @@ fn pkg_config_prefix() -> &'static Path {
 
 fn make_prefix() -> PathBuf {
     let b = built();
-    let prefix = std::env::temp_dir().join(format!("imkit-go-prefix-{}", std::process::id()));
+    let prefix = common::scratch_root().join(format!("imkit-go-prefix-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&prefix);
     std::fs::create_dir_all(&prefix).unwrap();
     std::os::unix::fs::symlink(&b.lib_dir, prefix.join("lib")).unwrap();
@@ -126,15 +126,12 @@ fn readme_go_example_runs() {
     let dir = prefix.join("readme-example");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.go"), readme_example("### Go", "go")).unwrap();
-    std::fs::write(
-        dir.join("go.mod"),
-        format!(
-            "module example\n\ngo 1.19\n\nrequire github.com/imkit/imkit/bindings/go v0.0.0\n\n\
-             replace github.com/imkit/imkit/bindings/go => {}/bindings/go\n",
-            ROOT
-        ),
-    )
-    .unwrap();
+    let go_mod = readme_example("### Go", "go.mod").replace("/path/to/imkit", ROOT);
+    assert!(
+        go_mod.contains(&format!("=> {ROOT}/bindings/go")),
+        "{go_mod}"
+    );
+    std::fs::write(dir.join("go.mod"), go_mod).unwrap();
     let fixtures = Path::new(ROOT).join("tests/fixtures");
     let out_dir = dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();

@@ -2,6 +2,8 @@
 //! the two-call key protocol, masks, meta, groups, overlap graph, writer, and the error
 //! paths (NULL arguments, short buffers, damaged files, freed handles).
 
+mod common;
+
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::{null, null_mut};
 
@@ -284,7 +286,7 @@ fn overlap_graph_and_buffer_open() {
 
 #[test]
 fn writer_functions_and_damaged_files() {
-    let dir = std::env::temp_dir().join(format!("imkit-iid-ffi-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-iid-ffi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = CString::new(dir.join("w.iid").to_str().unwrap()).unwrap();
     unsafe {

@@ -126,7 +126,7 @@ fn write_file(path: &PathBuf, rng: &mut Rng, round: usize) -> Value {
 #[test]
 fn reference_reads_files_written_by_imkit() {
     let python = std::env::var("IMKIT_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let dir = std::env::temp_dir().join(format!("imkit-iid-interop-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-iid-interop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng(0x05ee_d1dd);
     let mut files: Vec<Value> = (0..12)

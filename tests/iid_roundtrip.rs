@@ -2,6 +2,8 @@
 //! compared with what was added; spatial queries and the overlap graph checked against a
 //! brute-force evaluation of the masks; the writer's limits and atomic save.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use imkit::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, Parts, Select};
@@ -237,7 +239,7 @@ fn writer_rejects_what_the_format_cannot_hold() {
 
 #[test]
 fn save_is_atomic_and_open_is_read_only() {
-    let dir = std::env::temp_dir().join(format!("imkit-iid-save-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-iid-save-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("out.iid");
     std::fs::write(&target, b"old contents").unwrap();

@@ -1,12 +1,14 @@
 //! The I/O part of the C ABI, called directly from Rust.
 
+mod common;
+
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
 
 use imkit::ffi::*;
 
 fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("imkit-io-ffi-{}-{name}", std::process::id()));
+    let d = common::scratch_root().join(format!("imkit-io-ffi-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

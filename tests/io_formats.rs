@@ -1,6 +1,8 @@
 //! Round trips for every dtype x channel count x format cell of the format table, NPY bytes
 //! against files numpy wrote, EXR determinism, JPEG reading and the explicit-extension checks.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use imkit::codec::{self, npy, Format, WriteOptions};
@@ -8,7 +10,7 @@ use imkit::io::{self, Data, Metadata, SaveOptions};
 use imkit::{Error, Image, NdArray, PixelFormat, PixelType};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-io-formats-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-io-formats-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

@@ -47,7 +47,7 @@ fn run(check: &str, dir: &Path) {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("imkit-io-python-{}-{name}", std::process::id()));
+    let d = common::scratch_root().join(format!("imkit-io-python-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

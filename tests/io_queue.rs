@@ -1,5 +1,7 @@
 //! The bounded save queue: bounds, many producers, error reporting, close and drop.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use imkit::io::{self, metadata, Metadata};
 use imkit::{Error, Image, PixelFormat, PixelType};
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("imkit-io-queue-{}-{name}", std::process::id()));
+    let d = common::scratch_root().join(format!("imkit-io-queue-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

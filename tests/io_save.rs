@@ -1,12 +1,14 @@
 //! save/load with sidecars, metadata-only I/O, sequences and directories.
 
+mod common;
+
 use std::path::PathBuf;
 
 use imkit::io::{self, metadata, sequence, DataRef, Metadata, SaveOptions};
 use imkit::{Error, Image, NdArray, PixelFormat, PixelType};
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("imkit-io-save-{}-{name}", std::process::id()));
+    let d = common::scratch_root().join(format!("imkit-io-save-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

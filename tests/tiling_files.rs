@@ -1,5 +1,7 @@
 //! File-to-file extract/paste: exactness for every PNG kind, streaming, determinism, bad input.
 
+mod common;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,7 @@ use imkit::tiling::{self, Corner, EdgePolicy, TileSpec};
 use imkit::{Error, Image, PixelFormat, PixelType};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-test-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

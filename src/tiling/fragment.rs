@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::manifest::{check_relative, Manifest, TileEntry};
 use crate::codec::{self, WriteOptions};
@@ -177,10 +176,7 @@ fn read_band(
 
 fn sha256_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::digest::sha256_hex(&bytes))
 }
 
 /// One file to write: slice, row, column, extent rectangle, file name.

@@ -1,6 +1,7 @@
 //! Builds the C library for the tests that link programs against it (`tests/c_abi.rs`, the
 //! C++ and Go binding tests): `cargo rustc --lib --features test-hooks` into `target/c-abi`,
 //! once per test process, plus helpers to run tools. Use with `mod clib;`.
+#![allow(dead_code)] // each test crate uses its own subset
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,7 +56,7 @@ pub fn built() -> &'static Built {
                 readme_link_libs()
             });
         let lib_dir = target.join("debug");
-        let soname = lib_dir.join("libimkit.so.1");
+        let soname = lib_dir.join(concat!("libimkit.so.", env!("IMKIT_ABI_VERSION")));
         let _ = std::fs::remove_file(&soname);
         std::os::unix::fs::symlink("libimkit.so", &soname).unwrap();
         Built {
