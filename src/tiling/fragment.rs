@@ -179,8 +179,22 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(crate::digest::sha256_hex(&bytes))
 }
 
-/// One file to write: slice, row, column, extent rectangle, file name.
-type Planned = (u64, u64, u64, Rect, String);
+/// One file to write: which cell of which slice, the cell's extent and the file name.
+#[derive(Clone, Debug)]
+struct PlannedFile {
+    z: u64,
+    row: u64,
+    col: u64,
+    extent: Rect,
+    name: String,
+}
+
+/// The cells of one band (slice `z`, grid row `row`), in column order.
+struct BandPlan<'a> {
+    z: u64,
+    row: u64,
+    cells: Vec<&'a PlannedFile>,
+}
 
 /// Writes the cells of `p` into `out_dir` (which must exist) and the manifest beside them.
 pub fn fragment(
@@ -189,6 +203,19 @@ pub fn fragment(
     options: &FragmentOptions,
     progress: &mut Progress<'_>,
 ) -> Result<Manifest> {
+    check_output(p, out_dir, options)?;
+    let plan = plan_files(p, &wanted_cells(p, options)?, options)?;
+    let tiles = write_bands(p, out_dir, options, &plan, progress)?;
+    let manifest = describe(p, options, tiles);
+    codec::atomic::write_bytes(
+        out_dir.join(&options.manifest_name),
+        manifest.to_json().as_bytes(),
+    )?;
+    Ok(manifest)
+}
+
+/// Refuses a missing output directory, a bad manifest name and a volume template without `{z}`.
+fn check_output(p: &Partition, out_dir: &Path, options: &FragmentOptions) -> Result<()> {
     if !out_dir.is_dir() {
         return Err(Error::invalid(format!(
             "output directory {} does not exist",
@@ -196,15 +223,17 @@ pub fn fragment(
         )));
     }
     check_relative(&options.manifest_name)?;
-    let grid = p.grid();
-    let (rows, cols) = grid.shape();
-    let depth = p.source().depth();
-    if depth > 1 && !options.template.contains("{z") {
+    if p.source().depth() > 1 && !options.template.contains("{z") {
         return Err(Error::invalid(
             "the source has several slices: the name template needs {z}",
         ));
     }
-    // Which cells, grouped by row, in row-major order.
+    Ok(())
+}
+
+/// The columns wanted in each grid row (sorted, without repeats).
+fn wanted_cells(p: &Partition, options: &FragmentOptions) -> Result<Vec<Vec<u64>>> {
+    let (rows, cols) = p.grid().shape();
     let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); rows as usize];
     match &options.cells {
         None => wanted.iter_mut().for_each(|r| r.extend(0..cols)),
@@ -223,19 +252,30 @@ pub fn fragment(
             }
         }
     }
-    // Names first: a template that maps two cells to one file is an error before any write.
+    Ok(wanted)
+}
+
+/// Names every file first, so a template that maps two cells to one file is an error before
+/// any write.
+fn plan_files(
+    p: &Partition,
+    wanted: &[Vec<u64>],
+    options: &FragmentOptions,
+) -> Result<Vec<PlannedFile>> {
+    let grid = p.grid();
     let mut names = HashSet::new();
     let mut plan = Vec::new();
-    for z in 0..depth {
+    for z in 0..p.source().depth() {
         for (r, cs) in wanted.iter().enumerate() {
-            for &c in cs {
+            let row = r as u64;
+            for &col in cs {
                 let extent = grid.selection_extent(&crate::partition::Selection {
                     depth: 0..1,
-                    rows: r as u64..r as u64 + 1,
-                    cols: c..c + 1,
+                    rows: row..row + 1,
+                    cols: col..col + 1,
                 });
                 let name =
-                    render_template(&options.template, z, r as u64, c, extent.top, extent.left)?;
+                    render_template(&options.template, z, row, col, extent.top, extent.left)?;
                 check_relative(&name)?;
                 if name == options.manifest_name || !names.insert(name.clone()) {
                     return Err(Error::invalid(format!(
@@ -243,94 +283,127 @@ pub fn fragment(
                         options.template
                     )));
                 }
-                plan.push((z, r as u64, c, extent, name));
-            }
-        }
-    }
-    let total = plan.len() as u64;
-    let band_width = grid.cols().cell_range(cols - 1).end;
-    // Bands in order: (z, row) with their cells.
-    let mut bands: Vec<(u64, u64, Vec<&Planned>)> = Vec::new();
-    for item in &plan {
-        match bands.last_mut() {
-            Some((z, r, v)) if *z == item.0 && *r == item.1 => v.push(item),
-            _ => bands.push((item.0, item.1, vec![item])),
-        }
-    }
-    let band_rows = |r: u64| grid.rows().cell_range(r);
-    let write = |band: &Band, cells: &[&Planned]| -> Result<Vec<TileEntry>> {
-        cells
-            .par_iter()
-            .map(|&&(z, row, col, extent, ref name)| {
-                let local = Rect::from_xywh(extent.left, 0, extent.width(), extent.height());
-                let view = band.image.view().crop(local)?;
-                let path = out_dir.join(name);
-                codec::write_image(&path, &view, &options.write)?;
-                Ok(TileEntry {
+                plan.push(PlannedFile {
                     z,
                     row,
                     col,
-                    rect: extent,
-                    file: name.clone(),
-                    sha256: sha256_file(&path)?,
-                })
-            })
-            .collect()
-    };
-    let mut tiles = Vec::with_capacity(plan.len());
-    if let Some(first) = bands.first() {
-        let mut current = crate::threads::install(|| {
-            read_band(p, first.0, band_rows(first.1), band_width, None, None)
-        })??;
-        let mut spare: Option<Image> = None;
-        for i in 0..bands.len() {
-            // Encode this band's cells while the next band is read.
-            let reuse = spare.take();
-            let (written, next) = crate::threads::install(|| {
-                rayon::join(
-                    || write(&current, &bands[i].2),
-                    || match bands.get(i + 1) {
-                        Some(&(z, r, _)) => {
-                            let prev = (z == bands[i].0).then_some(&current);
-                            read_band(p, z, band_rows(r), band_width, prev, reuse).map(Some)
-                        }
-                        None => Ok(None),
-                    },
-                )
-            })?;
-            tiles.extend(written?);
-            progress.report(tiles.len() as u64, total)?;
-            match next? {
-                Some(band) => spare = Some(std::mem::replace(&mut current, band).image),
-                None => break,
+                    extent,
+                    name,
+                });
             }
         }
     }
-    let (sy, sx) = (grid.rows().stride(), grid.cols().stride());
-    let manifest = Manifest {
+    Ok(plan)
+}
+
+/// Groups the planned files into bands, in (slice, row) order.
+fn group_bands(plan: &[PlannedFile]) -> Vec<BandPlan<'_>> {
+    let mut bands: Vec<BandPlan<'_>> = Vec::new();
+    for file in plan {
+        match bands.last_mut() {
+            Some(b) if b.z == file.z && b.row == file.row => b.cells.push(file),
+            _ => bands.push(BandPlan {
+                z: file.z,
+                row: file.row,
+                cells: vec![file],
+            }),
+        }
+    }
+    bands
+}
+
+/// Encodes the cells of one band in parallel on the library pool.
+fn write_cells(
+    band: &Band,
+    cells: &[&PlannedFile],
+    out_dir: &Path,
+    options: &FragmentOptions,
+) -> Result<Vec<TileEntry>> {
+    cells
+        .par_iter()
+        .map(|file| {
+            let e = file.extent;
+            let local = Rect::from_xywh(e.left, 0, e.width(), e.height());
+            let view = band.image.view().crop(local)?;
+            let path = out_dir.join(&file.name);
+            codec::write_image(&path, &view, &options.write)?;
+            Ok(TileEntry {
+                z: file.z,
+                row: file.row,
+                col: file.col,
+                rect: e,
+                file: file.name.clone(),
+                sha256: sha256_file(&path)?,
+            })
+        })
+        .collect()
+}
+
+/// Reads the source band by band, top to bottom, encoding each band's cells while the next
+/// band is read; returns the manifest entries in plan order.
+fn write_bands(
+    p: &Partition,
+    out_dir: &Path,
+    options: &FragmentOptions,
+    plan: &[PlannedFile],
+    progress: &mut Progress<'_>,
+) -> Result<Vec<TileEntry>> {
+    let grid = p.grid();
+    let bands = group_bands(plan);
+    let total = plan.len() as u64;
+    let mut tiles = Vec::with_capacity(plan.len());
+    let Some(first) = bands.first() else {
+        return Ok(tiles);
+    };
+    let band_width = grid.cols().cell_range(grid.shape().1 - 1).end;
+    let band_rows = |r: u64| grid.rows().cell_range(r);
+    let mut current = crate::threads::install(|| {
+        read_band(p, first.z, band_rows(first.row), band_width, None, None)
+    })??;
+    let mut spare: Option<Image> = None;
+    for (i, band) in bands.iter().enumerate() {
+        let reuse = spare.take();
+        let (written, next) = crate::threads::install(|| {
+            rayon::join(
+                || write_cells(&current, &band.cells, out_dir, options),
+                || match bands.get(i + 1) {
+                    Some(next) => {
+                        let prev = (next.z == band.z).then_some(&current);
+                        read_band(p, next.z, band_rows(next.row), band_width, prev, reuse).map(Some)
+                    }
+                    None => Ok(None),
+                },
+            )
+        })?;
+        tiles.extend(written?);
+        progress.report(tiles.len() as u64, total)?;
+        match next? {
+            Some(next) => spare = Some(std::mem::replace(&mut current, next).image),
+            None => break,
+        }
+    }
+    Ok(tiles)
+}
+
+/// The manifest of the written tiles.
+fn describe(p: &Partition, options: &FragmentOptions, tiles: Vec<TileEntry>) -> Manifest {
+    let grid = p.grid();
+    let padded = grid.rows().edge() == EdgePolicy::Pad;
+    Manifest {
         source: options.source_label.clone(),
         width: grid.cols().extent(),
         height: grid.rows().extent(),
-        depth,
+        depth: p.source().depth(),
         format: p.format(),
         channels: p.channels().bands().to_vec(),
-        shape: (rows, cols),
+        shape: grid.shape(),
         cell: (grid.rows().cell(), grid.cols().cell()),
-        stride: (sy, sx),
+        stride: (grid.rows().stride(), grid.cols().stride()),
         edge: grid.rows().edge(),
-        fill: if grid.rows().edge() == EdgePolicy::Pad {
-            p.fill()
-        } else {
-            0.0
-        },
+        fill: if padded { p.fill() } else { 0.0 },
         template: options.template.clone(),
         tiles,
-    };
-    codec::atomic::write_bytes(
-        out_dir.join(&options.manifest_name),
-        manifest.to_json().as_bytes(),
-    )?;
-    Ok(manifest)
+    }
 }
 
 #[cfg(test)]

@@ -1,60 +1,49 @@
-//! A one-line progress bar on stderr, shown only when stderr is a terminal.
+//! The CLI's progress bar (indicatif) on stderr: label, bar, percentage, rate and time left,
+//! shown only when stderr is a terminal (nothing at all otherwise).
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::io::IsTerminal;
 
-/// Draws `label [#####.....] 42%` on stderr, at most ten times a second.
+use indicatif::{ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar for one long operation; silent when stderr is not a terminal.
 pub struct ProgressBar {
-    label: String,
-    enabled: bool,
-    last: Option<Instant>,
-    drawn: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl ProgressBar {
-    /// A bar labelled `label`; silent when stderr is not a terminal.
+    /// A bar labelled `label` (the total comes with the first update).
     pub fn new(label: &str) -> ProgressBar {
-        ProgressBar {
-            label: label.to_string(),
-            enabled: std::io::stderr().is_terminal(),
-            last: None,
-            drawn: false,
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar { bar: None };
         }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            ProgressDrawTarget::stderr_with_hz(10),
+        );
+        let style =
+            ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3}% {per_sec} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("#>.");
+        bar.set_style(style);
+        bar.set_message(label.to_string());
+        ProgressBar { bar: Some(bar) }
     }
 
-    /// Updates the bar; always returns true (the CLI never cancels).
+    /// Updates the bar with `done` of `total` units; always returns true (the CLI never
+    /// cancels).
     pub fn update(&mut self, done: u64, total: u64) -> bool {
-        if !self.enabled || total == 0 {
-            return true;
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done.min(total));
         }
-        let now = Instant::now();
-        if done < total
-            && self
-                .last
-                .is_some_and(|t| now - t < Duration::from_millis(100))
-        {
-            return true;
-        }
-        self.last = Some(now);
-        let width = 30;
-        let filled = (done.min(total) * width / total) as usize;
-        let percent = done.min(total) * 100 / total;
-        eprint!(
-            "\r{} [{}{}] {percent:3}%",
-            self.label,
-            "#".repeat(filled),
-            ".".repeat(width as usize - filled)
-        );
-        let _ = std::io::stderr().flush();
-        self.drawn = true;
         true
     }
 }
 
 impl Drop for ProgressBar {
     fn drop(&mut self) {
-        if self.drawn {
-            eprintln!();
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
         }
     }
 }
