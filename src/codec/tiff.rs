@@ -166,7 +166,16 @@ pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
         .ok()
         .and_then(|v| v.first().copied())
         .unwrap_or(1);
-    let dtype = match (format, bits) {
+    let (format, bits) = (u64::from(format), u64::from(bits));
+    let dtype =
+        sample_type(format, bits).ok_or_else(|| unsupported_samples(&name, format, bits))?;
+    Ok((w, h, PixelFormat::new(dtype, channels)?))
+}
+
+/// The pixel type of TIFF samples: `SampleFormat` (1 unsigned, 2 signed, 3 IEEE float) and
+/// `BitsPerSample`. The one table for the whole-file codec and the region source.
+pub(crate) fn sample_type(sample_format: u64, bits: u64) -> Option<PixelType> {
+    Some(match (sample_format, bits) {
         (1, 8) => PixelType::U8,
         (1, 16) => PixelType::U16,
         (1, 32) => PixelType::U32,
@@ -178,13 +187,15 @@ pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
         (3, 16) => PixelType::F16,
         (3, 32) => PixelType::F32,
         (3, 64) => PixelType::F64,
-        _ => {
-            return Err(Error::unsupported(format!(
-                "{name}: TIFF sample format {format} with {bits} bits is not supported"
-            )))
-        }
-    };
-    Ok((w, h, PixelFormat::new(dtype, channels)?))
+        _ => return None,
+    })
+}
+
+/// The error for samples [`sample_type`] does not know.
+pub(crate) fn unsupported_samples(name: &str, sample_format: u64, bits: u64) -> Error {
+    Error::unsupported(format!(
+        "{name}: TIFF sample format {sample_format} with {bits} bits is not supported"
+    ))
 }
 
 /// Reads the first image of a TIFF file.

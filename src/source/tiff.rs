@@ -23,7 +23,7 @@ use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
 use crate::geom::Rect;
 use crate::image::ImageViewMut;
-use crate::pixel::{PixelFormat, PixelType};
+use crate::pixel::PixelFormat;
 
 type TiffDecoder = Decoder<BufReader<File>>;
 
@@ -244,25 +244,9 @@ fn describe(path: &Path, d: &mut TiffDecoder) -> Result<PageInfo> {
             path.display()
         )));
     }
-    let dtype = match (kind, bits) {
-        (1, 8) => PixelType::U8,
-        (1, 16) => PixelType::U16,
-        (1, 32) => PixelType::U32,
-        (1, 64) => PixelType::U64,
-        (2, 8) => PixelType::I8,
-        (2, 16) => PixelType::I16,
-        (2, 32) => PixelType::I32,
-        (2, 64) => PixelType::I64,
-        (3, 16) => PixelType::F16,
-        (3, 32) => PixelType::F32,
-        (3, 64) => PixelType::F64,
-        _ => {
-            return Err(Error::unsupported(format!(
-                "{}: TIFF samples of {bits} bits with sample format {kind} are not supported",
-                path.display()
-            )))
-        }
-    };
+    let dtype = crate::codec::tiff::sample_type(kind, bits).ok_or_else(|| {
+        crate::codec::tiff::unsupported_samples(&path.display().to_string(), kind, bits)
+    })?;
     if spp == 0 || spp > 64 {
         return Err(Error::format(format!(
             "{}: {spp} samples per pixel",
