@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
             rc = fail("imkit_iid_graph_edges", st);
             goto done;
         }
-        imkit_iid_edge *edges = malloc((n ? n : 1) * sizeof *edges);
+        imkit_iid_overlap *edges = malloc((n ? n : 1) * sizeof *edges);
         if (edges == NULL)
             goto done;
         st = imkit_iid_graph_edges(graph, edges, n, &n);

@@ -118,7 +118,7 @@ static int buffers(unsigned char *pixels) {
     spec.y = 450;
     spec.width = 100;
     spec.height = 60;
-    spec.edge = IMKIT_EDGE_PAD;
+    spec.edge = IMKIT_TILE_EDGE_PAD;
     spec.fill = 7;
 
     uint64_t tw = 0, th = 0;
@@ -130,7 +130,7 @@ static int buffers(unsigned char *pixels) {
     imkit_status st = imkit_extract_tile(&src, &spec, &dst, NULL);
     if (st == IMKIT_STATUS_OK) {
         int ok = tile[0] == pixels[(450 * W + 600) * 3] && tile[(tw * th - 1) * 3] == 7;
-        spec.edge = IMKIT_EDGE_CLIP;
+        spec.edge = IMKIT_TILE_EDGE_CLIP;
         st = imkit_paste_tile(&src, &dst, &spec, &inside);
         printf("buffer extract %llux%llu (padded), paste back covers %llux%llu: %s\n",
                (unsigned long long)tw, (unsigned long long)th,

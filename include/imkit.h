@@ -14,7 +14,7 @@
 #define IMKIT_VERSION_PATCH 0
 #define IMKIT_VERSION_NUMBER 100
 #define IMKIT_VERSION_STRING "0.1.0"
-#define IMKIT_ABI_VERSION 1
+#define IMKIT_ABI_VERSION 2
 
 #if defined(__cplusplus) && __cplusplus >= 201703L
 #define IMKIT_NODISCARD [[nodiscard]]
@@ -582,7 +582,7 @@ typedef int32_t imkit_corner;
 /**
  * What happens when a tile crosses the image border (values of `imkit_tile_spec.edge`).
  */
-enum imkit_edge
+enum imkit_tile_edge
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -590,21 +590,21 @@ enum imkit_edge
   /**
    * Fail with `IMKIT_STATUS_OUT_OF_BOUNDS` (imkerutils' behaviour).
    */
-  IMKIT_EDGE_ERROR = 0,
+  IMKIT_TILE_EDGE_ERROR = 0,
   /**
    * Keep the part inside the image: extracted tiles shrink, pastes are partial.
    */
-  IMKIT_EDGE_CLIP = 1,
+  IMKIT_TILE_EDGE_CLIP = 1,
   /**
    * Extracted tiles keep their size, outside pixels get `fill`; pastes are partial.
    */
-  IMKIT_EDGE_PAD = 2,
+  IMKIT_TILE_EDGE_PAD = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum imkit_edge imkit_edge;
+typedef enum imkit_tile_edge imkit_tile_edge;
 #else
-typedef int32_t imkit_edge;
+typedef int32_t imkit_tile_edge;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -630,7 +630,7 @@ typedef struct imkit_tile_spec {
    */
   uint64_t height;
   /**
-   * Fill value for `IMKIT_EDGE_PAD`, applied to every channel (saturated and rounded for
+   * Fill value for `IMKIT_TILE_EDGE_PAD`, applied to every channel (saturated and rounded for
    * integer types).
    */
   double fill;
@@ -639,7 +639,7 @@ typedef struct imkit_tile_spec {
    */
   int32_t corner;
   /**
-   * An `imkit_edge` value.
+   * An `imkit_tile_edge` value.
    */
   int32_t edge;
 } imkit_tile_spec;
@@ -654,7 +654,7 @@ IMKIT_NODISCARD imkit_status imkit_tile_spec_default(struct imkit_tile_spec *out
 /**
  * Size query for `imkit_extract_tile`: resolves `spec` against a `image_width` x
  * `image_height` image and stores the tile's size in `*out_width`/`*out_height` (the clipped
- * size under `IMKIT_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
+ * size under `IMKIT_TILE_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
  * NULL). Fails with `IMKIT_STATUS_OUT_OF_BOUNDS` as extraction would.
  */
 IMKIT_NODISCARD
@@ -1386,12 +1386,12 @@ imkit_status imkit_partition_step(const struct imkit_partition *partition,
  * Requires: `partition` must be a handle; out pointers NULL or writable.
  */
 IMKIT_NODISCARD
-imkit_status imkit_partition_image(const struct imkit_partition *partition,
-                                   uint64_t *out_width,
-                                   uint64_t *out_height,
-                                   uint64_t *out_slices,
-                                   uint32_t *out_channels,
-                                   int32_t *out_dtype);
+imkit_status imkit_partition_source(const struct imkit_partition *partition,
+                                    uint64_t *out_width,
+                                    uint64_t *out_height,
+                                    uint64_t *out_slices,
+                                    uint32_t *out_channels,
+                                    int32_t *out_dtype);
 
 /**
  * The image rectangle of cell (row, col); negative indices count from the end, out of range
@@ -1706,7 +1706,7 @@ typedef struct imkit_iid_area_range {
  * One edge of an overlap graph: keys `a < b` share `pixels` true pixels.
  * Frozen: this struct's layout will not change.
  */
-typedef struct imkit_iid_edge {
+typedef struct imkit_iid_overlap {
   /**
    * The smaller key.
    */
@@ -1719,7 +1719,7 @@ typedef struct imkit_iid_edge {
    * Number of pixels true in both masks (> 0).
    */
   uint64_t pixels;
-} imkit_iid_edge;
+} imkit_iid_overlap;
 
 
 /**
@@ -1947,7 +1947,7 @@ imkit_status imkit_iid_graph_nodes(const struct imkit_iid_graph *graph,
  */
 IMKIT_NODISCARD
 imkit_status imkit_iid_graph_edges(const struct imkit_iid_graph *graph,
-                                   struct imkit_iid_edge *edges,
+                                   struct imkit_iid_overlap *edges,
                                    size_t cap,
                                    size_t *count);
 

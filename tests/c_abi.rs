@@ -203,7 +203,8 @@ fn shared_library_exports_only_imkit_symbols_and_every_header_function() {
         .arg("-d")
         .arg(b.lib_dir.join("libimkit.so")));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("libimkit.so.1"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains(concat!("libimkit.so.", env!("IMKIT_ABI_VERSION"))),
         "SONAME is not libimkit.so.<IMKIT_ABI_VERSION>"
     );
 }

@@ -242,7 +242,7 @@ fn partition_open_from_path() {
         );
         let (mut w, mut h, mut s, mut c, mut d) = (0, 0, 0, 0, 0);
         assert_eq!(
-            imkit_partition_image(p, &mut w, &mut h, &mut s, &mut c, &mut d),
+            imkit_partition_source(p, &mut w, &mut h, &mut s, &mut c, &mut d),
             imkit_status::Ok
         );
         assert_eq!((w, h, s, c, d), (200, 150, 1, 3, 1));
@@ -281,7 +281,7 @@ fn npy_opens_as_image_or_volume() {
             );
             let (mut w, mut h, mut s, mut c, mut d) = (0, 0, 0, 0, 0);
             assert_eq!(
-                imkit_partition_image(p, &mut w, &mut h, &mut s, &mut c, &mut d),
+                imkit_partition_source(p, &mut w, &mut h, &mut s, &mut c, &mut d),
                 imkit_status::Ok
             );
             assert_eq!((w, h, s, c), want);

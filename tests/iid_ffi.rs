@@ -267,7 +267,7 @@ fn overlap_graph_and_buffer_open() {
             imkit_iid_graph_edges(g, null_mut(), 0, &mut n),
             imkit_status::BufferTooSmall
         );
-        let mut edges = vec![imkit_iid_edge::default(); n];
+        let mut edges = vec![imkit_iid_overlap::default(); n];
         assert_eq!(
             imkit_iid_graph_edges(g, edges.as_mut_ptr(), n, &mut n),
             imkit_status::Ok

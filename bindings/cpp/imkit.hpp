@@ -817,7 +817,7 @@ public:
     /// The source's size and the pixel layout reads return.
     SourceInfo source() const {
         SourceInfo i{};
-        detail::call(imkit_partition_image, cpart(), &i.width, &i.height, &i.slices, &i.channels, &i.dtype);
+        detail::call(imkit_partition_source, cpart(), &i.width, &i.height, &i.slices, &i.channels, &i.dtype);
         return i;
     }
     /// The image rectangle of cell (row, col); negative indices count from the end.
@@ -898,7 +898,7 @@ inline void stitch(const std::string &manifest, const std::string &output, int32
 /// A box: rows [minr, maxr), columns [minc, maxc).
 using IidBBox = imkit_iid_bbox;
 /// One overlap-graph edge: keys a < b share `pixels` pixels.
-using IidEdge = imkit_iid_edge;
+using IidEdge = imkit_iid_overlap;
 /// A segment's box, area, region count and mask sizes.
 using IidSegmentInfo = imkit_iid_segment_info;
 

@@ -43,7 +43,7 @@ package imkit
 //               imkit_iid_graph **out), (f, all, keys_in, nkeys, out))
 // IMKIT_GO_SHIM(imkit_iid_graph_nodes, (const imkit_iid_graph *g, uint32_t *keys, size_t cap, size_t *count),
 //               (g, keys, cap, count))
-// IMKIT_GO_SHIM(imkit_iid_graph_edges, (const imkit_iid_graph *g, imkit_iid_edge *edges, size_t cap, size_t *count),
+// IMKIT_GO_SHIM(imkit_iid_graph_edges, (const imkit_iid_graph *g, imkit_iid_overlap *edges, size_t cap, size_t *count),
 //               (g, edges, cap, count))
 // IMKIT_GO_SHIM(imkit_iid_writer_new, (imkit_iid_writer **out), (out))
 // IMKIT_GO_SHIM(imkit_iid_writer_from_file, (const imkit_iid_file *f, imkit_iid_writer **out), (f, out))
@@ -558,18 +558,18 @@ func (g *IIDGraph) Edges() ([]IIDEdge, error) {
 	}
 	maybeGC()
 	defer runtime.KeepAlive(g)
-	var edges []C.imkit_iid_edge
+	var edges []C.imkit_iid_overlap
 	for {
 		var msg *C.char
 		var count C.size_t
-		var buf *C.imkit_iid_edge
+		var buf *C.imkit_iid_overlap
 		if len(edges) > 0 {
 			buf = &edges[0]
 		}
 		st := C.go_imkit_iid_graph_edges(&msg, g.ptr, buf, C.size_t(len(edges)), &count)
 		if st == C.IMKIT_STATUS_BUFFER_TOO_SMALL && int(count) > len(edges) {
 			C.free(unsafe.Pointer(msg))
-			edges = make([]C.imkit_iid_edge, int(count))
+			edges = make([]C.imkit_iid_overlap, int(count))
 			continue
 		}
 		if err := check(st, msg); err != nil {

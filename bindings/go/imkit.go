@@ -26,7 +26,7 @@ import (
 )
 
 // ABIVersion is the ABI this binding was written for (IMKIT_ABI_VERSION in imkit.h).
-const ABIVersion = 1
+const ABIVersion = 2
 
 // Status is an imkit status code (imkit_status). Values are plain integers so that codes
 // added by newer libraries still print and compare.

@@ -19,7 +19,7 @@ package imkit
 //               (path, o, out))
 // IMKIT_GO_SHIM(imkit_partition_shape, (const imkit_partition *p, uint64_t *r, uint64_t *c, uint64_t *d), (p, r, c, d))
 // IMKIT_GO_SHIM(imkit_partition_step, (const imkit_partition *p, double *y, double *x), (p, y, x))
-// IMKIT_GO_SHIM(imkit_partition_image, (const imkit_partition *p, uint64_t *w, uint64_t *h, uint64_t *s, uint32_t *c,
+// IMKIT_GO_SHIM(imkit_partition_source, (const imkit_partition *p, uint64_t *w, uint64_t *h, uint64_t *s, uint32_t *c,
 //               int32_t *t), (p, w, h, s, c, t))
 // IMKIT_GO_SHIM(imkit_partition_cell_rect, (const imkit_partition *p, int64_t r, int64_t c, imkit_rect *out), (p, r, c, out))
 // IMKIT_GO_SHIM(imkit_partition_region, (const imkit_partition *p, const imkit_axis_key *k, size_t n, imkit_rect *r,
@@ -332,7 +332,7 @@ func (p *Partition) Source() (SourceInfo, error) {
 	var c C.uint32_t
 	var t C.int32_t
 	err := p.call(func(m **C.char, cp *C.imkit_partition) C.imkit_status {
-		return C.go_imkit_partition_image(m, cp, &w, &h, &s, &c, &t)
+		return C.go_imkit_partition_source(m, cp, &w, &h, &s, &c, &t)
 	})
 	return SourceInfo{uint64(w), uint64(h), uint64(s), uint32(c), DType(t)}, err
 }

@@ -10,8 +10,8 @@
 
 #include "imkit.h"
 
-#if IMKIT_ABI_VERSION != 1
-#error "the imkit Go binding is written for IMKIT_ABI_VERSION 1; imkit.h declares another ABI"
+#if IMKIT_ABI_VERSION != 2
+#error "the imkit Go binding is written for IMKIT_ABI_VERSION 2; imkit.h declares another ABI"
 #endif
 
 /* Stores a copy of the last-error message in *err when `status` is a failure. */

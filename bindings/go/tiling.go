@@ -52,14 +52,14 @@ const (
 	Center      Corner = C.IMKIT_CORNER_CENTER
 )
 
-// Edge is what happens when a tile crosses the image border (imkit_edge).
+// Edge is what happens when a tile crosses the image border (imkit_tile_edge).
 type Edge int32
 
 // Edge policies.
 const (
-	EdgeError Edge = C.IMKIT_EDGE_ERROR
-	EdgeClip  Edge = C.IMKIT_EDGE_CLIP
-	EdgePad   Edge = C.IMKIT_EDGE_PAD
+	EdgeError Edge = C.IMKIT_TILE_EDGE_ERROR
+	EdgeClip  Edge = C.IMKIT_TILE_EDGE_CLIP
+	EdgePad   Edge = C.IMKIT_TILE_EDGE_PAD
 )
 
 // Rect is a half-open pixel rectangle: columns [Left, Right), rows [Top, Bottom).

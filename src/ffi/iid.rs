@@ -120,7 +120,7 @@ pub struct imkit_iid_area_range {
 /// Frozen: this struct's layout will not change.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct imkit_iid_edge {
+pub struct imkit_iid_overlap {
     /// The smaller key.
     pub a: u32,
     /// The larger key.
@@ -619,17 +619,17 @@ pub unsafe extern "C" fn imkit_iid_graph_nodes(
 #[must_use]
 pub unsafe extern "C" fn imkit_iid_graph_edges(
     graph: *const imkit_iid_graph,
-    edges: *mut imkit_iid_edge,
+    edges: *mut imkit_iid_overlap,
     cap: usize,
     count: *mut usize,
 ) -> imkit_status {
     boundary(|| {
         let g = unsafe { handle_ref(graph, "graph") }?;
-        let list: Vec<imkit_iid_edge> = g
+        let list: Vec<imkit_iid_overlap> = g
             .graph
             .edges
             .iter()
-            .map(|&(a, b, pixels)| imkit_iid_edge { a, b, pixels })
+            .map(|&(a, b, pixels)| imkit_iid_overlap { a, b, pixels })
             .collect();
         unsafe { fill(&list, edges, cap, count) }
     })

@@ -439,7 +439,7 @@ pub unsafe extern "C" fn imkit_partition_step(
 /// Requires: `partition` must be a handle; out pointers NULL or writable.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn imkit_partition_image(
+pub unsafe extern "C" fn imkit_partition_source(
     partition: *const imkit_partition,
     out_width: *mut u64,
     out_height: *mut u64,

@@ -29,7 +29,7 @@ pub enum imkit_corner {
 /// What happens when a tile crosses the image border (values of `imkit_tile_spec.edge`).
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum imkit_edge {
+pub enum imkit_tile_edge {
     /// Fail with `IMKIT_STATUS_OUT_OF_BOUNDS` (imkerutils' behaviour).
     Error = 0,
     /// Keep the part inside the image: extracted tiles shrink, pastes are partial.
@@ -58,7 +58,7 @@ impl From<imkit_corner> for Corner {
     }
 }
 
-c_enum!(imkit_edge { Error, Clip, Pad });
+c_enum!(imkit_tile_edge { Error, Clip, Pad });
 
 /// Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
 /// Frozen: this struct's layout will not change.
@@ -73,22 +73,22 @@ pub struct imkit_tile_spec {
     pub width: u64,
     /// Tile height in pixels. For paste, 0 means "the tile image's height".
     pub height: u64,
-    /// Fill value for `IMKIT_EDGE_PAD`, applied to every channel (saturated and rounded for
+    /// Fill value for `IMKIT_TILE_EDGE_PAD`, applied to every channel (saturated and rounded for
     /// integer types).
     pub fill: f64,
     /// An `imkit_corner` value.
     pub corner: i32,
-    /// An `imkit_edge` value.
+    /// An `imkit_tile_edge` value.
     pub edge: i32,
 }
 
 impl imkit_tile_spec {
     fn to_spec(self, tile_size: Option<(u64, u64)>) -> FfiResult<TileSpec> {
         let corner = arg_enum::<imkit_corner>(self.corner, "spec->corner")?.into();
-        let edge = match arg_enum::<imkit_edge>(self.edge, "spec->edge")? {
-            imkit_edge::Error => EdgePolicy::Error,
-            imkit_edge::Clip => EdgePolicy::Clip,
-            imkit_edge::Pad => EdgePolicy::Pad(self.fill),
+        let edge = match arg_enum::<imkit_tile_edge>(self.edge, "spec->edge")? {
+            imkit_tile_edge::Error => EdgePolicy::Error,
+            imkit_tile_edge::Clip => EdgePolicy::Clip,
+            imkit_tile_edge::Pad => EdgePolicy::Pad(self.fill),
         };
         let (mut width, mut height) = (self.width, self.height);
         if let Some((tw, th)) = tile_size {
@@ -124,7 +124,7 @@ pub unsafe extern "C" fn imkit_tile_spec_default(out: *mut imkit_tile_spec) -> i
             height: tiling::DEFAULT_TILE_SIZE,
             fill: 0.0,
             corner: imkit_corner::Tl as i32,
-            edge: imkit_edge::Error as i32,
+            edge: imkit_tile_edge::Error as i32,
         };
         Ok(())
     })
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn imkit_tile_spec_default(out: *mut imkit_tile_spec) -> i
 
 /// Size query for `imkit_extract_tile`: resolves `spec` against a `image_width` x
 /// `image_height` image and stores the tile's size in `*out_width`/`*out_height` (the clipped
-/// size under `IMKIT_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
+/// size under `IMKIT_TILE_EDGE_CLIP`) and the part of the image it covers in `*out_rect` (may be
 /// NULL). Fails with `IMKIT_STATUS_OUT_OF_BOUNDS` as extraction would.
 #[no_mangle]
 #[must_use]

@@ -280,9 +280,9 @@ end
 nodes(g::IIDGraph) = GC.@preserve g two_call(UInt32, (buf, cap, count) ->
     @ccall libimkit.imkit_iid_graph_nodes(g::Ptr{Cvoid}, buf::Ptr{UInt32}, cap::Csize_t, count::Ref{Csize_t})::Int32)
 
-"""Edges of a graph (`imkit_iid_edge(a, b, pixels)`), sorted by (a, b)."""
-edges(g::IIDGraph) = GC.@preserve g two_call(imkit_iid_edge, (buf, cap, count) ->
-    @ccall libimkit.imkit_iid_graph_edges(g::Ptr{Cvoid}, buf::Ptr{imkit_iid_edge}, cap::Csize_t,
+"""Edges of a graph (`imkit_iid_overlap(a, b, pixels)`), sorted by (a, b)."""
+edges(g::IIDGraph) = GC.@preserve g two_call(imkit_iid_overlap, (buf, cap, count) ->
+    @ccall libimkit.imkit_iid_graph_edges(g::Ptr{Cvoid}, buf::Ptr{imkit_iid_overlap}, cap::Csize_t,
                                           count::Ref{Csize_t})::Int32)
 
 """

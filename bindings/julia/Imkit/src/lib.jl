@@ -1,7 +1,7 @@
 # The raw layer: constants and plain C structs, named as in include/imkit.h.
 # tests/julia_binding.rs checks every value, field and @ccall here against the header.
 
-const IMKIT_ABI_VERSION = 1
+const IMKIT_ABI_VERSION = 2
 
 # imkit_status (plain Int32 constants: a code added later must not make errors throw twice)
 const IMKIT_STATUS_OK = Int32(0)
@@ -54,10 +54,10 @@ const IMKIT_CORNER_BL = Int32(2)
 const IMKIT_CORNER_BR = Int32(3)
 const IMKIT_CORNER_CENTER = Int32(4)
 
-# imkit_edge
-const IMKIT_EDGE_ERROR = Int32(0)
-const IMKIT_EDGE_CLIP = Int32(1)
-const IMKIT_EDGE_PAD = Int32(2)
+# imkit_tile_edge
+const IMKIT_TILE_EDGE_ERROR = Int32(0)
+const IMKIT_TILE_EDGE_CLIP = Int32(1)
+const IMKIT_TILE_EDGE_PAD = Int32(2)
 
 # imkit_partition_edge
 const IMKIT_PARTITION_EDGE_CLIP = Int32(0)
@@ -157,7 +157,7 @@ struct imkit_iid_area_range
     exclusive::Bool
 end
 
-struct imkit_iid_edge
+struct imkit_iid_overlap
     a::UInt32
     b::UInt32
     pixels::UInt64

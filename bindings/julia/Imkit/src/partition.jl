@@ -140,7 +140,7 @@ function source_info(p::Partition)
     w, h, s = Ref{UInt64}(0), Ref{UInt64}(0), Ref{UInt64}(0)
     c = Ref{UInt32}(0)
     t = Ref{Int32}(0)
-    check(@ccall libimkit.imkit_partition_image(p::Ptr{Cvoid}, w::Ref{UInt64}, h::Ref{UInt64}, s::Ref{UInt64},
+    check(@ccall libimkit.imkit_partition_source(p::Ptr{Cvoid}, w::Ref{UInt64}, h::Ref{UInt64}, s::Ref{UInt64},
                                                 c::Ref{UInt32}, t::Ref{Int32})::Int32)
     return (width=Int(w[]), height=Int(h[]), slices=Int(s[]), channels=Int(c[]), eltype=sample_type(t[]))
 end

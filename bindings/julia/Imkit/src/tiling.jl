@@ -2,7 +2,7 @@
 
 """
     tile_spec(; x=0, y=0, width=1024, height=1024, corner=IMKIT_CORNER_TL,
-              edge=IMKIT_EDGE_ERROR, fill=0.0) -> imkit_tile_spec
+              edge=IMKIT_TILE_EDGE_ERROR, fill=0.0) -> imkit_tile_spec
 
 Where a tile goes. Coordinates are imkit's: 0-based, `x` a column and `y` a row.
 """

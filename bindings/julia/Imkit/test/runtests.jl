@@ -238,7 +238,7 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         @test isempty(at(f, 5, 5))
         @test at_compat(f, 3, 2) == [0, 1]
         g = overlap_graph(f)
-        @test edges(g) == [Imkit.imkit_iid_edge(0, 1, 1)]
+        @test edges(g) == [Imkit.imkit_iid_overlap(0, 1, 1)]
         @test nodes(g)[1:2] == [0, 1]
         @test isempty(edges(overlap_graph(f; keys=[0, 2])))
         close(g)
