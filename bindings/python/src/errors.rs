@@ -54,6 +54,7 @@ pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
             if let Some(code) = source.raw_os_error() {
                 value.setattr("errno", code)?;
             }
+            value.setattr("strerror", source.to_string())?;
             value.setattr("filename", path.to_string_lossy().into_owned())?;
         }
         Ok(PyErr::from_value(value))

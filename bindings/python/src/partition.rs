@@ -433,8 +433,7 @@ impl Partition {
     }
 
     fn __len__(&self) -> usize {
-        let g = self.inner.grid();
-        (g.len() * if g.is_volume() { g.depth().count() } else { 1 }) as usize
+        self.inner.grid().len() as usize
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Region> {

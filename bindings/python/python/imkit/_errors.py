@@ -43,10 +43,14 @@ class BufferTooSmallError(Error, ValueError):
 class IoError(Error, OSError):
     """Reading or writing a file failed at the operating-system level.
 
-    ``errno`` and ``filename`` are set when the operating system reported them.
+    ``errno``, ``strerror`` and ``filename`` are set as the operating system reported them;
+    ``str()`` is imkit's message (the path, then the system's reason).
     """
 
     status = "IMKIT_STATUS_IO"
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
 
 
 class FormatError(Error, ValueError):
