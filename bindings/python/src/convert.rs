@@ -91,7 +91,9 @@ impl<'py> InArray<'py> {
         let np = numpy(py)?;
         let mut array = match obj.cast::<PyUntypedArray>() {
             Ok(a) => a.clone(),
-            Err(_) => np.call_method1("asarray", (obj,))?.cast_into::<PyUntypedArray>()?,
+            Err(_) => np
+                .call_method1("asarray", (obj,))?
+                .cast_into::<PyUntypedArray>()?,
         };
         if array.dtype().is_native_byteorder() == Some(false) {
             let native = array.dtype().call_method1("newbyteorder", ("=",))?;
@@ -151,7 +153,9 @@ impl<'py> InArray<'py> {
         }
         // SAFETY: the array is alive as long as `self`, its data spans `len` bytes from
         // `data` (rows checked packed at a positive stride in `new`), and nothing here writes.
-        unsafe { std::slice::from_raw_parts((*self.array.as_array_ptr()).fields.data as *const u8, len) }
+        unsafe {
+            std::slice::from_raw_parts((*self.array.as_array_ptr()).fields.data as *const u8, len)
+        }
     }
 
     /// The array as an image view: `(h, w)` is one channel, `(h, w, c)` has `c` channels.
@@ -242,7 +246,11 @@ pub fn check_out<'py>(
 /// # Safety
 /// `array` must be C-contiguous and writeable (as [`empty`] and [`check_out`] guarantee), and
 /// no other reference to its data may be used while the slice lives.
-pub unsafe fn bytes_mut<'a>(array: &'a Bound<'_, PyUntypedArray>, dtype: PixelType) -> &'a mut [u8] {
+#[allow(clippy::mut_from_ref)] // the data belongs to the Python object, not to the borrow
+pub unsafe fn bytes_mut<'a>(
+    array: &'a Bound<'_, PyUntypedArray>,
+    dtype: PixelType,
+) -> &'a mut [u8] {
     let len = array.shape().iter().product::<usize>() * dtype.size();
     if len == 0 {
         return &mut [];
@@ -331,7 +339,10 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(invalid(obj.py(), format!("metadata integer {obj} does not fit in 64 bits")));
+        return Err(invalid(
+            obj.py(),
+            format!("metadata integer {obj} does not fit in 64 bits"),
+        ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Ok(imkit::io::metadata::non_finite(f.value()));

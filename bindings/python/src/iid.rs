@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use imkit::iid::{AreaRange, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData, NewEntry, Parts, Select};
+use imkit::iid::{
+    AreaRange, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData, NewEntry, Parts,
+    Select,
+};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -37,7 +40,11 @@ fn labels(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Vec<u8>>>> {
         Some(o) if o.is_instance_of::<PyString>() || o.is_instance_of::<PyBytes>() => {
             Ok(Some(vec![label(o)?]))
         }
-        Some(o) => o.try_iter()?.map(|l| label(&l?)).collect::<PyResult<_>>().map(Some),
+        Some(o) => o
+            .try_iter()?
+            .map(|l| label(&l?))
+            .collect::<PyResult<_>>()
+            .map(Some),
     }
 }
 
@@ -59,14 +66,22 @@ fn keys_array(py: Python<'_>, keys: Vec<u32>) -> Bound<'_, PyArray1<u32>> {
 fn mask_array<'py>(obj: &Bound<'py, PyAny>) -> PyResult<InArray<'py>> {
     let py = obj.py();
     let array = numpy(py)?.call_method1("asarray", (obj,))?;
-    let array = if array.getattr("dtype")?.getattr("kind")?.extract::<String>()? == "b" {
+    let array = if array
+        .getattr("dtype")?
+        .getattr("kind")?
+        .extract::<String>()?
+        == "b"
+    {
         array.call_method1("view", ("uint8",))?
     } else {
         array
     };
     let mask = InArray::new(&array, Need::Contiguous)?;
     if mask.dtype() != imkit::PixelType::U8 || mask.shape().len() != 2 {
-        return Err(invalid(py, "a mask is a 2-D bool or uint8 array (non-zero = true)"));
+        return Err(invalid(
+            py,
+            "a mask is a 2-D bool or uint8 array (non-zero = true)",
+        ));
     }
     Ok(mask)
 }
@@ -82,7 +97,12 @@ pub struct IidFile {
 }
 
 impl IidFile {
-    fn select<'a>(&self, keys: &'a Option<Vec<u64>>, groups: &'a [&'a str], by_group: bool) -> Select<'a> {
+    fn select<'a>(
+        &self,
+        keys: &'a Option<Vec<u64>>,
+        groups: &'a [&'a str],
+        by_group: bool,
+    ) -> Select<'a> {
         match (keys, by_group) {
             (Some(k), _) => Select::Keys(k),
             (None, true) => Select::Groups(groups),
@@ -157,7 +177,13 @@ impl IidFile {
                         .into_iter()
                         .filter_map(|e| Some((e.key, e.iid?, e.segment?)))
                         .map(|(key, iid, seg)| {
-                            (key, iid.address.to_vec(), iid.domain.to_vec(), seg.bbox, seg.area)
+                            (
+                                key,
+                                iid.address.to_vec(),
+                                iid.domain.to_vec(),
+                                seg.bbox,
+                                seg.area,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -190,8 +216,12 @@ impl IidFile {
         let domains = labels(domains)?;
         let groups = names(groups)?;
         let a: Vec<&[u8]> = addresses.iter().map(Vec::as_slice).collect();
-        let d: Option<Vec<&[u8]>> = domains.as_ref().map(|d| d.iter().map(Vec::as_slice).collect());
-        let g: Option<Vec<&str>> = groups.as_ref().map(|g| g.iter().map(String::as_str).collect());
+        let d: Option<Vec<&[u8]>> = domains
+            .as_ref()
+            .map(|d| d.iter().map(Vec::as_slice).collect());
+        let g: Option<Vec<&str>> = groups
+            .as_ref()
+            .map(|g| g.iter().map(String::as_str).collect());
         let keys = py
             .detach(|| self.file.look_for(&a, d.as_deref(), g.as_deref()))
             .py(py)?;
@@ -213,8 +243,12 @@ impl IidFile {
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let domains = labels(domains)?;
         let groups = names(groups)?;
-        let d: Option<Vec<&[u8]>> = domains.as_ref().map(|d| d.iter().map(Vec::as_slice).collect());
-        let g: Option<Vec<&str>> = groups.as_ref().map(|g| g.iter().map(String::as_str).collect());
+        let d: Option<Vec<&[u8]>> = domains
+            .as_ref()
+            .map(|d| d.iter().map(Vec::as_slice).collect());
+        let g: Option<Vec<&str>> = groups
+            .as_ref()
+            .map(|g| g.iter().map(String::as_str).collect());
         let area = (min_area.is_some() || max_area.is_some()).then_some(AreaRange {
             min: min_area,
             max: max_area,
@@ -256,7 +290,11 @@ impl IidFile {
     /// ``a < b``, ``weights`` the pixels true in both masks (uint64). Parallel; the result
     /// does not depend on the thread count.
     #[pyo3(signature = (keys=None))]
-    fn overlap_graph<'py>(&self, py: Python<'py>, keys: Option<Vec<u64>>) -> PyResult<Bound<'py, PyAny>> {
+    fn overlap_graph<'py>(
+        &self,
+        py: Python<'py>,
+        keys: Option<Vec<u64>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         static GRAPH: PyOnceLock<Py<PyType>> = PyOnceLock::new();
         let graph = py
             .detach(|| self.file.overlap_graph(keys.as_deref()))
@@ -281,13 +319,15 @@ impl IidFile {
     fn mask<'py>(&self, py: Python<'py>, key: u64) -> PyResult<Bound<'py, PyAny>> {
         let k = self.file.check_key(key).py(py)?;
         let seg = self.file.segment(k).py(py)?;
-        let (h, w) = (seg.bbox.height() as usize, seg.bbox.width() as usize);
+        let (h, w) = (seg.bbox.height(), seg.bbox.width());
         let out = PyArray2::<bool>::zeros(py, [h, w], false);
         {
             let mut rw = out.readwrite();
             let bools = rw.as_slice_mut().map_err(|e| invalid(py, e.to_string()))?;
             // SAFETY: `bool` and `u8` have the same layout, and the core writes only 0 or 1.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(bools.as_mut_ptr().cast::<u8>(), bools.len()) };
+            let bytes = unsafe {
+                std::slice::from_raw_parts_mut(bools.as_mut_ptr().cast::<u8>(), bools.len())
+            };
             py.detach(|| seg.mask_bytes(bytes)).py(py)?;
         }
         Ok(out.into_any())
@@ -312,7 +352,12 @@ impl IidFile {
     /// Names of the groups holding ``key``.
     fn groups_of(&self, py: Python<'_>, key: u64) -> PyResult<Vec<String>> {
         let k = self.file.check_key(key).py(py)?;
-        Ok(self.file.groups_of(k).into_iter().map(str::to_owned).collect())
+        Ok(self
+            .file
+            .groups_of(k)
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Decodes and checks every record (raises :class:`imkit.FormatError` on damage).
@@ -325,11 +370,16 @@ impl IidFile {
         PyBytes::new(py, self.file.bytes())
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>,))> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>,))> {
         let py = slf.py();
         let this = slf.get();
         match &this.path {
-            Some(p) => Ok((slf.get_type().into_any(), (p.clone().into_pyobject(py)?.into_any(),))),
+            Some(p) => Ok((
+                slf.get_type().into_any(),
+                (p.clone().into_pyobject(py)?.into_any(),),
+            )),
             None => Ok((
                 slf.get_type().getattr("from_bytes")?,
                 (PyBytes::new(py, this.file.bytes()).into_any(),),
@@ -339,7 +389,11 @@ impl IidFile {
 
     fn __repr__(&self) -> String {
         match &self.path {
-            Some(p) => format!("imkit.IidFile({:?}, entries={})", p.display().to_string(), self.file.len()),
+            Some(p) => format!(
+                "imkit.IidFile({:?}, entries={})",
+                p.display().to_string(),
+                self.file.len()
+            ),
             None => format!("imkit.IidFile(<bytes>, entries={})", self.file.len()),
         }
     }
@@ -426,7 +480,11 @@ impl IidWriter {
         domain: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u32> {
         let address = label(address)?;
-        let domain = domain.filter(|d| !d.is_none()).map(label).transpose()?.unwrap_or_default();
+        let domain = domain
+            .filter(|d| !d.is_none())
+            .map(label)
+            .transpose()?
+            .unwrap_or_default();
         let mask = mask_array(mask)?;
         let b = entry_box(&mask, bbox);
         let bits = mask.bytes();
@@ -438,7 +496,11 @@ impl IidWriter {
     /// Adds many entries at once (masks split in parallel), each ``(address, mask)``,
     /// ``(address, mask, bbox)`` or ``(address, mask, bbox, domain)``; returns their keys.
     /// Nothing is added if any entry is wrong.
-    fn add_many<'py>(&mut self, py: Python<'py>, entries: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    fn add_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        entries: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         type Parsed<'py> = (Vec<u8>, InArray<'py>, [u64; 4], Vec<u8>);
         let mut parsed: Vec<Parsed<'py>> = Vec::new();
         for item in entries.try_iter()? {
@@ -448,9 +510,18 @@ impl IidWriter {
                 return Err(invalid(py, "an entry is (address, mask[, bbox[, domain]])"));
             }
             let mask = mask_array(&item.get_item(1)?)?;
-            let bbox = if n >= 3 { item.get_item(2)?.extract::<Option<(u64, u64, u64, u64)>>()? } else { None };
+            let bbox = if n >= 3 {
+                item.get_item(2)?
+                    .extract::<Option<(u64, u64, u64, u64)>>()?
+            } else {
+                None
+            };
             let b = entry_box(&mask, bbox);
-            let domain = if n == 4 { label(&item.get_item(3)?)? } else { Vec::new() };
+            let domain = if n == 4 {
+                label(&item.get_item(3)?)?
+            } else {
+                Vec::new()
+            };
             parsed.push((label(&item.get_item(0)?)?, mask, b, domain));
         }
         let new: Vec<NewEntry<'_>> = parsed

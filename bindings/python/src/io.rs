@@ -150,7 +150,10 @@ pub fn save_list(
         .try_iter()?
         .map(|a| Saved::new(&a?))
         .collect::<PyResult<Vec<_>>>()?;
-    let data = saved.iter().map(Saved::data).collect::<PyResult<Vec<_>>>()?;
+    let data = saved
+        .iter()
+        .map(Saved::data)
+        .collect::<PyResult<Vec<_>>>()?;
     if paths.len() != data.len() {
         return Err(invalid(
             py,
@@ -189,7 +192,10 @@ pub fn save_dir(
         .try_iter()?
         .map(|a| Saved::new(&a?))
         .collect::<PyResult<Vec<_>>>()?;
-    let data = saved.iter().map(Saved::data).collect::<PyResult<Vec<_>>>()?;
+    let data = saved
+        .iter()
+        .map(Saved::data)
+        .collect::<PyResult<Vec<_>>>()?;
     py.detach(|| io::sequence::save_dir(&directory, &data, &meta, &options))
         .py(py)
 }
@@ -258,9 +264,12 @@ pub struct SaveQueue {
 
 impl SaveQueue {
     fn queue(&self, py: Python<'_>) -> PyResult<&CoreQueue> {
-        self.queue
-            .as_ref()
-            .ok_or_else(|| crate::errors::to_pyerr(py, imkit::Error::BadState("the save queue is closed".into())))
+        self.queue.as_ref().ok_or_else(|| {
+            crate::errors::to_pyerr(
+                py,
+                imkit::Error::BadState("the save queue is closed".into()),
+            )
+        })
     }
 
     fn push_job(

@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use imkit::geom::Rect;
 use imkit::image::ImageViewMut;
-use imkit::partition::{AxisKey, EdgePolicy, GridSpec, Layout, Partition as CorePartition, Selection, Stride};
+use imkit::partition::{
+    AxisKey, EdgePolicy, GridSpec, Layout, Partition as CorePartition, Selection, Stride,
+};
 use imkit::source::{Channels, OpenOptions, RegionSource};
 use imkit::{PixelFormat, PixelType};
 use numpy::PyUntypedArrayMethods;
-use pyo3::exceptions::PyTypeError;
 use pyo3::conversion::FromPyObjectOwned;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyEllipsis, PySlice, PyTuple, PyType};
@@ -112,9 +114,9 @@ impl RegionSource for ArraySource {
         let (left, span) = (rect.left as usize * bpp, rect.width() as usize * bpp);
         for (i, y) in (rect.top..rect.bottom).enumerate() {
             let start = z as usize * self.slice_stride + y as usize * self.row_stride + left;
-            let row = bytes.get(start..start + span).ok_or_else(|| {
-                imkit::Error::Internal("array region outside the array".into())
-            })?;
+            let row = bytes
+                .get(start..start + span)
+                .ok_or_else(|| imkit::Error::Internal("array region outside the array".into()))?;
             channels.copy_row(row, out.row_mut(i), self.format.dtype.size());
         }
         Ok(())
@@ -244,11 +246,16 @@ impl Partition {
             Err(_) => vec![key.clone()],
         };
         let dims = self.dims();
-        let ellipses = items.iter().filter(|i| i.is_instance_of::<PyEllipsis>()).count();
+        let ellipses = items
+            .iter()
+            .filter(|i| i.is_instance_of::<PyEllipsis>())
+            .count();
         if ellipses > 1 {
             return Err(crate::errors::to_pyerr(
                 py,
-                imkit::Error::OutOfBounds("an index can only have a single ellipsis ('...')".into()),
+                imkit::Error::OutOfBounds(
+                    "an index can only have a single ellipsis ('...')".into(),
+                ),
             ));
         }
         let given = items.len() - ellipses;
@@ -307,12 +314,18 @@ fn axis_key(item: &Bound<'_, PyAny>) -> PyResult<AxisKey> {
         };
     }
     if item.is_none() {
-        return Err(invalid(py, "None (numpy.newaxis) is not a valid partition index"));
+        return Err(invalid(
+            py,
+            "None (numpy.newaxis) is not a valid partition index",
+        ));
     }
     item.extract::<i64>().map(AxisKey::Index).map_err(|_| {
         PyTypeError::new_err(format!(
             "partition indices must be integers, slices or '...', not {}",
-            item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            item.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })
 }
@@ -341,7 +354,10 @@ impl Partition {
         let stride: Option<Vec<f64>> = stride.filter(|s| !s.is_none()).map(per_axis).transpose()?;
         let step: Option<Vec<u64>> = step.filter(|s| !s.is_none()).map(per_axis).transpose()?;
         if stride.is_some() && step.is_some() {
-            return Err(invalid(py, "give stride (a fraction of the cell) or step (pixels), not both"));
+            return Err(invalid(
+                py,
+                "give stride (a fraction of the cell) or step (pixels), not both",
+            ));
         }
         let edge_policy = EdgePolicy::parse(edge).py(py)?;
         let (core_source, source_obj): (Arc<dyn RegionSource>, Py<PyAny>) =
@@ -351,7 +367,10 @@ impl Partition {
                     volume,
                 };
                 let opened = py.detach(|| imkit::source::open(&path, &options)).py(py)?;
-                (Arc::from(opened), path.into_pyobject(py)?.into_any().unbind())
+                (
+                    Arc::from(opened),
+                    path.into_pyobject(py)?.into_any().unbind(),
+                )
             } else {
                 let array = InArray::new(source, Need::Rows)?;
                 let src = ArraySource::new(&array, volume)?;
@@ -360,12 +379,19 @@ impl Partition {
         let dims = if core_source.depth() > 1 { 3 } else { 2 };
         let cells = expand(py, cell.clone(), dims, "cell")?;
         let strides: Vec<Stride> = match (&stride, &step) {
-            (_, Some(s)) => expand(py, s.clone(), dims, "step")?.into_iter().map(Stride::Pixels).collect(),
-            (Some(s), None) => expand(py, s.clone(), dims, "stride")?.into_iter().map(Stride::Fraction).collect(),
+            (_, Some(s)) => expand(py, s.clone(), dims, "step")?
+                .into_iter()
+                .map(Stride::Pixels)
+                .collect(),
+            (Some(s), None) => expand(py, s.clone(), dims, "stride")?
+                .into_iter()
+                .map(Stride::Fraction)
+                .collect(),
             (None, None) => vec![Stride::Fraction(1.0); dims],
         };
         let (h, w) = (dims - 2, dims - 1);
-        let mut spec = GridSpec::new(cells[h], cells[w], strides[h], strides[w]).with_edge(edge_policy);
+        let mut spec =
+            GridSpec::new(cells[h], cells[w], strides[h], strides[w]).with_edge(edge_policy);
         if dims == 3 {
             spec = spec.with_depth(cells[0], strides[0]);
         }
@@ -392,13 +418,11 @@ impl Partition {
         PyTuple::new(py, self.shape())
     }
 
-
     /// Step between cells in pixels per axis (binary64, like impart's ``step_size``).
     #[getter(step)]
     fn step_tuple<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.step())
     }
-
 
     /// Cell size in pixels per axis.
     #[getter(cell)]
@@ -406,13 +430,11 @@ impl Partition {
         PyTuple::new(py, self.cell())
     }
 
-
     /// Image size in pixels: ``(height, width)``, or ``(depth, height, width)``.
     #[getter(image_shape)]
     fn image_shape_tuple<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.image_shape())
     }
-
 
     /// The numpy dtype name of the pixels reads return.
     #[getter]
@@ -458,7 +480,10 @@ impl Partition {
                 regions.push(Partition::region(slf, sel));
             }
         }
-        pyo3::types::PyList::new(py, regions)?.into_any().try_iter().map(Bound::into_any)
+        pyo3::types::PyList::new(py, regions)?
+            .into_any()
+            .try_iter()
+            .map(Bound::into_any)
     }
 
     /// The image rectangle of cell ``(r, c)`` (negative indices from the end) as a
@@ -468,7 +493,9 @@ impl Partition {
         let sel = Selection {
             depth: 0..1,
             rows: AxisKey::Index(r).resolve(g.rows().count(), "row").py(py)?,
-            cols: AxisKey::Index(c).resolve(g.cols().count(), "column").py(py)?,
+            cols: AxisKey::Index(c)
+                .resolve(g.cols().count(), "column")
+                .py(py)?,
         };
         rect_to_py(py, g.selection_rect(&sel))
     }
@@ -476,10 +503,13 @@ impl Partition {
     /// Every cell ``(row, col)`` containing pixel ``(x, y)`` (none in gaps or dropped edges).
     fn cells_at(&self, x: u64, y: u64) -> Vec<(u64, u64)> {
         let (rows, cols) = self.inner.grid().cells_containing(x, y);
-        rows.flat_map(|r| cols.clone().map(move |c| (r, c))).collect()
+        rows.flat_map(|r| cols.clone().map(move |c| (r, c)))
+            .collect()
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>)> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let p = slf.get();
         let args = (
@@ -538,13 +568,22 @@ impl Region {
     /// The image rectangle the selected cells cover (inside the image) as a :class:`Rect`.
     #[getter]
     fn rect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        rect_to_py(py, self.partition.get().inner.grid().selection_rect(&self.sel))
+        rect_to_py(
+            py,
+            self.partition.get().inner.grid().selection_rect(&self.sel),
+        )
     }
 
     /// Slices covered (volumes): ``(start, stop)``.
     #[getter]
     fn depth(&self) -> (u64, u64) {
-        let r = self.partition.get().inner.grid().depth().union(self.sel.depth.clone());
+        let r = self
+            .partition
+            .get()
+            .inner
+            .grid()
+            .depth()
+            .union(self.sel.depth.clone());
         (r.start, r.end)
     }
 

@@ -15,7 +15,9 @@ pub fn run_with_progress<T: Send>(
     callback: Option<&Bound<'_, PyAny>>,
     work: impl FnOnce(&mut Progress<'_>) -> imkit::Result<T> + Send,
 ) -> PyResult<T> {
-    let callback: Option<Py<PyAny>> = callback.filter(|c| !c.is_none()).map(|c| c.clone().unbind());
+    let callback: Option<Py<PyAny>> = callback
+        .filter(|c| !c.is_none())
+        .map(|c| c.clone().unbind());
     let mut raised: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut report = |done: u64, total: u64| -> bool {

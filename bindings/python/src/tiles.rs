@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use imkit::tiling::{self, Blend, Corner, EdgePolicy, FragmentOptions, StitchOptions, TileSpec};
 use imkit::ImageViewMut;
-use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use numpy::npyffi::flags::NPY_ARRAY_WRITEABLE;
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::convert::{bytes_mut, check_out, empty, numpy, InArray, Need};
@@ -18,10 +18,8 @@ use crate::progress::run_with_progress;
 /// The tile placement from the keyword arguments.
 fn tile_spec(
     py: Python<'_>,
-    x: i64,
-    y: i64,
-    width: u64,
-    height: Option<u64>,
+    (x, y): (i64, i64),
+    (width, height): (u64, Option<u64>),
     corner: &str,
     edge: &str,
     fill: f64,
@@ -62,7 +60,7 @@ pub fn extract_tile<'py>(
     exr_compression: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let spec = tile_spec(py, x, y, width, height, corner, edge, fill)?;
+    let spec = tile_spec(py, (x, y), (width, height), corner, edge, fill)?;
     if let Ok(input) = source.extract::<PathBuf>() {
         let output = output.ok_or_else(|| invalid(py, "extracting from a file needs output="))?;
         let options = write_options(py, png_compression, exr_compression)?;
@@ -72,29 +70,49 @@ pub fn extract_tile<'py>(
         return rect_to_py(py, placement.image_rect);
     }
     if output.is_some() {
-        return Err(invalid(py, "output= is for files; arrays give the tile back (or use out=)"));
+        return Err(invalid(
+            py,
+            "output= is for files; arrays give the tile back (or use out=)",
+        ));
     }
     let src = InArray::new(source, Need::Rows)?;
     let view = src.image_view()?;
-    let placement = spec.place(view.width() as u64, view.height() as u64).py(py)?;
+    let placement = spec
+        .place(view.width() as u64, view.height() as u64)
+        .py(py)?;
     let (w, h) = placement.extracted_size(spec.edge);
     let mut shape = vec![h as usize, w as usize];
     if src.shape().len() == 3 {
         shape.push(view.channels());
     }
     let tile = match out {
-        Some(o) if !o.is_none() => check_out(o, src.dtype(), &shape)?,
+        Some(o) if !o.is_none() => {
+            let tile = check_out(o, src.dtype(), &shape)?;
+            let np = numpy(py)?;
+            if np
+                .call_method1("may_share_memory", (src.array(), &tile))?
+                .is_truthy()?
+            {
+                return Err(invalid(
+                    py,
+                    "out= must not share memory with the source array",
+                ));
+            }
+            tile
+        }
         _ => empty(py, src.dtype(), &shape)?,
     };
-    // SAFETY: `tile` is new or checked C-contiguous and writeable; it is not `source` (an
-    // out= sharing memory with the source is refused below).
-    if numpy(py)?.call_method1("may_share_memory", (src.array(), &tile))?.is_truthy()? {
-        return Err(invalid(py, "out= must not share memory with the source array"));
-    }
+    // SAFETY: `tile` is new, or a checked C-contiguous writeable array apart from `source`.
     let bytes = unsafe { bytes_mut(&tile, src.dtype()) };
     let format = view.format();
     py.detach(|| {
-        let mut dst = ImageViewMut::new(bytes, w as usize, h as usize, format, w as usize * format.bytes_per_pixel())?;
+        let mut dst = ImageViewMut::new(
+            bytes,
+            w as usize,
+            h as usize,
+            format,
+            w as usize * format.bytes_per_pixel(),
+        )?;
         tiling::extract_into(&view, &spec, &mut dst)
     })
     .py(py)?;
@@ -102,7 +120,11 @@ pub fn extract_tile<'py>(
 }
 
 /// A writeable view of `base`'s own memory (no copy: pasting changes the caller's array).
-fn base_view<'a>(py: Python<'_>, base: &'a InArray<'_>, original: &Bound<'_, PyAny>) -> PyResult<ImageViewMut<'a>> {
+fn base_view<'a>(
+    py: Python<'_>,
+    base: &'a InArray<'_>,
+    original: &Bound<'_, PyAny>,
+) -> PyResult<ImageViewMut<'a>> {
     let array: &Bound<'_, PyUntypedArray> = base.array();
     let writeable = unsafe { (*array.as_array_ptr()).fields.flags } & NPY_ARRAY_WRITEABLE != 0;
     if !array.is(original) || !writeable {
@@ -112,7 +134,12 @@ fn base_view<'a>(py: Python<'_>, base: &'a InArray<'_>, original: &Bound<'_, PyA
         ));
     }
     let view = base.image_view()?;
-    let (w, h, format, stride) = (view.width(), view.height(), view.format(), view.row_stride());
+    let (w, h, format, stride) = (
+        view.width(),
+        view.height(),
+        view.format(),
+        view.row_stride(),
+    );
     let len = base.bytes().len();
     // SAFETY: the array is writeable and spans `len` bytes; the caller keeps it alive and
     // the tile never aliases it (checked by `paste_tile`).
@@ -143,7 +170,14 @@ pub fn paste_tile<'py>(
     if let (Ok(base_path), Ok(tile_path)) = (base.extract::<PathBuf>(), tile.extract::<PathBuf>()) {
         let output = output.ok_or_else(|| invalid(py, "pasting files needs output="))?;
         let info = py.detach(|| imkit::codec::probe(&tile_path)).py(py)?;
-        let spec = tile_spec(py, x, y, info.width, Some(info.height), corner, edge, 0.0)?;
+        let spec = tile_spec(
+            py,
+            (x, y),
+            (info.width, Some(info.height)),
+            corner,
+            edge,
+            0.0,
+        )?;
         let options = write_options(py, png_compression, exr_compression)?;
         let placement = run_with_progress(py, progress, |p| {
             tiling::paste_file(&base_path, &tile_path, &output, &spec, &options, p)
@@ -151,17 +185,30 @@ pub fn paste_tile<'py>(
         return rect_to_py(py, placement.image_rect);
     }
     if output.is_some() {
-        return Err(invalid(py, "output= is for files; arrays are pasted in place"));
+        return Err(invalid(
+            py,
+            "output= is for files; arrays are pasted in place",
+        ));
     }
     let np = numpy(py)?;
-    let tile = if np.call_method1("may_share_memory", (base, tile))?.is_truthy()? {
+    let tile = if np
+        .call_method1("may_share_memory", (base, tile))?
+        .is_truthy()?
+    {
         np.call_method1("array", (tile,))?
     } else {
         tile.clone()
     };
     let tile = InArray::new(&tile, Need::Rows)?;
     let tile_view = tile.image_view()?;
-    let spec = tile_spec(py, x, y, tile_view.width() as u64, Some(tile_view.height() as u64), corner, edge, 0.0)?;
+    let spec = tile_spec(
+        py,
+        (x, y),
+        (tile_view.width() as u64, Some(tile_view.height() as u64)),
+        corner,
+        edge,
+        0.0,
+    )?;
     let base_in = InArray::new(base, Need::Rows)?;
     let mut view = base_view(py, &base_in, base)?;
     let placement = py
@@ -195,7 +242,9 @@ pub fn fragment(
         source_label,
     };
     let core = partition.get().core();
-    run_with_progress(py, progress, |p| tiling::fragment(core, &directory, &options, p))?;
+    run_with_progress(py, progress, |p| {
+        tiling::fragment(core, &directory, &options, p)
+    })?;
     Ok(directory.join(&options.manifest_name))
 }
 
@@ -221,6 +270,8 @@ pub fn stitch(
         slice,
         band_rows,
     };
-    run_with_progress(py, progress, |p| tiling::stitch(&manifest, &output, &options, p))?;
+    run_with_progress(py, progress, |p| {
+        tiling::stitch(&manifest, &output, &options, p)
+    })?;
     Ok(output)
 }
