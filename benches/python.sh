@@ -33,7 +33,7 @@ PY=$VENV/bin/python
 cargo build --release --quiet --lib
 # Static link line from the README.
 gcc -O2 -std=c11 -Wall -Werror -I include -o "$OUT/c_partition_read" -x c - \
-    target/release/libimkit.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc <<'C'
+    -x none target/release/libimkit.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc <<'C'
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
