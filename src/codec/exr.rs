@@ -394,22 +394,111 @@ pub(crate) fn scatter(
             let line = &line[(left - x0) * in_size..(right - x0) * in_size];
             for &slot in &slots[c] {
                 let offset = slot * out_size;
-                for (px, sample) in row
-                    .chunks_exact_mut(out_bpp)
-                    .zip(line.chunks_exact(in_size))
-                {
-                    let to = &mut px[offset..offset + out_size];
-                    if in_size == out_size {
-                        to.copy_from_slice(sample);
-                    } else {
-                        let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
-                        to.copy_from_slice(&v.to_ne_bytes());
+                match (in_size, out_size) {
+                    (2, 2) => spread::<2>(line, row, out_bpp, offset),
+                    (4, 4) => spread::<4>(line, row, out_bpp, offset),
+                    _ => {
+                        for (px, sample) in row
+                            .chunks_exact_mut(out_bpp)
+                            .zip(line.chunks_exact(in_size))
+                        {
+                            let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
+                            px[offset..offset + 4].copy_from_slice(&v.to_ne_bytes());
+                        }
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Copies a plane of `N`-byte samples into every pixel (`bpp` bytes apart) of `row` at byte
+/// `offset`: the constant size lets each copy compile to one move.
+fn spread<const N: usize>(plane: &[u8], row: &mut [u8], bpp: usize, offset: usize) {
+    for (px, sample) in row.chunks_exact_mut(bpp).zip(plane.chunks_exact(N)) {
+        px[offset..offset + N].copy_from_slice(sample);
+    }
+}
+
+/// Decompresses one block: ZIP and ZIPS blocks with libdeflate (as OpenEXR does), every other
+/// compression through the `exr` crate.
+fn decompress_chunk(chunk: Chunk, meta: &MetaData) -> exr::error::Result<UncompressedBlock> {
+    use exr::block::chunk::CompressedBlock;
+    use exr::compression::Compression as C;
+    let invalid = |m: &'static str| exr::error::Error::Invalid(m.into());
+    let header = meta
+        .headers
+        .get(chunk.layer_index)
+        .ok_or_else(|| invalid("chunk layer index"))?;
+    let own = cfg!(target_endian = "little")
+        && matches!(header.compression, C::ZIP1 | C::ZIP16)
+        && !header.deep;
+    if !own {
+        return UncompressedBlock::decompress_chunk(chunk, meta, false);
+    }
+    let tile = header.get_block_data_indices(&chunk.compressed_block)?;
+    let bounds = header.get_absolute_block_pixel_coordinates(tile)?;
+    bounds.validate(Some(header.layer_size))?;
+    let compressed = match chunk.compressed_block {
+        CompressedBlock::ScanLine(b) => b.compressed_pixels_le,
+        CompressedBlock::Tile(b) => b.compressed_pixels_le,
+        _ => return Err(exr::error::Error::NotSupported("deep data".into())),
+    };
+    let expected = bounds.size.area() * header.channels.bytes_per_pixel;
+    let data = if compressed.len() == expected {
+        compressed
+    } else {
+        unzip_block(&compressed, expected).ok_or_else(|| invalid("zlib data of a block"))?
+    };
+    Ok(UncompressedBlock {
+        data,
+        index: BlockIndex {
+            layer: chunk.layer_index,
+            pixel_position: bounds.position.to_usize("block position")?,
+            level: tile.level_index,
+            pixel_size: bounds.size,
+        },
+    })
+}
+
+/// Undoes [`zip_chunk`]: inflates exactly `expected` bytes, integrates the differences and
+/// interleaves the two halves back. `None` when the data is not a zlib stream of that size.
+fn unzip_block(compressed: &[u8], expected: usize) -> Option<Vec<u8>> {
+    /// A decompressor and its output buffer per worker thread, reused block after block.
+    struct Scratch {
+        inflater: libdeflater::Decompressor,
+        packed: Vec<u8>,
+    }
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+            inflater: libdeflater::Decompressor::new(),
+            packed: Vec::new(),
+        });
+    }
+    SCRATCH.with(|scratch| {
+        let Scratch { inflater, packed } = &mut *scratch.borrow_mut();
+        packed.resize(expected, 0);
+        let made = inflater.zlib_decompress(compressed, packed).ok()?;
+        if made != expected {
+            return None;
+        }
+        let mut previous = packed.first().copied().unwrap_or(0);
+        for b in packed.iter_mut().skip(1) {
+            previous = b.wrapping_add(previous).wrapping_sub(128);
+            *b = previous;
+        }
+        let half = expected.div_ceil(2);
+        let (even, odd) = packed.split_at(half);
+        let mut data = Vec::with_capacity(expected);
+        for (e, o) in even.iter().zip(odd) {
+            data.extend_from_slice(&[*e, *o]);
+        }
+        if expected % 2 == 1 {
+            data.push(even[half - 1]);
+        }
+        Some(data)
+    })
 }
 
 /// Decodes the blocks of the first layer's full-resolution level that `wanted` accepts —
@@ -446,7 +535,7 @@ pub(crate) fn read_blocks(
         let blocks = crate::threads::install(|| {
             group
                 .into_par_iter()
-                .map(|chunk| UncompressedBlock::decompress_chunk(chunk, meta, false))
+                .map(|chunk| decompress_chunk(chunk, meta))
                 .collect::<Vec<_>>()
         })?;
         for block in blocks {
