@@ -329,3 +329,40 @@ fn arrays_of_any_rank_round_trip_through_save_and_load() {
         assert_eq!(data, Data::Array(arr));
     }
 }
+
+/// The fast PNG level compresses segments on every core: the file must not depend on the
+/// thread count (batches of 1, 2 and 3 threads cut differently) and must decode exactly.
+#[test]
+fn fast_png_bytes_do_not_depend_on_thread_count() {
+    let dir = std::env::temp_dir().join(format!("imkit-png-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (dtype, channels) in [(PixelType::U16, 4), (PixelType::U8, 3), (PixelType::U8, 1)] {
+        let format = PixelFormat::new(dtype, channels).unwrap();
+        let (w, h) = (400, 1500);
+        let mut img = Image::new(w, h, format).unwrap();
+        let mut state = 0x1234_5678_9abc_def1u64;
+        for (i, b) in img.data_mut().iter_mut().enumerate() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Gradients, flat stretches (runs) and noise.
+            let x = i % (w * channels);
+            *b = match (i / 20_000) % 3 {
+                0 => (x / 7) as u8,
+                1 => 42,
+                _ => (state >> 56) as u8,
+            };
+        }
+        let mut files = Vec::new();
+        for threads in [1, 2, 3] {
+            imkit::threads::set_num_threads(threads).unwrap();
+            let path = dir.join(format!("t{threads}.png"));
+            codec::write_image(&path, &img.view(), &Default::default()).unwrap();
+            files.push(std::fs::read(&path).unwrap());
+            let back = codec::read_image(&path).unwrap();
+            assert!(back.data() == img.data(), "{format} at {threads} threads");
+        }
+        imkit::threads::set_num_threads(0).unwrap();
+        assert!(files[0] == files[1] && files[1] == files[2], "{format}");
+    }
+}

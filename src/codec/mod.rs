@@ -3,10 +3,12 @@
 //! formats that support it (see [`png::PngReader`] and [`png::PngWriter`]).
 
 pub mod atomic;
+pub mod deflate;
 pub mod exr;
 pub mod jpeg;
 pub mod npy;
 pub mod png;
+mod png_idat;
 pub mod tiff;
 
 use std::io::Read;
