@@ -290,7 +290,7 @@ pub fn write_image_as(
         ),
         Format::Exr => exr::write_file(path, image, options.exr_compression),
         Format::Tiff => tiff::write_file(path, image),
-        Format::Npy => npy::write_file(path, &NdArray::from_image(image)),
+        Format::Npy => npy::write_image(path, image),
         Format::Jpeg => Err(Error::Internal("JPEG passed the lossless check".into())),
     }
 }
