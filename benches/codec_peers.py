@@ -35,6 +35,18 @@ if "png" in cases:
         png = str(out / f"cv_{depth}.png")
         report(f"cv_png_{depth}_write", lambda: cv2.imwrite(png, bgr), png)
         report(f"cv_png_{depth}_read", lambda: cv2.imread(png, cv2.IMREAD_UNCHANGED), png)
+    # The floor under any PNG decoder: inflating imkit's u8 file's zlib stream alone
+    # (one stream, so one core), with zlib.
+    import struct
+    import zlib
+    raw = (out / "imkit_u8.png").read_bytes()
+    pos, idat = 8, bytearray()
+    while pos < len(raw):
+        n, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += raw[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    report("zlib_inflate_png_u8", lambda: zlib.decompress(bytes(idat)), out / "imkit_u8.png")
 if "exr" in cases:
     import OpenEXR
     exr = str(out / "py.exr")

@@ -366,3 +366,36 @@ fn fast_png_bytes_do_not_depend_on_thread_count() {
         assert!(files[0] == files[1] && files[1] == files[2], "{format}");
     }
 }
+
+/// `read_image_into` decodes into a caller's (strided) buffer exactly what `read_image` returns.
+#[test]
+fn read_into_a_callers_buffer_matches_read_image() {
+    let dir = std::env::temp_dir().join(format!("imkit-read-into-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("a.exr", PixelType::F32, 3),
+        ("a.exr", PixelType::F16, 1),
+        ("a.png", PixelType::U8, 4),
+        ("a.tif", PixelType::U8, 1),
+        ("a.npy", PixelType::I16, 2),
+    ];
+    for (name, dtype, channels) in cases {
+        let format = PixelFormat::new(dtype, channels).unwrap();
+        let mut img = Image::new(61, 35, format).unwrap();
+        for (i, b) in img.data_mut().iter_mut().enumerate() {
+            *b = (i * 13 % 97) as u8;
+        }
+        let path = dir.join(name);
+        codec::write_image(&path, &img.view(), &Default::default()).unwrap();
+        let want = codec::read_image(&path).unwrap();
+        let mut wide = Image::new(80, 35, format).unwrap();
+        let rect = imkit::Rect::from_xywh(0, 0, 61, 35);
+        let mut view = wide.view_mut();
+        let mut out = view.crop_mut(rect).unwrap();
+        codec::read_image_into(&path, &mut out).unwrap();
+        assert!(
+            wide.view().crop(rect).unwrap().to_image().data() == want.data(),
+            "{name} {format}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::array::NdArray;
 use crate::error::{Error, Result};
-use crate::image::{Image, ImageView};
+use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::PixelFormat;
 
 pub use self::exr::ExrCompression;
@@ -248,6 +248,49 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
             .into_image()
             .map_err(|a| not_an_image(path, a.shape())),
     }
+}
+
+/// Decodes an image file straight into the caller's buffer (libspng's pattern: learn the size
+/// and pixel layout with [`probe`], allocate, then call this). `out` must have the image's
+/// size and exact pixel layout; it may be strided. PNG rows, TIFF chunks, EXR blocks and NPY
+/// rows land in `out` without a whole-image buffer in between; JPEG and TIFF layouts no
+/// region source reads (planar, palette) are decoded whole, then copied.
+pub fn read_image_into(path: impl AsRef<Path>, out: &mut ImageViewMut<'_>) -> Result<()> {
+    let path = path.as_ref();
+    let info = probe(path)?;
+    let (w, h) = (out.width() as u64, out.height() as u64);
+    if (w, h, out.format()) != (info.width, info.height, info.format) {
+        return Err(Error::Mismatch(format!(
+            "{}: the buffer is {w}x{h} {}, the image is {}x{} {}",
+            path.display(),
+            out.format(),
+            info.width,
+            info.height,
+            info.format
+        )));
+    }
+    match info.file_format {
+        Format::Png => {
+            let mut reader = png::PngReader::open(path)?;
+            for y in 0..reader.height() {
+                out.row_mut(y).copy_from_slice(reader.next_row()?);
+            }
+            return Ok(());
+        }
+        Format::Tiff | Format::Npy | Format::Exr => {
+            match crate::source::open(path, &Default::default()) {
+                Ok(source) => {
+                    let channels = crate::source::Channels::all(info.format.channels);
+                    let all = crate::geom::Rect::from_xywh(0, 0, w, h);
+                    return crate::source::read_region(&*source, 0, all, &channels, out);
+                }
+                Err(Error::Unsupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Format::Jpeg => {}
+    }
+    out.copy_from(&read_image(path)?.view())
 }
 
 /// Reads any supported file as an array: NPY as stored, images as `(h, w)` / `(h, w, c)`.
