@@ -502,25 +502,28 @@ fn unzip_block(compressed: &[u8], expected: usize) -> Option<Vec<u8>> {
 }
 
 /// Decodes the blocks of the first layer's full-resolution level that `wanted` accepts —
-/// only those are read from the file — in parallel batches on the library pool, and hands
-/// them to `sink` in file order.
+/// only those are read from the file — on the library pool, and hands each to `sink`. The
+/// file is read batch by batch on the calling thread while the workers decompress the
+/// previous batch; `sink` runs on the workers, one call at a time, in no fixed order (the
+/// blocks of a valid file never overlap, so the pixels do not depend on that order).
 pub(crate) fn read_blocks(
     path: &Path,
     mut wanted: impl FnMut(&BlockIndex) -> bool,
-    mut sink: impl FnMut(&Layout, &UncompressedBlock) -> Result<()>,
+    sink: impl FnMut(&Layout, &UncompressedBlock) -> Result<()> + Send,
 ) -> Result<()> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = exr::block::read(BufReader::with_capacity(1 << 20, file), false)
         .map_err(|e| exr_error(&name, e))?;
     let layout = layout(&name, reader.meta_data())?;
+    let meta = reader.meta_data().clone();
     let mut chunks = reader
         .filter_chunks(false, |_, _, block| {
             block.layer == 0 && block.level == Vec2(0, 0) && wanted(&block)
         })
         .map_err(|e| exr_error(&name, e))?;
     let batch = (crate::threads::num_threads() * 4).max(1);
-    loop {
+    let mut read_group = || -> Result<Vec<Chunk>> {
         let mut group = Vec::with_capacity(batch);
         while group.len() < batch {
             match chunks.read_next_chunk() {
@@ -528,24 +531,30 @@ pub(crate) fn read_blocks(
                 None => break,
             }
         }
-        if group.is_empty() {
-            return Ok(());
-        }
-        let meta = chunks.meta_data();
-        let blocks = crate::threads::install(|| {
-            group
-                .into_par_iter()
-                .map(|chunk| decompress_chunk(chunk, meta))
-                .collect::<Vec<_>>()
+        Ok(group)
+    };
+    let sink = std::sync::Mutex::new(sink);
+    let decode = |chunk: Chunk| -> Result<()> {
+        let block = decompress_chunk(chunk, &meta).map_err(|e| exr_error(&name, e))?;
+        let mut sink = sink
+            .lock()
+            .map_err(|_| Error::Internal("EXR block sink poisoned".into()))?;
+        (*sink)(&layout, &block).map_err(|e| match e {
+            Error::Format(m) => Error::Format(format!("{name}: {m}")),
+            other => other,
+        })
+    };
+    let mut group = read_group()?;
+    while !group.is_empty() {
+        let (next, done) = crate::threads::install(|| {
+            rayon::join(&mut read_group, || {
+                group.into_par_iter().try_for_each(decode)
+            })
         })?;
-        for block in blocks {
-            let block = block.map_err(|e| exr_error(&name, e))?;
-            sink(&layout, &block).map_err(|e| match e {
-                Error::Format(m) => Error::Format(format!("{name}: {m}")),
-                other => other,
-            })?;
-        }
+        done?;
+        group = next?;
     }
+    Ok(())
 }
 
 /// Reads a whole EXR file (first layer, full resolution).
