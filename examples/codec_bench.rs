@@ -4,70 +4,14 @@
 //!
 //! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all)
 
+#[path = "common/frames.rs"]
+mod frames;
+
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
+use frames::{best, frame_f32, quantised, size};
 use imkit::codec::{self, npy, WriteOptions};
-use imkit::{Image, NdArray, PixelFormat, PixelType};
-
-const W: usize = 4096;
-const H: usize = 2160;
-
-/// A photo-like frame: smooth gradients and waves plus a little deterministic noise.
-fn frame_f32() -> Image {
-    let mut img = Image::new(W, H, PixelFormat::new(PixelType::F32, 3).unwrap()).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for (i, px) in img.data_mut().chunks_exact_mut(12).enumerate() {
-        let (x, y) = ((i % W) as f32, (i / W) as f32);
-        for c in 0..3 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 * 0.03;
-            let v = 0.5
-                + 0.3 * ((x * (0.002 + 0.001 * c as f32)).sin() * (y * 0.003).cos())
-                + 0.15 * (x / W as f32)
-                + noise;
-            px[c * 4..c * 4 + 4].copy_from_slice(&v.to_ne_bytes());
-        }
-    }
-    img
-}
-
-/// The frame quantised to `dtype` (u8 or u16).
-fn quantised(src: &Image, dtype: PixelType) -> Image {
-    let mut img = Image::new(W, H, PixelFormat::new(dtype, 3).unwrap()).unwrap();
-    let max = if dtype == PixelType::U8 {
-        255.0
-    } else {
-        65535.0
-    };
-    let size = dtype.size();
-    for (d, s) in img
-        .data_mut()
-        .chunks_exact_mut(size)
-        .zip(src.data().chunks_exact(4))
-    {
-        let v = f32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
-        let q = (v.clamp(0.0, 1.0) * max).round() as u16;
-        d.copy_from_slice(&q.to_ne_bytes()[..size]);
-    }
-    img
-}
-
-fn best(runs: usize, mut f: impl FnMut()) -> f64 {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
-}
-
-fn size(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
+use imkit::{Image, NdArray, PixelType};
 
 /// Times a write and a read of `image` as `path` at 1 thread and at all threads.
 fn write_read(runs: usize, label: &str, path: &Path, image: &Image) {
