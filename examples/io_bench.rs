@@ -4,60 +4,18 @@
 //!
 //! usage: io_bench DIR [RUNS [QUEUE_DIR]]  (QUEUE_DIR: where the queue writes, default DIR)
 
+#[path = "common/frames.rs"]
+mod frames;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use frames::{best, frame_f32, quantised, size};
 
 use imkit::codec::{self, npy, WriteOptions};
 use imkit::io::queue::{QueueOptions, SaveQueue};
 use imkit::io::Metadata;
-use imkit::{Image, NdArray, PixelFormat, PixelType};
-
-const W: usize = 4096;
-const H: usize = 2160;
-
-/// A photo-like frame: smooth gradients and waves plus a little deterministic noise.
-fn frame_f32() -> Image {
-    let mut img = Image::new(W, H, PixelFormat::new(PixelType::F32, 3).unwrap()).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for (i, px) in img.data_mut().chunks_exact_mut(12).enumerate() {
-        let (x, y) = ((i % W) as f32, (i / W) as f32);
-        for c in 0..3 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 * 0.03;
-            let v = 0.5
-                + 0.3 * ((x * (0.002 + 0.001 * c as f32)).sin() * (y * 0.003).cos())
-                + 0.15 * (x / W as f32)
-                + noise;
-            px[c * 4..c * 4 + 4].copy_from_slice(&v.to_ne_bytes());
-        }
-    }
-    img
-}
-
-fn to_u8(src: &Image) -> Image {
-    let mut img = Image::new(W, H, PixelFormat::new(PixelType::U8, 3).unwrap()).unwrap();
-    for (d, s) in img.data_mut().iter_mut().zip(src.data().chunks_exact(4)) {
-        let v = f32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
-        *d = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-    }
-    img
-}
-
-fn best(runs: usize, mut f: impl FnMut()) -> f64 {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
-}
-
-fn size(p: &Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
+use imkit::{Image, NdArray, PixelType};
 
 fn queue_run(dir: &Path, img: &Image, threads: usize, frames: usize) -> (f64, usize, usize) {
     let bound = 4 * img.data().len();
@@ -91,7 +49,7 @@ fn main() {
     let queue_dir = args.get(3).map_or_else(|| dir.clone(), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
     let f32img = frame_f32();
-    let u8img = to_u8(&f32img);
+    let u8img = quantised(&f32img, PixelType::U8);
     let f32arr = NdArray::from_image(&f32img.view());
     npy::write_file(
         &dir.join("frame_u8.npy"),

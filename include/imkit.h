@@ -847,6 +847,19 @@ imkit_status imkit_load(const char *path,
                         char **out_metadata_json);
 
 /**
+ * Decodes the image file at `path` into the caller's buffer `out` (libspng's pattern: read
+ * the size and pixel layout with `imkit_image_info_read`, allocate, then call this; no second
+ * copy). `out->data` is written, never read: it must hold `out->height` rows of
+ * `out->row_stride_bytes` bytes, with exactly the image's width, height, channels and dtype,
+ * else `IMKIT_STATUS_MISMATCH`. The sidecar metadata is not read (see `imkit_metadata_load`).
+ * On failure the buffer's contents are unspecified. Thread safety: any thread; the buffer
+ * must not be used by anyone else during the call.
+ *
+ * Requires: `path` is NUL-terminated; `out` describes writable memory as stated.
+ */
+IMKIT_NODISCARD imkit_status imkit_load_into(const char *path, const imkit_image_view *out);
+
+/**
  * The shape of a loaded image or array, with the two-call protocol: `*ndim` (may be NULL)
  * receives the number of axes, and when `capacity` suffices `dims` receives the axis lengths
  * (outermost first). Images are `(h, w)` or `(h, w, c)`. Thread safety: any thread.

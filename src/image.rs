@@ -57,7 +57,7 @@ impl Image {
             width,
             height,
             format,
-            data: vec![0; len],
+            data: crate::buffer::zeroed(len)?,
         })
     }
 
@@ -193,6 +193,11 @@ impl<'a> ImageView<'a> {
     /// Bytes of pixel data in one row (without stride padding).
     pub fn row_bytes(&self) -> usize {
         self.width * self.format.bytes_per_pixel()
+    }
+    /// Every pixel as one slice, when the rows are packed (no stride padding between them).
+    pub fn packed_data(&self) -> Option<&'a [u8]> {
+        let len = self.row_bytes() * self.height;
+        (self.row_stride == self.row_bytes() || self.height <= 1).then(|| &self.data[..len])
     }
     /// The samples of row `y`.
     pub fn row(&self, y: usize) -> &'a [u8] {

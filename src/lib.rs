@@ -4,6 +4,7 @@
 //! Data flows one way: file → codec/source → view → operation → encoder → file.
 
 pub mod array;
+pub mod buffer;
 pub mod codec;
 pub mod digest;
 pub mod error;

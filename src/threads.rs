@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 static REQUESTED: RwLock<usize> = RwLock::new(0);
 
+/// The largest thread count accepted.
+const MAX_THREADS: usize = 4096;
+
 fn build(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -21,9 +24,9 @@ fn build(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 /// Sets the number of worker threads; 0 means one per available core. The pool is rebuilt
 /// lazily on next use; work already running keeps the old pool until it finishes.
 pub fn set_num_threads(threads: usize) -> Result<()> {
-    if threads > 4096 {
+    if threads > MAX_THREADS {
         return Err(Error::invalid(format!(
-            "thread count {threads} is unreasonably large (at most 4096)"
+            "thread count {threads} is unreasonably large (at most {MAX_THREADS})"
         )));
     }
     *REQUESTED.write().unwrap_or_else(|e| e.into_inner()) = threads;
@@ -31,13 +34,23 @@ pub fn set_num_threads(threads: usize) -> Result<()> {
     Ok(())
 }
 
-/// The number of worker threads the pool has (or will have when first used).
+/// Environment variable giving the thread count when none was set (a positive integer; unset,
+/// empty, 0 or unparsable means one per available core).
+pub const THREADS_ENV: &str = "IMKIT_THREADS";
+
+/// The number of worker threads the pool has (or will have when first used): the count set by
+/// [`set_num_threads`], else `IMKIT_THREADS`, else one per available core.
 pub fn num_threads() -> usize {
     let requested = *REQUESTED.read().unwrap_or_else(|e| e.into_inner());
-    if requested == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        requested
+    if requested != 0 {
+        return requested;
+    }
+    match std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(n) if (1..=MAX_THREADS).contains(&n) => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 

@@ -360,3 +360,52 @@ fn queue_through_the_abi() {
         assert_eq!(ids.len(), 20);
     }
 }
+
+#[test]
+fn load_into_the_callers_buffer_after_a_size_query() {
+    let d = dir("load-into");
+    let (w, h) = (37u64, 23u64);
+    let pixels: Vec<u8> = (0..w * h * 3 * 2).map(|i| (i * 7 % 256) as u8).collect();
+    for ext in ["png", "tif", "npy"] {
+        let path = c(d.join(format!("img.{ext}")).to_str().unwrap());
+        let src = view(&pixels, w, h, 3, imkit_dtype::U16);
+        assert_eq!(
+            unsafe { imkit_image_write(path.as_ptr(), &src, ptr::null()) },
+            imkit_status::Ok,
+            "{}",
+            last_error()
+        );
+        let mut info: imkit_image_info = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            unsafe { imkit_image_info_read(path.as_ptr(), &mut info) },
+            imkit_status::Ok
+        );
+        assert_eq!((info.width, info.height, info.channels), (w, h, 3));
+        // A strided caller buffer: 10 spare bytes after each row stay untouched.
+        let stride = (w * 6 + 10) as usize;
+        let mut buf = vec![0xabu8; stride * h as usize];
+        let mut out = view(&buf, w, h, 3, imkit_dtype::U16);
+        out.data = buf.as_mut_ptr() as *mut c_void;
+        out.row_stride_bytes = stride;
+        assert_eq!(
+            unsafe { imkit_load_into(path.as_ptr(), &out) },
+            imkit_status::Ok,
+            "{ext}: {}",
+            last_error()
+        );
+        for y in 0..h as usize {
+            let row = &buf[y * stride..(y + 1) * stride];
+            let want = &pixels[y * w as usize * 6..(y + 1) * w as usize * 6];
+            assert!(&row[..want.len()] == want, "{ext} row {y}");
+            assert!(
+                row[want.len()..].iter().all(|&b| b == 0xab),
+                "{ext} padding"
+            );
+        }
+        let small = view(&buf, w - 1, h, 3, imkit_dtype::U16);
+        assert_eq!(
+            unsafe { imkit_load_into(path.as_ptr(), &small) },
+            imkit_status::Mismatch
+        );
+    }
+}

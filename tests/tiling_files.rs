@@ -419,3 +419,36 @@ fn failed_paste_leaves_existing_output_intact_and_cancel_writes_nothing() {
         .collect();
     assert_eq!(leftovers.len(), 2, "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn extract_from_tiff_npy_exr_reads_regions_and_matches_memory() {
+    let dir = temp_dir("sources");
+    let u16 = pattern(300, 200, PixelFormat::new(PixelType::U16, 3).unwrap(), 3);
+    let f32 = pattern(300, 200, PixelFormat::new(PixelType::F32, 1).unwrap(), 8);
+    let inputs = [
+        (dir.join("b.tif"), &u16),
+        (dir.join("b.npy"), &u16),
+        (dir.join("b.exr"), &f32),
+    ];
+    let mut spec = TileSpec::square(250, 180, Corner::TopLeft, 64);
+    for (path, image) in &inputs {
+        codec::write_image(path, &image.view(), &WriteOptions::default()).unwrap();
+        for edge in [EdgePolicy::Pad(9.0), EdgePolicy::Clip] {
+            spec.edge = edge;
+            let out = dir.join("tile.npy");
+            let placement = tiling::extract_file(
+                path,
+                &out,
+                &spec,
+                &Default::default(),
+                &mut Progress::none(),
+            )
+            .unwrap();
+            let (want, want_placement) = tiling::extract(&image.view(), &spec).unwrap();
+            assert_eq!(placement, want_placement);
+            let got = decode(&out);
+            assert_eq!(got.format(), want.format(), "{}", path.display());
+            assert!(got.data() == want.data(), "{} {edge:?}", path.display());
+        }
+    }
+}

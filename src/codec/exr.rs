@@ -394,16 +394,17 @@ pub(crate) fn scatter(
             let line = &line[(left - x0) * in_size..(right - x0) * in_size];
             for &slot in &slots[c] {
                 let offset = slot * out_size;
-                for (px, sample) in row
-                    .chunks_exact_mut(out_bpp)
-                    .zip(line.chunks_exact(in_size))
-                {
-                    let to = &mut px[offset..offset + out_size];
-                    if in_size == out_size {
-                        to.copy_from_slice(sample);
-                    } else {
-                        let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
-                        to.copy_from_slice(&v.to_ne_bytes());
+                match (in_size, out_size) {
+                    (2, 2) => spread::<2>(line, row, out_bpp, offset),
+                    (4, 4) => spread::<4>(line, row, out_bpp, offset),
+                    _ => {
+                        for (px, sample) in row
+                            .chunks_exact_mut(out_bpp)
+                            .zip(line.chunks_exact(in_size))
+                        {
+                            let v = half::f16::from_ne_bytes([sample[0], sample[1]]).to_f32();
+                            px[offset..offset + 4].copy_from_slice(&v.to_ne_bytes());
+                        }
                     }
                 }
             }
@@ -412,26 +413,117 @@ pub(crate) fn scatter(
     Ok(())
 }
 
+/// Copies a plane of `N`-byte samples into every pixel (`bpp` bytes apart) of `row` at byte
+/// `offset`: the constant size lets each copy compile to one move.
+fn spread<const N: usize>(plane: &[u8], row: &mut [u8], bpp: usize, offset: usize) {
+    for (px, sample) in row.chunks_exact_mut(bpp).zip(plane.chunks_exact(N)) {
+        px[offset..offset + N].copy_from_slice(sample);
+    }
+}
+
+/// Decompresses one block: ZIP and ZIPS blocks with libdeflate (as OpenEXR does), every other
+/// compression through the `exr` crate.
+fn decompress_chunk(chunk: Chunk, meta: &MetaData) -> exr::error::Result<UncompressedBlock> {
+    use exr::block::chunk::CompressedBlock;
+    use exr::compression::Compression as C;
+    let invalid = |m: &'static str| exr::error::Error::Invalid(m.into());
+    let header = meta
+        .headers
+        .get(chunk.layer_index)
+        .ok_or_else(|| invalid("chunk layer index"))?;
+    let own = cfg!(target_endian = "little")
+        && matches!(header.compression, C::ZIP1 | C::ZIP16)
+        && !header.deep;
+    if !own {
+        return UncompressedBlock::decompress_chunk(chunk, meta, false);
+    }
+    let tile = header.get_block_data_indices(&chunk.compressed_block)?;
+    let bounds = header.get_absolute_block_pixel_coordinates(tile)?;
+    bounds.validate(Some(header.layer_size))?;
+    let compressed = match chunk.compressed_block {
+        CompressedBlock::ScanLine(b) => b.compressed_pixels_le,
+        CompressedBlock::Tile(b) => b.compressed_pixels_le,
+        _ => return Err(exr::error::Error::NotSupported("deep data".into())),
+    };
+    let expected = bounds.size.area() * header.channels.bytes_per_pixel;
+    let data = if compressed.len() == expected {
+        compressed
+    } else {
+        unzip_block(&compressed, expected).ok_or_else(|| invalid("zlib data of a block"))?
+    };
+    Ok(UncompressedBlock {
+        data,
+        index: BlockIndex {
+            layer: chunk.layer_index,
+            pixel_position: bounds.position.to_usize("block position")?,
+            level: tile.level_index,
+            pixel_size: bounds.size,
+        },
+    })
+}
+
+/// Undoes [`zip_chunk`]: inflates exactly `expected` bytes, integrates the differences and
+/// interleaves the two halves back. `None` when the data is not a zlib stream of that size.
+fn unzip_block(compressed: &[u8], expected: usize) -> Option<Vec<u8>> {
+    /// A decompressor and its output buffer per worker thread, reused block after block.
+    struct Scratch {
+        inflater: libdeflater::Decompressor,
+        packed: Vec<u8>,
+    }
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+            inflater: libdeflater::Decompressor::new(),
+            packed: Vec::new(),
+        });
+    }
+    SCRATCH.with(|scratch| {
+        let Scratch { inflater, packed } = &mut *scratch.borrow_mut();
+        packed.resize(expected, 0);
+        let made = inflater.zlib_decompress(compressed, packed).ok()?;
+        if made != expected {
+            return None;
+        }
+        let mut previous = packed.first().copied().unwrap_or(0);
+        for b in packed.iter_mut().skip(1) {
+            previous = b.wrapping_add(previous).wrapping_sub(128);
+            *b = previous;
+        }
+        let half = expected.div_ceil(2);
+        let (even, odd) = packed.split_at(half);
+        let mut data = Vec::with_capacity(expected);
+        for (e, o) in even.iter().zip(odd) {
+            data.extend_from_slice(&[*e, *o]);
+        }
+        if expected % 2 == 1 {
+            data.push(even[half - 1]);
+        }
+        Some(data)
+    })
+}
+
 /// Decodes the blocks of the first layer's full-resolution level that `wanted` accepts —
-/// only those are read from the file — in parallel batches on the library pool, and hands
-/// them to `sink` in file order.
+/// only those are read from the file — on the library pool, and hands each to `sink`. The
+/// file is read batch by batch on the calling thread while the workers decompress the
+/// previous batch; `sink` runs on the workers, one call at a time, in no fixed order (the
+/// blocks of a valid file never overlap, so the pixels do not depend on that order).
 pub(crate) fn read_blocks(
     path: &Path,
     mut wanted: impl FnMut(&BlockIndex) -> bool,
-    mut sink: impl FnMut(&Layout, &UncompressedBlock) -> Result<()>,
+    sink: impl FnMut(&Layout, &UncompressedBlock) -> Result<()> + Send,
 ) -> Result<()> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = exr::block::read(BufReader::with_capacity(1 << 20, file), false)
         .map_err(|e| exr_error(&name, e))?;
     let layout = layout(&name, reader.meta_data())?;
+    let meta = reader.meta_data().clone();
     let mut chunks = reader
         .filter_chunks(false, |_, _, block| {
             block.layer == 0 && block.level == Vec2(0, 0) && wanted(&block)
         })
         .map_err(|e| exr_error(&name, e))?;
     let batch = (crate::threads::num_threads() * 4).max(1);
-    loop {
+    let mut read_group = || -> Result<Vec<Chunk>> {
         let mut group = Vec::with_capacity(batch);
         while group.len() < batch {
             match chunks.read_next_chunk() {
@@ -439,24 +531,30 @@ pub(crate) fn read_blocks(
                 None => break,
             }
         }
-        if group.is_empty() {
-            return Ok(());
-        }
-        let meta = chunks.meta_data();
-        let blocks = crate::threads::install(|| {
-            group
-                .into_par_iter()
-                .map(|chunk| UncompressedBlock::decompress_chunk(chunk, meta, false))
-                .collect::<Vec<_>>()
+        Ok(group)
+    };
+    let sink = std::sync::Mutex::new(sink);
+    let decode = |chunk: Chunk| -> Result<()> {
+        let block = decompress_chunk(chunk, &meta).map_err(|e| exr_error(&name, e))?;
+        let mut sink = sink
+            .lock()
+            .map_err(|_| Error::Internal("EXR block sink poisoned".into()))?;
+        (*sink)(&layout, &block).map_err(|e| match e {
+            Error::Format(m) => Error::Format(format!("{name}: {m}")),
+            other => other,
+        })
+    };
+    let mut group = read_group()?;
+    while !group.is_empty() {
+        let (next, done) = crate::threads::install(|| {
+            rayon::join(&mut read_group, || {
+                group.into_par_iter().try_for_each(decode)
+            })
         })?;
-        for block in blocks {
-            let block = block.map_err(|e| exr_error(&name, e))?;
-            sink(&layout, &block).map_err(|e| match e {
-                Error::Format(m) => Error::Format(format!("{name}: {m}")),
-                other => other,
-            })?;
-        }
+        done?;
+        group = next?;
     }
+    Ok(())
 }
 
 /// Reads a whole EXR file (first layer, full resolution).

@@ -3,10 +3,12 @@
 //! formats that support it (see [`png::PngReader`] and [`png::PngWriter`]).
 
 pub mod atomic;
+pub mod deflate;
 pub mod exr;
 pub mod jpeg;
 pub mod npy;
 pub mod png;
+mod png_idat;
 pub mod tiff;
 
 use std::io::Read;
@@ -14,7 +16,7 @@ use std::path::Path;
 
 use crate::array::NdArray;
 use crate::error::{Error, Result};
-use crate::image::{Image, ImageView};
+use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::PixelFormat;
 
 pub use self::exr::ExrCompression;
@@ -248,6 +250,49 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
     }
 }
 
+/// Decodes an image file straight into the caller's buffer (libspng's pattern: learn the size
+/// and pixel layout with [`probe`], allocate, then call this). `out` must have the image's
+/// size and exact pixel layout; it may be strided. PNG rows, TIFF chunks, EXR blocks and NPY
+/// rows land in `out` without a whole-image buffer in between; JPEG and TIFF layouts no
+/// region source reads (planar, palette) are decoded whole, then copied.
+pub fn read_image_into(path: impl AsRef<Path>, out: &mut ImageViewMut<'_>) -> Result<()> {
+    let path = path.as_ref();
+    let info = probe(path)?;
+    let (w, h) = (out.width() as u64, out.height() as u64);
+    if (w, h, out.format()) != (info.width, info.height, info.format) {
+        return Err(Error::Mismatch(format!(
+            "{}: the buffer is {w}x{h} {}, the image is {}x{} {}",
+            path.display(),
+            out.format(),
+            info.width,
+            info.height,
+            info.format
+        )));
+    }
+    match info.file_format {
+        Format::Png => {
+            let mut reader = png::PngReader::open(path)?;
+            for y in 0..reader.height() {
+                out.row_mut(y).copy_from_slice(reader.next_row()?);
+            }
+            return Ok(());
+        }
+        Format::Tiff | Format::Npy | Format::Exr => {
+            match crate::source::open(path, &Default::default()) {
+                Ok(source) => {
+                    let channels = crate::source::Channels::all(info.format.channels);
+                    let all = crate::geom::Rect::from_xywh(0, 0, w, h);
+                    return crate::source::read_region(&*source, 0, all, &channels, out);
+                }
+                Err(Error::Unsupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Format::Jpeg => {}
+    }
+    out.copy_from(&read_image(path)?.view())
+}
+
 /// Reads any supported file as an array: NPY as stored, images as `(h, w)` / `(h, w, c)`.
 pub fn read_array(path: impl AsRef<Path>) -> Result<NdArray> {
     let path = path.as_ref();
@@ -288,7 +333,7 @@ pub fn write_image_as(
         ),
         Format::Exr => exr::write_file(path, image, options.exr_compression),
         Format::Tiff => tiff::write_file(path, image),
-        Format::Npy => npy::write_file(path, &NdArray::from_image(image)),
+        Format::Npy => npy::write_image(path, image),
         Format::Jpeg => Err(Error::Internal("JPEG passed the lossless check".into())),
     }
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::array::{byte_len, NdArray};
 use crate::error::{Error, Result};
+use crate::image::ImageView;
 use crate::pixel::PixelType;
 
 /// The six bytes every NPY file starts with.
@@ -467,9 +468,40 @@ pub fn read_file(path: &Path) -> Result<NdArray> {
             )),
         ));
     }
-    let mut data = vec![0u8; len];
-    file.read_exact(&mut data).map_err(|e| Error::io(path, e))?;
+    // Read into fresh capacity: no pass zeroing the buffer first.
+    let mut data = crate::buffer::with_capacity(len)?;
+    file.take(len as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(path, e))?;
+    if data.len() != len {
+        return Err(name_error(path, bad("the file shrank while being read")));
+    }
     normalise(&header, data).map_err(|e| name_error(path, e))
+}
+
+/// Writes an image as an NPY file, atomically, straight from the caller's rows (no copy of
+/// the pixels on little-endian machines: a packed view is one write, a strided one a write
+/// per row). Shape `(h, w)` for one channel, `(h, w, c)` otherwise, as
+/// [`NdArray::from_image`].
+pub fn write_image(path: &Path, image: &ImageView<'_>) -> Result<()> {
+    let format = image.format();
+    if cfg!(target_endian = "big") && format.dtype.size() > 1 {
+        return write_file(path, &NdArray::from_image(image));
+    }
+    let shape = crate::array::image_shape(image.width(), image.height(), format.channels);
+    let mut file = super::atomic::AtomicFile::create(path)?;
+    let io = |e| Error::io(path, e);
+    file.write_all(&NpyHeader::encode(format.dtype, &shape))
+        .map_err(io)?;
+    match image.packed_data() {
+        Some(data) => file.write_all(data).map_err(io)?,
+        None => {
+            for y in 0..image.height() {
+                file.write_all(image.row(y)).map_err(io)?;
+            }
+        }
+    }
+    file.commit()
 }
 
 /// Encodes an array as NPY bytes (header and data), exactly as `numpy.save` would.
@@ -496,6 +528,31 @@ pub fn write_file(path: &Path, array: &NdArray) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_write_from_the_callers_rows_as_arrays_do() {
+        let format = crate::pixel::PixelFormat::new(PixelType::U16, 3).unwrap();
+        let mut img = crate::Image::new(9, 7, format).unwrap();
+        for (i, b) in img.data_mut().iter_mut().enumerate() {
+            *b = (i * 31 % 256) as u8;
+        }
+        let dir = std::env::temp_dir().join(format!("imkit-npy-view-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let strided = img.view().crop(crate::Rect::from_xywh(2, 1, 5, 4)).unwrap();
+        for (name, view) in [("packed", img.view()), ("strided", strided)] {
+            let (a, b) = (
+                dir.join(format!("{name}_a.npy")),
+                dir.join(format!("{name}_b.npy")),
+            );
+            write_image(&a, &view).unwrap();
+            write_file(&b, &NdArray::from_image(&view)).unwrap();
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn header_matches_numpy_layout() {

@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
+use super::png_idat::{write_idat, ParallelIdat};
 use crate::error::{Error, Result};
 use crate::pixel::{PixelFormat, PixelType};
 
@@ -196,10 +197,19 @@ impl<R: BufRead + Seek> PngReader<R> {
     }
 }
 
-/// A PNG encoder that takes one row at a time.
+/// Where a [`PngWriter`]'s rows go.
+enum Output<W: Write + 'static> {
+    /// The `png` crate's streaming encoder (levels 0 and 2-9).
+    Stream(png::StreamWriter<'static, W>),
+    /// Segments filtered and compressed on the library pool (level 1).
+    Parallel(png::Writer<W>, ParallelIdat),
+}
+
+/// A PNG encoder that takes one row at a time. At the fast level (1) rows are compressed in
+/// batches on every core ([`super::png_idat`]); the file is the same for any thread count.
 pub struct PngWriter<W: Write + 'static> {
     name: String,
-    stream: png::StreamWriter<'static, W>,
+    output: Output<W>,
     format: PixelFormat,
     row_bytes: usize,
     rows_left: usize,
@@ -220,7 +230,8 @@ pub fn check_format(format: PixelFormat) -> Result<()> {
 
 impl<W: Write + 'static> PngWriter<W> {
     /// Writes the PNG header for a `width` x `height` image. `compression`: 0 = none,
-    /// 1 = fast (fdeflate, the default; weak on smooth synthetic images), 2–9 = zlib levels.
+    /// 1 = fast (the default: RLE + Huffman segments compressed on every core), 2–9 = zlib
+    /// levels.
     pub fn new(
         out: W,
         name: &str,
@@ -278,13 +289,19 @@ impl<W: Write + 'static> PngWriter<W> {
             }
         }
         let writer = encoder.write_header().map_err(|e| encode_error(name, e))?;
-        let stream = writer
-            .into_stream_writer()
-            .map_err(|e| encode_error(name, e))?;
         let row_bytes = width * format.bytes_per_pixel();
+        let output = if compression == 1 {
+            let idat = ParallelIdat::new(row_bytes, format.bytes_per_pixel(), height);
+            Output::Parallel(writer, idat)
+        } else {
+            let stream = writer
+                .into_stream_writer()
+                .map_err(|e| encode_error(name, e))?;
+            Output::Stream(stream)
+        };
         Ok(PngWriter {
             name: name.to_string(),
-            stream,
+            output,
             format,
             row_bytes,
             rows_left: height,
@@ -305,19 +322,31 @@ impl<W: Write + 'static> PngWriter<W> {
         if self.rows_left == 0 {
             return Err(Error::Internal(format!("{}: too many rows", self.name)));
         }
-        let bytes = if self.format.dtype == PixelType::U16 {
-            self.scratch.clear();
-            for pair in row.chunks_exact(2) {
-                let v = u16::from_ne_bytes([pair[0], pair[1]]);
-                self.scratch.extend_from_slice(&v.to_be_bytes());
+        let wide = self.format.dtype == PixelType::U16;
+        match &mut self.output {
+            Output::Parallel(writer, idat) => {
+                let dst = idat.next_row();
+                if wide {
+                    to_big_endian(row, dst);
+                } else {
+                    dst.copy_from_slice(row);
+                }
+                let chunks = idat.take_chunks().map_err(|e| Error::io(&self.name, e))?;
+                write_idat(writer, &chunks).map_err(|e| encode_error(&self.name, e))?;
             }
-            &self.scratch[..]
-        } else {
-            row
-        };
-        self.stream
-            .write_all(bytes)
-            .map_err(|e| Error::io(&self.name, e))?;
+            Output::Stream(stream) => {
+                let bytes = if wide {
+                    self.scratch.resize(row.len(), 0);
+                    to_big_endian(row, &mut self.scratch);
+                    &self.scratch[..]
+                } else {
+                    row
+                };
+                stream
+                    .write_all(bytes)
+                    .map_err(|e| Error::io(&self.name, e))?;
+            }
+        }
         self.rows_left -= 1;
         Ok(())
     }
@@ -330,9 +359,18 @@ impl<W: Write + 'static> PngWriter<W> {
                 self.name, self.rows_left
             )));
         }
-        self.stream
-            .finish()
-            .map_err(|e| encode_error(&self.name, e))
+        match self.output {
+            Output::Stream(stream) => stream.finish(),
+            Output::Parallel(writer, _) => writer.finish(),
+        }
+        .map_err(|e| encode_error(&self.name, e))
+    }
+}
+
+/// Copies native-endian u16 samples into `dst` as big-endian (PNG's order).
+fn to_big_endian(src: &[u8], dst: &mut [u8]) {
+    for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
+        d.copy_from_slice(&u16::from_ne_bytes([s[0], s[1]]).to_be_bytes());
     }
 }
 

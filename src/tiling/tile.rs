@@ -1,6 +1,8 @@
 //! Extract and paste, in memory and file to file.
 //!
 //! File paths stream: extracting from a PNG decodes rows only down to the tile's last row;
+//! from a TIFF, EXR or NPY file it reads only the chunks (tiles, strips, blocks, rows) the tile
+//! touches, through [`crate::source`];
 //! pasting into a PNG streams every row through decode → (replace the tile's span) → encode,
 //! so memory stays at a few rows plus the tile, whatever the image size.
 
@@ -148,11 +150,15 @@ pub fn extract_file(
 ) -> Result<Placement> {
     let (input, output) = (input.as_ref(), output.as_ref());
     codec::output_format(output)?;
-    if Format::detect(input)? != Format::Png {
-        let image = codec::read_image(input)?;
-        let (tile, placement) = extract(&image.view(), spec)?;
-        write_output(output, &tile.view(), options, &png::PngMetadata::default())?;
-        return Ok(placement);
+    match Format::detect(input)? {
+        Format::Png => {}
+        Format::Tiff | Format::Npy | Format::Exr => {
+            if let Some(placement) = extract_from_source(input, output, spec, options)? {
+                return Ok(placement);
+            }
+            return extract_decoded(input, output, spec, options);
+        }
+        _ => return extract_decoded(input, output, spec, options),
     }
     let mut reader = png::PngReader::open(input)?;
     let placement = spec.place(reader.width() as u64, reader.height() as u64)?;
@@ -178,6 +184,46 @@ pub fn extract_file(
     write_output(output, &tile.view(), options, reader.metadata())?;
     progress.report(total, total)?;
     Ok(placement)
+}
+
+/// Extracts from a file decoded whole (JPEG, and TIFF layouts no source reads).
+fn extract_decoded(
+    input: &Path,
+    output: &Path,
+    spec: &TileSpec,
+    options: &WriteOptions,
+) -> Result<Placement> {
+    let image = codec::read_image(input)?;
+    let (tile, placement) = extract(&image.view(), spec)?;
+    write_output(output, &tile.view(), options, &png::PngMetadata::default())?;
+    Ok(placement)
+}
+
+/// Extracts through a region source (TIFF tiles or strips, EXR blocks, NPY rows by mmap), so
+/// only the chunks the tile touches are read. `None` when the file has a layout the source
+/// does not read (planar or palette TIFF, ...): the caller decodes it whole instead.
+fn extract_from_source(
+    input: &Path,
+    output: &Path,
+    spec: &TileSpec,
+    options: &WriteOptions,
+) -> Result<Option<Placement>> {
+    let source = match crate::source::open(input, &crate::source::OpenOptions::default()) {
+        Ok(source) => source,
+        Err(Error::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let placement = spec.place(source.width(), source.height())?;
+    let format = source.format();
+    let mut tile = blank_tile(format, spec, &placement)?;
+    let rect = placement.image_rect;
+    let (ox, oy) = placement.extracted_offset(spec.edge);
+    let mut view = tile.view_mut();
+    let mut inside = view.crop_mut(Rect::from_xywh(ox, oy, rect.width(), rect.height()))?;
+    let channels = crate::source::Channels::all(format.channels);
+    crate::source::read_region(&*source, 0, rect, &channels, &mut inside)?;
+    write_output(output, &tile.view(), options, &png::PngMetadata::default())?;
+    Ok(Some(placement))
 }
 
 /// Pastes the tile file into the base image file and writes the result to `output` (which

@@ -14,6 +14,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "imkit", version, about)]
 struct Cli {
+    /// Worker threads for every command (0 = one per core) [default: $IMKIT_THREADS, else 0].
+    /// Output bytes never depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,7 +47,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match cli.threads.map_or(Ok(()), imkit::threads::set_num_threads) {
+        Err(e) => Err(e),
+        Ok(()) => run(cli.command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("imkit: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one subcommand.
+fn run(command: Command) -> imkit::Result<()> {
+    match command {
         Command::ExtractTile(args) => tiles::extract(args),
         Command::PasteTile(args) => tiles::paste(args),
         Command::Info(args) => io::info(args),
@@ -53,12 +72,5 @@ fn main() -> ExitCode {
         Command::Fragment(args) => partition::fragment(args),
         Command::Stitch(args) => partition::stitch(args),
         Command::Grid(args) => partition::grid(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("imkit: error: {e}");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -1,0 +1,96 @@
+//! Timing driver for benches/all.sh: imkit's PNG (u8, u16), EXR and NPY writes and reads on
+//! 4096x2160 RGB frames at 1 and all threads. Writes the frames as .npy for the Python peers
+//! first. Prints `name seconds bytes` lines (best of RUNS).
+//!
+//! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all)
+
+#[path = "common/frames.rs"]
+mod frames;
+
+use std::path::{Path, PathBuf};
+
+use frames::{best, frame_f32, quantised, size};
+use imkit::codec::{self, npy, WriteOptions};
+use imkit::{Image, NdArray, PixelType};
+
+/// Times a write and a read of `image` as `path` at 1 thread and at all threads.
+fn write_read(runs: usize, label: &str, path: &Path, image: &Image) {
+    let opts = WriteOptions::default();
+    for (suffix, threads) in [("_1t", 1), ("", 0)] {
+        imkit::threads::set_num_threads(threads).unwrap();
+        let t = best(runs, || {
+            codec::write_image(path, &image.view(), &opts).unwrap()
+        });
+        println!("imkit_{label}_write{suffix} {t:.4} {}", size(path));
+        let t = best(runs, || {
+            codec::read_image(path).unwrap();
+        });
+        println!("imkit_{label}_read{suffix} {t:.4} {}", size(path));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(
+        args.get(1)
+            .expect("usage: codec_bench DIR [RUNS [CASE...]]"),
+    );
+    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let cases: Vec<&str> = match args.get(3..) {
+        Some(rest) if !rest.is_empty() => rest.iter().map(String::as_str).collect(),
+        _ => vec!["png", "exr", "npy"],
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let f32img = frame_f32();
+    let u8img = quantised(&f32img, PixelType::U8);
+    let u16img = quantised(&f32img, PixelType::U16);
+    for (name, img) in [("u8", &u8img), ("u16", &u16img), ("f32", &f32img)] {
+        let path = dir.join(format!("frame_{name}.npy"));
+        if !path.exists() {
+            npy::write_file(&path, &NdArray::from_image(&img.view())).unwrap();
+        }
+    }
+    if cases.contains(&"png") {
+        write_read(runs, "png_u8", &dir.join("imkit_u8.png"), &u8img);
+        write_read(runs, "png_u16", &dir.join("imkit_u16.png"), &u16img);
+    }
+    if cases.contains(&"png") {
+        write_read(runs, "png_u8", &dir.join("imkit_u8.png"), &u8img);
+        write_read(runs, "png_u16", &dir.join("imkit_u16.png"), &u16img);
+    }
+    if cases.contains(&"png_write") {
+        imkit::threads::set_num_threads(1).unwrap();
+        for _ in 0..5 {
+            codec::write_image(
+                dir.join("imkit_u8.png"),
+                &u8img.view(),
+                &WriteOptions::default(),
+            )
+            .unwrap();
+        }
+    }
+    if cases.contains(&"exr_read") {
+        for _ in 0..5 {
+            codec::read_image(dir.join("imkit.exr")).unwrap();
+        }
+    }
+    if cases.contains(&"exr") {
+        write_read(runs, "exr", &dir.join("imkit.exr"), &f32img);
+    }
+    if cases.contains(&"npy") {
+        imkit::threads::set_num_threads(0).unwrap();
+        let arr = NdArray::from_image(&f32img.view());
+        let path = dir.join("imkit.npy");
+        let t = best(runs, || {
+            let _ = std::fs::remove_file(&path);
+            npy::write_file(&path, &arr).unwrap()
+        });
+        println!("imkit_npy_write {t:.4} {}", size(&path));
+        let t = best(runs, || npy::write_file(&path, &arr).unwrap());
+        println!("imkit_npy_overwrite {t:.4} {}", size(&path));
+        let t = best(runs, || {
+            npy::read_file(&path).unwrap();
+        });
+        println!("imkit_npy_read {t:.4} {}", size(&path));
+    }
+}

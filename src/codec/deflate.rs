@@ -1,0 +1,449 @@
+//! A deflater that compresses independent segments of one zlib stream, so that a single image
+//! can be compressed on every core: each segment is one dynamic-Huffman block of literals and
+//! runs (matches at distance 1, zlib's `Z_RLE` strategy, which suits filtered PNG rows), closed
+//! by an empty stored block so it ends on a byte boundary; the last segment's block is final.
+//! Concatenated after [`ZLIB_HEADER`] and followed by the big-endian Adler-32 of the whole
+//! input (per-segment checksums joined with [`adler32_combine`]) they form one valid zlib
+//! stream. The bytes depend only on the segment contents, never on the thread count.
+
+/// The zlib header imkit writes (deflate, 32 KiB window, "fastest" level hint).
+pub const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
+
+/// An empty final stored block: ends a stream whose segments were all non-final.
+pub const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
+
+/// Longest match deflate allows.
+const MAX_RUN: usize = 258;
+/// Shortest match deflate allows.
+const MIN_RUN: usize = 3;
+/// End-of-block symbol.
+const END: usize = 256;
+/// Literal/length alphabet size.
+const LIT_CODES: usize = 286;
+/// Longest code length of the literal/length and distance codes.
+const MAX_BITS: u8 = 15;
+/// Longest code length of the code-length code.
+const MAX_CL_BITS: u8 = 7;
+/// Order in which code-length code lengths are stored.
+const CL_ORDER: [usize; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+
+/// Length symbol index (0..29, i.e. symbol 257 + index) of each match length 0..=258.
+const LENGTH_INDEX: [u8; 259] = {
+    let mut table = [0u8; 259];
+    let mut i = 0;
+    while i < 29 {
+        let end = if i == 28 {
+            259
+        } else {
+            LENGTH_BASE[i + 1] as usize
+        };
+        let mut len = LENGTH_BASE[i] as usize;
+        while len < end {
+            table[len] = i as u8;
+            len += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// Little-endian bit writer.
+struct Bits {
+    out: Vec<u8>,
+    buffer: u64,
+    count: u32,
+}
+
+impl Bits {
+    fn put(&mut self, bits: u32, n: u8) {
+        self.buffer |= (bits as u64) << self.count;
+        self.count += n as u32;
+        if self.count >= 32 {
+            self.out
+                .extend_from_slice(&(self.buffer as u32).to_le_bytes());
+            self.buffer >>= 32;
+            self.count -= 32;
+        }
+    }
+
+    /// Pads with zero bits to a byte boundary and flushes.
+    fn align(&mut self) {
+        while self.count > 0 {
+            self.out.push(self.buffer as u8);
+            self.buffer >>= 8;
+            self.count = self.count.saturating_sub(8);
+        }
+        self.buffer = 0;
+    }
+}
+
+/// Huffman code lengths for `freqs`, at most `limit` bits, forming a complete code (at least
+/// two symbols get a code, so every inflater accepts it). Ties break on the symbol index.
+fn code_lengths(freqs: &[u32], limit: u8) -> Vec<u8> {
+    let mut used: Vec<usize> = (0..freqs.len()).filter(|&s| freqs[s] > 0).collect();
+    for dummy in 0..freqs.len() {
+        if used.len() >= 2 {
+            break;
+        }
+        if !used.contains(&dummy) {
+            used.push(dummy);
+        }
+    }
+    let weight = |s: usize| freqs[s].max(1) as u64;
+    used.sort_by_key(|&s| (weight(s), s));
+    let n = used.len();
+    // Two-queue Huffman construction: leaves 0..n (sorted), internal nodes n.. in creation
+    // order (non-decreasing weight); `parent` links every node but the root.
+    let mut node_weight: Vec<u64> = used.iter().map(|&s| weight(s)).collect();
+    let mut parent = vec![0usize; 2 * n - 1];
+    let (mut leaf, mut inner) = (0, n);
+    for created in n..2 * n - 1 {
+        let mut take = || {
+            let pick_leaf =
+                leaf < n && (inner >= created || node_weight[leaf] <= node_weight[inner]);
+            if pick_leaf {
+                leaf += 1;
+                leaf - 1
+            } else {
+                inner += 1;
+                inner - 1
+            }
+        };
+        let (a, b) = (take(), take());
+        node_weight.push(node_weight[a] + node_weight[b]);
+        parent[a] = created;
+        parent[b] = created;
+    }
+    let mut depth = vec![0u32; 2 * n - 1];
+    for node in (0..2 * n - 2).rev() {
+        depth[node] = depth[parent[node]] + 1;
+    }
+    // Count codes per length, clamp to the limit and restore the Kraft sum (miniz's method),
+    // then hand the shortest lengths to the most frequent symbols.
+    let limit = limit as usize;
+    let mut per_length = vec![0u32; limit + 1];
+    for &d in &depth[..n] {
+        per_length[(d as usize).min(limit)] += 1;
+    }
+    let mut kraft: u64 = (1..=limit)
+        .map(|l| (per_length[l] as u64) << (limit - l))
+        .sum();
+    while kraft > 1 << limit {
+        per_length[limit] -= 1;
+        if let Some(l) = (1..limit).rev().find(|&l| per_length[l] > 0) {
+            per_length[l] -= 1;
+            per_length[l + 1] += 2;
+        }
+        kraft -= 1;
+    }
+    let mut lengths = vec![0u8; freqs.len()];
+    let mut by_frequency = used.iter().rev();
+    for (l, &count) in per_length.iter().enumerate().skip(1) {
+        for _ in 0..count {
+            if let Some(&s) = by_frequency.next() {
+                lengths[s] = l as u8;
+            }
+        }
+    }
+    lengths
+}
+
+/// Canonical codes for `lengths`, bit-reversed for deflate's LSB-first packing.
+fn codes(lengths: &[u8]) -> Vec<u32> {
+    let mut count = [0u32; 16];
+    for &l in lengths {
+        count[l as usize] += 1;
+    }
+    count[0] = 0;
+    let mut next = [0u32; 16];
+    let mut code = 0;
+    for bits in 1..16 {
+        code = (code + count[bits - 1]) << 1;
+        next[bits] = code;
+    }
+    lengths
+        .iter()
+        .map(|&l| {
+            if l == 0 {
+                return 0;
+            }
+            let c = next[l as usize];
+            next[l as usize] += 1;
+            c.reverse_bits() >> (32 - l as u32)
+        })
+        .collect()
+}
+
+/// Run-length codes of the concatenated code lengths: (symbol 0..=18, extra value).
+fn encode_lengths(lengths: &[u8]) -> Vec<(u8, u8)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lengths.len() {
+        let v = lengths[i];
+        let run = lengths[i..].iter().take_while(|&&x| x == v).count();
+        if v == 0 && run >= 11 {
+            let n = run.min(138);
+            out.push((18, (n - 11) as u8));
+            i += n;
+        } else if v == 0 && run >= MIN_RUN {
+            out.push((17, (run - 3) as u8));
+            i += run;
+        } else {
+            // One literal length, then repeats of it in groups of 3 to 6 (shorter tails are
+            // taken by the next turns of the loop).
+            out.push((v, 0));
+            i += 1;
+            let mut left = if v == 0 { 0 } else { run - 1 };
+            while left >= 3 {
+                let n = left.min(6);
+                out.push((16, (n - 3) as u8));
+                left -= n;
+                i += n;
+            }
+        }
+    }
+    out
+}
+
+/// Compresses `data` as one dynamic-Huffman block. `last`: the block is final; otherwise an
+/// empty stored block follows so the segment ends byte-aligned and segments concatenate.
+pub fn compress_segment(data: &[u8], last: bool) -> Vec<u8> {
+    // Tokens: a literal byte (< 256) or a run of the previous byte (256 + length).
+    let mut tokens = vec![0u16; data.len()];
+    let mut count = 0;
+    let mut freqs = vec![0u32; LIT_CODES];
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        tokens[count] = b as u16;
+        count += 1;
+        freqs[b as usize] += 1;
+        i += 1;
+        if data.get(i + 1) != Some(&b) || data[i] != b {
+            continue;
+        }
+        let run = data[i..data.len().min(i + MAX_RUN)]
+            .iter()
+            .take_while(|&&x| x == b)
+            .count();
+        if run >= MIN_RUN {
+            tokens[count] = 256 + run as u16;
+            count += 1;
+            freqs[257 + LENGTH_INDEX[run] as usize] += 1;
+            i += run;
+        }
+    }
+    tokens.truncate(count);
+    freqs[END] = 1;
+    let lit_lengths = code_lengths(&freqs, MAX_BITS);
+    let lit_codes = codes(&lit_lengths);
+    // Distance 1 is the only distance: a complete two-code tree (code 0 used, code 1 spare).
+    let dist_lengths = [1u8, 1];
+    let nlit = 257.max(
+        lit_lengths
+            .iter()
+            .rposition(|&l| l > 0)
+            .map_or(0, |p| p + 1),
+    );
+    let mut all_lengths = lit_lengths[..nlit].to_vec();
+    all_lengths.extend_from_slice(&dist_lengths);
+    let cl_symbols = encode_lengths(&all_lengths);
+    let mut cl_freqs = vec![0u32; 19];
+    for &(s, _) in &cl_symbols {
+        cl_freqs[s as usize] += 1;
+    }
+    let cl_lengths = code_lengths(&cl_freqs, MAX_CL_BITS);
+    let cl_codes = codes(&cl_lengths);
+    let ncl = 4.max(
+        CL_ORDER
+            .iter()
+            .rposition(|&s| cl_lengths[s] > 0)
+            .map_or(0, |p| p + 1),
+    );
+
+    let mut bits = Bits {
+        out: Vec::with_capacity(data.len() / 2 + 1024),
+        buffer: 0,
+        count: 0,
+    };
+    bits.put(last as u32 | 2 << 1, 3);
+    bits.put((nlit - 257) as u32, 5);
+    bits.put((dist_lengths.len() - 1) as u32, 5);
+    bits.put((ncl - 4) as u32, 4);
+    for &s in &CL_ORDER[..ncl] {
+        bits.put(cl_lengths[s] as u32, 3);
+    }
+    for &(s, extra) in &cl_symbols {
+        bits.put(cl_codes[s as usize], cl_lengths[s as usize]);
+        match s {
+            16 => bits.put(extra as u32, 2),
+            17 => bits.put(extra as u32, 3),
+            18 => bits.put(extra as u32, 7),
+            _ => {}
+        }
+    }
+    // Symbol table: code in the low 16 bits, length above; a run's entry also carries its
+    // extra bits and the distance code, so each token is one table look-up and one write.
+    let dist_code = codes(&dist_lengths)[0];
+    let literal: Vec<u64> = (0..256)
+        .map(|s| lit_codes[s] as u64 | (lit_lengths[s] as u64) << 32)
+        .collect();
+    let run: Vec<u64> = (0..=MAX_RUN)
+        .map(|len| {
+            let index = LENGTH_INDEX[len] as usize;
+            let symbol = 257 + index;
+            let (code, n) = (lit_codes[symbol] as u64, lit_lengths[symbol] as u32);
+            let extra = LENGTH_EXTRA[index] as u32;
+            let extra_value = len.saturating_sub(LENGTH_BASE[index] as usize) as u64;
+            let bits = code | extra_value << n | (dist_code as u64) << (n + extra);
+            bits | ((n + extra + dist_lengths[0] as u32) as u64) << 32
+        })
+        .collect();
+    let (mut buffer, mut nbits, out) = (bits.buffer, bits.count, &mut bits.out);
+    for &t in &tokens {
+        let entry = if t < 256 {
+            literal[t as usize]
+        } else {
+            run[(t - 256) as usize]
+        };
+        buffer |= (entry & 0xffff_ffff) << nbits;
+        nbits += (entry >> 32) as u32;
+        if nbits >= 32 {
+            out.extend_from_slice(&(buffer as u32).to_le_bytes());
+            buffer >>= 32;
+            nbits -= 32;
+        }
+    }
+    bits.buffer = buffer;
+    bits.count = nbits;
+    bits.put(lit_codes[END], lit_lengths[END]);
+    if !last {
+        bits.put(0, 3);
+        bits.align();
+        bits.out.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+    }
+    bits.align();
+    bits.out
+}
+
+/// The Adler-32 of `a ++ b` from the checksums of `a` and `b` and the length of `b` (zlib's
+/// `adler32_combine`).
+pub fn adler32_combine(adler_a: u32, adler_b: u32, len_b: u64) -> u32 {
+    const BASE: u64 = 65521;
+    let rem = len_b % BASE;
+    let mut sum1 = (adler_a & 0xffff) as u64;
+    let mut sum2 = (rem * sum1) % BASE;
+    sum1 += (adler_b & 0xffff) as u64 + BASE - 1;
+    sum2 += ((adler_a >> 16) & 0xffff) as u64 + ((adler_b >> 16) & 0xffff) as u64 + BASE - rem;
+    if sum1 >= BASE {
+        sum1 -= BASE;
+    }
+    if sum1 >= BASE {
+        sum1 -= BASE;
+    }
+    if sum2 >= BASE << 1 {
+        sum2 -= BASE << 1;
+    }
+    if sum2 >= BASE {
+        sum2 -= BASE;
+    }
+    (sum1 | (sum2 << 16)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Runs, small differences (like filtered rows) and some noise.
+                match (i / 500) % 3 {
+                    0 => 0,
+                    1 => (state % 7) as u8,
+                    _ => (state >> 32) as u8,
+                }
+            })
+            .collect()
+    }
+
+    /// Joins segments of `data` (split at `cut` bytes) into a zlib stream.
+    fn stream(data: &[u8], cut: usize, last_empty: bool) -> Vec<u8> {
+        let mut out = ZLIB_HEADER.to_vec();
+        let mut adler = 1;
+        let pieces: Vec<&[u8]> = data.chunks(cut).collect();
+        for (i, piece) in pieces.iter().enumerate() {
+            let last = !last_empty && i + 1 == pieces.len();
+            out.extend(compress_segment(piece, last));
+            adler = adler32_combine(adler, libdeflater::adler32(piece), piece.len() as u64);
+        }
+        if last_empty {
+            out.extend_from_slice(&EMPTY_FINAL_BLOCK);
+        }
+        out.extend_from_slice(&adler.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn segments_join_into_one_valid_zlib_stream() {
+        for (len, cut, last_empty) in [
+            (100_000, 7_000, false),
+            (100_000, 100_000, true),
+            (1, 1, false),
+            (3000, 1000, true),
+        ] {
+            let data = sample(len, len as u64);
+            let z = stream(&data, cut, last_empty);
+            let mut back = vec![0u8; len];
+            let n = libdeflater::Decompressor::new()
+                .zlib_decompress(&z, &mut back)
+                .unwrap();
+            assert_eq!(n, len);
+            assert!(back == data, "len {len} cut {cut}");
+            let again = fdeflate::decompress_to_vec(&z).unwrap();
+            assert!(again == data);
+        }
+    }
+
+    #[test]
+    fn constant_and_tiny_inputs_compress() {
+        let zeros = vec![0u8; 50_000];
+        let z = stream(&zeros, 20_000, false);
+        assert!(z.len() < 2_000, "{}", z.len());
+        assert_eq!(fdeflate::decompress_to_vec(&z).unwrap(), zeros);
+    }
+
+    #[test]
+    fn adler_combines_like_one_pass() {
+        let data = sample(70_001, 3);
+        let (a, b) = data.split_at(12_345);
+        let joined = adler32_combine(
+            libdeflater::adler32(a),
+            libdeflater::adler32(b),
+            b.len() as u64,
+        );
+        assert_eq!(joined, libdeflater::adler32(&data));
+    }
+
+    #[test]
+    fn length_limit_holds_on_skewed_frequencies() {
+        let freqs: Vec<u32> = (0..40).map(|i| 1u32 << (i % 31)).collect();
+        let lengths = code_lengths(&freqs, 7);
+        assert!(lengths.iter().all(|&l| (1..=7).contains(&l)));
+        let kraft: u64 = lengths.iter().map(|&l| 1u64 << (7 - l)).sum();
+        assert_eq!(kraft, 1 << 7);
+    }
+}
