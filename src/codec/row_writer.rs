@@ -19,7 +19,7 @@ use crate::image::Image;
 use crate::pixel::PixelFormat;
 
 enum Target {
-    Png(PngWriter<File>, AtomicFile),
+    Png(Box<PngWriter<File>>, AtomicFile),
     Npy(AtomicFile, usize),
     Whole(Image, Format, PathBuf, WriteOptions),
 }
@@ -67,7 +67,7 @@ impl RowWriter {
                     options.png_compression,
                     &PngMetadata::default(),
                 )?;
-                Target::Png(writer, file)
+                Target::Png(Box::new(writer), file)
             }
             Format::Npy => {
                 let mut file = AtomicFile::create(path)?;
@@ -156,5 +156,5 @@ fn write_little_endian(file: &mut AtomicFile, rows: &[u8], sample: usize) -> Res
         }
         file.write_all(&swapped)
     };
-    result.map_err(|e| Error::io(file.target().to_path_buf(), e))
+    result.map_err(|e| Error::io(file.target(), e))
 }
