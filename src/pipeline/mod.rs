@@ -300,16 +300,28 @@ impl Plan {
         self.output_format
     }
 
-    /// The canvas rectangle of cell (row, col) at full cell size.
-    fn cell_extent(&self, row: u64, col: u64) -> Rect {
+    /// Cell (row, col) as the function sees it: its canvas rectangle at full cell size, where
+    /// its output tile goes, and the part of the input it covers (input coordinates), if any.
+    pub fn cell_rects(&self, row: u64, col: u64) -> (Rect, Rect, Option<Rect>) {
         let y = self.grid.rows().cell_range(row);
         let x = self.grid.cols().cell_range(col);
-        Rect {
+        let extent = Rect {
             left: x.start,
             top: y.start,
             right: x.end,
             bottom: y.end,
-        }
+        };
+        let on_canvas = self.input_on_canvas();
+        let inside = extent.intersect(&on_canvas);
+        let input = (!inside.is_empty()).then(|| {
+            Rect::from_xywh(
+                inside.left - on_canvas.left,
+                inside.top - on_canvas.top,
+                inside.width(),
+                inside.height(),
+            )
+        });
+        (extent, self.scaled(extent), input)
     }
 
     /// Where the input sits on the canvas.
@@ -354,33 +366,27 @@ struct Run<'a, F: ?Sized> {
 }
 
 impl<F: TileFn + ?Sized> Run<'_, F> {
-    /// Reads cell (row, col) from the canvas: fill outside the input, input pixels inside.
-    fn read_cell(&self, extent: Rect) -> Result<(Image, Option<Rect>)> {
+    /// Reads a cell's pixels from the canvas: fill outside the input, input pixels inside.
+    fn read_cell(&self, extent: Rect, input: Option<Rect>) -> Result<Image> {
         let format = self.plan.input_format;
         let mut image = Image::new(
             to_usize(extent.width())?,
             to_usize(extent.height())?,
             format,
         )?;
-        let input = self.plan.input_on_canvas();
-        let inside = extent.intersect(&input);
-        if inside != extent {
+        let inside = input.map(|r| (r.width(), r.height()));
+        if inside != Some((extent.width(), extent.height())) {
             image.view_mut().fill(&self.input_fill);
         }
-        if inside.is_empty() {
-            return Ok((image, None));
-        }
+        let Some(from) = input else {
+            return Ok(image);
+        };
+        let on_canvas = self.plan.input_on_canvas();
         let local = Rect::from_xywh(
-            inside.left - extent.left,
-            inside.top - extent.top,
-            inside.width(),
-            inside.height(),
-        );
-        let from = Rect::from_xywh(
-            inside.left - input.left,
-            inside.top - input.top,
-            inside.width(),
-            inside.height(),
+            from.left + on_canvas.left - extent.left,
+            from.top + on_canvas.top - extent.top,
+            from.width(),
+            from.height(),
         );
         let mut view = image.view_mut();
         let mut part = view.crop_mut(local)?;
@@ -391,14 +397,13 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             &self.channels,
             &mut part,
         )?;
-        Ok((image, Some(from)))
+        Ok(image)
     }
 
     /// Reads one cell, runs the function on it and places the result.
     fn cell(&self, row: u64, col: u64) -> Result<BlendTile> {
-        let extent = self.plan.cell_extent(row, col);
-        let (input, input_rect) = self.read_cell(extent)?;
-        let out_rect = self.plan.scaled(extent);
+        let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
+        let input = self.read_cell(extent, input_rect)?;
         let format = self.plan.output_format;
         let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
             input.clone()
