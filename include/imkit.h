@@ -837,8 +837,9 @@ typedef struct imkit_tile_info {
  * Return 0 on success; any other value stops the run: an `imkit_status` value is returned by
  * `imkit_map_tiles` as that status, other values as `IMKIT_STATUS_BAD_STATE`.
  * Thread safety: called on imkit's worker threads, several at once only when the options
- * declare the function thread-safe. It must not unwind (catch C++ exceptions, Go panics and
- * Julia errors inside it and return a non-zero value).
+ * declare the function thread-safe (or on the calling thread, see
+ * `imkit_pipeline_options_set_calling_thread`). It must not unwind (catch C++ exceptions,
+ * Go panics and Julia errors inside it and return a non-zero value).
  */
 typedef int32_t (*imkit_tile_fn)(void *user_data,
                                  const struct imkit_tile_info *info,
@@ -2107,6 +2108,15 @@ imkit_status imkit_pipeline_options_set_fill(struct imkit_pipeline_options *opti
 IMKIT_NODISCARD
 imkit_status imkit_pipeline_options_set_thread_safe(struct imkit_pipeline_options *options,
                                                     bool thread_safe);
+
+/**
+ * Runs the tile function on the thread that called `imkit_map_tiles`, one cell at a time
+ * (default false). For runtimes whose callbacks must not run on foreign threads (Julia, GUI
+ * toolkits, thread-bound GPU contexts); a row's inputs are read in parallel ahead of it.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_calling_thread(struct imkit_pipeline_options *options,
+                                                       bool calling_thread);
 
 /**
  * Copies encoder options for the output file (NULL restores the defaults).

@@ -470,3 +470,29 @@ fn functions_not_declared_thread_safe_run_one_at_a_time() {
         }
     }
 }
+
+#[test]
+fn calling_thread_mode_runs_every_call_on_the_caller() {
+    let img = pattern(150, 100, 3, PixelType::U8);
+    imkit::threads::set_num_threads(2).unwrap();
+    let mut o = options(GridSpec::square(32, Stride::Pixels(24)), Blend::Linear);
+    o.calling_thread = true;
+    let me = std::thread::current().id();
+    let calls = AtomicUsize::new(0);
+    let f = |t: &TileIn<'_>, out: &mut TileOut<'_>| {
+        assert_eq!(std::thread::current().id(), me);
+        calls.fetch_add(1, Ordering::Relaxed);
+        upscale(1)(t, out)
+    };
+    let out = run_image(&img, &o, &f);
+    assert!(out.data() == img.data());
+    assert_eq!(calls.load(Ordering::Relaxed), 6 * 4);
+    // A failure names the cell in this mode too.
+    let bad = |t: &TileIn<'_>, _: &mut TileOut<'_>| match (t.row, t.col) {
+        (1, 1) => Err(Error::Format("bad".into())),
+        _ => Ok(()),
+    };
+    let src = MemorySource::new(img.clone());
+    let err = pipeline::map_to_image(&src, &o, &bad, &mut Progress::none()).unwrap_err();
+    assert_eq!(err.cell, Some((1, 1)));
+}

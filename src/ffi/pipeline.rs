@@ -45,8 +45,9 @@ pub struct imkit_tile_info {
 /// Return 0 on success; any other value stops the run: an `imkit_status` value is returned by
 /// `imkit_map_tiles` as that status, other values as `IMKIT_STATUS_BAD_STATE`.
 /// Thread safety: called on imkit's worker threads, several at once only when the options
-/// declare the function thread-safe. It must not unwind (catch C++ exceptions, Go panics and
-/// Julia errors inside it and return a non-zero value).
+/// declare the function thread-safe (or on the calling thread, see
+/// `imkit_pipeline_options_set_calling_thread`). It must not unwind (catch C++ exceptions,
+/// Go panics and Julia errors inside it and return a non-zero value).
 pub type imkit_tile_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -282,6 +283,23 @@ pub unsafe extern "C" fn imkit_pipeline_options_set_thread_safe(
     unsafe {
         update(options, |o| {
             o.thread_safe = thread_safe;
+            Ok(())
+        })
+    }
+}
+
+/// Runs the tile function on the thread that called `imkit_map_tiles`, one cell at a time
+/// (default false). For runtimes whose callbacks must not run on foreign threads (Julia, GUI
+/// toolkits, thread-bound GPU contexts); a row's inputs are read in parallel ahead of it.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_pipeline_options_set_calling_thread(
+    options: *mut imkit_pipeline_options,
+    calling_thread: bool,
+) -> imkit_status {
+    unsafe {
+        update(options, |o| {
+            o.calling_thread = calling_thread;
             Ok(())
         })
     }

@@ -99,6 +99,10 @@ pub struct PipelineOptions {
     pub fill: f64,
     /// True when the function may run on several threads at once.
     pub thread_safe: bool,
+    /// Run the function on the thread that called the pipeline, one cell at a time (for
+    /// runtimes whose callbacks must not run on foreign threads, such as Julia); a row's
+    /// inputs are then read in parallel ahead of it, so memory holds them too.
+    pub calling_thread: bool,
     /// Which slice of a volume source to process.
     pub slice: u64,
     /// Encoder options of the output file.
@@ -119,6 +123,7 @@ impl Default for PipelineOptions {
             grow: Margins::default(),
             fill: 0.0,
             thread_safe: false,
+            calling_thread: false,
             slice: 0,
             write: WriteOptions::default(),
             band_rows: 64,
@@ -400,10 +405,15 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         Ok(image)
     }
 
-    /// Reads one cell, runs the function on it and places the result.
-    fn cell(&self, row: u64, col: u64) -> Result<BlendTile> {
+    /// Reads one cell's input pixels.
+    fn read(&self, row: u64, col: u64) -> Result<Image> {
+        let (extent, _, input_rect) = self.plan.cell_rects(row, col);
+        self.read_cell(extent, input_rect)
+    }
+
+    /// Runs the function on one cell's input and places the result.
+    fn apply(&self, row: u64, col: u64, input: Image) -> Result<BlendTile> {
         let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
-        let input = self.read_cell(extent, input_rect)?;
         let format = self.plan.output_format;
         let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
             input.clone()
@@ -443,21 +453,37 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
     }
 
     /// Every cell of grid row `row`, in column order; the first failing column is reported.
+    /// The function runs on the pool, or on this thread with [`PipelineOptions::calling_thread`]
+    /// (the row's inputs are then read in parallel first).
     fn cell_row(&self, row: u64) -> Result<Vec<BlendTile>, PipelineError> {
         let cols = self.plan.grid.cols().count();
-        let results: Vec<Result<BlendTile>> = (0..cols)
-            .into_par_iter()
-            .map(|col| self.cell(row, col))
-            .collect();
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(col, r)| {
-                r.map_err(|error| PipelineError {
-                    cell: Some((row, col as u64)),
-                    error,
-                })
-            })
+        let at = |col: u64| {
+            move |error| PipelineError {
+                cell: Some((row, col)),
+                error,
+            }
+        };
+        if !self.options.calling_thread {
+            let results: Vec<Result<BlendTile>> = crate::threads::install(|| {
+                (0..cols)
+                    .into_par_iter()
+                    .map(|col| self.apply(row, col, self.read(row, col)?))
+                    .collect()
+            })?;
+            return (0..cols)
+                .zip(results)
+                .map(|(c, r)| r.map_err(at(c)))
+                .collect();
+        }
+        let inputs: Vec<Result<Image>> = crate::threads::install(|| {
+            (0..cols)
+                .into_par_iter()
+                .map(|col| self.read(row, col))
+                .collect()
+        })?;
+        (0..cols)
+            .zip(inputs)
+            .map(|(c, input)| input.and_then(|i| self.apply(row, c, i)).map_err(at(c)))
             .collect()
     }
 
@@ -565,12 +591,15 @@ pub fn run(
         // Rows above this cell row's top are final: blend and encode them while the cells of
         // this row are read and processed.
         let ready = grid.rows().cell_range(row).start * options.scale;
-        let (emitted, fresh) = crate::threads::install(|| {
-            rayon::join(
-                || run.emit(&held, done_rows, ready, sink),
-                || run.cell_row(row),
-            )
-        })?;
+        let (emitted, fresh) = std::thread::scope(|scope| {
+            let emitting =
+                scope.spawn(|| crate::threads::install(|| run.emit(&held, done_rows, ready, sink)));
+            let fresh = run.cell_row(row);
+            let emitted = emitting
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
+            (emitted.and_then(|r| r), fresh)
+        });
         emitted?;
         let fresh = fresh?;
         done_rows = done_rows.max(ready);
