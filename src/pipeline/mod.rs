@@ -28,7 +28,8 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 
 use crate::codec::row_writer::RowWriter;
 use crate::codec::WriteOptions;
@@ -357,6 +358,15 @@ fn to_usize(v: u64) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::invalid(format!("{v} pixels do not fit in memory")))
 }
 
+/// A permit for one input in flight; handed back when dropped (also when a function panics).
+struct Token(SyncSender<()>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
 /// Everything the workers share during a run.
 struct Run<'a, F: ?Sized> {
     plan: Plan,
@@ -453,8 +463,10 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
     }
 
     /// Every cell of grid row `row`, in column order; the first failing column is reported.
-    /// The function runs on the pool, or on this thread with [`PipelineOptions::calling_thread`]
-    /// (the row's inputs are then read in parallel first).
+    /// Cells are read on this thread (a streaming source decodes here, never blocking a
+    /// pool thread that blending needs) and handed to the pool for the function, at most
+    /// `2 x threads` inputs in flight; with [`PipelineOptions::calling_thread`] the function
+    /// runs here too, one cell at a time.
     fn cell_row(&self, row: u64) -> Result<Vec<BlendTile>, PipelineError> {
         let cols = self.plan.grid.cols().count();
         let at = |col: u64| {
@@ -463,58 +475,111 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                 error,
             }
         };
-        if !self.options.calling_thread {
-            let results: Vec<Result<BlendTile>> = crate::threads::install(|| {
-                (0..cols)
-                    .into_par_iter()
-                    .map(|col| self.apply(row, col, self.read(row, col)?))
-                    .collect()
-            })?;
+        // On a pool thread already (a nested call), waiting for pool work could starve the
+        // pool: process the row here.
+        if self.options.calling_thread || rayon::current_thread_index().is_some() {
             return (0..cols)
-                .zip(results)
-                .map(|(c, r)| r.map_err(at(c)))
+                .map(|c| {
+                    self.read(row, c)
+                        .and_then(|i| self.apply(row, c, i))
+                        .map_err(at(c))
+                })
                 .collect();
         }
-        let inputs: Vec<Result<Image>> = crate::threads::install(|| {
-            (0..cols)
-                .into_par_iter()
-                .map(|col| self.read(row, col))
-                .collect()
-        })?;
-        (0..cols)
-            .zip(inputs)
-            .map(|(c, input)| input.and_then(|i| self.apply(row, c, i)).map_err(at(c)))
-            .collect()
+        let pool = crate::threads::pool()?;
+        let in_flight = 2 * pool.current_num_threads().max(1);
+        let (give_back, tokens) = std::sync::mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = give_back.send(());
+        }
+        let failed = AtomicBool::new(false);
+        let slots: Vec<Mutex<Option<Result<BlendTile>>>> =
+            (0..cols).map(|_| Mutex::new(None)).collect();
+        pool.in_place_scope(|scope| {
+            for col in 0..cols {
+                if failed.load(Ordering::Relaxed) || tokens.recv().is_err() {
+                    break;
+                }
+                let input = self.read(row, col);
+                let (slot, token, failed) =
+                    (&slots[col as usize], Token(give_back.clone()), &failed);
+                scope.spawn(move |_| {
+                    let tile = input.and_then(|i| self.apply(row, col, i));
+                    if tile.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(tile);
+                    drop(token);
+                });
+            }
+        });
+        let mut tiles = Vec::with_capacity(cols as usize);
+        for (col, slot) in (0..cols).zip(slots) {
+            match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(tile) => tiles.push(tile.map_err(at(col))?),
+                None => break,
+            }
+        }
+        Ok(tiles)
     }
 
-    /// Blends output rows `from..to` from `tiles` (grid order) and hands them to `sink`.
+    /// Blends output rows `from..to` from `tiles` (grid order) on the pool, a band at a time,
+    /// and hands them to `sink` on a thread of their own, so encoding one band overlaps
+    /// blending the next.
     fn emit(&self, tiles: &[BlendTile], from: u64, to: u64, sink: &mut dyn RowSink) -> Result<()> {
+        if from >= to {
+            return Ok(());
+        }
         let (width, _) = self.plan.output_size();
         let format = self.plan.output_format;
         let row_bytes = to_usize(width)? * format.bytes_per_pixel();
         let band = self.options.band_rows.max(1);
-        let mut buf = Vec::new();
-        let mut y = from;
-        while y < to {
-            let n = band.min(to - y);
-            let over: Vec<&BlendTile> = tiles
-                .iter()
-                .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
-                .collect();
-            buf.resize(to_usize(n)? * row_bytes, 0);
-            compose_rows(
-                &over,
-                self.options.blend,
-                format,
-                width,
-                y,
-                &self.output_fill,
-                &mut buf,
-            );
-            sink.write_rows(&buf)?;
-            y += n;
-        }
-        Ok(())
+        std::thread::scope(|scope| {
+            let (bands, composed) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            let writer = scope.spawn(move || -> Result<()> {
+                for buf in composed {
+                    sink.write_rows(&buf)?;
+                }
+                Ok(())
+            });
+            let mut y = from;
+            let mut result = Ok(());
+            while y < to {
+                let n = band.min(to - y);
+                let over: Vec<&BlendTile> = tiles
+                    .iter()
+                    .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
+                    .collect();
+                let mut buf = Vec::new();
+                let composed = to_usize(n).and_then(|n| {
+                    buf.resize(n * row_bytes, 0);
+                    crate::threads::install(|| {
+                        compose_rows(
+                            &over,
+                            self.options.blend,
+                            format,
+                            width,
+                            y,
+                            &self.output_fill,
+                            &mut buf,
+                        )
+                    })
+                });
+                if let Err(e) = composed {
+                    result = Err(e);
+                    break;
+                }
+                if bands.send(buf).is_err() {
+                    break; // the writer failed: its error is reported below
+                }
+                y += n;
+            }
+            drop(bands);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
+            result.and(written)
+        })
     }
 }
 
@@ -592,13 +657,12 @@ pub fn run(
         // this row are read and processed.
         let ready = grid.rows().cell_range(row).start * options.scale;
         let (emitted, fresh) = std::thread::scope(|scope| {
-            let emitting =
-                scope.spawn(|| crate::threads::install(|| run.emit(&held, done_rows, ready, sink)));
+            let emitting = scope.spawn(|| run.emit(&held, done_rows, ready, sink));
             let fresh = run.cell_row(row);
             let emitted = emitting
                 .join()
                 .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
-            (emitted.and_then(|r| r), fresh)
+            (emitted, fresh)
         });
         emitted?;
         let fresh = fresh?;
@@ -613,7 +677,7 @@ pub fn run(
         held = kept;
         progress.report((row + 1) * grid.cols().count(), total)?;
     }
-    crate::threads::install(|| run.emit(&held, done_rows, height, sink))??;
+    run.emit(&held, done_rows, height, sink)?;
     Ok(())
 }
 
