@@ -17,6 +17,7 @@ pub mod pixel;
 pub mod progress;
 pub mod source;
 pub mod threads;
+pub mod thumbnail;
 pub mod tiling;
 
 pub use array::NdArray;

@@ -164,3 +164,35 @@ fn a_failing_script_names_the_cell_and_leaves_no_output() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn thumbnail_is_the_box_mean_of_a_streamed_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, img) = sample(dir.path());
+    let output = dir.path().join("thumb.png");
+    ok(&imkit(&[
+        "thumbnail",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--width",
+        "30",
+    ]));
+    let t = imkit::codec::read_image(&output).unwrap();
+    assert_eq!((t.width(), t.height()), (30, 22));
+    // Output pixel (x, y) averages the 5x5 input block at (5x, 5y).
+    for (x, y) in [(0, 0), (7, 3), (29, 21)] {
+        for c in 0..3 {
+            let mut sum = 0u32;
+            for dy in 0..5 {
+                for dx in 0..5 {
+                    sum += img.view().row(5 * y + dy)[(5 * x + dx) * 3 + c] as u32;
+                }
+            }
+            assert_eq!(
+                t.view().row(y)[x * 3 + c] as u32,
+                (sum + 12) / 25,
+                "({x}, {y}) ch {c}"
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@ mod iid;
 mod io;
 mod map;
 mod partition;
+mod pictures;
 mod progress_bar;
 mod tiles;
 
@@ -43,6 +44,8 @@ enum Command {
     /// Stream an image through an external command tile by tile ({in}/{out} replaced by
     /// temporary tile paths) into one blended output, no tile directory needed.
     Map(map::MapArgs),
+    /// Downscale an image of any size with a box filter, streaming (bounded memory).
+    Thumbnail(pictures::ThumbnailArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Stitch(args) => partition::stitch(args),
         Command::Grid(args) => partition::grid(args),
         Command::Map(args) => map::map(args),
+        Command::Thumbnail(args) => pictures::thumbnail(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
