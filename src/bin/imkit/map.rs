@@ -189,24 +189,6 @@ pub fn map(args: MapArgs) -> Result<()> {
     Ok(())
 }
 
-/// Halves an RGB image with a 2x2 box filter (for the demo picture).
-fn half(image: &imkit::Image) -> Result<imkit::Image> {
-    let (w, h) = (image.width() / 2, image.height() / 2);
-    let mut out = imkit::Image::new(w, h, image.format())?;
-    let src = image.view();
-    let mut dst = out.view_mut();
-    for y in 0..h {
-        let (a, b) = (src.row(2 * y), src.row(2 * y + 1));
-        let row = dst.row_mut(y);
-        for (i, v) in row.iter_mut().enumerate() {
-            let (x, c) = (i / 3, i % 3);
-            let at = |r: &[u8], dx: usize| r[(2 * x + dx) * 3 + c] as u32;
-            *v = ((at(a, 0) + at(a, 1) + at(b, 0) + at(b, 1) + 2) / 4) as u8;
-        }
-    }
-    Ok(out)
-}
-
 /// The demo's pipeline step: a visible per-tile edit (a checkerboard of warm and cool tints)
 /// streamed through `map_source` with feathered seams, and a before/after picture.
 pub fn demo_step(dir: &Path, sample: &Path, original: &imkit::Image, step: u32) -> Result<()> {
@@ -226,8 +208,23 @@ pub fn demo_step(dir: &Path, sample: &Path, original: &imkit::Image, step: u32) 
     };
     let edited = dir.join("sample__pipeline.png");
     pipeline::map_tiles(sample, &edited, &options, &tint, &mut Progress::none())?;
-    let after = codec::read_image(&edited)?;
-    let (before, after) = (half(original)?, half(&after)?);
+    // Both sides at half size, through the streaming thumbnail.
+    let half = |path: &Path, name: &str| -> Result<imkit::Image> {
+        let small = dir.join(name);
+        let width = original.width() as u64 / 2;
+        imkit::thumbnail::thumbnail(
+            path,
+            &small,
+            width,
+            &WriteOptions::default(),
+            &mut Progress::none(),
+        )?;
+        codec::read_image(&small)
+    };
+    let (before, after) = (
+        half(sample, "before_half.png")?,
+        half(&edited, "after_half.png")?,
+    );
     let (w, h, gap) = (before.width(), before.height(), 16);
     let mut picture = imkit::Image::new(2 * w + gap, h, before.format())?;
     let mut view = picture.view_mut();
