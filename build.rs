@@ -69,6 +69,7 @@ const SECTIONS: &[&str] = &[
     "save_queue.rs",
     "partition.rs",
     "stitch.rs",
+    "pipeline.rs",
     "iid.rs",
 ];
 

@@ -14,10 +14,12 @@ pub mod iid;
 pub mod image;
 pub mod io;
 pub mod partition;
+pub mod pipeline;
 pub mod pixel;
 pub mod progress;
 pub mod source;
 pub mod threads;
+pub mod thumbnail;
 pub mod tiling;
 
 pub use array::NdArray;

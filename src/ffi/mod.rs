@@ -25,6 +25,7 @@ pub mod image;
 pub mod io;
 pub mod library;
 pub mod partition;
+pub mod pipeline;
 pub mod save_queue;
 pub mod stitch;
 pub mod tiling;

@@ -2,7 +2,9 @@
 
 mod iid;
 mod io;
+mod map;
 mod partition;
+mod pictures;
 mod progress_bar;
 mod tiles;
 
@@ -43,6 +45,11 @@ enum Command {
     Stitch(partition::StitchArgs),
     /// Print the grid over an image from its header alone (no pixel is read).
     Grid(partition::GridCmdArgs),
+    /// Stream an image through an external command tile by tile ({in}/{out} replaced by
+    /// temporary tile paths) into one blended output, no tile directory needed.
+    Map(map::MapArgs),
+    /// Downscale an image of any size with a box filter, streaming (bounded memory).
+    Thumbnail(pictures::ThumbnailArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,5 +79,7 @@ fn run(command: Command) -> imkit::Result<()> {
         Command::Fragment(args) => partition::fragment(args),
         Command::Stitch(args) => partition::stitch(args),
         Command::Grid(args) => partition::grid(args),
+        Command::Map(args) => map::map(args),
+        Command::Thumbnail(args) => pictures::thumbnail(args),
     }
 }

@@ -278,6 +278,7 @@ pub fn demo(args: DemoArgs) -> imkit::Result<()> {
     }
     println!("5. verified: {outside} pixels outside the tile are byte-identical, the tile matches");
     crate::partition::demo_steps(&dir, &base_path, &original, 6)?;
+    crate::map::demo_step(&dir, &base_path, &original, 10)?;
     println!("demo OK (files in {})", dir.display());
     Ok(())
 }
