@@ -76,6 +76,10 @@ enum imkit_status
    */
   IMKIT_STATUS_UNSUPPORTED = 202,
   /**
+   * Input asks for more than the size limit (`imkit_set_max_pixels`); the message names both.
+   */
+  IMKIT_STATUS_TOO_LARGE = 203,
+  /**
    * The object is in a state that does not allow the operation.
    */
   IMKIT_STATUS_BAD_STATE = 300,
@@ -87,6 +91,10 @@ enum imkit_status
    * A progress callback asked to stop; nothing was written.
    */
   IMKIT_STATUS_CANCELLED = 302,
+  /**
+   * Allocating memory failed.
+   */
+  IMKIT_STATUS_NO_MEMORY = 303,
   /**
    * A bug in imkit: an internal invariant broke.
    */
@@ -1675,6 +1683,22 @@ IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
  * Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
+
+/**
+ * Sets the size limit for buffers sized from input: the most samples (pixels × channels)
+ * one decoded image, tile or array may hold (0 = the default, 2^32). Past it, calls fail with
+ * `IMKIT_STATUS_TOO_LARGE` and a message naming the size and the limit, before allocating.
+ * Streaming operations (extract/paste on PNG, fragment, stitch) hold only rows and tiles and
+ * are not bounded by the image's size. Takes effect for operations started afterwards.
+ * Thread safety: any thread (process-wide setting).
+ */
+void imkit_set_max_pixels(uint64_t samples);
+
+/**
+ * The size limit in samples set by `imkit_set_max_pixels` (the default is 2^32).
+ * Thread safety: any thread.
+ */
+uint64_t imkit_get_max_pixels(void);
 
 /**
  * Creates partition options with the defaults. Owned: free with `imkit_partition_options_free`.

@@ -11,6 +11,7 @@ pub mod geom;
 pub mod iid;
 pub mod image;
 pub mod io;
+pub mod limits;
 pub mod partition;
 pub mod pixel;
 pub mod progress;

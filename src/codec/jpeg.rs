@@ -53,6 +53,12 @@ pub fn read_file(path: &Path) -> Result<Image> {
     let name = path.display().to_string();
     let bytes = load(path)?;
     let (w, h, channels) = read_header(&name, &bytes)?;
+    crate::limits::check_image(
+        &format!("{name}: the JPEG"),
+        w as u64,
+        h as u64,
+        channels as u64,
+    )?;
     let pixels = decoder(&bytes, channels == 1)
         .decode()
         .map_err(|e| Error::format(format!("{name}: invalid JPEG: {e:?}")))?;

@@ -232,7 +232,10 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
     match Format::detect(path)? {
         Format::Png => {
             let mut reader = png::PngReader::open(path)?;
-            let mut image = Image::new(reader.width(), reader.height(), reader.format())?;
+            let (w, h, c) = (reader.width(), reader.height(), reader.format().channels);
+            let what = format!("{}: the PNG", path.display());
+            crate::limits::check_image(&what, w as u64, h as u64, c as u64)?;
+            let mut image = Image::new(w, h, reader.format())?;
             let mut out = image.view_mut();
             for y in 0..reader.height() {
                 out.row_mut(y).copy_from_slice(reader.next_row()?);

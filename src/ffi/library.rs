@@ -1,4 +1,5 @@
-//! Library-wide C functions: status names, the last-error message, versions, thread count.
+//! Library-wide C functions: status names, the last-error message, versions, thread count,
+//! size limit.
 
 use std::ffi::{c_char, CStr};
 
@@ -120,6 +121,24 @@ pub unsafe extern "C" fn imkit_get_num_threads(out: *mut usize) -> imkit_status 
         *out = crate::threads::num_threads();
         Ok(())
     })
+}
+
+/// Sets the size limit for buffers sized from input: the most samples (pixels × channels)
+/// one decoded image, tile or array may hold (0 = the default, 2^32). Past it, calls fail with
+/// `IMKIT_STATUS_TOO_LARGE` and a message naming the size and the limit, before allocating.
+/// Streaming operations (extract/paste on PNG, fragment, stitch) hold only rows and tiles and
+/// are not bounded by the image's size. Takes effect for operations started afterwards.
+/// Thread safety: any thread (process-wide setting).
+#[no_mangle]
+pub extern "C" fn imkit_set_max_pixels(samples: u64) {
+    crate::limits::set_max_pixels(samples);
+}
+
+/// The size limit in samples set by `imkit_set_max_pixels` (the default is 2^32).
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn imkit_get_max_pixels() -> u64 {
+    crate::limits::max_pixels()
 }
 
 /// Test hook (feature `test-hooks` only, not in the header): panics inside the boundary,

@@ -56,12 +56,16 @@ pub enum imkit_status {
     Format = 201,
     /// Valid data that imkit does not support, or that the target format cannot hold losslessly.
     Unsupported = 202,
+    /// Input asks for more than the size limit (`imkit_set_max_pixels`); the message names both.
+    TooLarge = 203,
     /// The object is in a state that does not allow the operation.
     BadState = 300,
     /// A non-blocking call would have had to wait.
     WouldBlock = 301,
     /// A progress callback asked to stop; nothing was written.
     Cancelled = 302,
+    /// Allocating memory failed.
+    NoMemory = 303,
     /// A bug in imkit: an internal invariant broke.
     Internal = 900,
     /// A panic inside imkit was caught at the API boundary; the message holds its text.
@@ -70,7 +74,7 @@ pub enum imkit_status {
 
 impl imkit_status {
     /// Every status, in code order.
-    pub const ALL: [imkit_status; 15] = [
+    pub const ALL: [imkit_status; 17] = [
         imkit_status::Ok,
         imkit_status::InvalidArg,
         imkit_status::NullArg,
@@ -81,9 +85,11 @@ impl imkit_status {
         imkit_status::Io,
         imkit_status::Format,
         imkit_status::Unsupported,
+        imkit_status::TooLarge,
         imkit_status::BadState,
         imkit_status::WouldBlock,
         imkit_status::Cancelled,
+        imkit_status::NoMemory,
         imkit_status::Internal,
         imkit_status::Panic,
     ];
@@ -125,6 +131,10 @@ impl imkit_status {
             imkit_status::Cancelled => c"IMKIT_STATUS_CANCELLED: cancelled by the callback",
             imkit_status::Internal => c"IMKIT_STATUS_INTERNAL: an internal error (a bug in imkit)",
             imkit_status::Panic => c"IMKIT_STATUS_PANIC: a panic was caught at the API boundary",
+            imkit_status::TooLarge => {
+                c"IMKIT_STATUS_TOO_LARGE: the input asks for more than the size limit"
+            }
+            imkit_status::NoMemory => c"IMKIT_STATUS_NO_MEMORY: out of memory",
         }
     }
 }
@@ -163,6 +173,8 @@ impl FfiError {
                 Error::WouldBlock(_) => imkit_status::WouldBlock,
                 Error::Cancelled => imkit_status::Cancelled,
                 Error::Internal(_) => imkit_status::Internal,
+                Error::TooLarge(_) => imkit_status::TooLarge,
+                Error::NoMemory(_) => imkit_status::NoMemory,
             },
         }
     }

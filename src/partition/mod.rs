@@ -241,7 +241,7 @@ impl Partition {
                 out.len()
             )));
         }
-        let mut raw = vec![0u8; samples * native.size()];
+        let mut raw = crate::limits::zeroed(samples * native.size(), "the samples to convert")?;
         self.read_into(sel, layout, &mut raw)?;
         for (src, dst) in raw
             .chunks_exact(native.size())

@@ -31,6 +31,7 @@ fn fill_pixel(format: PixelFormat, edge: EdgePolicy) -> Option<Vec<u8>> {
 /// A zero-or-fill-initialised tile of the size extraction produces.
 fn blank_tile(format: PixelFormat, spec: &TileSpec, placement: &Placement) -> Result<Image> {
     let (w, h) = placement.extracted_size(spec.edge);
+    crate::limits::check_image("the tile", w, h, format.channels as u64)?;
     let mut tile = Image::new(w as usize, h as usize, format)?;
     if let Some(pixel) = fill_pixel(format, spec.edge) {
         tile.view_mut().fill(&pixel);

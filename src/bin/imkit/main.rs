@@ -14,6 +14,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "imkit", version, about)]
 struct Cli {
+    /// Largest image, tile or array imkit may hold in memory, in samples (pixels x channels)
+    /// [default: 4294967296]; bigger input is refused before anything is allocated.
+    #[arg(long, global = true, value_name = "SAMPLES")]
+    max_pixels: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +47,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(samples) = cli.max_pixels {
+        imkit::limits::set_max_pixels(samples);
+    }
     let result = match cli.command {
         Command::ExtractTile(args) => tiles::extract(args),
         Command::PasteTile(args) => tiles::paste(args),
