@@ -1335,6 +1335,14 @@ imkit_status imkit_load(const char *path,
                         char **out_metadata_json);
 
 /**
+ * Loads a file as `imkit_load` does, without reading its sidecar (so a broken sidecar does
+ * not stop it). Owned: free `*out` with `imkit_image_free`. Thread safety: any thread.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_load_without_metadata(const char *path,
+                                         struct imkit_image **out);
+
+/**
  * The shape of a loaded image or array: writes up to `capacity` axis lengths to `dims`
  * (outermost first) and the number of axes to `*ndim`. Images are `(h, w)` or `(h, w, c)`.
  * Returns `IMKIT_STATUS_BUFFER_TOO_SMALL` (with `*ndim` set) when `capacity` is too small;

@@ -171,3 +171,237 @@ fn c_abi_reports_too_large_and_the_limit_is_settable() {
     assert!(last().contains("limit of 100"), "{}", last());
     assert_eq!(imkit_get_max_pixels(), 1 << 32);
 }
+
+#[test]
+fn extract_refuses_to_overwrite_its_input() {
+    let dir = temp_dir("self");
+    let input = sample(&dir, "z.png");
+    let before = std::fs::read(&input).unwrap();
+    for out in ["z.png", "./z.png"] {
+        let args = [
+            "extract-tile",
+            "z.png",
+            out,
+            "--x",
+            "0",
+            "--y",
+            "0",
+            "--tile",
+            "8",
+        ];
+        assert_refused(&imkit(&dir, &args), &["is the input image"]);
+    }
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    assert_eq!(listing(&dir), ["z.png"]);
+}
+
+#[test]
+fn unwritable_extension_and_directory_outputs_are_named() {
+    let dir = temp_dir("ext");
+    sample(&dir, "s.png");
+    std::fs::create_dir(dir.join("somedir")).unwrap();
+    let out = imkit(&dir, &["convert", "s.png", "s.webp"]);
+    assert_refused(
+        &out,
+        &[
+            "s.webp",
+            "cannot write .webp",
+            ".png, .tif, .tiff, .exr and .npy",
+        ],
+    );
+    let args = [
+        "extract-tile",
+        "s.png",
+        "o.webp",
+        "--x",
+        "0",
+        "--y",
+        "0",
+        "--tile",
+        "8",
+    ];
+    assert_refused(&imkit(&dir, &args), &["cannot write .webp"]);
+    let args = [
+        "extract-tile",
+        "s.png",
+        "somedir",
+        "--x",
+        "0",
+        "--y",
+        "0",
+        "--tile",
+        "8",
+    ];
+    assert_refused(&imkit(&dir, &args), &["somedir is a directory"]);
+    assert_refused(
+        &imkit(&dir, &["convert", "s.png", "somedir"]),
+        &["is a directory"],
+    );
+    assert_eq!(listing(&dir), ["s.png", "somedir"]);
+}
+
+#[test]
+fn fill_outside_the_pixel_range_is_an_error() {
+    let dir = temp_dir("fill");
+    sample(&dir, "x.png");
+    for fill in ["300", "-1", "nan"] {
+        let args = [
+            "extract-tile",
+            "x.png",
+            "o.png",
+            "--x",
+            "-4",
+            "--y",
+            "0",
+            "--tile",
+            "8",
+            "--edge",
+            "pad",
+            "--fill",
+            fill,
+        ];
+        assert_refused(&imkit(&dir, &args), &["fill value", "uint8 (0 to 255)"]);
+    }
+    let args = [
+        "extract-tile",
+        "x.png",
+        "o.png",
+        "--x",
+        "-4",
+        "--y",
+        "0",
+        "--tile",
+        "8",
+        "--edge",
+        "pad",
+        "--fill",
+        "255",
+    ];
+    assert!(imkit(&dir, &args).status.success());
+    let mut v = Vec::new();
+    assert!(imkit::PixelType::U16.encode_fill(65536.0, &mut v).is_err());
+    assert!(imkit::PixelType::F32.encode_fill(f64::NAN, &mut v).is_ok());
+    assert!(imkit::PixelType::F16.encode_fill(1e6, &mut v).is_err());
+}
+
+#[test]
+fn broken_sidecar_info_prints_the_image_and_convert_says_how_to_skip_it() {
+    let dir = temp_dir("sidecar");
+    sample(&dir, "y.png");
+    std::fs::write(dir.join("y.json"), "not json {").unwrap();
+    let out = imkit(&dir, &["info", "y.png"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("size:     40 x 30") && stdout.contains("channels: 3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("metadata: y.json (broken)"), "{stdout}");
+    assert_refused(&out, &["broken metadata sidecar y.json", "--no-metadata"]);
+
+    let out = imkit(&dir, &["convert", "y.png", "y.npy"]);
+    assert_refused(
+        &out,
+        &["y.json", "--no-metadata", "imkit_load_without_metadata"],
+    );
+    assert!(!dir.join("y.npy").exists());
+    // y.npy would share y.json: skipping metadata must not delete the input's sidecar.
+    let out = imkit(&dir, &["convert", "y.png", "y.npy", "--no-metadata"]);
+    assert_refused(&out, &["shares its sidecar", "y.json"]);
+    assert!(dir.join("y.json").exists());
+    let out = imkit(&dir, &["convert", "y.png", "w.npy", "--no-metadata"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("w.npy").exists() && !dir.join("w.json").exists());
+
+    // The same option in Rust and C.
+    let options = imkit::io::LoadOptions { metadata: false };
+    let (_, meta) = imkit::io::load_with(dir.join("y.png"), &options).unwrap();
+    assert!(meta.is_empty());
+    assert!(imkit::io::load(dir.join("y.png")).is_err());
+    let path = CString::new(dir.join("y.png").to_str().unwrap()).unwrap();
+    let mut image = ptr::null_mut();
+    unsafe {
+        let status = imkit::ffi::io::imkit_load(path.as_ptr(), &mut image, ptr::null_mut());
+        assert_eq!(status, imkit_status::Format);
+        let status = imkit::ffi::io::imkit_load_without_metadata(path.as_ptr(), &mut image);
+        assert_eq!(status, imkit_status::Ok);
+        imkit::ffi::image::imkit_image_free(image);
+    }
+}
+
+#[test]
+fn verify_lists_changed_tiles_and_stitch_verify_refuses_them() {
+    let dir = temp_dir("verify");
+    sample(&dir, "x.png");
+    let out = imkit(&dir, &["fragment", "x.png", "--cell", "16", "--out", "t"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = imkit(&dir, &["verify", "t/manifest.json"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 of 6 tiles changed"));
+    let out = imkit(&dir, &["stitch", "t/manifest.json", "a.png", "--verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Edit one tile (a normal thing to do): verify lists it, stitch --verify refuses.
+    let tile = dir.join("t/tile_0001_0002.png");
+    let mut img = imkit::codec::read_image(&tile).unwrap();
+    img.data_mut()[0] ^= 0xff;
+    imkit::codec::write_image(&tile, &img.view(), &Default::default()).unwrap();
+    let out = imkit(&dir, &["verify", "t/manifest.json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("changed tile_0001_0002.png"), "{stdout}");
+    assert!(stdout.contains("1 of 6 tiles changed"), "{stdout}");
+    let out = imkit(&dir, &["stitch", "t/manifest.json", "b.png", "--verify"]);
+    assert_refused(&out, &["1 of 6 tiles changed", "tile_0001_0002.png"]);
+    assert!(!dir.join("b.png").exists());
+    assert!(imkit(&dir, &["stitch", "t/manifest.json", "b.png"])
+        .status
+        .success());
+
+    std::fs::remove_file(&tile).unwrap();
+    let out = imkit(&dir, &["verify", "t/manifest.json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("missing tile_0001_0002.png"));
+    assert_refused(&out, &["1 tile file(s)", "missing"]);
+}
+
+#[test]
+fn manifest_whose_size_disagrees_with_its_grid_is_refused() {
+    let dir = temp_dir("manifest");
+    sample(&dir, "x.png");
+    assert!(
+        imkit(&dir, &["fragment", "x.png", "--cell", "16", "--out", "t"])
+            .status
+            .success()
+    );
+    let path = dir.join("t/manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"height\": 30", "\"height\": 2147483648", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let out = imkit(&dir, &["stitch", "t/manifest.json", "o.png"]);
+    assert_refused(&out, &["grid shape (2, 3)", "40x2147483648"]);
+}
+
+/// Found by fuzz target region_read: an EXR whose header makes each ZIP block 687865855 x 16
+/// pixels; decompressing one block asked for 27 GB inside the EXR decoder.
+#[test]
+fn exr_with_a_huge_block_is_refused_before_decompressing() {
+    let dir = temp_dir("exr");
+    let exr = fixture("exr_huge_block.exr");
+    let out = imkit(&dir, &["convert", &exr, "out.npy"]);
+    assert_refused(&out, &["an EXR block of 687865855x16x5", "limit of"]);
+    let out = imkit(&dir, &["grid", &exr, "--cell", "16"]);
+    assert_refused(&out, &["an EXR block"]);
+    assert!(listing(&dir).is_empty());
+}

@@ -341,6 +341,24 @@ pub unsafe extern "C" fn imkit_load(
     })
 }
 
+/// Loads a file as `imkit_load` does, without reading its sidecar (so a broken sidecar does
+/// not stop it). Owned: free `*out` with `imkit_image_free`. Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_load_without_metadata(
+    path: *const c_char,
+    out: *mut *mut imkit_image,
+) -> imkit_status {
+    boundary(|| {
+        let path = unsafe { arg_path(path, "path") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let options = io::LoadOptions { metadata: false };
+        let (data, _) = io::load_with(&path, &options)?;
+        *out = new_handle(imkit_image { data });
+        Ok(())
+    })
+}
+
 /// The shape of a loaded image or array: writes up to `capacity` axis lengths to `dims`
 /// (outermost first) and the number of axes to `*ndim`. Images are `(h, w)` or `(h, w, c)`.
 /// Returns `IMKIT_STATUS_BUFFER_TOO_SMALL` (with `*ndim` set) when `capacity` is too small;

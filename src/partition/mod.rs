@@ -195,7 +195,7 @@ impl Partition {
             if inside != extent {
                 let mut fill = Vec::new();
                 for _ in 0..format.channels {
-                    format.dtype.encode_fill(self.fill, &mut fill);
+                    format.dtype.encode_fill(self.fill, &mut fill)?;
                 }
                 view.fill(&fill);
             }

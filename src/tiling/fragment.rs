@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::manifest::{check_relative, Manifest, TileEntry};
 use crate::codec::{self, WriteOptions};
@@ -135,7 +134,7 @@ fn read_band(
     if rows.end > img_h || width > img_w {
         let mut fill = Vec::new();
         for _ in 0..format.channels {
-            format.dtype.encode_fill(p.fill(), &mut fill);
+            format.dtype.encode_fill(p.fill(), &mut fill)?;
         }
         image.view_mut().fill(&fill);
     }
@@ -173,14 +172,6 @@ fn read_band(
         rect: Rect::from_xywh(0, rows.start, width, rows.end - rows.start),
         image,
     })
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// One file to write: slice, row, column, extent rectangle, file name.
@@ -276,7 +267,7 @@ pub fn fragment(
                     col,
                     rect: extent,
                     file: name.clone(),
-                    sha256: sha256_file(&path)?,
+                    sha256: super::manifest::sha256_file(&path)?,
                 })
             })
             .collect()

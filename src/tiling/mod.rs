@@ -11,7 +11,7 @@ pub mod stitch;
 mod tile;
 
 pub use fragment::{fragment, FragmentOptions};
-pub use manifest::{Manifest, TileEntry};
+pub use manifest::{Manifest, TileChange, TileEntry, TileState};
 pub use stitch::{stitch, stitch_manifest, Blend, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 

@@ -43,6 +43,8 @@ enum Command {
     Stitch(partition::StitchArgs),
     /// Print the grid over an image from its header alone (no pixel is read).
     Grid(partition::GridCmdArgs),
+    /// List the tiles of a fragment manifest that changed since fragment wrote them.
+    Verify(partition::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Fragment(args) => partition::fragment(args),
         Command::Stitch(args) => partition::stitch(args),
         Command::Grid(args) => partition::grid(args),
+        Command::Verify(args) => partition::verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
