@@ -6,8 +6,12 @@
 //! through [`crate::source::PngStream`] is decoded in a single pass with memory bounded by two
 //! bands. While the cells of one band are encoded in parallel on the library pool, the next band
 //! is read. Files are written atomically and their bytes do not depend on the thread count.
+//!
+//! While a run is in progress a hidden state file (`.<manifest>.partial`, the manifest without
+//! its tiles) marks the directory as unfinished; it is replaced by the manifest at the end.
+//! [`FragmentOptions::resume`] continues such a run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -42,6 +46,12 @@ pub struct FragmentOptions {
     pub manifest_name: String,
     /// Source label recorded in the manifest.
     pub source_label: String,
+    /// Continue an interrupted run into the same directory with the same options: tiles it
+    /// already wrote are kept (files are written atomically, so each one is complete) and
+    /// only the others are read and written. The result is byte for byte what an
+    /// uninterrupted run writes. Fails when the directory holds no interrupted run of this
+    /// grid and these options.
+    pub resume: bool,
 }
 
 impl Default for FragmentOptions {
@@ -52,6 +62,7 @@ impl Default for FragmentOptions {
             cells: None,
             manifest_name: "manifest.json".into(),
             source_label: String::new(),
+            resume: false,
         }
     }
 }
@@ -242,11 +253,20 @@ pub fn fragment(
             }
         }
     }
+    let mut manifest = manifest_header(p, options, depth);
+    let manifest_path = out_dir.join(&options.manifest_name);
+    let state_path = state_path(&manifest_path);
+    let mut kept = if options.resume {
+        resumed_tiles(&manifest, &state_path, out_dir, &plan)?
+    } else {
+        codec::atomic::write_bytes(&state_path, manifest.to_json().as_bytes())?;
+        HashMap::new()
+    };
     let total = plan.len() as u64;
     let band_width = grid.cols().cell_range(cols - 1).end;
-    // Bands in order: (z, row) with their cells.
+    // Bands in order: (z, row) with their cells still to write.
     let mut bands: Vec<(u64, u64, Vec<&Planned>)> = Vec::new();
-    for item in &plan {
+    for item in plan.iter().filter(|item| !kept.contains_key(&item.4)) {
         match bands.last_mut() {
             Some((z, r, v)) if *z == item.0 && *r == item.1 => v.push(item),
             _ => bands.push((item.0, item.1, vec![item])),
@@ -273,6 +293,7 @@ pub fn fragment(
             .collect()
     };
     let mut tiles = Vec::with_capacity(plan.len());
+    progress.report(kept.len() as u64, total)?;
     if let Some(first) = bands.first() {
         let mut current = crate::threads::install(|| {
             read_band(p, first.0, band_rows(first.1), band_width, None, None)
@@ -294,22 +315,39 @@ pub fn fragment(
                 )
             })?;
             tiles.extend(written?);
-            progress.report(tiles.len() as u64, total)?;
+            progress.report((kept.len() + tiles.len()) as u64, total)?;
             match next? {
                 Some(band) => spare = Some(std::mem::replace(&mut current, band).image),
                 None => break,
             }
         }
     }
+    // Manifest order is plan order, whichever run wrote each tile.
+    kept.extend(tiles.into_iter().map(|t| (t.file.clone(), t)));
+    manifest.tiles = plan
+        .iter()
+        .map(|item| {
+            kept.remove(&item.4)
+                .ok_or_else(|| Error::Internal(format!("tile {} was not written", item.4)))
+        })
+        .collect::<Result<_>>()?;
+    codec::atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())?;
+    std::fs::remove_file(&state_path).map_err(|e| Error::io(&state_path, e))?;
+    Ok(manifest)
+}
+
+/// The manifest of a run, without its tiles.
+fn manifest_header(p: &Partition, options: &FragmentOptions, depth: u64) -> Manifest {
+    let grid = p.grid();
     let (sy, sx) = (grid.rows().stride(), grid.cols().stride());
-    let manifest = Manifest {
+    Manifest {
         source: options.source_label.clone(),
         width: grid.cols().extent(),
         height: grid.rows().extent(),
         depth,
         format: p.format(),
         channels: p.channels().bands().to_vec(),
-        shape: (rows, cols),
+        shape: grid.shape(),
         cell: (grid.rows().cell(), grid.cols().cell()),
         stride: (sy, sx),
         edge: grid.rows().edge(),
@@ -319,13 +357,92 @@ pub fn fragment(
             0.0
         },
         template: options.template.clone(),
-        tiles,
+        tiles: Vec::new(),
+    }
+}
+
+/// The hidden file that marks a run in progress: `.<manifest name>.partial` beside it.
+fn state_path(manifest_path: &Path) -> std::path::PathBuf {
+    let name = manifest_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    manifest_path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Removes the temporary files a killed run left for planned tiles (`.<name>.<pid>.<n>.imkit-tmp`,
+/// see [`codec::atomic`]); nothing else is touched.
+fn remove_stale_temp_files(out_dir: &Path, plan: &[Planned]) -> Result<()> {
+    let mut by_dir: HashMap<std::path::PathBuf, HashSet<String>> = HashMap::new();
+    for item in plan {
+        let path = out_dir.join(&item.4);
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+            let names = by_dir.entry(dir.to_path_buf()).or_default();
+            names.insert(name.to_string_lossy().into_owned());
+        }
+    }
+    for (dir, names) in by_dir {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let tile = file
+                .strip_prefix('.')
+                .and_then(|f| f.strip_suffix(".imkit-tmp"))
+                .and_then(|f| f.rsplitn(3, '.').nth(2));
+            if tile.is_some_and(|t| names.contains(t)) {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// For a resumed run: checks that `state` records this run's header and returns the entries
+/// of the planned tiles already on disk (their checksums read from the files).
+fn resumed_tiles(
+    header: &Manifest,
+    state: &Path,
+    out_dir: &Path,
+    plan: &[Planned],
+) -> Result<HashMap<String, TileEntry>> {
+    let recorded = match std::fs::read_to_string(state) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::BadState(format!(
+                "nothing to resume in {}: no interrupted fragment run there (run without \
+                 resume)",
+                out_dir.display()
+            )))
+        }
+        Err(e) => return Err(Error::io(state, e)),
     };
-    codec::atomic::write_bytes(
-        out_dir.join(&options.manifest_name),
-        manifest.to_json().as_bytes(),
-    )?;
-    Ok(manifest)
+    if recorded != header.to_json() {
+        return Err(Error::BadState(format!(
+            "cannot resume in {}: the interrupted run had another source, grid or template \
+             (run without resume to start over)",
+            out_dir.display()
+        )));
+    }
+    remove_stale_temp_files(out_dir, plan)?;
+    let mut kept = HashMap::new();
+    for &(z, row, col, rect, ref name) in plan {
+        let path = out_dir.join(name);
+        if path.is_file() {
+            let entry = TileEntry {
+                z,
+                row,
+                col,
+                rect,
+                file: name.clone(),
+                sha256: super::manifest::sha256_file(&path)?,
+            };
+            kept.insert(name.clone(), entry);
+        }
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

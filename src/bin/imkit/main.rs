@@ -1,6 +1,7 @@
 //! The `imkit` command-line tool: one subcommand per job, each in its own module.
 
 mod iid;
+mod interrupt;
 mod io;
 mod partition;
 mod progress_bar;
@@ -49,6 +50,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     if let Some(samples) = cli.max_pixels {
         imkit::limits::set_max_pixels(samples);
     }
@@ -66,6 +68,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(imkit::Error::Cancelled) if interrupt::interrupted() => {
+            eprintln!("imkit: interrupted (nothing half-written was left behind)");
+            ExitCode::from(interrupt::EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("imkit: error: {e}");
             ExitCode::FAILURE

@@ -123,6 +123,9 @@ pub struct FragmentArgs {
     /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
     #[arg(long, default_value_t = 1)]
     compression: u8,
+    /// Continue an interrupted run (same image, grid and options) into the same directory.
+    #[arg(long)]
+    resume: bool,
 }
 
 /// Arguments of `imkit stitch`.
@@ -186,6 +189,7 @@ pub fn fragment(args: FragmentArgs) -> imkit::Result<()> {
             ..Default::default()
         },
         source_label: args.grid.image.display().to_string(),
+        resume: args.resume,
         ..Default::default()
     };
     let mut bar = ProgressBar::new("fragment");

@@ -22,8 +22,11 @@ impl ProgressBar {
         }
     }
 
-    /// Updates the bar; always returns true (the CLI never cancels).
+    /// Updates the bar; returns false (cancel) once the user interrupted the command.
     pub fn update(&mut self, done: u64, total: u64) -> bool {
+        if crate::interrupt::interrupted() {
+            return false;
+        }
         if !self.enabled || total == 0 {
             return true;
         }
