@@ -71,6 +71,13 @@ int main(void) {
     EXPECT(imkit_get_num_threads(NULL) == IMKIT_STATUS_NULL_ARG);
     EXPECT(strstr(imkit_last_error_message(), "`out`") != NULL);
 
+    /* The size limit for input-sized buffers: default 2^32 samples, 0 restores it. */
+    EXPECT(imkit_get_max_pixels() == ((uint64_t)1 << 32));
+    imkit_set_max_pixels(1000);
+    EXPECT(imkit_get_max_pixels() == 1000);
+    imkit_set_max_pixels(0);
+    EXPECT(imkit_get_max_pixels() == ((uint64_t)1 << 32));
+
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
