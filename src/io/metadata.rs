@@ -74,10 +74,12 @@ fn replace_python_tokens(text: &str) -> String {
             i += 1;
             continue;
         }
-        let rest = &text[i..];
+        // Byte-wise: `i` may sit inside a multi-byte character outside strings (invalid
+        // JSON, which serde then reports), so `text[i..]` could panic.
+        let rest = &bytes[i..];
         let token = ["-Infinity", "Infinity", "NaN"]
             .into_iter()
-            .find(|t| rest.starts_with(t));
+            .find(|t| rest.starts_with(t.as_bytes()));
         if let Some(token) = token {
             out.push_str(&text[plain_from..i]);
             let marker = MARKERS.iter().find(|(_, t)| *t == token).expect("known").0;
@@ -225,6 +227,15 @@ pub fn merge(all: &[Metadata]) -> Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzz target sidecar_json: a multi-byte character outside a string made the
+    /// token scan slice inside it and panic.
+    #[test]
+    fn non_ascii_outside_strings_is_a_format_error_not_a_panic() {
+        let err = parse("{\"a\": NaN, \u{feff}\"b\": Infini").unwrap_err();
+        assert!(matches!(err, Error::Format(_)), "{err}");
+        assert!(parse("{\"a\": \u{e9}NaN}").is_err());
+    }
 
     #[test]
     fn python_tokens_are_read_and_kept_out_of_strings() {
