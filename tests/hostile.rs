@@ -405,3 +405,24 @@ fn exr_with_a_huge_block_is_refused_before_decompressing() {
     assert_refused(&out, &["an EXR block"]);
     assert!(listing(&dir).is_empty());
 }
+
+#[test]
+fn a_fragment_into_too_many_files_is_refused_before_planning() {
+    let dir = temp_dir("plan");
+    sample(&dir, "x.png");
+    let out = imkit(
+        &dir,
+        &[
+            "--max-pixels",
+            "1000",
+            "fragment",
+            "x.png",
+            "--cell",
+            "1",
+            "--out",
+            "t",
+        ],
+    );
+    assert_refused(&out, &["a fragment into 1200 files", "limit of 1000"]);
+    assert!(listing(&dir.join("t")).is_empty());
+}

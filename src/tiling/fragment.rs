@@ -210,8 +210,12 @@ pub fn fragment(
             "the source has several slices: the name template needs {z}",
         ));
     }
-    // Which cells, grouped by row, in row-major order.
-    let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); rows as usize];
+    // Which cells, grouped by row, in row-major order. The plan holds one entry per file:
+    // bounded like any buffer sized from input.
+    let files = crate::limits::product("the grid", &[rows, cols, depth])?;
+    crate::limits::check_samples(&format!("a fragment into {files} files"), files)?;
+    let mut wanted: Vec<Vec<u64>> =
+        crate::limits::filled(rows as usize, Vec::new(), "the grid rows")?;
     match &options.cells {
         None => wanted.iter_mut().for_each(|r| r.extend(0..cols)),
         Some(list) => {
@@ -232,6 +236,11 @@ pub fn fragment(
     // Names first: a template that maps two cells to one file is an error before any write.
     let mut names = HashSet::new();
     let mut plan = Vec::new();
+    let planned = options
+        .cells
+        .as_ref()
+        .map_or(files, |c| c.len() as u64 * depth);
+    crate::limits::reserve(&mut plan, planned as usize, "the list of tiles")?;
     for z in 0..depth {
         for (r, cs) in wanted.iter().enumerate() {
             for &c in cs {
