@@ -426,3 +426,37 @@ fn a_fragment_into_too_many_files_is_refused_before_planning() {
     assert_refused(&out, &["a fragment into 1200 files", "limit of 1000"]);
     assert!(listing(&dir.join("t")).is_empty());
 }
+
+/// Found by fuzz/mutate.py: a JPEG whose size words became 65535 x 65535 made the decoder
+/// allocate 4 GB itself, an abort under a 2.5 GB address-space limit. imkit now allocates the
+/// output (fallibly) and decodes into it: a clean out-of-memory error.
+#[test]
+fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir("jpeg");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imkit"));
+    cmd.current_dir(&dir)
+        .args(["convert", &fixture("jpeg_65535.jpg"), "out.npy"]);
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 2_500_000_000,
+                rlim_max: 2_500_000_000,
+            };
+            match libc::setrlimit(libc::RLIMIT_AS, &lim) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_refused(
+        &out,
+        &[
+            "out of memory allocating 4294836225 bytes",
+            "jpeg_65535.jpg",
+        ],
+    );
+    assert!(listing(&dir).is_empty());
+}
