@@ -237,6 +237,19 @@ mod tests {
         assert!(parse("{\"a\": \u{e9}NaN}").is_err());
     }
 
+    /// Found by fuzz target sidecar_json: without exact float parsing a long number read
+    /// back from written metadata came out as another float (it was read as 1.8446744073709653e55,
+    /// not Python's 1.8446744073709656e55, and read back as 1.844674407370965e55).
+    #[test]
+    fn numbers_survive_write_and_read_exactly() {
+        let text = r#"{"big": 18446744073709655492233720365547758049223372036554775808}"#;
+        let once = to_text(&parse(text).unwrap(), true).unwrap();
+        let twice = to_text(&parse(&once).unwrap(), true).unwrap();
+        assert_eq!(once, twice);
+        // As Python reads it: float("1844...808") == 1.8446744073709656e+55.
+        assert!(once.contains("1.8446744073709656e+55"), "{once}");
+    }
+
     #[test]
     fn python_tokens_are_read_and_kept_out_of_strings() {
         let m = parse(r#"{"a": NaN, "b": [Infinity, -Infinity], "s": "NaN \" Infinity"}"#).unwrap();
