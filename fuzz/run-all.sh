@@ -29,5 +29,5 @@ for t in "${targets[@]}"; do
         -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' || echo '?')
     crashes=$(find "artifacts/$t" -type f | wc -l)
-    echo "$t: ${seconds}s, ${execs} executions, $(ls "corpus/$t" | wc -l) corpus files, ${crashes} artifacts, exit ${status}"
+    echo "$t: up to ${seconds}s (less after a crash), ${execs} executions, $(ls "corpus/$t" | wc -l) corpus files, ${crashes} artifacts, exit ${status}"
 done
