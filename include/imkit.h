@@ -73,8 +73,8 @@ extern "C" {
 /* ===== 1. Library and errors ===== */
 
 /**
- * Library and errors: the status codes, their names, the last-error message, versions and the
- * thread count.
+ * Library and errors: the status codes, their names, the last-error message, versions, the
+ * thread count and the size limit.
  */
 
 /**
@@ -128,6 +128,10 @@ enum imkit_status
    */
   IMKIT_STATUS_UNSUPPORTED = 202,
   /**
+   * Input asks for more than the size limit (`imkit_set_max_pixels`); the message names both.
+   */
+  IMKIT_STATUS_TOO_LARGE = 203,
+  /**
    * The object is in a state that does not allow the operation.
    */
   IMKIT_STATUS_BAD_STATE = 300,
@@ -139,6 +143,10 @@ enum imkit_status
    * A progress callback asked to stop; nothing was written.
    */
   IMKIT_STATUS_CANCELLED = 302,
+  /**
+   * Allocating memory failed.
+   */
+  IMKIT_STATUS_NO_MEMORY = 303,
   /**
    * A bug in imkit: an internal invariant broke.
    */
@@ -211,6 +219,22 @@ IMKIT_NODISCARD imkit_status imkit_set_num_threads(size_t threads);
  * Thread safety: any thread.
  */
 IMKIT_NODISCARD imkit_status imkit_get_num_threads(size_t *out);
+
+/**
+ * Sets the size limit for buffers sized from input: the most samples (pixels × channels)
+ * one decoded image, tile or array may hold (0 = the default, 2^32). Past it, calls fail with
+ * `IMKIT_STATUS_TOO_LARGE` and a message naming the size and the limit, before allocating.
+ * Streaming operations (extract/paste on PNG, fragment, stitch) hold only rows and tiles and
+ * are not bounded by the image's size. Takes effect for operations started afterwards.
+ * Thread safety: any thread (process-wide setting).
+ */
+void imkit_set_max_pixels(uint64_t samples);
+
+/**
+ * The size limit in samples set by `imkit_set_max_pixels` (the default is 2^32).
+ * Thread safety: any thread.
+ */
+uint64_t imkit_get_max_pixels(void);
 
 /* ===== 2. Shared types ===== */
 
@@ -845,6 +869,12 @@ IMKIT_NODISCARD
 imkit_status imkit_load(const char *path,
                         imkit_image **out,
                         char **out_metadata_json);
+
+/**
+ * Loads a file as `imkit_load` does, without reading its sidecar (so a broken sidecar does
+ * not stop it). Owned: free `*out` with `imkit_image_free`. Thread safety: any thread.
+ */
+IMKIT_NODISCARD imkit_status imkit_load_without_metadata(const char *path, imkit_image **out);
 
 /**
  * Decodes the image file at `path` into the caller's buffer `out` (libspng's pattern: read

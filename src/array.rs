@@ -26,10 +26,12 @@ impl NdArray {
     /// A zero-filled array.
     pub fn zeros(dtype: PixelType, shape: &[usize]) -> Result<NdArray> {
         let len = byte_len(dtype, shape)?;
+        let what = format!("a {dtype} array of shape {shape:?}");
+        crate::limits::check_samples(&what, (len / dtype.size()) as u64)?;
         Ok(NdArray {
             dtype,
             shape: shape.to_vec(),
-            data: vec![0; len],
+            data: crate::limits::zeroed(len, &what)?,
         })
     }
 

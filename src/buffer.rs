@@ -3,24 +3,25 @@
 //! megabytes ask the kernel for transparent huge pages (as numpy does), which cuts the page
 //! faults of filling a fresh buffer by a factor of 512.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Buffers at least this large are advised to use huge pages.
 const HUGE: usize = 4 << 20;
 
-/// An empty vector with room for exactly `len` bytes (not initialised, nothing to zero).
-pub fn with_capacity(len: usize) -> Result<Vec<u8>> {
+/// An empty vector with room for exactly `len` bytes (not initialised, nothing to zero), or
+/// `Error::NoMemory` naming `what`.
+pub fn with_capacity(len: usize, what: &str) -> Result<Vec<u8>> {
     let mut data = Vec::new();
-    data.try_reserve_exact(len)
-        .map_err(|_| Error::invalid(format!("cannot allocate a buffer of {len} bytes")))?;
+    crate::limits::reserve(&mut data, len, what)?;
     advise_huge(&data, len);
     Ok(data)
 }
 
-/// `len` zero bytes.
-pub fn zeroed(len: usize) -> Result<Vec<u8>> {
-    let mut data = with_capacity(len)?;
-    data.resize(len, 0);
+/// `len` zero bytes (the allocator's zeroed pages: nothing is written until used), or
+/// `Error::NoMemory` naming `what`.
+pub fn zeroed(len: usize, what: &str) -> Result<Vec<u8>> {
+    let data = crate::limits::zeroed(len, what)?;
+    advise_huge(&data, len);
     Ok(data)
 }
 

@@ -45,6 +45,13 @@ pub enum Error {
     /// A progress callback asked to stop.
     #[error("cancelled by the progress callback")]
     Cancelled,
+    /// Input asks for a buffer past the size limit (see [`crate::limits`]); the message names
+    /// the size and the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Allocating a buffer failed (the system is out of memory).
+    #[error("{0}")]
+    NoMemory(String),
     /// A bug inside imkit (a broken internal invariant).
     #[error("internal error: {0}")]
     Internal(String),

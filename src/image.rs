@@ -47,8 +47,11 @@ pub struct Image {
 }
 
 impl Image {
-    /// A zero-filled image.
+    /// A zero-filled image. Fails with [`Error::TooLarge`] past [`crate::limits::max_pixels`]
+    /// and with [`Error::NoMemory`] when the allocation fails (never aborts).
     pub fn new(width: usize, height: usize, format: PixelFormat) -> Result<Image> {
+        let what = format!("a {format} image");
+        crate::limits::check_image(&what, width as u64, height as u64, format.channels as u64)?;
         let len = width
             .checked_mul(height)
             .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
@@ -57,7 +60,7 @@ impl Image {
             width,
             height,
             format,
-            data: crate::buffer::zeroed(len)?,
+            data: crate::buffer::zeroed(len, &what)?,
         })
     }
 

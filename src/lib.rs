@@ -13,6 +13,7 @@ pub mod geom;
 pub mod iid;
 pub mod image;
 pub mod io;
+pub mod limits;
 pub mod partition;
 pub mod pipeline;
 pub mod pixel;

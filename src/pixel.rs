@@ -72,33 +72,55 @@ impl PixelType {
         }
     }
 
-    /// Encodes `value` as one sample of this type in native byte order, saturating integers
-    /// to their range and rounding to nearest. Used for fill values.
-    pub fn encode_fill(self, value: f64, out: &mut Vec<u8>) {
-        fn int(v: f64, lo: f64, hi: f64) -> f64 {
-            if v.is_nan() {
-                0.0
-            } else {
-                v.round().clamp(lo, hi)
-            }
-        }
+    /// The range of values a sample of this type holds (finite values for float types).
+    pub fn value_range(self) -> (f64, f64) {
         match self {
-            PixelType::U8 => out.push(int(value, 0.0, 255.0) as u8),
-            PixelType::I8 => out.extend((int(value, -128.0, 127.0) as i8).to_ne_bytes()),
-            PixelType::U16 => out.extend((int(value, 0.0, 65535.0) as u16).to_ne_bytes()),
-            PixelType::I16 => out.extend((int(value, -32768.0, 32767.0) as i16).to_ne_bytes()),
-            PixelType::U32 => out.extend((int(value, 0.0, u32::MAX as f64) as u32).to_ne_bytes()),
-            PixelType::I32 => {
-                out.extend((int(value, i32::MIN as f64, i32::MAX as f64) as i32).to_ne_bytes())
-            }
-            PixelType::U64 => out.extend((int(value, 0.0, u64::MAX as f64) as u64).to_ne_bytes()),
-            PixelType::I64 => {
-                out.extend((int(value, i64::MIN as f64, i64::MAX as f64) as i64).to_ne_bytes())
-            }
+            PixelType::U8 => (0.0, 255.0),
+            PixelType::I8 => (-128.0, 127.0),
+            PixelType::U16 => (0.0, 65535.0),
+            PixelType::I16 => (-32768.0, 32767.0),
+            PixelType::U32 => (0.0, u32::MAX as f64),
+            PixelType::I32 => (i32::MIN as f64, i32::MAX as f64),
+            PixelType::U64 => (0.0, u64::MAX as f64),
+            PixelType::I64 => (i64::MIN as f64, i64::MAX as f64),
+            PixelType::F16 => (-65504.0, 65504.0),
+            PixelType::F32 => (f32::MIN as f64, f32::MAX as f64),
+            PixelType::F64 => (f64::MIN, f64::MAX),
+        }
+    }
+
+    /// Encodes the fill value `value` as one sample of this type in native byte order
+    /// (integers rounded to nearest). A value the type cannot hold (outside its range, or NaN
+    /// for an integer type) is an error, never silently clamped; float types take NaN and
+    /// the infinities as they are.
+    pub fn encode_fill(self, value: f64, out: &mut Vec<u8>) -> Result<()> {
+        let (lo, hi) = self.value_range();
+        let float = matches!(self, PixelType::F16 | PixelType::F32 | PixelType::F64);
+        let fits = if float {
+            !value.is_finite() || (lo..=hi).contains(&value)
+        } else {
+            (lo..=hi).contains(&value.round())
+        };
+        if !fits {
+            return Err(Error::invalid(format!(
+                "fill value {value} is outside the range of {self} ({lo} to {hi})"
+            )));
+        }
+        let v = value.round();
+        match self {
+            PixelType::U8 => out.push(v as u8),
+            PixelType::I8 => out.extend((v as i8).to_ne_bytes()),
+            PixelType::U16 => out.extend((v as u16).to_ne_bytes()),
+            PixelType::I16 => out.extend((v as i16).to_ne_bytes()),
+            PixelType::U32 => out.extend((v as u32).to_ne_bytes()),
+            PixelType::I32 => out.extend((v as i32).to_ne_bytes()),
+            PixelType::U64 => out.extend((v as u64).to_ne_bytes()),
+            PixelType::I64 => out.extend((v as i64).to_ne_bytes()),
             PixelType::F16 => out.extend(half::f16::from_f64(value).to_ne_bytes()),
             PixelType::F32 => out.extend((value as f32).to_ne_bytes()),
             PixelType::F64 => out.extend(value.to_ne_bytes()),
         }
+        Ok(())
     }
 }
 

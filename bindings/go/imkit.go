@@ -44,9 +44,11 @@ const (
 	StatusIO             Status = C.IMKIT_STATUS_IO
 	StatusFormat         Status = C.IMKIT_STATUS_FORMAT
 	StatusUnsupported    Status = C.IMKIT_STATUS_UNSUPPORTED
+	StatusTooLarge       Status = C.IMKIT_STATUS_TOO_LARGE
 	StatusBadState       Status = C.IMKIT_STATUS_BAD_STATE
 	StatusWouldBlock     Status = C.IMKIT_STATUS_WOULD_BLOCK
 	StatusCancelled      Status = C.IMKIT_STATUS_CANCELLED
+	StatusNoMemory       Status = C.IMKIT_STATUS_NO_MEMORY
 	StatusInternal       Status = C.IMKIT_STATUS_INTERNAL
 	StatusPanic          Status = C.IMKIT_STATUS_PANIC
 )

@@ -71,17 +71,24 @@ impl AtomicFile {
             .map_err(|e| Error::io(&self.target, e))
     }
 
-    /// Flushes and renames the temporary file over the target.
+    /// Flushes and renames the temporary file over the target. On failure (the last buffered
+    /// bytes may only fail here, e.g. on a full disk) the temporary file is removed.
     pub fn commit(mut self) -> Result<()> {
         let writer = self
             .writer
             .take()
             .ok_or_else(|| Error::Internal("atomic file committed twice".into()))?;
-        let file = writer
+        let result = writer
             .into_inner()
-            .map_err(|e| Error::io(&self.target, e.into_error()))?;
-        drop(file);
-        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))
+            .map_err(|e| Error::io(&self.target, e.into_error()))
+            .and_then(|file| {
+                drop(file);
+                std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))
+            });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        result
     }
 }
 

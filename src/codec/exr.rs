@@ -311,6 +311,16 @@ pub(crate) fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
     if list.is_empty() {
         return Err(Error::format(format!("{name}: EXR layer has no channels")));
     }
+    // Each block is decompressed whole: its size comes from the header.
+    let (bw, bh) = match header.blocks {
+        BlockDescription::Tiles(t) => (t.tile_size.width(), t.tile_size.height()),
+        BlockDescription::ScanLines => (
+            header.layer_size.width(),
+            header.compression.scan_lines_per_block(),
+        ),
+    };
+    let what = format!("{name}: an EXR block");
+    crate::limits::check_image(&what, bw as u64, bh as u64, list.len() as u64)?;
     if let Some(c) = list.iter().find(|c| c.sampling != Vec2(1, 1)) {
         return Err(Error::unsupported(format!(
             "{name}: EXR channel {} is subsampled, which imkit does not support",

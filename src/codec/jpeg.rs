@@ -53,8 +53,21 @@ pub fn read_file(path: &Path) -> Result<Image> {
     let name = path.display().to_string();
     let bytes = load(path)?;
     let (w, h, channels) = read_header(&name, &bytes)?;
-    let pixels = decoder(&bytes, channels == 1)
-        .decode()
+    crate::limits::check_image(
+        &format!("{name}: the JPEG"),
+        w as u64,
+        h as u64,
+        channels as u64,
+    )?;
+    // Decoded into a buffer allocated here, fallibly (the decoder's own would abort).
+    let mut dec = decoder(&bytes, channels == 1);
+    dec.decode_headers()
+        .map_err(|e| Error::format(format!("{name}: invalid JPEG: {e:?}")))?;
+    let len = dec
+        .output_buffer_size()
+        .ok_or_else(|| Error::format(format!("{name}: JPEG size overflows")))?;
+    let mut pixels = crate::limits::zeroed(len, &format!("{name}: the JPEG"))?;
+    dec.decode_into(&mut pixels)
         .map_err(|e| Error::format(format!("{name}: invalid JPEG: {e:?}")))?;
     Image::from_vec(w, h, PixelFormat::new(PixelType::U8, channels)?, pixels)
         .map_err(|e| Error::format(format!("{name}: JPEG decoder returned bad data: {e}")))

@@ -235,7 +235,10 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
     match Format::detect(path)? {
         Format::Png => {
             let mut reader = png::PngReader::open(path)?;
-            let mut image = Image::new(reader.width(), reader.height(), reader.format())?;
+            let (w, h, c) = (reader.width(), reader.height(), reader.format().channels);
+            let what = format!("{}: the PNG", path.display());
+            crate::limits::check_image(&what, w as u64, h as u64, c as u64)?;
+            let mut image = Image::new(w, h, reader.format())?;
             let mut out = image.view_mut();
             for y in 0..reader.height() {
                 out.row_mut(y).copy_from_slice(reader.next_row()?);
@@ -303,15 +306,54 @@ pub fn read_array(path: impl AsRef<Path>) -> Result<NdArray> {
     }
 }
 
+/// The extensions imkit can write, for messages.
+pub const WRITABLE_EXTENSIONS: &str = ".png, .tif, .tiff, .exr and .npy";
+
+/// Extensions of image and array formats imkit does not write: saving to them is an error,
+/// where any other unknown extension (`scan_1.5mm`) is part of the name.
+const FOREIGN_EXTENSIONS: [&str; 24] = [
+    "webp", "bmp", "gif", "jp2", "j2k", "jxl", "heic", "heif", "avif", "tga", "ppm", "pgm", "pbm",
+    "pnm", "ico", "psd", "svg", "dds", "hdr", "qoi", "fits", "npz", "h5", "raw",
+];
+
+/// True when `path` ends in the extension of an image format imkit does not write.
+pub fn has_foreign_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| FOREIGN_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Refuses an output path that is an existing directory.
+pub fn check_output_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is a directory: give an output file name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The error for an output extension imkit cannot write.
+pub fn unwritable_extension(path: &Path) -> Error {
+    match path.extension() {
+        Some(ext) => Error::unsupported(format!(
+            "{}: imkit cannot write .{} files (it writes {WRITABLE_EXTENSIONS})",
+            path.display(),
+            ext.to_string_lossy()
+        )),
+        None => Error::invalid(format!(
+            "{}: cannot tell the output format without an extension (imkit writes \
+             {WRITABLE_EXTENSIONS})",
+            path.display()
+        )),
+    }
+}
+
 /// The format an output path asks for, from its extension.
 pub fn output_format(path: &Path) -> Result<Format> {
-    Format::from_extension(path).ok_or_else(|| {
-        Error::invalid(format!(
-            "{}: cannot tell the output format from the extension (known: .png, .tif, .tiff, \
-             .exr, .npy)",
-            path.display()
-        ))
-    })
+    check_output_path(path)?;
+    Format::from_extension(path).ok_or_else(|| unwritable_extension(path))
 }
 
 /// Writes an image file atomically in `format`, refusing formats that cannot hold the pixels

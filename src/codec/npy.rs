@@ -394,14 +394,14 @@ fn normalise(header: &NpyHeader, mut data: Vec<u8>) -> Result<NdArray> {
         }
     }
     if header.fortran_order && header.shape.len() > 1 {
-        data = fortran_to_c(&data, &header.shape, size);
+        data = fortran_to_c(&data, &header.shape, size)?;
     }
     NdArray::from_vec(header.dtype, &header.shape, data)
 }
 
 /// Reorders Fortran-order samples (first axis fastest) into C order (last axis fastest).
-fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
-    let mut out = vec![0u8; data.len()];
+fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Result<Vec<u8>> {
+    let mut out = crate::limits::zeroed(data.len(), "the C-order copy of a Fortran array")?;
     let count = data.len() / size.max(1);
     // Fortran strides in elements.
     let mut f_strides = vec![1usize; shape.len()];
@@ -420,7 +420,7 @@ fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
             index[axis] = 0;
         }
     }
-    out
+    Ok(out)
 }
 
 /// Decodes a whole NPY file held in memory.
@@ -468,8 +468,14 @@ pub fn read_file(path: &Path) -> Result<NdArray> {
             )),
         ));
     }
+    let what = format!(
+        "{}: the NPY array of shape {:?}",
+        path.display(),
+        header.shape
+    );
+    crate::limits::check_samples(&what, (len / header.dtype.size()) as u64)?;
     // Read into fresh capacity: no pass zeroing the buffer first.
-    let mut data = crate::buffer::with_capacity(len)?;
+    let mut data = crate::buffer::with_capacity(len, &what)?;
     file.take(len as u64)
         .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;

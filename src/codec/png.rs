@@ -110,12 +110,16 @@ impl<R: BufRead + Seek> PngReader<R> {
                 .map(|d| (d.xppu, d.yppu, d.unit == png::Unit::Meter)),
         };
         let format = PixelFormat { dtype, channels };
+        let what = format!("{name}: a row of the PNG");
+        crate::limits::check_image(&what, width as u64, 1, channels as u64)?;
         let row_bytes = width * format.bytes_per_pixel();
         let whole = if info.interlaced {
+            let what = format!("{name}: the interlaced PNG");
+            crate::limits::check_image(&what, width as u64, height as u64, channels as u64)?;
             let size = reader
                 .output_buffer_size()
                 .ok_or_else(|| Error::unsupported(format!("{name}: interlaced PNG too large")))?;
-            let mut buf = vec![0; size];
+            let mut buf = crate::limits::zeroed(size, &what)?;
             reader
                 .next_frame(&mut buf)
                 .map_err(|e| decode_error(name, e))?;
@@ -131,7 +135,7 @@ impl<R: BufRead + Seek> PngReader<R> {
             format,
             metadata,
             next_row: 0,
-            row: vec![0; row_bytes],
+            row: crate::limits::zeroed(row_bytes, &what)?,
             whole,
         })
     }

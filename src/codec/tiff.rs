@@ -202,6 +202,12 @@ pub(crate) fn unsupported_samples(name: &str, sample_format: u64, bits: u64) -> 
 pub fn read_file(path: &Path) -> Result<Image> {
     let name = path.display().to_string();
     let (mut decoder, w, h, channels) = open(path)?;
+    crate::limits::check_image(
+        &format!("{name}: the TIFF"),
+        w as u64,
+        h as u64,
+        channels as u64,
+    )?;
     let result = decoder.read_image().map_err(|e| tiff_error(&name, e))?;
     let (dtype, bytes) = into_bytes(result);
     let format = PixelFormat::new(dtype, channels)?;

@@ -292,6 +292,24 @@ pub unsafe extern "C" fn imkit_load(
     })
 }
 
+/// Loads a file as `imkit_load` does, without reading its sidecar (so a broken sidecar does
+/// not stop it). Owned: free `*out` with `imkit_image_free`. Thread safety: any thread.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn imkit_load_without_metadata(
+    path: *const c_char,
+    out: *mut *mut imkit_image,
+) -> imkit_status {
+    boundary(|| {
+        let path = unsafe { arg_path(path, "path") }?;
+        let out = unsafe { arg_out(out, "out") }?;
+        let options = io::LoadOptions { metadata: false };
+        let (data, _) = io::load_with(&path, &options)?;
+        *out = new_handle(imkit_image { data });
+        Ok(())
+    })
+}
+
 /// Decodes the image file at `path` into the caller's buffer `out` (libspng's pattern: read
 /// the size and pixel layout with `imkit_image_info_read`, allocate, then call this; no second
 /// copy). `out->data` is written, never read: it must hold `out->height` rows of

@@ -1,5 +1,5 @@
-//! Library and errors: the status codes, their names, the last-error message, versions and
-//! the thread count.
+//! Library and errors: the status codes, their names, the last-error message, versions, the
+//! thread count and the size limit.
 
 use std::ffi::{c_char, CStr};
 
@@ -32,12 +32,16 @@ pub enum imkit_status {
     Format = 201,
     /// Valid data that imkit does not support, or that the target format cannot hold losslessly.
     Unsupported = 202,
+    /// Input asks for more than the size limit (`imkit_set_max_pixels`); the message names both.
+    TooLarge = 203,
     /// The object is in a state that does not allow the operation.
     BadState = 300,
     /// A non-blocking call would have had to wait.
     WouldBlock = 301,
     /// A progress callback asked to stop; nothing was written.
     Cancelled = 302,
+    /// Allocating memory failed.
+    NoMemory = 303,
     /// A bug in imkit: an internal invariant broke.
     Internal = 900,
     /// A panic inside imkit was caught at the API boundary; the message holds its text.
@@ -75,6 +79,10 @@ impl imkit_status {
             }
             imkit_status::WouldBlock => c"IMKIT_STATUS_WOULD_BLOCK: the call would have to wait",
             imkit_status::Cancelled => c"IMKIT_STATUS_CANCELLED: cancelled by the callback",
+            imkit_status::TooLarge => {
+                c"IMKIT_STATUS_TOO_LARGE: the input asks for more than the size limit"
+            }
+            imkit_status::NoMemory => c"IMKIT_STATUS_NO_MEMORY: out of memory",
             imkit_status::Internal => c"IMKIT_STATUS_INTERNAL: an internal error (a bug in imkit)",
             imkit_status::Panic => c"IMKIT_STATUS_PANIC: a panic was caught at the API boundary",
         }
@@ -92,9 +100,11 @@ c_enum!(imkit_status {
     Io,
     Format,
     Unsupported,
+    TooLarge,
     BadState,
     WouldBlock,
     Cancelled,
+    NoMemory,
     Internal,
     Panic,
 });
@@ -220,6 +230,24 @@ pub unsafe extern "C" fn imkit_get_num_threads(out: *mut usize) -> imkit_status 
         *out = crate::threads::num_threads();
         Ok(())
     })
+}
+
+/// Sets the size limit for buffers sized from input: the most samples (pixels × channels)
+/// one decoded image, tile or array may hold (0 = the default, 2^32). Past it, calls fail with
+/// `IMKIT_STATUS_TOO_LARGE` and a message naming the size and the limit, before allocating.
+/// Streaming operations (extract/paste on PNG, fragment, stitch) hold only rows and tiles and
+/// are not bounded by the image's size. Takes effect for operations started afterwards.
+/// Thread safety: any thread (process-wide setting).
+#[no_mangle]
+pub extern "C" fn imkit_set_max_pixels(samples: u64) {
+    crate::limits::set_max_pixels(samples);
+}
+
+/// The size limit in samples set by `imkit_set_max_pixels` (the default is 2^32).
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn imkit_get_max_pixels() -> u64 {
+    crate::limits::max_pixels()
 }
 
 /// Test hook (feature `test-hooks` only, not in the header): panics inside the boundary,

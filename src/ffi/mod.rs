@@ -83,6 +83,8 @@ impl FfiError {
                 Error::WouldBlock(_) => imkit_status::WouldBlock,
                 Error::Cancelled => imkit_status::Cancelled,
                 Error::Internal(_) => imkit_status::Internal,
+                Error::TooLarge(_) => imkit_status::TooLarge,
+                Error::NoMemory(_) => imkit_status::NoMemory,
             },
         }
     }

@@ -367,6 +367,8 @@ fn callback_error(code: i32) -> Error {
         Some(imkit_status::Io) => Error::io("tile function", std::io::Error::other(msg)),
         Some(imkit_status::Format) => Error::Format(msg),
         Some(imkit_status::Unsupported) => Error::Unsupported(msg),
+        Some(imkit_status::TooLarge) => Error::TooLarge(msg),
+        Some(imkit_status::NoMemory) => Error::NoMemory(msg),
         Some(imkit_status::WouldBlock) => Error::WouldBlock(msg),
         Some(imkit_status::Cancelled) => Error::Cancelled,
         Some(imkit_status::Internal | imkit_status::Panic) => Error::Internal(msg),

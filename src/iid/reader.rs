@@ -137,9 +137,11 @@ impl<'a> Segment<'a> {
 
     /// The full mask as a vector of bytes (see [`Segment::mask_bytes`]).
     pub fn mask_vec(&self) -> Result<Vec<u8>> {
+        let what = "an iid segment mask";
+        crate::limits::check_samples(what, self.bbox.pixels())?;
         let n = usize::try_from(self.bbox.pixels())
             .map_err(|_| Error::unsupported("mask does not fit in memory"))?;
-        let mut v = vec![0u8; n];
+        let mut v = crate::limits::zeroed(n, what)?;
         self.mask_bytes(&mut v)?;
         Ok(v)
     }

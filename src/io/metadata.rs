@@ -74,10 +74,12 @@ fn replace_python_tokens(text: &str) -> String {
             i += 1;
             continue;
         }
-        let rest = &text[i..];
+        // Byte-wise: `i` may sit inside a multi-byte character outside strings (invalid
+        // JSON, which serde then reports), so `text[i..]` could panic.
+        let rest = &bytes[i..];
         let token = ["-Infinity", "Infinity", "NaN"]
             .into_iter()
-            .find(|t| rest.starts_with(t));
+            .find(|t| rest.starts_with(t.as_bytes()));
         if let Some(token) = token {
             out.push_str(&text[plain_from..i]);
             let marker = MARKERS.iter().find(|(_, t)| *t == token).expect("known").0;
@@ -225,6 +227,28 @@ pub fn merge(all: &[Metadata]) -> Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzz target sidecar_json: a multi-byte character outside a string made the
+    /// token scan slice inside it and panic.
+    #[test]
+    fn non_ascii_outside_strings_is_a_format_error_not_a_panic() {
+        let err = parse("{\"a\": NaN, \u{feff}\"b\": Infini").unwrap_err();
+        assert!(matches!(err, Error::Format(_)), "{err}");
+        assert!(parse("{\"a\": \u{e9}NaN}").is_err());
+    }
+
+    /// Found by fuzz target sidecar_json: without exact float parsing a long number read
+    /// back from written metadata came out as another float (it was read as 1.8446744073709653e55,
+    /// not Python's 1.8446744073709656e55, and read back as 1.844674407370965e55).
+    #[test]
+    fn numbers_survive_write_and_read_exactly() {
+        let text = r#"{"big": 18446744073709655492233720365547758049223372036554775808}"#;
+        let once = to_text(&parse(text).unwrap(), true).unwrap();
+        let twice = to_text(&parse(&once).unwrap(), true).unwrap();
+        assert_eq!(once, twice);
+        // As Python reads it: float("1844...808") == 1.8446744073709656e+55.
+        assert!(once.contains("1.8446744073709656e+55"), "{once}");
+    }
 
     #[test]
     fn python_tokens_are_read_and_kept_out_of_strings() {

@@ -179,7 +179,9 @@ fn check_storable(path: &Path, format: Format, data: &DataRef<'_>) -> Result<()>
 }
 
 /// The path and format a save would use: the path's known extension (checked against the
-/// data), or the format from [`choose_format`] with its extension appended.
+/// data), or, for a path without extension, the format from [`choose_format`] with its
+/// extension appended (`scan_1.5mm` → `scan_1.5mm.png`). The extension of an image format
+/// imkit does not write (`.webp`, `.bmp`, ...), or a directory, is an error.
 pub fn resolve_path(path: &Path, data: &DataRef<'_>) -> Result<(PathBuf, Format)> {
     if path.file_name().is_none() {
         return Err(Error::invalid(format!(
@@ -187,9 +189,13 @@ pub fn resolve_path(path: &Path, data: &DataRef<'_>) -> Result<(PathBuf, Format)
             path.display()
         )));
     }
+    codec::check_output_path(path)?;
     if let Some(format) = Format::from_extension(path) {
         check_storable(path, format, data)?;
         return Ok((path.to_path_buf(), format));
+    }
+    if codec::has_foreign_extension(path) {
+        return Err(codec::unwritable_extension(path));
     }
     let format = choose_format(data.dtype(), &data.shape());
     let mut name = path.as_os_str().to_os_string();
@@ -278,14 +284,50 @@ pub fn find_file(path: &Path) -> Result<PathBuf> {
 /// Loads a file and its sidecar metadata (empty when there is none). `path` may omit the
 /// extension if exactly one file with a known extension matches. NPY files load as
 /// [`Data::Array`], every other format as [`Data::Image`].
+/// A broken sidecar fails the load with a message saying how to skip it.
 pub fn load(path: impl AsRef<Path>) -> Result<(Data, Metadata)> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Options of [`load_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Read the `<stem>.json` sidecar (the default). `false` skips it, even a broken one, and
+    /// returns empty metadata (the CLI's `--no-metadata`, C's `imkit_load_without_metadata`).
+    pub metadata: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { metadata: true }
+    }
+}
+
+/// [`load`] with options.
+pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(Data, Metadata)> {
     let path = find_file(path.as_ref())?;
+    let meta = if options.metadata {
+        metadata::read_sidecar(&path).map_err(explain_broken_sidecar)?
+    } else {
+        Metadata::new()
+    };
     let data = match Format::detect(&path)? {
         Format::Npy => Data::Array(codec::npy::read_file(&path)?),
         _ => Data::Image(codec::read_image(&path)?),
     };
-    let meta = metadata::read_sidecar(&path)?;
     Ok((data, meta))
+}
+
+/// Adds to a sidecar parse error how to load the image without it.
+fn explain_broken_sidecar(e: Error) -> Error {
+    match e {
+        Error::Format(m) => Error::Format(format!(
+            "broken metadata sidecar {m} (fix or remove it, or skip it: --no-metadata in \
+             the CLI, imkit_load_without_metadata in C, io::LoadOptions {{ metadata: false }} \
+             in Rust)"
+        )),
+        other => other,
+    }
 }
 
 /// Writes only the metadata of an image (its `<stem>.json` sidecar), atomically; `path` is

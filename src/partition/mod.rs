@@ -241,7 +241,7 @@ impl Partition {
             if inside != extent {
                 let mut fill = Vec::new();
                 for _ in 0..format.channels {
-                    format.dtype.encode_fill(self.fill, &mut fill);
+                    format.dtype.encode_fill(self.fill, &mut fill)?;
                 }
                 view.fill(&fill);
             }
@@ -287,7 +287,7 @@ impl Partition {
                 out.len()
             )));
         }
-        let mut raw = vec![0u8; samples * native.size()];
+        let mut raw = crate::limits::zeroed(samples * native.size(), "the samples to convert")?;
         self.read_into(sel, layout, &mut raw)?;
         for (src, dst) in raw
             .chunks_exact(native.size())

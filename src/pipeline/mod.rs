@@ -221,6 +221,8 @@ impl From<PipelineError> for Error {
             },
             Error::Format(m) => Error::Format(at(m)),
             Error::Unsupported(m) => Error::Unsupported(at(m)),
+            Error::TooLarge(m) => Error::TooLarge(at(m)),
+            Error::NoMemory(m) => Error::NoMemory(at(m)),
             Error::BadState(m) => Error::BadState(at(m)),
             Error::WouldBlock(m) => Error::WouldBlock(at(m)),
             Error::Cancelled => Error::Cancelled,
@@ -346,12 +348,13 @@ impl Plan {
     }
 }
 
-fn fill_pixel(format: PixelFormat, value: f64) -> Vec<u8> {
+/// One pixel of `value` in every channel; a value the type cannot hold is an error.
+fn fill_pixel(format: PixelFormat, value: f64) -> Result<Vec<u8>> {
     let mut pixel = Vec::with_capacity(format.bytes_per_pixel());
     for _ in 0..format.channels {
-        format.dtype.encode_fill(value, &mut pixel);
+        format.dtype.encode_fill(value, &mut pixel)?;
     }
-    pixel
+    Ok(pixel)
 }
 
 fn to_usize(v: u64) -> Result<usize> {
@@ -638,8 +641,8 @@ pub fn run(
             overlap(grid.rows().cell(), grid.rows().stride()) * k,
             overlap(grid.cols().cell(), grid.cols().stride()) * k,
         ),
-        input_fill: fill_pixel(plan.input_format, options.fill),
-        output_fill: fill_pixel(plan.output_format, options.fill),
+        input_fill: fill_pixel(plan.input_format, options.fill)?,
+        output_fill: fill_pixel(plan.output_format, options.fill)?,
         channels: Channels::all(source.format().channels),
         serial: (!options.thread_safe).then(|| Mutex::new(())),
         plan,

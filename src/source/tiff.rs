@@ -401,6 +401,9 @@ impl TiffSource {
         stride: usize,
     ) -> Result<ChunkData<'_>> {
         let bpp = self.format.bytes_per_pixel();
+        let what = format!("{}: TIFF chunk {index}", self.path.display());
+        let channels = self.format.channels as u64;
+        crate::limits::check_image(&what, (stride / bpp) as u64, rows, channels)?;
         let Some(fast) = &self.fast else {
             return Ok(ChunkData::Decoded(Arc::new(
                 self.decode_chunk(page, index)?,
@@ -428,7 +431,7 @@ impl TiffSource {
             }
             Codec::Deflate { predictor } => {
                 let full = rows as usize * stride;
-                let mut out = vec![0u8; full];
+                let mut out = crate::limits::zeroed(full, &what)?;
                 let mut inflater = fdeflate::Decompressor::new();
                 let (mut used, mut made) = (0, 0);
                 while made < full && !inflater.is_done() {

@@ -6,8 +6,12 @@
 //! through [`crate::source::PngStream`] is decoded in a single pass with memory bounded by two
 //! bands. While the cells of one band are encoded in parallel on the library pool, the next band
 //! is read. Files are written atomically and their bytes do not depend on the thread count.
+//!
+//! While a run is in progress a hidden state file (`.<manifest>.partial`, the manifest without
+//! its tiles) marks the directory as unfinished; it is replaced by the manifest at the end.
+//! [`FragmentOptions::resume`] continues such a run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -42,6 +46,12 @@ pub struct FragmentOptions {
     pub manifest_name: String,
     /// Source label recorded in the manifest.
     pub source_label: String,
+    /// Continue an interrupted run into the same directory with the same options: tiles it
+    /// already wrote are kept (files are written atomically, so each one is complete) and
+    /// only the others are read and written. The result is byte for byte what an
+    /// uninterrupted run writes. Fails when the directory holds no interrupted run of this
+    /// grid and these options.
+    pub resume: bool,
 }
 
 impl Default for FragmentOptions {
@@ -52,6 +62,7 @@ impl Default for FragmentOptions {
             cells: None,
             manifest_name: "manifest.json".into(),
             source_label: String::new(),
+            resume: false,
         }
     }
 }
@@ -134,7 +145,7 @@ fn read_band(
     if rows.end > img_h || width > img_w {
         let mut fill = Vec::new();
         for _ in 0..format.channels {
-            format.dtype.encode_fill(p.fill(), &mut fill);
+            format.dtype.encode_fill(p.fill(), &mut fill)?;
         }
         image.view_mut().fill(&fill);
     }
@@ -174,27 +185,8 @@ fn read_band(
     })
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(crate::digest::sha256_hex(&bytes))
-}
-
-/// One file to write: which cell of which slice, the cell's extent and the file name.
-#[derive(Clone, Debug)]
-struct PlannedFile {
-    z: u64,
-    row: u64,
-    col: u64,
-    extent: Rect,
-    name: String,
-}
-
-/// The cells of one band (slice `z`, grid row `row`), in column order.
-struct BandPlan<'a> {
-    z: u64,
-    row: u64,
-    cells: Vec<&'a PlannedFile>,
-}
+/// One file to write: slice, row, column, extent rectangle, file name.
+type Planned = (u64, u64, u64, Rect, String);
 
 /// Writes the cells of `p` into `out_dir` (which must exist) and the manifest beside them.
 pub fn fragment(
@@ -203,19 +195,6 @@ pub fn fragment(
     options: &FragmentOptions,
     progress: &mut Progress<'_>,
 ) -> Result<Manifest> {
-    check_output(p, out_dir, options)?;
-    let plan = plan_files(p, &wanted_cells(p, options)?, options)?;
-    let tiles = write_bands(p, out_dir, options, &plan, progress)?;
-    let manifest = describe(p, options, tiles);
-    codec::atomic::write_bytes(
-        out_dir.join(&options.manifest_name),
-        manifest.to_json().as_bytes(),
-    )?;
-    Ok(manifest)
-}
-
-/// Refuses a missing output directory, a bad manifest name and a volume template without `{z}`.
-fn check_output(p: &Partition, out_dir: &Path, options: &FragmentOptions) -> Result<()> {
     if !out_dir.is_dir() {
         return Err(Error::invalid(format!(
             "output directory {} does not exist",
@@ -223,18 +202,20 @@ fn check_output(p: &Partition, out_dir: &Path, options: &FragmentOptions) -> Res
         )));
     }
     check_relative(&options.manifest_name)?;
-    if p.source().depth() > 1 && !options.template.contains("{z") {
+    let grid = p.grid();
+    let (rows, cols) = grid.shape();
+    let depth = p.source().depth();
+    if depth > 1 && !options.template.contains("{z") {
         return Err(Error::invalid(
             "the source has several slices: the name template needs {z}",
         ));
     }
-    Ok(())
-}
-
-/// The columns wanted in each grid row (sorted, without repeats).
-fn wanted_cells(p: &Partition, options: &FragmentOptions) -> Result<Vec<Vec<u64>>> {
-    let (rows, cols) = p.grid().shape();
-    let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); rows as usize];
+    // Which cells, grouped by row, in row-major order. The plan holds one entry per file:
+    // bounded like any buffer sized from input.
+    let files = crate::limits::product("the grid", &[rows, cols, depth])?;
+    crate::limits::check_samples(&format!("a fragment into {files} files"), files)?;
+    let mut wanted: Vec<Vec<u64>> =
+        crate::limits::filled(rows as usize, Vec::new(), "the grid rows")?;
     match &options.cells {
         None => wanted.iter_mut().for_each(|r| r.extend(0..cols)),
         Some(list) => {
@@ -252,30 +233,24 @@ fn wanted_cells(p: &Partition, options: &FragmentOptions) -> Result<Vec<Vec<u64>
             }
         }
     }
-    Ok(wanted)
-}
-
-/// Names every file first, so a template that maps two cells to one file is an error before
-/// any write.
-fn plan_files(
-    p: &Partition,
-    wanted: &[Vec<u64>],
-    options: &FragmentOptions,
-) -> Result<Vec<PlannedFile>> {
-    let grid = p.grid();
+    // Names first: a template that maps two cells to one file is an error before any write.
     let mut names = HashSet::new();
     let mut plan = Vec::new();
-    for z in 0..p.source().depth() {
+    let planned = options
+        .cells
+        .as_ref()
+        .map_or(files, |c| c.len() as u64 * depth);
+    crate::limits::reserve(&mut plan, planned as usize, "the list of tiles")?;
+    for z in 0..depth {
         for (r, cs) in wanted.iter().enumerate() {
-            let row = r as u64;
-            for &col in cs {
+            for &c in cs {
                 let extent = grid.selection_extent(&crate::partition::Selection {
                     depth: 0..1,
-                    rows: row..row + 1,
-                    cols: col..col + 1,
+                    rows: r as u64..r as u64 + 1,
+                    cols: c..c + 1,
                 });
                 let name =
-                    render_template(&options.template, z, row, col, extent.top, extent.left)?;
+                    render_template(&options.template, z, r as u64, c, extent.top, extent.left)?;
                 check_relative(&name)?;
                 if name == options.manifest_name || !names.insert(name.clone()) {
                     return Err(Error::invalid(format!(
@@ -283,127 +258,200 @@ fn plan_files(
                         options.template
                     )));
                 }
-                plan.push(PlannedFile {
-                    z,
-                    row,
-                    col,
-                    extent,
-                    name,
-                });
+                plan.push((z, r as u64, c, extent, name));
             }
         }
     }
-    Ok(plan)
-}
-
-/// Groups the planned files into bands, in (slice, row) order.
-fn group_bands(plan: &[PlannedFile]) -> Vec<BandPlan<'_>> {
-    let mut bands: Vec<BandPlan<'_>> = Vec::new();
-    for file in plan {
-        match bands.last_mut() {
-            Some(b) if b.z == file.z && b.row == file.row => b.cells.push(file),
-            _ => bands.push(BandPlan {
-                z: file.z,
-                row: file.row,
-                cells: vec![file],
-            }),
-        }
-    }
-    bands
-}
-
-/// Encodes the cells of one band in parallel on the library pool.
-fn write_cells(
-    band: &Band,
-    cells: &[&PlannedFile],
-    out_dir: &Path,
-    options: &FragmentOptions,
-) -> Result<Vec<TileEntry>> {
-    cells
-        .par_iter()
-        .map(|file| {
-            let e = file.extent;
-            let local = Rect::from_xywh(e.left, 0, e.width(), e.height());
-            let view = band.image.view().crop(local)?;
-            let path = out_dir.join(&file.name);
-            codec::write_image(&path, &view, &options.write)?;
-            Ok(TileEntry {
-                z: file.z,
-                row: file.row,
-                col: file.col,
-                rect: e,
-                file: file.name.clone(),
-                sha256: sha256_file(&path)?,
-            })
-        })
-        .collect()
-}
-
-/// Reads the source band by band, top to bottom, encoding each band's cells while the next
-/// band is read; returns the manifest entries in plan order.
-fn write_bands(
-    p: &Partition,
-    out_dir: &Path,
-    options: &FragmentOptions,
-    plan: &[PlannedFile],
-    progress: &mut Progress<'_>,
-) -> Result<Vec<TileEntry>> {
-    let grid = p.grid();
-    let bands = group_bands(plan);
-    let total = plan.len() as u64;
-    let mut tiles = Vec::with_capacity(plan.len());
-    let Some(first) = bands.first() else {
-        return Ok(tiles);
+    let mut manifest = manifest_header(p, options, depth);
+    let manifest_path = out_dir.join(&options.manifest_name);
+    let state_path = state_path(&manifest_path);
+    let mut kept = if options.resume {
+        resumed_tiles(&manifest, &state_path, out_dir, &plan)?
+    } else {
+        codec::atomic::write_bytes(&state_path, manifest.to_json().as_bytes())?;
+        HashMap::new()
     };
-    let band_width = grid.cols().cell_range(grid.shape().1 - 1).end;
-    let band_rows = |r: u64| grid.rows().cell_range(r);
-    let mut current = crate::threads::install(|| {
-        read_band(p, first.z, band_rows(first.row), band_width, None, None)
-    })??;
-    let mut spare: Option<Image> = None;
-    for (i, band) in bands.iter().enumerate() {
-        let reuse = spare.take();
-        let (written, next) = crate::threads::install(|| {
-            rayon::join(
-                || write_cells(&current, &band.cells, out_dir, options),
-                || match bands.get(i + 1) {
-                    Some(next) => {
-                        let prev = (next.z == band.z).then_some(&current);
-                        read_band(p, next.z, band_rows(next.row), band_width, prev, reuse).map(Some)
-                    }
-                    None => Ok(None),
-                },
-            )
-        })?;
-        tiles.extend(written?);
-        progress.report(tiles.len() as u64, total)?;
-        match next? {
-            Some(next) => spare = Some(std::mem::replace(&mut current, next).image),
-            None => break,
+    let total = plan.len() as u64;
+    let band_width = grid.cols().cell_range(cols - 1).end;
+    // Bands in order: (z, row) with their cells still to write.
+    let mut bands: Vec<(u64, u64, Vec<&Planned>)> = Vec::new();
+    for item in plan.iter().filter(|item| !kept.contains_key(&item.4)) {
+        match bands.last_mut() {
+            Some((z, r, v)) if *z == item.0 && *r == item.1 => v.push(item),
+            _ => bands.push((item.0, item.1, vec![item])),
         }
     }
-    Ok(tiles)
+    let band_rows = |r: u64| grid.rows().cell_range(r);
+    let write = |band: &Band, cells: &[&Planned]| -> Result<Vec<TileEntry>> {
+        cells
+            .par_iter()
+            .map(|&&(z, row, col, extent, ref name)| {
+                let local = Rect::from_xywh(extent.left, 0, extent.width(), extent.height());
+                let view = band.image.view().crop(local)?;
+                let path = out_dir.join(name);
+                codec::write_image(&path, &view, &options.write)?;
+                Ok(TileEntry {
+                    z,
+                    row,
+                    col,
+                    rect: extent,
+                    file: name.clone(),
+                    sha256: super::manifest::sha256_file(&path)?,
+                })
+            })
+            .collect()
+    };
+    let mut tiles = Vec::with_capacity(plan.len());
+    progress.report(kept.len() as u64, total)?;
+    if let Some(first) = bands.first() {
+        let mut current = crate::threads::install(|| {
+            read_band(p, first.0, band_rows(first.1), band_width, None, None)
+        })??;
+        let mut spare: Option<Image> = None;
+        for i in 0..bands.len() {
+            // Encode this band's cells while the next band is read.
+            let reuse = spare.take();
+            let (written, next) = crate::threads::install(|| {
+                rayon::join(
+                    || write(&current, &bands[i].2),
+                    || match bands.get(i + 1) {
+                        Some(&(z, r, _)) => {
+                            let prev = (z == bands[i].0).then_some(&current);
+                            read_band(p, z, band_rows(r), band_width, prev, reuse).map(Some)
+                        }
+                        None => Ok(None),
+                    },
+                )
+            })?;
+            tiles.extend(written?);
+            progress.report((kept.len() + tiles.len()) as u64, total)?;
+            match next? {
+                Some(band) => spare = Some(std::mem::replace(&mut current, band).image),
+                None => break,
+            }
+        }
+    }
+    // Manifest order is plan order, whichever run wrote each tile.
+    kept.extend(tiles.into_iter().map(|t| (t.file.clone(), t)));
+    manifest.tiles = plan
+        .iter()
+        .map(|item| {
+            kept.remove(&item.4)
+                .ok_or_else(|| Error::Internal(format!("tile {} was not written", item.4)))
+        })
+        .collect::<Result<_>>()?;
+    codec::atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())?;
+    std::fs::remove_file(&state_path).map_err(|e| Error::io(&state_path, e))?;
+    Ok(manifest)
 }
 
-/// The manifest of the written tiles.
-fn describe(p: &Partition, options: &FragmentOptions, tiles: Vec<TileEntry>) -> Manifest {
+/// The manifest of a run, without its tiles.
+fn manifest_header(p: &Partition, options: &FragmentOptions, depth: u64) -> Manifest {
     let grid = p.grid();
-    let padded = grid.rows().edge() == EdgePolicy::Pad;
+    let (sy, sx) = (grid.rows().stride(), grid.cols().stride());
     Manifest {
         source: options.source_label.clone(),
         width: grid.cols().extent(),
         height: grid.rows().extent(),
-        depth: p.source().depth(),
+        depth,
         format: p.format(),
         channels: p.channels().bands().to_vec(),
         shape: grid.shape(),
         cell: (grid.rows().cell(), grid.cols().cell()),
-        stride: (grid.rows().stride(), grid.cols().stride()),
+        stride: (sy, sx),
         edge: grid.rows().edge(),
-        fill: if padded { p.fill() } else { 0.0 },
+        fill: if grid.rows().edge() == EdgePolicy::Pad {
+            p.fill()
+        } else {
+            0.0
+        },
         template: options.template.clone(),
-        tiles,
+        tiles: Vec::new(),
     }
+}
+
+/// The hidden file that marks a run in progress: `.<manifest name>.partial` beside it.
+fn state_path(manifest_path: &Path) -> std::path::PathBuf {
+    let name = manifest_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    manifest_path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Removes the temporary files a killed run left for planned tiles (`.<name>.<pid>.<n>.imkit-tmp`,
+/// see [`codec::atomic`]); nothing else is touched.
+fn remove_stale_temp_files(out_dir: &Path, plan: &[Planned]) -> Result<()> {
+    let mut by_dir: HashMap<std::path::PathBuf, HashSet<String>> = HashMap::new();
+    for item in plan {
+        let path = out_dir.join(&item.4);
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+            let names = by_dir.entry(dir.to_path_buf()).or_default();
+            names.insert(name.to_string_lossy().into_owned());
+        }
+    }
+    for (dir, names) in by_dir {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let tile = file
+                .strip_prefix('.')
+                .and_then(|f| f.strip_suffix(".imkit-tmp"))
+                .and_then(|f| f.rsplitn(3, '.').nth(2));
+            if tile.is_some_and(|t| names.contains(t)) {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// For a resumed run: checks that `state` records this run's header and returns the entries
+/// of the planned tiles already on disk (their checksums read from the files).
+fn resumed_tiles(
+    header: &Manifest,
+    state: &Path,
+    out_dir: &Path,
+    plan: &[Planned],
+) -> Result<HashMap<String, TileEntry>> {
+    let recorded = match std::fs::read_to_string(state) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::BadState(format!(
+                "nothing to resume in {}: no interrupted fragment run there (run without \
+                 resume)",
+                out_dir.display()
+            )))
+        }
+        Err(e) => return Err(Error::io(state, e)),
+    };
+    if recorded != header.to_json() {
+        return Err(Error::BadState(format!(
+            "cannot resume in {}: the interrupted run had another source, grid or template \
+             (run without resume to start over)",
+            out_dir.display()
+        )));
+    }
+    remove_stale_temp_files(out_dir, plan)?;
+    let mut kept = HashMap::new();
+    for &(z, row, col, rect, ref name) in plan {
+        let path = out_dir.join(name);
+        if path.is_file() {
+            let entry = TileEntry {
+                z,
+                row,
+                col,
+                rect,
+                file: name.clone(),
+                sha256: super::manifest::sha256_file(&path)?,
+            };
+            kept.insert(name.clone(), entry);
+        }
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

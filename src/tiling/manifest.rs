@@ -6,10 +6,11 @@
 use std::path::{Component, Path};
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::geom::Rect;
-use crate::partition::{EdgePolicy, Stride};
+use crate::partition::{EdgePolicy, Grid, GridSpec, Stride};
 use crate::pixel::{PixelFormat, PixelType};
 
 /// Version of the manifest layout.
@@ -31,6 +32,33 @@ pub struct TileEntry {
     pub file: String,
     /// SHA-256 of the file's bytes (lower-case hex) when it was written.
     pub sha256: String,
+}
+
+/// How a tile file differs from the manifest (see [`Manifest::changed_tiles`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileState {
+    /// The file's bytes changed since fragment wrote it.
+    Modified,
+    /// The file is gone.
+    Missing,
+}
+
+/// A tile whose file no longer matches its manifest entry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TileChange<'a> {
+    /// The manifest entry.
+    pub tile: &'a TileEntry,
+    /// What changed.
+    pub state: TileState,
+}
+
+/// SHA-256 of a file's bytes, lower-case hex (the manifest's checksum).
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// A fragment manifest.
@@ -241,7 +269,7 @@ impl Manifest {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Manifest {
+        let manifest = Manifest {
             source: string(src, "path")?,
             width,
             height,
@@ -255,7 +283,52 @@ impl Manifest {
             fill,
             template: string(&v, "template")?,
             tiles,
-        })
+        };
+        manifest.check_grid()?;
+        Ok(manifest)
+    }
+
+    /// Checks that the grid the manifest names over its image has the shape it records (a
+    /// size field changed by hand or by corruption is caught here, not by a stitch of
+    /// billions of empty rows).
+    fn check_grid(&self) -> Result<()> {
+        let (cell, stride) = (self.cell, self.stride);
+        let spec = GridSpec::new(cell.0, cell.1, stride.0, stride.1).with_edge(self.edge);
+        let grid =
+            Grid::new(self.height, self.width, &spec).map_err(|e| bad(format!("bad grid: {e}")))?;
+        if grid.shape() != self.shape {
+            return Err(bad(format!(
+                "grid shape {:?} does not match its {}x{} cells over a {}x{} image (which \
+                 give {:?})",
+                self.shape,
+                cell.0,
+                cell.1,
+                self.width,
+                self.height,
+                grid.shape()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The tiles whose files differ from what fragment wrote (edited, or missing), in
+    /// manifest order; tile files are relative to `dir`. Edited tiles are normal (that is
+    /// what the tiles are for); this tells them apart from untouched ones.
+    pub fn changed_tiles(&self, dir: &Path) -> Result<Vec<TileChange<'_>>> {
+        let mut changed = Vec::new();
+        for tile in &self.tiles {
+            let path = dir.join(&tile.file);
+            let state = match sha256_file(&path) {
+                Ok(sum) if sum == tile.sha256 => continue,
+                Ok(_) => TileState::Modified,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    TileState::Missing
+                }
+                Err(e) => return Err(e),
+            };
+            changed.push(TileChange { tile, state });
+        }
+        Ok(changed)
     }
 
     /// Reads and validates a manifest file.

@@ -13,7 +13,7 @@ mod tile;
 
 pub use blend::{compose_rows, overlap, Blend, BlendTile};
 pub use fragment::{fragment, FragmentOptions};
-pub use manifest::{Manifest, TileEntry};
+pub use manifest::{Manifest, TileChange, TileEntry, TileState};
 pub use stitch::{stitch, stitch_manifest, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 

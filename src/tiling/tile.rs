@@ -19,22 +19,23 @@ use crate::progress::Progress;
 /// Rows between two progress reports.
 const PROGRESS_EVERY: usize = 256;
 
-fn fill_pixel(format: PixelFormat, edge: EdgePolicy) -> Option<Vec<u8>> {
+fn fill_pixel(format: PixelFormat, edge: EdgePolicy) -> Result<Option<Vec<u8>>> {
     match edge {
         EdgePolicy::Pad(value) => {
             let mut one = Vec::new();
-            format.dtype.encode_fill(value, &mut one);
-            Some(one.repeat(format.channels))
+            format.dtype.encode_fill(value, &mut one)?;
+            Ok(Some(one.repeat(format.channels)))
         }
-        _ => None,
+        _ => Ok(None),
     }
 }
 
 /// A zero-or-fill-initialised tile of the size extraction produces.
 fn blank_tile(format: PixelFormat, spec: &TileSpec, placement: &Placement) -> Result<Image> {
     let (w, h) = placement.extracted_size(spec.edge);
+    crate::limits::check_image("the tile", w, h, format.channels as u64)?;
     let mut tile = Image::new(w as usize, h as usize, format)?;
-    if let Some(pixel) = fill_pixel(format, spec.edge) {
+    if let Some(pixel) = fill_pixel(format, spec.edge)? {
         tile.view_mut().fill(&pixel);
     }
     Ok(tile)
@@ -64,7 +65,7 @@ pub fn extract_into(
             dst.height()
         )));
     }
-    if let Some(pixel) = fill_pixel(src.format(), spec.edge) {
+    if let Some(pixel) = fill_pixel(src.format(), spec.edge)? {
         dst.fill(&pixel);
     }
     let (ox, oy) = placement.extracted_offset(spec.edge);
@@ -138,6 +139,14 @@ fn write_output(
     }
 }
 
+/// True when both paths name one existing file (links and `./` spellings included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Extracts a tile from an image file into a new file (format from the output's extension).
 /// PNG input is streamed: rows are decoded only down to the tile's bottom edge, so memory is
 /// one row plus the tile. Returns where the tile sat on the image.
@@ -150,6 +159,13 @@ pub fn extract_file(
 ) -> Result<Placement> {
     let (input, output) = (input.as_ref(), output.as_ref());
     codec::output_format(output)?;
+    if same_file(input, output) {
+        return Err(Error::invalid(format!(
+            "{} is the input image: extract-tile would replace it with the tile (choose \
+             another output)",
+            output.display()
+        )));
+    }
     match Format::detect(input)? {
         Format::Png => {}
         Format::Tiff | Format::Npy | Format::Exr => {

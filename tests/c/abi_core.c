@@ -33,9 +33,11 @@ int main(void) {
     NAME_MATCHES(IMKIT_STATUS_IO);
     NAME_MATCHES(IMKIT_STATUS_FORMAT);
     NAME_MATCHES(IMKIT_STATUS_UNSUPPORTED);
+    NAME_MATCHES(IMKIT_STATUS_TOO_LARGE);
     NAME_MATCHES(IMKIT_STATUS_BAD_STATE);
     NAME_MATCHES(IMKIT_STATUS_WOULD_BLOCK);
     NAME_MATCHES(IMKIT_STATUS_CANCELLED);
+    NAME_MATCHES(IMKIT_STATUS_NO_MEMORY);
     NAME_MATCHES(IMKIT_STATUS_INTERNAL);
     NAME_MATCHES(IMKIT_STATUS_PANIC);
     EXPECT(strncmp(imkit_status_str(12345), "IMKIT_STATUS_UNKNOWN", 20) == 0);
@@ -68,6 +70,13 @@ int main(void) {
     EXPECT(strstr(imkit_last_error_message(), "thread count") != NULL);
     EXPECT(imkit_get_num_threads(NULL) == IMKIT_STATUS_NULL_ARG);
     EXPECT(strstr(imkit_last_error_message(), "`out`") != NULL);
+
+    /* The size limit for input-sized buffers: default 2^32 samples, 0 restores it. */
+    EXPECT(imkit_get_max_pixels() == ((uint64_t)1 << 32));
+    imkit_set_max_pixels(1000);
+    EXPECT(imkit_get_max_pixels() == 1000);
+    imkit_set_max_pixels(0);
+    EXPECT(imkit_get_max_pixels() == ((uint64_t)1 << 32));
 
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -30,6 +30,9 @@ pub struct ConvertArgs {
     /// Write non-finite metadata numbers as Python's NaN/Infinity tokens instead of failing.
     #[arg(long)]
     python_tokens: bool,
+    /// Ignore the input's sidecar (even a broken one) and write none.
+    #[arg(long)]
+    no_metadata: bool,
 }
 
 fn exr_compression(name: &str) -> imkit::Result<ExrCompression> {
@@ -64,7 +67,18 @@ pub fn info(args: InfoArgs) -> imkit::Result<()> {
             println!("type:     {}", info.dtype);
         }
     }
-    let metadata = io::load_metadata(&file)?;
+    let sidecar = io::metadata::sidecar_path(&file);
+    let metadata = match io::load_metadata(&file) {
+        Ok(metadata) => metadata,
+        Err(imkit::Error::Format(m)) => {
+            println!("metadata: {} (broken)", sidecar.display());
+            return Err(imkit::Error::Format(format!(
+                "broken metadata sidecar {m} (the image itself is fine; convert \
+                 --no-metadata skips the sidecar)"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
     if metadata.is_empty() {
         println!("metadata: (none)");
     } else {
@@ -86,7 +100,20 @@ pub fn convert(args: ConvertArgs) -> imkit::Result<()> {
         python_tokens: args.python_tokens,
         overwrite: false,
     };
-    let (data, metadata) = io::load(&args.input)?;
+    let load = io::LoadOptions {
+        metadata: !args.no_metadata,
+    };
+    let (data, metadata) = io::load_with(&args.input, &load)?;
+    let sidecar = io::metadata::sidecar_path(&io::find_file(&args.input)?);
+    let (target, _) = io::resolve_path(&args.output, &data.as_ref())?;
+    if args.no_metadata && io::metadata::sidecar_path(&target) == sidecar && sidecar.exists() {
+        return Err(imkit::Error::invalid(format!(
+            "{} shares its sidecar {} with the input: writing it without metadata would \
+             delete that sidecar (choose another output name)",
+            target.display(),
+            sidecar.display()
+        )));
+    }
     let written = io::save(&args.output, data.as_ref(), &metadata, &options)?;
     println!("wrote {}", written.display());
     if !metadata.is_empty() {

@@ -1,6 +1,7 @@
 //! The `imkit` command-line tool: one subcommand per job, each in its own module.
 
 mod iid;
+mod interrupt;
 mod io;
 mod map;
 mod partition;
@@ -20,6 +21,10 @@ struct Cli {
     /// Output bytes never depend on it.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
+    /// Largest image, tile or array imkit may hold in memory, in samples (pixels x channels)
+    /// [default: 4294967296]; bigger input is refused before anything is allocated.
+    #[arg(long, global = true, value_name = "SAMPLES")]
+    max_pixels: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,16 +55,26 @@ enum Command {
     Map(map::MapArgs),
     /// Downscale an image of any size with a box filter, streaming (bounded memory).
     Thumbnail(pictures::ThumbnailArgs),
+    /// List the tiles of a fragment manifest that changed since fragment wrote them.
+    Verify(partition::VerifyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
+    if let Some(samples) = cli.max_pixels {
+        imkit::limits::set_max_pixels(samples);
+    }
     let result = match cli.threads.map_or(Ok(()), imkit::threads::set_num_threads) {
         Err(e) => Err(e),
         Ok(()) => run(cli.command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(imkit::Error::Cancelled) if interrupt::interrupted() => {
+            eprintln!("imkit: interrupted (nothing half-written was left behind)");
+            ExitCode::from(interrupt::EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("imkit: error: {e}");
             ExitCode::FAILURE
@@ -81,5 +96,6 @@ fn run(command: Command) -> imkit::Result<()> {
         Command::Grid(args) => partition::grid(args),
         Command::Map(args) => map::map(args),
         Command::Thumbnail(args) => pictures::thumbnail(args),
+        Command::Verify(args) => partition::verify(args),
     }
 }

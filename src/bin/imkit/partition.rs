@@ -1,4 +1,4 @@
-//! `fragment`, `stitch` and `grid`, and the partition steps of `demo`.
+//! `fragment`, `stitch`, `verify` and `grid`, and the partition steps of `demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use imkit::codec::{self, WriteOptions};
 use imkit::partition::{parse_key, EdgePolicy, GridSpec, Partition, Stride};
 use imkit::progress::Progress;
 use imkit::source::OpenOptions;
-use imkit::tiling::{self, Blend, FragmentOptions, StitchOptions};
+use imkit::tiling::{self, Blend, FragmentOptions, StitchOptions, TileState};
 use imkit::{Image, Rect};
 use sha2::{Digest, Sha256};
 
@@ -123,6 +123,9 @@ pub struct FragmentArgs {
     /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
     #[arg(long, default_value_t = 1)]
     compression: u8,
+    /// Continue an interrupted run (same image, grid and options) into the same directory.
+    #[arg(long)]
+    resume: bool,
 }
 
 /// Arguments of `imkit stitch`.
@@ -138,6 +141,16 @@ pub struct StitchArgs {
     /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
     #[arg(long, default_value_t = 1)]
     compression: u8,
+    /// Refuse to stitch when a tile changed since fragment (see `imkit verify`).
+    #[arg(long)]
+    verify: bool,
+}
+
+/// Arguments of `imkit verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The manifest written by `imkit fragment`.
+    manifest: PathBuf,
 }
 
 /// Arguments of `imkit grid`.
@@ -176,6 +189,7 @@ pub fn fragment(args: FragmentArgs) -> imkit::Result<()> {
             ..Default::default()
         },
         source_label: args.grid.image.display().to_string(),
+        resume: args.resume,
         ..Default::default()
     };
     let mut bar = ProgressBar::new("fragment");
@@ -203,6 +217,18 @@ pub fn stitch(args: StitchArgs) -> imkit::Result<()> {
         },
         ..Default::default()
     };
+    if args.verify {
+        let (manifest, changed) = changed_tiles(&args.manifest)?;
+        if let Some(first) = changed.first() {
+            return Err(imkit::Error::BadState(format!(
+                "{} of {} tiles changed since fragment (first: {}); stitch without --verify \
+                 to use them (`imkit verify` lists them)",
+                changed.len(),
+                manifest.tiles.len(),
+                first.0
+            )));
+        }
+    }
     let mut bar = ProgressBar::new("stitch");
     let mut report = |d, t| bar.update(d, t);
     tiling::stitch(
@@ -213,6 +239,50 @@ pub fn stitch(args: StitchArgs) -> imkit::Result<()> {
     )?;
     drop(bar);
     println!("wrote {}", args.output.display());
+    Ok(())
+}
+
+/// The manifest at `path` and its tiles whose files changed since fragment (names only).
+fn changed_tiles(path: &Path) -> imkit::Result<(tiling::Manifest, Vec<(String, TileState)>)> {
+    let manifest = tiling::Manifest::read(path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let changed = manifest
+        .changed_tiles(dir)?
+        .into_iter()
+        .map(|c| (c.tile.file.clone(), c.state))
+        .collect();
+    Ok((manifest, changed))
+}
+
+/// `imkit verify`: lists the tiles that changed since fragment (edited tiles are normal);
+/// fails only when a tile is missing.
+pub fn verify(args: VerifyArgs) -> imkit::Result<()> {
+    let (manifest, changed) = changed_tiles(&args.manifest)?;
+    let mut missing = 0;
+    for (file, state) in &changed {
+        let word = match state {
+            TileState::Modified => "changed",
+            TileState::Missing => {
+                missing += 1;
+                "missing"
+            }
+        };
+        println!("{word} {file}");
+    }
+    println!(
+        "{} of {} tiles changed since fragment ({missing} missing)",
+        changed.len(),
+        manifest.tiles.len()
+    );
+    if missing > 0 {
+        return Err(imkit::Error::BadState(format!(
+            "{missing} tile file(s) of {} are missing",
+            args.manifest.display()
+        )));
+    }
     Ok(())
 }
 

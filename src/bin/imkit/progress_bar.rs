@@ -29,9 +29,12 @@ impl ProgressBar {
         ProgressBar { bar: Some(bar) }
     }
 
-    /// Updates the bar with `done` of `total` units; always returns true (the CLI never
-    /// cancels).
+    /// Updates the bar with `done` of `total` units; returns false (cancel) once the user
+    /// interrupted the command (SIGINT / SIGTERM).
     pub fn update(&mut self, done: u64, total: u64) -> bool {
+        if crate::interrupt::interrupted() {
+            return false;
+        }
         if let Some(bar) = &self.bar {
             bar.set_length(total);
             bar.set_position(done.min(total));
