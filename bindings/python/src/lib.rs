@@ -30,6 +30,7 @@ fn _imkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::save_dir, m)?)?;
     m.add_function(wrap_pyfunction!(io::load_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(io::save_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(io::info, m)?)?;
     m.add_class::<io::SaveQueue>()?;
     m.add_function(wrap_pyfunction!(tiles::extract_tile, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::paste_tile, m)?)?;

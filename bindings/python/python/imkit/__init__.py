@@ -39,6 +39,7 @@ from ._imkit import (
     Partition,
     Region,
     SaveQueue,
+    info,
     load,
     load_dir,
     load_list,
@@ -152,6 +153,7 @@ def stitch(
 __all__: Sequence[str] = [
     "__version__",
     # I/O
+    "info",
     "load",
     "save",
     "load_list",

@@ -26,7 +26,7 @@ def reference(module: str):
 
 
 def header_only_png(path: Path, width: int, height: int, bands: int, depth: int) -> Path:
-    """A PNG holding only a valid IHDR (and IEND): enough for geometry, no pixels."""
+    """A PNG with a valid IHDR and almost no pixel data: enough for geometry, no reads."""
     colour = {1: 0, 2: 4, 3: 2, 4: 6}[bands]
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -34,7 +34,8 @@ def header_only_png(path: Path, width: int, height: int, bands: int, depth: int)
             ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    idat = chunk(b"IDAT", zlib.compress(b"\0"))  # a start of data: readers want one IDAT
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + idat + chunk(b"IEND", b""))
     return path
 
 

@@ -100,32 +100,17 @@ class Segment:
     """An entry's mask placed in the image: ``bbox`` (minr, minc, maxr, maxc; max exclusive),
     ``area`` (true pixels), ``regions()``, ``mask(bbox=None)``."""
 
-    __slots__ = ("key", "_file", "_bbox", "_area")
+    __slots__ = ("key", "bbox", "area", "_file")
 
-    def __init__(self, key: int, file: "imkit.IidFile") -> None:
+    def __init__(self, key: int, bbox: BBox, area: int, file: "imkit.IidFile") -> None:
         self.key = key
+        self.bbox = bbox
+        self.area = area
         self._file = file
-        self._bbox: Optional[BBox] = None
-        self._area: Optional[int] = None
-
-    @property
-    def bbox(self) -> BBox:
-        """The box given when the entry was added."""
-        if self._bbox is None:
-            self._bbox = tuple(int(v) for v in self._file.bbox(self.key))
-        return self._bbox
-
-    @property
-    def area(self) -> int:
-        """Number of true pixels."""
-        if self._area is None:
-            self._area = int(self._file.area(self.key))
-        return self._area
 
     def regions(self) -> List[Region]:
         """The stored 8-connected components, in file order."""
-        return [Region(mask, tuple(int(v) for v in bbox))
-                for bbox, mask in self._file.regions(self.key)]
+        return [Region(mask, tuple(bbox)) for bbox, mask in self._file.regions(self.key)]
 
     def mask(self, bbox: Optional[Sequence[int]] = None) -> np.ndarray:
         """The full boolean mask of the segment box, or its overlap with ``bbox``."""
@@ -148,7 +133,8 @@ class Segment:
 
     def intersects_bbox(self, bbox: Sequence[int]) -> bool:
         """True when at least one true pixel lies inside the half-open ``bbox``."""
-        return self.key in set(self._file.region(tuple(int(v) for v in bbox)).tolist())
+        minr, minc, maxr, maxc = (int(v) for v in bbox)
+        return self.key in set(self._file.region(minr, minc, maxr, maxc).tolist())
 
     def intersects_segment(self, entry: "LookupTableEntry") -> int:
         """Number of pixels true in both this segment and ``entry``'s."""
@@ -269,7 +255,7 @@ class IIDFile:
         self._cache: Dict[int, LookupTableEntry] = {}
         meta = json.loads(self._reader.meta_json) if self._reader is not None else {}
         self.meta = Metadata(meta)
-        stored = self._reader.stored_groups() if self._reader is not None else {}
+        stored = self._reader.stored_groups if self._reader is not None else {}
         self.groups = Groups(self, {name: list(keys) for name, keys in stored.items()})
         self.lut = LookupTable(self)
 
@@ -301,17 +287,27 @@ class IIDFile:
             self._view = imkit.IidFile.from_bytes(self._build().to_bytes())
         return self._view
 
+    @staticmethod
+    def _wrap(core: "imkit.IidEntry", file: "imkit.IidFile") -> LookupTableEntry:
+        key = int(core.key)
+        iid = IID(bytes(core.address), bytes(core.domain) or None, key)
+        return LookupTableEntry(key, iid, Segment(key, tuple(core.bbox), int(core.area), file))
+
     def _entry(self, key: int) -> LookupTableEntry:
         entry = self._cache.get(key)
         if entry is None:
             f = self._file()
-            address, domain = f.address(key), f.domain(key)
-            entry = LookupTableEntry(key, IID(address, domain or None, key), Segment(key, f))
-            self._cache[key] = entry
+            entry = self._cache[key] = self._wrap(f[key], f)
         return entry
 
     def _entries(self, keys: Iterable[int]) -> List[LookupTableEntry]:
-        return [self._entry(int(k)) for k in keys]
+        keys = [int(k) for k in keys]
+        missing = [k for k in keys if k not in self._cache]
+        if len(missing) > 8:
+            f = self._file()
+            for core in f.fetch(missing):
+                self._cache[int(core.key)] = self._wrap(core, f)
+        return [self._entry(k) for k in keys]
 
     def _load(self, keys: Iterable[int]) -> List[int]:
         keys = sorted({self._check_key(k) for k in keys})
@@ -321,7 +317,8 @@ class IIDFile:
     def _build(self) -> imkit.IidWriter:
         writer = self._modify() if self._writer is None else self._writer
         writer.set_meta_json(json.dumps(self.meta.data))
-        writer.set_groups([(name, list(keys)) for name, keys in self.groups._sets.items()])
+        for name, keys in self.groups._sets.items():
+            writer.set_group(name, list(keys))
         return writer
 
     # -- writing -------------------------------------------------------------------------
@@ -335,7 +332,7 @@ class IIDFile:
         if mask.ndim != 2:
             raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
         writer = self._modify()
-        key = writer.add(address or b"", domain or b"", tuple(int(v) for v in bbox), mask != 0)
+        key = writer.add(address or b"", mask != 0, tuple(int(v) for v in bbox), domain or b"")
         if group:
             self.groups._sets.setdefault(group, set()).add(key)
         return key
@@ -423,7 +420,8 @@ class IIDFile:
 
     def region(self, bbox: Sequence[int], only_loaded: bool = False) -> List[LookupTableEntry]:
         """Entries with at least one true pixel in the half-open box (minr, minc, maxr, maxc)."""
-        return self._spatial(self._file().region(tuple(int(v) for v in bbox)), only_loaded)
+        minr, minc, maxr, maxc = (int(v) for v in bbox)
+        return self._spatial(self._file().region(minr, minc, maxr, maxc), only_loaded)
 
     def at(self, x: int, y: int, only_loaded: bool = False) -> List[LookupTableEntry]:
         """The reference's ``at``: entries with a true pixel in rows ``y-1..y``, columns
@@ -434,13 +432,13 @@ class IIDFile:
         """``(nodes, edges)``: edges ``(A, B, shared pixels)`` for every pair of nodes whose
         masks share a true pixel, sorted by node order."""
         if everything:
-            keys = self._load(range(self._count()))
-            nodes, edges = self._file().overlap_graph()
+            self._load(range(self._count()))
+            graph = self._file().overlap_graph()
         else:
-            keys = sorted(self.lut.fetched_keys)
-            nodes, edges = self._file().overlap_graph(keys)
-        entries = self._entries(nodes.tolist())
+            graph = self._file().overlap_graph(sorted(self.lut.fetched_keys))
+        entries = self._entries(graph.nodes.tolist())
         by_key = {e.key: e for e in entries}
-        return entries, [(by_key[int(a)], by_key[int(b)], int(w)) for a, b, w in edges.tolist()]
+        return entries, [(by_key[a], by_key[b], w)
+                         for (a, b), w in zip(graph.edges.tolist(), graph.weights.tolist())]
 
     compute_overlap = overlap_graph

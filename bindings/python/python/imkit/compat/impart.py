@@ -40,7 +40,7 @@ import numpy as np
 
 import imkit
 
-__all__ = ["ImagePartition", "Region"]
+__all__ = ["ImagePartition", "Region", "default_cache_dir"]
 
 Number = Union[int, float]
 
@@ -59,6 +59,16 @@ def _pair(value: Any, name: str, integer: bool) -> Tuple[Number, Number]:
             raise ValueError(f"{name} must hold whole pixel counts, got {value!r}")
         out.append(int(v) if integer or isinstance(v, (int, np.integer)) else float(v))
     return out[0], out[1]
+
+
+def default_cache_dir() -> str:
+    """Where PNG/JPEG partitions keep their decode-once cache: ``$IMKIT_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/imkit``, else ``~/.cache/imkit`` (created when missing)."""
+    path = os.environ.get("IMKIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "imkit")
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _axis(key: Any) -> Union[int, slice]:
@@ -114,10 +124,13 @@ class Region:
 
 class ImagePartition:
     """impart's virtual grid of cells over an image file (or a numpy array), with stride as a
-    fraction of the cell: overlap between neighbours is ``1 - stride``."""
+    fraction of the cell: overlap between neighbours is ``1 - stride``.
+
+    PNG and JPEG files are decoded once into ``cache_dir`` (default :func:`default_cache_dir`)
+    and memory-mapped, so any cell is then read at memory speed, by every process."""
 
     def __init__(self, image: Any, cell_shape: Any, stride: Any = 1.0,
-                 channels: Sequence[int] = (0, 1, 2)) -> None:
+                 channels: Sequence[int] = (0, 1, 2), *, cache_dir: Any = None) -> None:
         self.cell_shape = _pair(cell_shape, "cell_shape", integer=True)
         self._stride = _pair(stride, "stride", integer=False)
         self.channels = channels
@@ -130,7 +143,8 @@ class ImagePartition:
         try:
             self._p = imkit.Partition(image, cell=self.cell_shape,
                                       stride=tuple(float(s) for s in self._stride),
-                                      edge="clip", channels=selected)
+                                      edge="clip", channels=selected,
+                                      cache_dir=cache_dir or default_cache_dir())
         except imkit.Error as e:
             if "channel" in str(e).lower():
                 raise IndexError(f"Invalid channels for image: {e}") from e

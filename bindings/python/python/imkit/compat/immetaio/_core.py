@@ -54,7 +54,7 @@ def _save_one(path: PathLike, arr: Any, metadata: Dict[str, Any]) -> Saved:
     arr = np.asarray(arr)
     target = _target_path(path, arr)
     target.parent.mkdir(parents=True, exist_ok=True)
-    written = imkit.save(target, arr, encode(metadata) or None, allow_nan=True)
+    written = imkit.save(target, arr, encode(metadata) or None, python_tokens=True)
     return Path(written), _sidecar(Path(written), metadata)
 
 
@@ -72,30 +72,29 @@ class _Background:
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if self._queue is None:
-                self._queue = imkit.SaveQueue(max_bytes=_QUEUE_BYTES)
+                self._queue = imkit.SaveQueue(max_bytes=_QUEUE_BYTES, python_tokens=True)
             queue = self._queue
-        queue.push(target, arr, encode(metadata) or None, allow_nan=True)
-        return target, _sidecar(target, metadata)
+        written = Path(queue.push(target, arr, encode(metadata) or None))
+        return written, _sidecar(written, metadata)
 
     def wait(self) -> None:
         with self._lock:
             queue = self._queue
         if queue is None:
             return
-        queue.flush()
-        errors = queue.errors()
-        if errors:
-            raise errors[0]
+        try:
+            queue.flush()
+        finally:
+            queue.errors()  # taken: the next wait_saves() does not raise them again
 
     def drain_at_exit(self) -> None:
         with self._lock:
             queue, self._queue = self._queue, None
         if queue is None:
             return
-        queue.flush()
-        for err in queue.errors():
-            print(f"imkit.compat.immetaio: a background save failed: {err}", file=sys.stderr)
-        queue.close()
+        for path, message in queue.close():
+            print(f"imkit.compat.immetaio: the background save of {path} failed: {message}",
+                  file=sys.stderr)
 
 
 _background = _Background()

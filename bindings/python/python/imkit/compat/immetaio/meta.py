@@ -18,7 +18,7 @@ def save(path: Union[str, Path], **metadata: Any) -> Path:
     """Write ``metadata`` as JSON to ``path`` (parent folders created, atomic); returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    imkit.save_metadata(path, encode(metadata), allow_nan=True)
+    imkit.save_metadata(path, encode(metadata), python_tokens=True)
     return path
 
 

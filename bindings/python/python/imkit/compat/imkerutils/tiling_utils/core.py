@@ -73,8 +73,8 @@ def _check_inside(rect: Tuple[int, int, int, int], width: int, height: int) -> N
 
 
 def _size(path: PathLike) -> Tuple[int, int]:
-    info = imkit.info(path)
-    return info.width, info.height
+    shape = imkit.info(path)["shape"]
+    return shape[1], shape[0]
 
 
 def extract_tile(
