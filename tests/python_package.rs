@@ -125,6 +125,9 @@ fn pytest_suite_passes() {
     let out = Command::new(python)
         .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .arg(root.join("bindings/python/tests"))
+        // Temporary files and decode caches stay under target/, never in /tmp or ~.
+        .arg(format!("--basetemp={}", root.join("target/py-tmp").display()))
+        .env("IMKIT_CACHE_DIR", root.join("target/py-cache"))
         .env("IMKIT_FIXTURES", root.join("tests/fixtures"))
         .output()
         .unwrap();
