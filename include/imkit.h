@@ -542,6 +542,14 @@ typedef struct imkit_partition imkit_partition;
 typedef struct imkit_partition_options imkit_partition_options;
 
 /**
+ * Tile pipeline parameters. Create with `imkit_pipeline_options_new` (cell 1024 x 1024, step
+ * 1024, edge clip, blend overwrite, scale 1, output type of the input, no growth, fill 0,
+ * function not thread-safe), change with the setters, free with
+ * `imkit_pipeline_options_free`. Thread safety: setters must not race with other uses.
+ */
+typedef struct imkit_pipeline_options imkit_pipeline_options;
+
+/**
  * Options for `imkit_save` and friends. Create with `imkit_save_options_new`, free with
  * `imkit_save_options_free`; every function taking options accepts NULL for the defaults.
  * Thread safety: setters must not race with other uses of the same options.
@@ -790,6 +798,53 @@ typedef struct imkit_axis_key {
  * It must not unwind (no C++ exceptions, Go panics or Julia errors may escape it).
  */
 typedef int32_t (*imkit_progress_fn)(void *user_data, uint64_t done, uint64_t total);
+
+/**
+ * Where a cell sits, as the tile function receives it. Frozen: this struct's layout will not
+ * change.
+ */
+typedef struct imkit_tile_info {
+  /**
+   * Cell row in the grid.
+   */
+  uint64_t row;
+  /**
+   * Cell column in the grid.
+   */
+  uint64_t col;
+  /**
+   * The cell on the canvas: input coordinates shifted by the left and top growth margins
+   * (with edge policy pad it may reach past the canvas).
+   */
+  struct imkit_rect rect;
+  /**
+   * Where the returned tile goes on the output (`rect` times the scale).
+   */
+  struct imkit_rect out_rect;
+  /**
+   * The part of the input image the cell covers, in input coordinates; all zero when the
+   * cell lies entirely in a growth margin.
+   */
+  struct imkit_rect input_rect;
+} imkit_tile_info;
+
+/**
+ * The function `imkit_map_tiles` calls once per cell. `input` holds the cell's pixels (the
+ * input's type and channels; the fill value outside the image) and is read-only; `output` is
+ * a buffer imkit owns, `out_rect`'s size in the output type, which the function fills (it
+ * starts as a copy of the input when the scale is 1 and the types agree, zeros otherwise).
+ * Borrowed: `info`, `input`, `output` and their pixels are valid during the call only.
+ * Return 0 on success; any other value stops the run: an `imkit_status` value is returned by
+ * `imkit_map_tiles` as that status, other values as `IMKIT_STATUS_BAD_STATE`.
+ * Thread safety: called on imkit's worker threads, several at once only when the options
+ * declare the function thread-safe (or on the calling thread, see
+ * `imkit_pipeline_options_set_calling_thread`). It must not unwind (catch C++ exceptions,
+ * Go panics and Julia errors inside it and return a non-zero value).
+ */
+typedef int32_t (*imkit_tile_fn)(void *user_data,
+                                 const struct imkit_tile_info *info,
+                                 const struct imkit_image_view *input,
+                                 const struct imkit_image_view *output);
 
 /**
  * Where a tile goes. Fill it with `imkit_tile_spec_default` and change what you need.
@@ -1965,6 +2020,136 @@ imkit_status imkit_stitch(const char *manifest,
                           const struct imkit_write_options *options,
                           imkit_progress_fn progress,
                           void *user_data);
+
+/**
+ * Creates pipeline options with the defaults. Owned: free with `imkit_pipeline_options_free`.
+ */
+IMKIT_NODISCARD imkit_status imkit_pipeline_options_new(struct imkit_pipeline_options **out);
+
+/**
+ * Sets the cell size in pixels (both at least 1).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_cell(struct imkit_pipeline_options *options,
+                                             uint64_t height,
+                                             uint64_t width);
+
+/**
+ * Sets the step between cells in whole pixels (both at least 1); cells overlap by
+ * cell - step.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_step(struct imkit_pipeline_options *options,
+                                             uint64_t step_y,
+                                             uint64_t step_x);
+
+/**
+ * Sets the stride as a fraction of the cell (impart's form); finite and greater than 0.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_stride(struct imkit_pipeline_options *options,
+                                               double stride_y,
+                                               double stride_x);
+
+/**
+ * Sets the edge policy of the grid, an `imkit_partition_edge` value.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_edge(struct imkit_pipeline_options *options,
+                                             int32_t edge);
+
+/**
+ * Sets the blend mode of overlapping output tiles, an `imkit_blend` value (the weights of
+ * `imkit_stitch`).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_blend(struct imkit_pipeline_options *options,
+                                              int32_t blend);
+
+/**
+ * Sets the scale factor: output tiles are `scale` times the cell on each axis (1 to 64).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_scale(struct imkit_pipeline_options *options,
+                                              uint64_t scale);
+
+/**
+ * Declares the output tiles' (and image's) sample type, an `imkit_dtype` value, and channel
+ * count (at least 1). Without this call the output has the input's.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_output_format(struct imkit_pipeline_options *options,
+                                                      int32_t dtype,
+                                                      uint32_t channels);
+
+/**
+ * Grows the output canvas by margins (input pixels) above, right of, below and left of the
+ * input. Cells over a margin receive the fill value there plus the input they cover.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_grow(struct imkit_pipeline_options *options,
+                                             uint64_t top,
+                                             uint64_t right,
+                                             uint64_t bottom,
+                                             uint64_t left);
+
+/**
+ * Sets the fill value (every channel) of input pixels outside the image (margins, padded
+ * cells) and of output pixels no tile covers.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_fill(struct imkit_pipeline_options *options,
+                                             double fill);
+
+/**
+ * Declares whether the tile function may run on several threads at once (default false:
+ * calls are serialized; reads, blending and encoding stay parallel).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_thread_safe(struct imkit_pipeline_options *options,
+                                                    bool thread_safe);
+
+/**
+ * Runs the tile function on the thread that called `imkit_map_tiles`, one cell at a time
+ * (default false). For runtimes whose callbacks must not run on foreign threads (Julia, GUI
+ * toolkits, thread-bound GPU contexts); a row's inputs are read in parallel ahead of it.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_calling_thread(struct imkit_pipeline_options *options,
+                                                       bool calling_thread);
+
+/**
+ * Copies encoder options for the output file (NULL restores the defaults).
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_write_options(struct imkit_pipeline_options *options,
+                                                      const struct imkit_write_options *write);
+
+/**
+ * Frees pipeline options. NULL is ignored; do not free twice.
+ */
+void imkit_pipeline_options_free(struct imkit_pipeline_options *options);
+
+/**
+ * Streams the image file `input` through `tile_fn` cell by cell and writes the blended result
+ * to `output` (format from its extension; PNG and NPY are streamed band by band, TIFF and EXR
+ * assembled in memory first): one top-to-bottom pass over the input, no file per tile, memory
+ * bounded by a row of cells. Output bytes do not depend on the thread count or on the order in
+ * which cells finish. `options` may be NULL for the defaults. `progress` (may be NULL) runs on
+ * the calling thread with (cells done, total); non-zero cancels. On any failure (the function,
+ * a read, a cancellation) no file is left at `output`; when a cell caused it, its position is
+ * stored in `*out_failed` (may be NULL; written only in that case) and the last-error message
+ * names it. Thread safety: any thread; `tile_fn` runs on imkit's worker threads.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_map_tiles(const char *input,
+                             const char *output,
+                             const struct imkit_pipeline_options *options,
+                             imkit_tile_fn tile_fn,
+                             void *user_data,
+                             imkit_progress_fn progress,
+                             void *progress_data,
+                             struct imkit_tile_info *out_failed);
 
 /**
  * Fills `*out` with the defaults: anchor (0, 0), corner top-left, 1024 x 1024, edge policy

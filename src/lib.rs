@@ -12,6 +12,7 @@ pub mod iid;
 pub mod image;
 pub mod io;
 pub mod partition;
+pub mod pipeline;
 pub mod pixel;
 pub mod progress;
 pub mod source;

@@ -15,7 +15,7 @@
 //   operation and rethrows the exception in the calling thread once the C call returned.
 //
 // Families live in their own sections below: library, images and files, tiling, save/load
-// and the save queue, partition (with fragment/stitch), IID.
+// and the save queue, partition (with fragment/stitch), the tile pipeline, IID.
 #ifndef IMKIT_HPP
 #define IMKIT_HPP
 
@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -890,6 +892,135 @@ inline void stitch(const std::string &manifest, const std::string &output, int32
     const imkit_write_options *o = options ? options->raw() : nullptr;
     detail::with_progress(progress, [&](imkit_progress_fn cb, void *ud) {
         return imkit_stitch(manifest.c_str(), output.c_str(), blend, o, cb, ud);
+    });
+}
+
+// ============================================================================ tile pipeline
+
+/// Where a cell sits: row, col, rect (canvas), out_rect (output), input_rect (input pixels).
+using TileInfo = imkit_tile_info;
+
+/// A tile function: fill `out` (imkit's buffer, out_rect's size) from `in` (read-only). It
+/// runs on imkit's worker threads, several at once only when the options say thread_safe.
+/// An exception thrown inside stops the run and is rethrown by map_tiles.
+using TileFn = std::function<void(const TileInfo &info, const View &in, const View &out)>;
+
+/// Tile pipeline options (imkit_pipeline_options): setters return *this for chaining.
+class PipelineOptions : public detail::Handle<imkit_pipeline_options, imkit_pipeline_options_free> {
+public:
+    using Handle::Handle;
+    /// The defaults: cell 1024, step 1024, clip, overwrite, scale 1, not thread-safe.
+    static PipelineOptions defaults() {
+        imkit_pipeline_options *raw = nullptr;
+        detail::call(imkit_pipeline_options_new, &raw);
+        return PipelineOptions(raw);
+    }
+    /// Cell size in pixels.
+    PipelineOptions &cell(uint64_t height, uint64_t width) {
+        detail::call(imkit_pipeline_options_set_cell, get(), height, width);
+        return *this;
+    }
+    /// Step between cells in pixels (overlap = cell - step).
+    PipelineOptions &step(uint64_t y, uint64_t x) {
+        detail::call(imkit_pipeline_options_set_step, get(), y, x);
+        return *this;
+    }
+    /// Edge policy (IMKIT_PARTITION_EDGE_*).
+    PipelineOptions &edge(int32_t edge) {
+        detail::call(imkit_pipeline_options_set_edge, get(), edge);
+        return *this;
+    }
+    /// Blend mode of overlaps (IMKIT_BLEND_*).
+    PipelineOptions &blend(int32_t blend) {
+        detail::call(imkit_pipeline_options_set_blend, get(), blend);
+        return *this;
+    }
+    /// Output tiles are `k` times the cells.
+    PipelineOptions &scale(uint64_t k) {
+        detail::call(imkit_pipeline_options_set_scale, get(), k);
+        return *this;
+    }
+    /// Output sample type (IMKIT_DTYPE_*) and channels.
+    PipelineOptions &output_format(int32_t dtype, uint32_t channels) {
+        detail::call(imkit_pipeline_options_set_output_format, get(), dtype, channels);
+        return *this;
+    }
+    /// Canvas growth in input pixels.
+    PipelineOptions &grow(uint64_t top, uint64_t right, uint64_t bottom, uint64_t left) {
+        detail::call(imkit_pipeline_options_set_grow, get(), top, right, bottom, left);
+        return *this;
+    }
+    /// Fill value outside the input.
+    PipelineOptions &fill(double value) {
+        detail::call(imkit_pipeline_options_set_fill, get(), value);
+        return *this;
+    }
+    /// Whether the tile function may run on several threads at once.
+    PipelineOptions &thread_safe(bool yes) {
+        detail::call(imkit_pipeline_options_set_thread_safe, get(), yes);
+        return *this;
+    }
+    /// Encoder options of the output file (copied).
+    PipelineOptions &write_options(const WriteOptions &options) {
+        detail::call(imkit_pipeline_options_set_write_options, get(),
+                     static_cast<const imkit_write_options *>(options.raw()));
+        return *this;
+    }
+};
+
+namespace detail {
+
+/// State shared with the tile trampoline during one map_tiles call: the exception of each
+/// failed cell, so the one imkit reports (the first in grid order) is the one rethrown.
+struct TileContext {
+    const TileFn *fn;
+    std::mutex lock;
+    std::map<std::pair<uint64_t, uint64_t>, std::exception_ptr> errors;
+};
+
+/// The C tile function: never lets an exception escape into imkit.
+extern "C" inline int32_t imkit_cpp_tile_trampoline(void *user_data, const imkit_tile_info *info,
+                                                    const imkit_image_view *in, const imkit_image_view *out) {
+    TileContext *ctx = static_cast<TileContext *>(user_data);
+    int32_t code = IMKIT_STATUS_BAD_STATE;
+    std::exception_ptr error;
+    try {
+        (*ctx->fn)(*info, *in, *out);
+        return 0;
+    } catch (const Error &e) {
+        code = e.code() != IMKIT_STATUS_OK ? e.code() : code;
+        error = std::current_exception();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    try {
+        std::lock_guard<std::mutex> guard(ctx->lock);
+        ctx->errors[{info->row, info->col}] = error;
+    } catch (...) { // no memory for the record: the status still stops the run
+    }
+    return code;
+}
+
+} // namespace detail
+
+/// Streams the image file `input` through `fn` cell by cell into the blended file `output`
+/// (imkit_map_tiles). An exception thrown by `fn` is rethrown here (the one of the first
+/// failing cell in grid order); other failures throw Error. No output is left on failure.
+/// `progress` gets (cells done, total) on the calling thread.
+inline void map_tiles(const std::string &input, const std::string &output, const TileFn &fn,
+                      const PipelineOptions *options = nullptr, const Progress &progress = {}) {
+    detail::TileContext ctx;
+    ctx.fn = &fn;
+    imkit_tile_info failed{};
+    const imkit_pipeline_options *o = options ? options->raw() : nullptr;
+    detail::with_progress(progress, [&](imkit_progress_fn cb, void *ud) {
+        imkit_status st = imkit_map_tiles(input.c_str(), output.c_str(), o, detail::imkit_cpp_tile_trampoline,
+                                          &ctx, cb, ud, &failed);
+        auto thrown = ctx.errors.find({failed.row, failed.col});
+        if (st != IMKIT_STATUS_OK && thrown != ctx.errors.end()) {
+            std::rethrow_exception(thrown->second);
+        }
+        return st;
     });
 }
 

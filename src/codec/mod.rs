@@ -7,6 +7,7 @@ pub mod exr;
 pub mod jpeg;
 pub mod npy;
 pub mod png;
+pub mod row_writer;
 pub mod tiff;
 
 use std::io::Read;

@@ -19,6 +19,7 @@ pub mod image;
 pub mod io;
 pub mod library;
 pub mod partition;
+pub mod pipeline;
 pub mod tiling;
 
 use std::cell::RefCell;

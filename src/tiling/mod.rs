@@ -5,14 +5,16 @@
 //! on it, rectangles are half-open. imkit adds rectangular tiles, a `center` anchor and edge
 //! policies for tiles that cross the image border.
 
+mod blend;
 pub mod fragment;
 pub mod manifest;
 pub mod stitch;
 mod tile;
 
+pub use blend::{compose_rows, overlap, Blend, BlendTile};
 pub use fragment::{fragment, FragmentOptions};
 pub use manifest::{Manifest, TileEntry};
-pub use stitch::{stitch, stitch_manifest, Blend, StitchOptions};
+pub use stitch::{stitch, stitch_manifest, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 
 use crate::error::{Error, Result};

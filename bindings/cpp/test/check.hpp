@@ -37,5 +37,6 @@
 void test_iid(const std::string &workdir, const std::string &fixtures);
 void test_io(const std::string &workdir);
 void test_partition(const std::string &workdir);
+void test_pipeline(const std::string &workdir);
 
 #endif

@@ -171,6 +171,7 @@ int main(int argc, char **argv) {
         test_iid(argv[1], argv[2]);
         test_io(argv[1]);
         test_partition(argv[1]);
+        test_pipeline(argv[1]);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "unexpected exception: %s\n", e.what());
         return 1;

@@ -2,6 +2,7 @@
 
 mod iid;
 mod io;
+mod map;
 mod partition;
 mod progress_bar;
 mod tiles;
@@ -39,6 +40,9 @@ enum Command {
     Stitch(partition::StitchArgs),
     /// Print the grid over an image from its header alone (no pixel is read).
     Grid(partition::GridCmdArgs),
+    /// Stream an image through an external command tile by tile ({in}/{out} replaced by
+    /// temporary tile paths) into one blended output, no tile directory needed.
+    Map(map::MapArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Fragment(args) => partition::fragment(args),
         Command::Stitch(args) => partition::stitch(args),
         Command::Grid(args) => partition::grid(args),
+        Command::Map(args) => map::map(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,7 +34,7 @@ export ImkitError, status_str, last_error_message, version, version_string, abi_
        SaveQueueOptions, SaveQueue, try_push!, next_error,
        PartitionOptions, Partition, open_partition, partition, key_index, key_slice, key_all,
        grid_shape, grid_step, source_info, cell_rect, selection, read_selection, read_cell,
-       cells_at, fragment, stitch
+       cells_at, fragment, stitch, PipelineOptions, map_tiles
 
 include("lib.jl")
 include("errors.jl")
@@ -43,6 +43,7 @@ include("image.jl")
 include("tiling.jl")
 include("io.jl")
 include("partition.jl")
+include("pipeline.jl")
 include("iid.jl")
 
 function __init__()

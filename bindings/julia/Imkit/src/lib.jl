@@ -123,6 +123,14 @@ struct imkit_rect
     bottom::UInt64
 end
 
+struct imkit_tile_info
+    row::UInt64
+    col::UInt64
+    rect::imkit_rect
+    out_rect::imkit_rect
+    input_rect::imkit_rect
+end
+
 struct imkit_axis_key
     kind::Int32
     has_start::Bool

@@ -194,6 +194,37 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         @test e isa ImkitError && e.code == Imkit.IMKIT_STATUS_CANCELLED
     end
 
+    @testset "tile pipeline" begin
+        dir = mktempdir()
+        a = UInt8[(3 * c + 5 * x + 7 * y) % 256 for c in 1:3, x in 1:120, y in 1:90]
+        src = joinpath(dir, "pipe.png")
+        write_image(src, a)
+        opts = PipelineOptions(; cell=(48, 48), step=(36, 36), blend=Imkit.IMKIT_BLEND_LINEAR)
+        cells = Tuple{UInt64,UInt64}[]
+        map_tiles(src, joinpath(dir, "inv.png"); options=opts) do info, tin, tout
+            push!(cells, (info.row, info.col))
+            tout .= 0xff .- tin
+        end
+        @test pixels(read_image(joinpath(dir, "inv.png"))) == 0xff .- a
+        @test first(cells) == (0, 0) && length(cells) == 9
+        up = PipelineOptions(; cell=(48, 48), step=(36, 36), scale=2)
+        map_tiles(src, joinpath(dir, "up.png"); options=up) do info, tin, tout
+            for y in axes(tout, 3), x in axes(tout, 2)
+                tout[:, x, y] = tin[:, (x + 1) ÷ 2, (y + 1) ÷ 2]
+            end
+        end
+        @test size(pixels(read_image(joinpath(dir, "up.png")))) == (3, 240, 180)
+        e = try
+            map_tiles(src, joinpath(dir, "bad.png"); options=opts) do info, tin, tout
+                info.row == 1 && error("model failed at $(info.row),$(info.col)")
+            end
+        catch err
+            err
+        end
+        @test e isa ErrorException && e.msg == "model failed at 1,0"
+        @test !isfile(joinpath(dir, "bad.png"))
+    end
+
     @testset "iid" begin
         path = joinpath(mktempdir(), "made.iid")
         w = IIDWriter()

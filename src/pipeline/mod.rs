@@ -1,0 +1,729 @@
+//! The tile pipeline: image → cells → the caller's function → blended output, in one
+//! streaming pass with no file per tile.
+//!
+//! The cells of a grid (cell size, stride, edge policy: [`GridSpec`]) are read from any
+//! [`RegionSource`] one row of cells at a time, top to bottom, so a PNG is decoded once as a
+//! stream. Each cell goes to the function ([`TileFn`]), which fills an output tile imkit owns.
+//! A row of output is final once every cell touching it has returned; it is then blended with
+//! the same weights and the same arithmetic as [`crate::tiling::stitch`] (one implementation:
+//! [`crate::tiling::compose_rows`]) and handed to the encoder a few rows at a time, while the
+//! next row of cells is being read and processed. Memory: the output tiles of one row of cells
+//! (plus the overlap strips of the previous one), the input tiles in flight and the source's
+//! own band; never the whole image.
+//!
+//! Output bytes never depend on the thread count or on the order in which cells finish:
+//! tiles are accumulated in grid order (row, then column). An identity function reproduces the
+//! input bit for bit under every blend mode.
+//!
+//! - The function runs in parallel on the library pool when [`PipelineOptions::thread_safe`]
+//!   says it may; otherwise calls are serialized (reads, blending and encoding stay parallel).
+//! - Output tiles may be `scale` times larger than the cells (upscalers): the output canvas
+//!   is `scale` times the input. Their pixel format may differ (declared up front).
+//! - Canvas growth ([`Margins`]): the grid is laid over the input extended by margins; cells
+//!   over a margin receive the fill value there plus whatever input they cover, and what they
+//!   return fills the margin, seams blended like everywhere else.
+//! - An error in the function (or a cancellation through the progress callback) stops the run
+//!   and leaves no output file; the error names the cell ([`PipelineError::cell`]).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use crate::codec::row_writer::RowWriter;
+use crate::codec::WriteOptions;
+use crate::error::{Error, Result};
+use crate::geom::Rect;
+use crate::image::{Image, ImageView, ImageViewMut};
+use crate::partition::{Grid, GridSpec, Stride};
+use crate::pixel::PixelFormat;
+use crate::progress::Progress;
+use crate::source::{self, Channels, OpenOptions, RegionSource};
+use crate::tiling::{compose_rows, overlap, Blend, BlendTile};
+
+/// Largest scale factor accepted.
+pub const MAX_SCALE: u64 = 64;
+
+/// Margins in input pixels by which the output canvas extends the input (outpainting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Margins {
+    /// Rows added above the input.
+    pub top: u64,
+    /// Columns added right of the input.
+    pub right: u64,
+    /// Rows added below the input.
+    pub bottom: u64,
+    /// Columns added left of the input.
+    pub left: u64,
+}
+
+impl Margins {
+    /// Parses `T,R,B,L` (four non-negative integers, as the CLI's `--grow`).
+    pub fn parse(text: &str) -> Result<Margins> {
+        let parts: Vec<u64> = text
+            .split(',')
+            .map(|p| p.trim().parse::<u64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::invalid(format!("margins must be T,R,B,L integers (got {text:?})"))
+            })?;
+        match parts[..] {
+            [top, right, bottom, left] => Ok(Margins {
+                top,
+                right,
+                bottom,
+                left,
+            }),
+            _ => Err(Error::invalid(format!(
+                "margins must be four integers T,R,B,L (got {text:?})"
+            ))),
+        }
+    }
+}
+
+/// How the pipeline runs.
+#[derive(Clone, Debug)]
+pub struct PipelineOptions {
+    /// The grid over the (grown) canvas: cell size, stride, edge policy (2-D; depth ignored).
+    pub grid: GridSpec,
+    /// How overlapping output tiles combine (the stitch weights).
+    pub blend: Blend,
+    /// Output tiles are `scale` times the cell size on each axis (1 to [`MAX_SCALE`]).
+    pub scale: u64,
+    /// Pixel format of the output tiles and image; `None` = the input's.
+    pub output_format: Option<PixelFormat>,
+    /// Canvas growth around the input.
+    pub grow: Margins,
+    /// Value of every channel of input pixels outside the image (margins, padded cells) and
+    /// of output pixels no tile covers.
+    pub fill: f64,
+    /// True when the function may run on several threads at once.
+    pub thread_safe: bool,
+    /// Run the function on the thread that called the pipeline, one cell at a time (for
+    /// runtimes whose callbacks must not run on foreign threads, such as Julia); a row's
+    /// inputs are then read in parallel ahead of it, so memory holds them too.
+    pub calling_thread: bool,
+    /// Which slice of a volume source to process.
+    pub slice: u64,
+    /// Encoder options of the output file.
+    pub write: WriteOptions,
+    /// Output rows blended and handed to the encoder at a time.
+    pub band_rows: u64,
+}
+
+impl Default for PipelineOptions {
+    /// 1024-pixel cells, no overlap, overwrite, scale 1, same format, no growth, fill 0,
+    /// function not thread-safe.
+    fn default() -> Self {
+        PipelineOptions {
+            grid: GridSpec::square(crate::tiling::DEFAULT_TILE_SIZE, Stride::Pixels(1024)),
+            blend: Blend::Overwrite,
+            scale: 1,
+            output_format: None,
+            grow: Margins::default(),
+            fill: 0.0,
+            thread_safe: false,
+            calling_thread: false,
+            slice: 0,
+            write: WriteOptions::default(),
+            band_rows: 64,
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// Square cells of `cell` pixels overlapping by `overlap` pixels (step `cell - overlap`),
+    /// clipped at the far edges, other options at their defaults.
+    pub fn with_overlap(cell: u64, overlap: u64) -> Result<PipelineOptions> {
+        if overlap >= cell {
+            return Err(Error::invalid(format!(
+                "overlap {overlap} must be smaller than the cell size {cell}"
+            )));
+        }
+        Ok(PipelineOptions {
+            grid: GridSpec::square(cell, Stride::Pixels(cell - overlap)),
+            ..PipelineOptions::default()
+        })
+    }
+}
+
+/// One cell handed to the function.
+pub struct TileIn<'a> {
+    /// Cell row in the grid.
+    pub row: u64,
+    /// Cell column in the grid.
+    pub col: u64,
+    /// The cell on the canvas (input coordinates shifted by the left and top margins); with
+    /// edge policy pad it may reach past the canvas.
+    pub rect: Rect,
+    /// The part of the input image the cell covers (input coordinates), if any.
+    pub input_rect: Option<Rect>,
+    /// Where the returned tile goes on the output canvas (`rect` times the scale).
+    pub out_rect: Rect,
+    /// The cell's pixels (the input's format; fill outside the input).
+    pub image: ImageView<'a>,
+}
+
+/// The output tile the function fills: `out_rect`'s size, the output format. It starts as a
+/// copy of the input when the scale is 1 and the formats agree (so an in-place edit only
+/// touches what it changes), zeros otherwise.
+pub struct TileOut<'a> {
+    /// The pixels to fill.
+    pub image: ImageViewMut<'a>,
+}
+
+/// The function a pipeline runs on every cell.
+pub trait TileFn: Fn(&TileIn<'_>, &mut TileOut<'_>) -> Result<()> + Sync {}
+impl<F: Fn(&TileIn<'_>, &mut TileOut<'_>) -> Result<()> + Sync> TileFn for F {}
+
+/// A failed run: the error and, when a cell caused it, the cell's (row, col).
+#[derive(Debug)]
+pub struct PipelineError {
+    /// The cell whose read or function failed; `None` for errors of the run itself.
+    pub cell: Option<(u64, u64)>,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl std::fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cell {
+            Some((r, c)) => write!(f, "cell (row {r}, col {c}): {}", self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+impl From<Error> for PipelineError {
+    fn from(error: Error) -> Self {
+        PipelineError { cell: None, error }
+    }
+}
+
+impl From<PipelineError> for Error {
+    /// The same error kind, its message prefixed with the cell.
+    fn from(e: PipelineError) -> Error {
+        let Some((r, c)) = e.cell else {
+            return e.error;
+        };
+        let at = |m: String| format!("cell (row {r}, col {c}): {m}");
+        match e.error {
+            Error::InvalidArgument(m) => Error::InvalidArgument(at(m)),
+            Error::OutOfBounds(m) => Error::OutOfBounds(at(m)),
+            Error::Mismatch(m) => Error::Mismatch(at(m)),
+            Error::BufferTooSmall(m) => Error::BufferTooSmall(at(m)),
+            Error::Io { path, source } => Error::Io {
+                path,
+                source: std::io::Error::new(source.kind(), at(source.to_string())),
+            },
+            Error::Format(m) => Error::Format(at(m)),
+            Error::Unsupported(m) => Error::Unsupported(at(m)),
+            Error::BadState(m) => Error::BadState(at(m)),
+            Error::WouldBlock(m) => Error::WouldBlock(at(m)),
+            Error::Cancelled => Error::Cancelled,
+            Error::Internal(m) => Error::Internal(at(m)),
+        }
+    }
+}
+
+/// The geometry of a run, from the input's size and the options alone.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    grid: Grid,
+    input: (u64, u64),
+    input_format: PixelFormat,
+    output_format: PixelFormat,
+    grow: Margins,
+    scale: u64,
+}
+
+fn checked(v: Option<u64>, what: &str) -> Result<u64> {
+    v.ok_or_else(|| Error::invalid(format!("{what} overflows 64-bit pixel coordinates")))
+}
+
+impl Plan {
+    /// Resolves the grid over the grown canvas of a `width` x `height` input of `format`.
+    pub fn new(
+        width: u64,
+        height: u64,
+        format: PixelFormat,
+        options: &PipelineOptions,
+    ) -> Result<Plan> {
+        if !(1..=MAX_SCALE).contains(&options.scale) {
+            return Err(Error::invalid(format!(
+                "scale must be 1 to {MAX_SCALE} (got {})",
+                options.scale
+            )));
+        }
+        let g = options.grow;
+        let cw = checked(
+            width
+                .checked_add(g.left)
+                .and_then(|v| v.checked_add(g.right)),
+            "canvas width",
+        )?;
+        let ch = checked(
+            height
+                .checked_add(g.top)
+                .and_then(|v| v.checked_add(g.bottom)),
+            "canvas height",
+        )?;
+        checked(cw.checked_mul(options.scale), "output width")?;
+        checked(ch.checked_mul(options.scale), "output height")?;
+        let output_format = options.output_format.unwrap_or(format);
+        options.blend.check_dtype(output_format.dtype)?;
+        Ok(Plan {
+            grid: Grid::new(ch, cw, &options.grid)?,
+            input: (width, height),
+            input_format: format,
+            output_format,
+            grow: g,
+            scale: options.scale,
+        })
+    }
+
+    /// The grid over the canvas.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// Number of cells (calls of the function).
+    pub fn cell_count(&self) -> u64 {
+        self.grid.len()
+    }
+
+    /// Output image size (width, height): the canvas times the scale.
+    pub fn output_size(&self) -> (u64, u64) {
+        let (w, h) = self.grid.image_size();
+        (w * self.scale, h * self.scale)
+    }
+
+    /// Pixel format of the output.
+    pub fn output_format(&self) -> PixelFormat {
+        self.output_format
+    }
+
+    /// Cell (row, col) as the function sees it: its canvas rectangle at full cell size, where
+    /// its output tile goes, and the part of the input it covers (input coordinates), if any.
+    pub fn cell_rects(&self, row: u64, col: u64) -> (Rect, Rect, Option<Rect>) {
+        let y = self.grid.rows().cell_range(row);
+        let x = self.grid.cols().cell_range(col);
+        let extent = Rect {
+            left: x.start,
+            top: y.start,
+            right: x.end,
+            bottom: y.end,
+        };
+        let on_canvas = self.input_on_canvas();
+        let inside = extent.intersect(&on_canvas);
+        let input = (!inside.is_empty()).then(|| {
+            Rect::from_xywh(
+                inside.left - on_canvas.left,
+                inside.top - on_canvas.top,
+                inside.width(),
+                inside.height(),
+            )
+        });
+        (extent, self.scaled(extent), input)
+    }
+
+    /// Where the input sits on the canvas.
+    fn input_on_canvas(&self) -> Rect {
+        Rect::from_xywh(self.grow.left, self.grow.top, self.input.0, self.input.1)
+    }
+
+    fn scaled(&self, r: Rect) -> Rect {
+        let k = self.scale;
+        Rect {
+            left: r.left * k,
+            top: r.top * k,
+            right: r.right * k,
+            bottom: r.bottom * k,
+        }
+    }
+}
+
+fn fill_pixel(format: PixelFormat, value: f64) -> Vec<u8> {
+    let mut pixel = Vec::with_capacity(format.bytes_per_pixel());
+    for _ in 0..format.channels {
+        format.dtype.encode_fill(value, &mut pixel);
+    }
+    pixel
+}
+
+fn to_usize(v: u64) -> Result<usize> {
+    usize::try_from(v).map_err(|_| Error::invalid(format!("{v} pixels do not fit in memory")))
+}
+
+/// A permit for one input in flight; handed back when dropped (also when a function panics).
+struct Token(SyncSender<()>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+/// Everything the workers share during a run.
+struct Run<'a, F: ?Sized> {
+    plan: Plan,
+    options: &'a PipelineOptions,
+    source: &'a dyn RegionSource,
+    channels: Channels,
+    function: &'a F,
+    serial: Option<Mutex<()>>,
+    input_fill: Vec<u8>,
+    output_fill: Vec<u8>,
+    overlaps: (f64, f64),
+}
+
+impl<F: TileFn + ?Sized> Run<'_, F> {
+    /// Reads a cell's pixels from the canvas: fill outside the input, input pixels inside.
+    fn read_cell(&self, extent: Rect, input: Option<Rect>) -> Result<Image> {
+        let format = self.plan.input_format;
+        let mut image = Image::new(
+            to_usize(extent.width())?,
+            to_usize(extent.height())?,
+            format,
+        )?;
+        let inside = input.map(|r| (r.width(), r.height()));
+        if inside != Some((extent.width(), extent.height())) {
+            image.view_mut().fill(&self.input_fill);
+        }
+        let Some(from) = input else {
+            return Ok(image);
+        };
+        let on_canvas = self.plan.input_on_canvas();
+        let local = Rect::from_xywh(
+            from.left + on_canvas.left - extent.left,
+            from.top + on_canvas.top - extent.top,
+            from.width(),
+            from.height(),
+        );
+        let mut view = image.view_mut();
+        let mut part = view.crop_mut(local)?;
+        source::read_region(
+            self.source,
+            self.options.slice,
+            from,
+            &self.channels,
+            &mut part,
+        )?;
+        Ok(image)
+    }
+
+    /// Reads one cell's input pixels.
+    fn read(&self, row: u64, col: u64) -> Result<Image> {
+        let (extent, _, input_rect) = self.plan.cell_rects(row, col);
+        self.read_cell(extent, input_rect)
+    }
+
+    /// Runs the function on one cell's input and places the result.
+    fn apply(&self, row: u64, col: u64, input: Image) -> Result<BlendTile> {
+        let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
+        let format = self.plan.output_format;
+        let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
+            input.clone()
+        } else {
+            Image::new(
+                to_usize(out_rect.width())?,
+                to_usize(out_rect.height())?,
+                format,
+            )?
+        };
+        let tile = TileIn {
+            row,
+            col,
+            rect: extent,
+            input_rect,
+            out_rect,
+            image: input.view(),
+        };
+        let mut out = TileOut {
+            image: output.view_mut(),
+        };
+        {
+            let _turn = self
+                .serial
+                .as_ref()
+                .map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner()));
+            (self.function)(&tile, &mut out)?;
+        }
+        drop(input);
+        Ok(BlendTile::new(
+            output,
+            out_rect,
+            self.options.blend,
+            self.plan.output_size(),
+            self.overlaps,
+        ))
+    }
+
+    /// Every cell of grid row `row`, in column order; the first failing column is reported.
+    /// Cells are read on this thread (a streaming source decodes here, never blocking a
+    /// pool thread that blending needs) and handed to the pool for the function, at most
+    /// `2 x threads` inputs in flight; with [`PipelineOptions::calling_thread`] the function
+    /// runs here too, one cell at a time.
+    fn cell_row(&self, row: u64) -> Result<Vec<BlendTile>, PipelineError> {
+        let cols = self.plan.grid.cols().count();
+        let at = |col: u64| {
+            move |error| PipelineError {
+                cell: Some((row, col)),
+                error,
+            }
+        };
+        // On a pool thread already (a nested call), waiting for pool work could starve the
+        // pool: process the row here.
+        if self.options.calling_thread || rayon::current_thread_index().is_some() {
+            return (0..cols)
+                .map(|c| {
+                    self.read(row, c)
+                        .and_then(|i| self.apply(row, c, i))
+                        .map_err(at(c))
+                })
+                .collect();
+        }
+        let pool = crate::threads::pool()?;
+        let in_flight = 2 * pool.current_num_threads().max(1);
+        let (give_back, tokens) = std::sync::mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = give_back.send(());
+        }
+        let failed = AtomicBool::new(false);
+        let slots: Vec<Mutex<Option<Result<BlendTile>>>> =
+            (0..cols).map(|_| Mutex::new(None)).collect();
+        pool.in_place_scope(|scope| {
+            for col in 0..cols {
+                if failed.load(Ordering::Relaxed) || tokens.recv().is_err() {
+                    break;
+                }
+                let input = self.read(row, col);
+                let (slot, token, failed) =
+                    (&slots[col as usize], Token(give_back.clone()), &failed);
+                scope.spawn(move |_| {
+                    let tile = input.and_then(|i| self.apply(row, col, i));
+                    if tile.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(tile);
+                    drop(token);
+                });
+            }
+        });
+        let mut tiles = Vec::with_capacity(cols as usize);
+        for (col, slot) in (0..cols).zip(slots) {
+            match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(tile) => tiles.push(tile.map_err(at(col))?),
+                None => break,
+            }
+        }
+        Ok(tiles)
+    }
+
+    /// Blends output rows `from..to` from `tiles` (grid order) on the pool, a band at a time,
+    /// and hands them to `sink` on a thread of their own, so encoding one band overlaps
+    /// blending the next.
+    fn emit(&self, tiles: &[BlendTile], from: u64, to: u64, sink: &mut dyn RowSink) -> Result<()> {
+        if from >= to {
+            return Ok(());
+        }
+        let (width, _) = self.plan.output_size();
+        let format = self.plan.output_format;
+        let row_bytes = to_usize(width)? * format.bytes_per_pixel();
+        let band = self.options.band_rows.max(1);
+        std::thread::scope(|scope| {
+            let (bands, composed) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            let writer = scope.spawn(move || -> Result<()> {
+                for buf in composed {
+                    sink.write_rows(&buf)?;
+                }
+                Ok(())
+            });
+            let mut y = from;
+            let mut result = Ok(());
+            while y < to {
+                let n = band.min(to - y);
+                let over: Vec<&BlendTile> = tiles
+                    .iter()
+                    .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
+                    .collect();
+                let mut buf = Vec::new();
+                let composed = to_usize(n).and_then(|n| {
+                    buf.resize(n * row_bytes, 0);
+                    crate::threads::install(|| {
+                        compose_rows(
+                            &over,
+                            self.options.blend,
+                            format,
+                            width,
+                            y,
+                            &self.output_fill,
+                            &mut buf,
+                        )
+                    })
+                });
+                if let Err(e) = composed {
+                    result = Err(e);
+                    break;
+                }
+                if bands.send(buf).is_err() {
+                    break; // the writer failed: its error is reported below
+                }
+                y += n;
+            }
+            drop(bands);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
+            result.and(written)
+        })
+    }
+}
+
+/// Where output rows go, top to bottom, whole packed rows at a time.
+pub trait RowSink: Send {
+    /// Takes the next rows.
+    fn write_rows(&mut self, rows: &[u8]) -> Result<()>;
+}
+
+impl RowSink for RowWriter {
+    fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
+        RowWriter::write_rows(self, rows)
+    }
+}
+
+/// Collects rows into an image in memory.
+struct ImageSink {
+    image: Image,
+    filled: usize,
+}
+
+impl RowSink for ImageSink {
+    fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
+        let data = self.image.data_mut();
+        let end = self.filled + rows.len();
+        if end > data.len() {
+            return Err(Error::Internal("pipeline produced too many rows".into()));
+        }
+        data[self.filled..end].copy_from_slice(rows);
+        self.filled = end;
+        Ok(())
+    }
+}
+
+/// Runs the pipeline over `source`, sending the output rows to `sink` in order.
+pub fn run(
+    source: &dyn RegionSource,
+    options: &PipelineOptions,
+    function: &(impl TileFn + ?Sized),
+    sink: &mut dyn RowSink,
+    progress: &mut Progress<'_>,
+) -> Result<(), PipelineError> {
+    let plan = Plan::new(source.width(), source.height(), source.format(), options)?;
+    if options.slice >= source.depth() {
+        return Err(Error::OutOfBounds(format!(
+            "slice {} does not exist (the source has {})",
+            options.slice,
+            source.depth()
+        ))
+        .into());
+    }
+    let grid = plan.grid;
+    let k = options.scale as f64;
+    let run = Run {
+        overlaps: (
+            overlap(grid.rows().cell(), grid.rows().stride()) * k,
+            overlap(grid.cols().cell(), grid.cols().stride()) * k,
+        ),
+        input_fill: fill_pixel(plan.input_format, options.fill),
+        output_fill: fill_pixel(plan.output_format, options.fill),
+        channels: Channels::all(source.format().channels),
+        serial: (!options.thread_safe).then(|| Mutex::new(())),
+        plan,
+        options,
+        source,
+        function,
+    };
+    let (_, height) = run.plan.output_size();
+    let rows = grid.rows().count();
+    let total = run.plan.cell_count();
+    let mut held: Vec<BlendTile> = Vec::new();
+    let mut done_rows = 0u64;
+    for row in 0..rows {
+        // Rows above this cell row's top are final: blend and encode them while the cells of
+        // this row are read and processed.
+        let ready = grid.rows().cell_range(row).start * options.scale;
+        let (emitted, fresh) = std::thread::scope(|scope| {
+            let emitting = scope.spawn(|| run.emit(&held, done_rows, ready, sink));
+            let fresh = run.cell_row(row);
+            let emitted = emitting
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
+            (emitted, fresh)
+        });
+        emitted?;
+        let fresh = fresh?;
+        done_rows = done_rows.max(ready);
+        let mut kept = Vec::with_capacity(held.len() + fresh.len());
+        for mut tile in held.drain(..) {
+            if tile.drop_rows_above(done_rows)? {
+                kept.push(tile);
+            }
+        }
+        kept.extend(fresh);
+        held = kept;
+        progress.report((row + 1) * grid.cols().count(), total)?;
+    }
+    run.emit(&held, done_rows, height, sink)?;
+    Ok(())
+}
+
+/// Runs the pipeline over `source` into the file `output` (format from its extension; PNG
+/// and NPY stream, TIFF and EXR are assembled in memory first). Written atomically: on any
+/// error or cancellation no file is left at `output`.
+pub fn map_source(
+    source: &dyn RegionSource,
+    output: &Path,
+    options: &PipelineOptions,
+    function: &(impl TileFn + ?Sized),
+    progress: &mut Progress<'_>,
+) -> Result<(), PipelineError> {
+    let plan = Plan::new(source.width(), source.height(), source.format(), options)?;
+    let (w, h) = plan.output_size();
+    let mut writer = RowWriter::create(output, w, h, plan.output_format(), &options.write)?;
+    run(source, options, function, &mut writer, progress)?;
+    Ok(writer.finish()?)
+}
+
+/// Runs the pipeline from the image file `input` (PNG streamed top to bottom; TIFF, NPY and
+/// EXR read by region) into the file `output`; see [`map_source`].
+pub fn map_tiles(
+    input: &Path,
+    output: &Path,
+    options: &PipelineOptions,
+    function: &(impl TileFn + ?Sized),
+    progress: &mut Progress<'_>,
+) -> Result<(), PipelineError> {
+    let source = source::open(input, &OpenOptions::default())?;
+    map_source(&*source, output, options, function, progress)
+}
+
+/// Runs the pipeline over `source` into an image in memory.
+pub fn map_to_image(
+    source: &dyn RegionSource,
+    options: &PipelineOptions,
+    function: &(impl TileFn + ?Sized),
+    progress: &mut Progress<'_>,
+) -> Result<Image, PipelineError> {
+    let plan = Plan::new(source.width(), source.height(), source.format(), options)?;
+    let (w, h) = plan.output_size();
+    let mut sink = ImageSink {
+        image: Image::new(to_usize(w)?, to_usize(h)?, plan.output_format())?,
+        filled: 0,
+    };
+    run(source, options, function, &mut sink, progress)?;
+    Ok(sink.image)
+}
