@@ -317,14 +317,23 @@ impl IidFile {
 
     /// The reference's ``at(x, y)`` (iidfile 0.2.0): keys with a true pixel in rows
     /// ``y-1..y`` and columns ``x-1..x`` (x is the column). :meth:`at` tests one pixel.
-    fn at_compat<'py>(&self, py: Python<'py>, x: i64, y: i64) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    fn at_compat<'py>(
+        &self,
+        py: Python<'py>,
+        x: i64,
+        y: i64,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let keys = py.detach(|| self.file.at_compat(x, y)).py(py)?;
         Ok(keys_array(py, keys))
     }
 
     /// The stored 8-connected regions of entry ``key``, in file order, as
     /// ``[((minr, minc, maxr, maxc), mask)]`` with absolute boxes and 2-D bool masks.
-    fn regions<'py>(&self, py: Python<'py>, key: u64) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    fn regions<'py>(
+        &self,
+        py: Python<'py>,
+        key: u64,
+    ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
         let k = self.file.check_key(key).py(py)?;
         let seg = self.file.segment(k).py(py)?;
         seg.regions()
@@ -335,7 +344,9 @@ impl IidFile {
                     .collect();
                 let mask = PyArray1::from_vec(py, bits).reshape([h, w])?.into_any();
                 let b = r.bbox;
-                let bbox = (b.minr, b.minc, b.maxr, b.maxc).into_pyobject(py)?.into_any();
+                let bbox = (b.minr, b.minc, b.maxr, b.maxc)
+                    .into_pyobject(py)?
+                    .into_any();
                 Ok((bbox, mask))
             })
             .collect()

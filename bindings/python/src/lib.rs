@@ -7,6 +7,7 @@ mod errors;
 mod iid;
 mod io;
 mod partition;
+mod pipeline;
 mod progress;
 mod tiles;
 
@@ -36,6 +37,7 @@ fn _imkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tiles::paste_tile, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::fragment, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::stitch, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::map_tiles, m)?)?;
     m.add_class::<partition::Partition>()?;
     m.add_class::<partition::Region>()?;
     m.add_class::<iid::IidFile>()?;

@@ -51,7 +51,7 @@ from ._imkit import (
     set_num_threads,
 )
 from ._progress import ProgressArg
-from ._types import OverlapGraph, Rect
+from ._types import OverlapGraph, Rect, TileInfo
 
 __version__: str = _imkit.__version__
 
@@ -118,6 +118,21 @@ def fragment(
     )
 
 
+def map_tiles(
+    source: PathLike,
+    function,
+    output: Optional[PathLike],
+    *,
+    progress: ProgressArg = False,
+    **options,
+):
+    return _imkit.map_tiles(source, function, output,
+                            progress=_progress.callback(progress, "map_tiles"), **options)
+
+
+map_tiles.__doc__ = _imkit.map_tiles.__doc__
+
+
 def stitch(
     manifest: PathLike,
     output: PathLike,
@@ -168,6 +183,8 @@ __all__: Sequence[str] = [
     "paste_tile",
     "fragment",
     "stitch",
+    "map_tiles",
+    "TileInfo",
     # partitions
     "Partition",
     "Region",

@@ -245,3 +245,24 @@ class IidWriter:
     meta: Any
     def to_bytes(self) -> bytes: ...
     def save(self, path: _Path) -> Path: ...
+
+def map_tiles(
+    source: _Path,
+    function: Callable[[npt.NDArray[Any], Any], npt.ArrayLike],
+    output: Optional[_Path],
+    *,
+    cell: Union[int, Tuple[int, int], None] = None,
+    overlap: int = 0,
+    step: Union[int, Tuple[int, int], None] = None,
+    edge: str = "clip",
+    blend: str = "overwrite",
+    scale: int = 1,
+    grow: Tuple[int, int, int, int] = (0, 0, 0, 0),
+    dtype: Any = None,
+    channels: Optional[int] = None,
+    fill: float = 0.0,
+    threads: Optional[int] = None,
+    png_compression: int = 1,
+    exr_compression: str = "zip",
+    progress: Optional[Callable[[int, int], Optional[bool]]] = None,
+) -> Any: ...
