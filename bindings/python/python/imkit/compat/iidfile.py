@@ -151,14 +151,35 @@ class Segment:
 
 
 class LookupTableEntry:
-    """One entry: ``key``, ``iid`` (label) and ``seg`` (segment)."""
+    """One entry: ``key``, ``iid`` (label) and ``seg`` (segment), read from the file when
+    first used."""
 
-    __slots__ = ("key", "iid", "seg")
+    __slots__ = ("key", "_file", "_iid", "_seg")
 
-    def __init__(self, key: int, iid: IID, seg: Segment) -> None:
+    def __init__(self, key: int, file: "imkit.IidFile") -> None:
         self.key = key
-        self.iid = iid
-        self.seg = seg
+        self._file = file
+        self._iid: Optional[IID] = None
+        self._seg: Optional[Segment] = None
+
+    def _read(self) -> None:
+        core = self._file[self.key]
+        self._iid = IID(bytes(core.address), bytes(core.domain) or None, self.key)
+        self._seg = Segment(self.key, tuple(core.bbox), int(core.area), self._file)
+
+    @property
+    def iid(self) -> IID:
+        """The label: ``address`` and ``domain``."""
+        if self._iid is None:
+            self._read()
+        return self._iid
+
+    @property
+    def seg(self) -> Segment:
+        """The segment: ``bbox``, ``area``, ``mask()``, ``regions()``."""
+        if self._seg is None:
+            self._read()
+        return self._seg
 
     def __repr__(self) -> str:
         return f"LookupTableEntry(key={self.key})"
@@ -253,6 +274,7 @@ class IIDFile:
         self._writer: Optional[imkit.IidWriter] = None
         self._view: Optional[imkit.IidFile] = self._reader
         self._cache: Dict[int, LookupTableEntry] = {}
+        self._pending: List[Tuple[bytes, np.ndarray, BBox, bytes]] = []
         meta = json.loads(self._reader.meta_json) if self._reader is not None else {}
         self.meta = Metadata(meta)
         stored = self._reader.stored_groups if self._reader is not None else {}
@@ -263,7 +285,7 @@ class IIDFile:
 
     def _count(self) -> int:
         if self._writer is not None:
-            return len(self._writer)
+            return len(self._writer) + len(self._pending)
         return len(self._reader) if self._reader is not None else 0
 
     def _check_key(self, key: Any) -> int:
@@ -281,33 +303,29 @@ class IIDFile:
         self._cache.clear()
         return self._writer
 
+    def _flush(self) -> imkit.IidWriter:
+        """Hands the entries added since the last call to the writer, masks split in
+        parallel (the same bytes as one add per entry)."""
+        writer = self._modify() if self._writer is None else self._writer
+        if self._pending:
+            pending, self._pending = self._pending, []
+            writer.add_many(pending)
+        return writer
+
     def _file(self) -> "imkit.IidFile":
         """The file the queries run on: the opened one, or the unsaved entries."""
         if self._view is None:
             self._view = imkit.IidFile.from_bytes(self._build().to_bytes())
         return self._view
 
-    @staticmethod
-    def _wrap(core: "imkit.IidEntry", file: "imkit.IidFile") -> LookupTableEntry:
-        key = int(core.key)
-        iid = IID(bytes(core.address), bytes(core.domain) or None, key)
-        return LookupTableEntry(key, iid, Segment(key, tuple(core.bbox), int(core.area), file))
-
     def _entry(self, key: int) -> LookupTableEntry:
         entry = self._cache.get(key)
         if entry is None:
-            f = self._file()
-            entry = self._cache[key] = self._wrap(f[key], f)
+            entry = self._cache[key] = LookupTableEntry(key, self._file())
         return entry
 
     def _entries(self, keys: Iterable[int]) -> List[LookupTableEntry]:
-        keys = [int(k) for k in keys]
-        missing = [k for k in keys if k not in self._cache]
-        if len(missing) > 8:
-            f = self._file()
-            for core in f.fetch(missing):
-                self._cache[int(core.key)] = self._wrap(core, f)
-        return [self._entry(k) for k in keys]
+        return [self._entry(int(k)) for k in keys]
 
     def _load(self, keys: Iterable[int]) -> List[int]:
         keys = sorted({self._check_key(k) for k in keys})
@@ -315,7 +333,7 @@ class IIDFile:
         return keys
 
     def _build(self) -> imkit.IidWriter:
-        writer = self._modify() if self._writer is None else self._writer
+        writer = self._flush()
         writer.set_meta_json(json.dumps(self.meta.data))
         for name, keys in self.groups._sets.items():
             writer.set_group(name, list(keys))
@@ -329,10 +347,14 @@ class IIDFile:
         ``group``); returns its key."""
         IID(address, domain)
         mask = np.asarray(mask)
-        if mask.ndim != 2:
-            raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
-        writer = self._modify()
-        key = writer.add(address or b"", mask != 0, tuple(int(v) for v in bbox), domain or b"")
+        box = tuple(int(v) for v in bbox)
+        if len(box) != 4 or any(not 0 <= v <= 65535 for v in box):
+            raise ValueError(f"bbox must be (minr, minc, maxr, maxc) within 0..65535, got {bbox}")
+        if mask.ndim != 2 or mask.shape != (box[2] - box[0], box[3] - box[1]) or 0 in mask.shape:
+            raise ValueError(f"Mask shape must match bounding box: mask {mask.shape}, box {box}")
+        self._modify()
+        key = self._count()
+        self._pending.append((address or b"", mask != 0, box, domain or b""))
         if group:
             self.groups._sets.setdefault(group, set()).add(key)
         return key
