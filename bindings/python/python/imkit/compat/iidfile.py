@@ -325,9 +325,19 @@ class IIDFile:
         return entry
 
     def _entries(self, keys: Iterable[int]) -> List[LookupTableEntry]:
-        return [self._entry(int(k)) for k in keys]
+        cache, f = self._cache, self._file()
+        out = []
+        for k in keys:
+            entry = cache.get(k)
+            if entry is None:
+                entry = cache[k] = LookupTableEntry(k, f)
+            out.append(entry)
+        return out
 
     def _load(self, keys: Iterable[int]) -> List[int]:
+        if isinstance(keys, range):  # every key: valid by construction
+            self.lut.fetched_keys.update(keys)
+            return list(keys)
         keys = sorted({self._check_key(k) for k in keys})
         self.lut.fetched_keys.update(keys)
         return keys
