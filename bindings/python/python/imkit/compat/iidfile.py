@@ -334,10 +334,11 @@ class IIDFile:
             out.append(entry)
         return out
 
-    def _load(self, keys: Iterable[int]) -> List[int]:
+    def _load(self, keys: Iterable[int]) -> Sequence[int]:
         if isinstance(keys, range):  # every key: valid by construction
-            self.lut.fetched_keys.update(keys)
-            return list(keys)
+            if len(self.lut.fetched_keys) != len(keys):
+                self.lut.fetched_keys.update(keys)
+            return keys
         keys = sorted({self._check_key(k) for k in keys})
         self.lut.fetched_keys.update(keys)
         return keys
@@ -447,7 +448,7 @@ class IIDFile:
         if only_loaded:
             loaded = self.lut.fetched_keys
             return self._entries(k for k in keys.tolist() if k in loaded)
-        self._load(range(self._count()))
+        self._load(range(self._count()))  # the reference fetches everything first
         return self._entries(keys.tolist())
 
     def region(self, bbox: Sequence[int], only_loaded: bool = False) -> List[LookupTableEntry]:
