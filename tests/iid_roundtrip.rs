@@ -353,3 +353,30 @@ fn add_many_equals_one_add_per_entry() {
     fresh.add_many(&entries).unwrap();
     assert_eq!(fresh.to_bytes().unwrap(), one.to_bytes().unwrap());
 }
+
+#[test]
+fn set_group_writes_the_given_order_and_add_to_group_stays_ascending() {
+    let mut w = IidWriter::new();
+    for i in 0..10u64 {
+        w.add(b"a", b"", [i, 0, i + 1, 1], MaskData::Bytes(&[1]))
+            .unwrap();
+    }
+    for k in [7, 2, 9, 2] {
+        w.add_to_group("asc", k).unwrap();
+    }
+    w.set_group("sparse", &[8, 5]).unwrap();
+    assert!(matches!(
+        w.set_group("bad", &[1, 1]),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        w.set_group("bad", &[10]),
+        Err(Error::OutOfBounds(_))
+    ));
+    let f = IidFile::from_bytes(w.to_bytes().unwrap()).unwrap();
+    let groups = f.groups();
+    assert_eq!(groups.len(), 2, "failed set_group calls created nothing");
+    assert_eq!(groups[0].stored_keys, vec![2, 7, 9]);
+    assert_eq!(groups[1].stored_keys, vec![8, 5]);
+    assert_eq!(groups[1].keys, vec![5, 8]);
+}

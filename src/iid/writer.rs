@@ -307,17 +307,47 @@ impl IidWriter {
                 self.len()
             )));
         }
-        let i = match self.group_index.get(name) {
-            Some(&i) => i,
-            None => {
-                self.groups.push((name.to_string(), Vec::new()));
-                self.group_index
-                    .insert(name.to_string(), self.groups.len() - 1);
-                self.groups.len() - 1
-            }
-        };
-        self.groups[i].1.push(key);
+        let i = self.group_slot(name);
+        let keys = &mut self.groups[i].1;
+        if let Err(at) = keys.binary_search(&key) {
+            keys.insert(at, key);
+        }
         Ok(())
+    }
+
+    /// Sets a group's key list to exactly `keys`, in this order (creating the group after
+    /// the existing ones if needed). [`add_to_group`](Self::add_to_group) keeps lists
+    /// ascending; this writes the order given, e.g. the CPython set order the reference
+    /// writes. Every key must exist and appear once; on error the group is unchanged.
+    pub fn set_group(&mut self, name: &str, keys: &[u32]) -> Result<()> {
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        for &key in keys {
+            if key as usize >= self.len() {
+                return Err(Error::OutOfBounds(format!(
+                    "group {name:?}: key {key} does not exist (the writer has {} entries)",
+                    self.len()
+                )));
+            }
+            if !seen.insert(key) {
+                return Err(Error::invalid(format!(
+                    "group {name:?}: key {key} is listed twice"
+                )));
+            }
+        }
+        let i = self.group_slot(name);
+        self.groups[i].1 = keys.to_vec();
+        Ok(())
+    }
+
+    /// The index of group `name`, created empty after the existing groups if needed.
+    fn group_slot(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.group_index.get(name) {
+            return i;
+        }
+        self.groups.push((name.to_string(), Vec::new()));
+        self.group_index
+            .insert(name.to_string(), self.groups.len() - 1);
+        self.groups.len() - 1
     }
 
     /// Sets the meta from JSON text (Python's dialect is accepted: `NaN`, `Infinity`, big
@@ -333,14 +363,11 @@ impl IidWriter {
         &self.meta
     }
 
-    /// The groups section: JSON length, JSON text, key lists (keys ascending).
+    /// The groups section: JSON length, JSON text, key lists (in their stored order).
     fn groups_section(&self) -> Vec<u8> {
         let mut json = String::from("[");
         let mut lists: Vec<u8> = Vec::new();
         for (i, (name, keys)) in self.groups.iter().enumerate() {
-            let mut keys = keys.clone();
-            keys.sort_unstable();
-            keys.dedup();
             if i > 0 {
                 json.push_str(", ");
             }

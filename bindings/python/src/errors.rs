@@ -20,15 +20,15 @@ fn class_name(e: &Error) -> &'static str {
         Error::WouldBlock(_) => "WouldBlockError",
         Error::Cancelled => "CancelledError",
         Error::Internal(_) => "InternalError",
-        // New core variants (resource limits: TooLarge, NoMemory) map here to classes of
-        // `_errors.py` deriving from (Error, MemoryError).
+        Error::TooLarge(_) => "TooLargeError",
+        Error::NoMemory(_) => "NoMemoryError",
     }
 }
 
 /// The exception class `name` of `imkit._errors` (imported once).
 pub fn error_class<'py>(py: Python<'py>, name: &'static str) -> PyResult<&'py Bound<'py, PyType>> {
-    static CLASSES: [PyOnceLock<Py<PyType>>; 11] = [const { PyOnceLock::new() }; 11];
-    const NAMES: [&str; 11] = [
+    static CLASSES: [PyOnceLock<Py<PyType>>; 13] = [const { PyOnceLock::new() }; 13];
+    const NAMES: [&str; 13] = [
         "InvalidArgumentError",
         "OutOfBoundsError",
         "MismatchError",
@@ -40,6 +40,8 @@ pub fn error_class<'py>(py: Python<'py>, name: &'static str) -> PyResult<&'py Bo
         "WouldBlockError",
         "CancelledError",
         "InternalError",
+        "TooLargeError",
+        "NoMemoryError",
     ];
     let i = NAMES.iter().position(|n| *n == name).unwrap_or(10);
     CLASSES[i].import(py, "imkit._errors", NAMES[i])

@@ -315,6 +315,60 @@ impl IidFile {
         ))
     }
 
+    /// The reference's ``at(x, y)`` (iidfile 0.2.0): keys with a true pixel in rows
+    /// ``y-1..y`` and columns ``x-1..x`` (x is the column). :meth:`at` tests one pixel.
+    fn at_compat<'py>(
+        &self,
+        py: Python<'py>,
+        x: i64,
+        y: i64,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let keys = py.detach(|| self.file.at_compat(x, y)).py(py)?;
+        Ok(keys_array(py, keys))
+    }
+
+    /// The stored 8-connected regions of entry ``key``, in file order, as
+    /// ``[((minr, minc, maxr, maxc), mask)]`` with absolute boxes and 2-D bool masks.
+    fn regions<'py>(
+        &self,
+        py: Python<'py>,
+        key: u64,
+    ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+        let k = self.file.check_key(key).py(py)?;
+        let seg = self.file.segment(k).py(py)?;
+        seg.regions()
+            .map(|r| {
+                let (h, w) = (r.bbox.height(), r.bbox.width());
+                let bits: Vec<bool> = (0..(h * w) as u64)
+                    .map(|i| imkit::iid::mask::get_bit(r.bits, i))
+                    .collect();
+                let mask = PyArray1::from_vec(py, bits).reshape([h, w])?.into_any();
+                let b = r.bbox;
+                let bbox = (b.minr, b.minc, b.maxr, b.maxc)
+                    .into_pyobject(py)?
+                    .into_any();
+                Ok((bbox, mask))
+            })
+            .collect()
+    }
+
+    /// Groups as ``{name: [keys]}`` with each list in the order stored in the file (the
+    /// reference writes a CPython set order), in file order.
+    #[getter]
+    fn stored_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for g in self.file.groups() {
+            dict.set_item(&g.name, g.stored_keys.clone())?;
+        }
+        Ok(dict)
+    }
+
+    /// The meta section's JSON text, exactly as stored.
+    #[getter]
+    fn meta_json(&self) -> &str {
+        self.file.meta_json()
+    }
+
     /// The mask of entry ``key`` over its box, as a 2-D bool array.
     fn mask<'py>(&self, py: Python<'py>, key: u64) -> PyResult<Bound<'py, PyAny>> {
         let k = self.file.check_key(key).py(py)?;
@@ -536,6 +590,17 @@ impl IidWriter {
         let writer = &mut self.writer;
         let keys = py.detach(|| writer.add_many(&new)).py(py)?;
         Ok(keys_array(py, keys.collect()))
+    }
+
+    /// Sets group ``name`` to exactly ``keys`` in this order (creating it after the existing
+    /// groups if needed); :meth:`add_to_group` keeps lists ascending instead.
+    fn set_group(&mut self, py: Python<'_>, name: &str, keys: Vec<u32>) -> PyResult<()> {
+        self.writer.set_group(name, &keys).py(py)
+    }
+
+    /// Sets the meta from JSON text (Python's dialect), stored as ``json.dumps`` writes it.
+    fn set_meta_json(&mut self, py: Python<'_>, text: &str) -> PyResult<()> {
+        self.writer.set_meta_json(text).py(py)
     }
 
     /// Adds an existing key to group ``name`` (created after the existing groups if new).

@@ -225,6 +225,19 @@ pub fn load_dir<'py>(py: Python<'py>, directory: PathBuf) -> PyResult<Bound<'py,
     Ok(list)
 }
 
+/// What a file holds, from its header alone (no pixel is decoded): a dict with ``shape``
+/// (``(h, w)`` / ``(h, w, c)`` for images, the array's shape for NPY), ``dtype`` (numpy name)
+/// and ``format`` (``"png"``, ``"tiff"``, ``"exr"``, ``"npy"``, ``"jpeg"``).
+#[pyfunction]
+pub fn info<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let probed = py.detach(|| imkit::codec::probe_array(&path)).py(py)?;
+    let dict = PyDict::new(py);
+    dict.set_item("shape", PyTuple::new(py, &probed.shape)?)?;
+    dict.set_item("dtype", probed.dtype.name())?;
+    dict.set_item("format", probed.file_format.extension())?;
+    Ok(dict)
+}
+
 /// Reads only the metadata of an image (its sidecar; empty dict without one). ``path`` is the
 /// image path or the sidecar's.
 #[pyfunction]

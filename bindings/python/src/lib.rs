@@ -7,6 +7,7 @@ mod errors;
 mod iid;
 mod io;
 mod partition;
+mod pipeline;
 mod progress;
 mod tiles;
 
@@ -17,6 +18,19 @@ use pyo3::prelude::*;
 fn set_num_threads(py: Python<'_>, n: usize) -> PyResult<()> {
     use errors::CoreResult;
     imkit::threads::set_num_threads(n).py(py)
+}
+
+/// Sets the size limit for every buffer sized from input, in samples (pixels x channels);
+/// 0 restores the default (2**32). Input past it raises :class:`imkit.TooLargeError`.
+#[pyfunction]
+fn set_max_pixels(samples: u64) {
+    imkit::limits::set_max_pixels(samples);
+}
+
+/// The size limit in samples (see :func:`set_max_pixels`).
+#[pyfunction]
+fn get_max_pixels() -> u64 {
+    imkit::limits::max_pixels()
 }
 
 #[pymodule]
@@ -30,16 +44,20 @@ fn _imkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::save_dir, m)?)?;
     m.add_function(wrap_pyfunction!(io::load_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(io::save_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(io::info, m)?)?;
     m.add_class::<io::SaveQueue>()?;
     m.add_function(wrap_pyfunction!(tiles::extract_tile, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::paste_tile, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::fragment, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::stitch, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::map_tiles, m)?)?;
     m.add_class::<partition::Partition>()?;
     m.add_class::<partition::Region>()?;
     m.add_class::<iid::IidFile>()?;
     m.add_class::<iid::IidEntry>()?;
     m.add_class::<iid::IidWriter>()?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(set_max_pixels, m)?)?;
+    m.add_function(wrap_pyfunction!(get_max_pixels, m)?)?;
     Ok(())
 }

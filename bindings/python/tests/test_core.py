@@ -108,3 +108,16 @@ def test_the_gil_is_released_during_decoding(tmp_path):
     # With the GIL held for the whole decode the ticker would stall for each load.
     during = [x for x in ticks if start < x < start + elapsed]
     assert len(during) > 0.25 * elapsed / 0.0011, (len(during), elapsed)
+
+
+def test_size_limit_raises_too_large(tmp_path):
+    imkit.save(tmp_path / "big.png", np.zeros((64, 64, 3), np.uint8))
+    old = imkit.get_max_pixels()
+    imkit.set_max_pixels(1000)
+    try:
+        with pytest.raises(imkit.TooLargeError) as exc:
+            imkit.load(tmp_path / "big.png")
+        assert isinstance(exc.value, MemoryError) and "limit" in str(exc.value)
+    finally:
+        imkit.set_max_pixels(old)
+    assert imkit.load(tmp_path / "big.png")[0].shape == (64, 64, 3)

@@ -28,7 +28,9 @@ from ._errors import (
     InvalidArgumentError,
     IoError,
     MismatchError,
+    NoMemoryError,
     OutOfBoundsError,
+    TooLargeError,
     UnsupportedError,
     WouldBlockError,
 )
@@ -39,6 +41,7 @@ from ._imkit import (
     Partition,
     Region,
     SaveQueue,
+    info,
     load,
     load_dir,
     load_list,
@@ -48,9 +51,11 @@ from ._imkit import (
     save_list,
     save_metadata,
     set_num_threads,
+    set_max_pixels,
+    get_max_pixels,
 )
 from ._progress import ProgressArg
-from ._types import OverlapGraph, Rect
+from ._types import OverlapGraph, Rect, TileInfo
 
 __version__: str = _imkit.__version__
 
@@ -117,6 +122,21 @@ def fragment(
     )
 
 
+def map_tiles(
+    source: PathLike,
+    function,
+    output: Optional[PathLike],
+    *,
+    progress: ProgressArg = False,
+    **options,
+):
+    return _imkit.map_tiles(source, function, output,
+                            progress=_progress.callback(progress, "map_tiles"), **options)
+
+
+map_tiles.__doc__ = _imkit.map_tiles.__doc__
+
+
 def stitch(
     manifest: PathLike,
     output: PathLike,
@@ -152,6 +172,7 @@ def stitch(
 __all__: Sequence[str] = [
     "__version__",
     # I/O
+    "info",
     "load",
     "save",
     "load_list",
@@ -166,6 +187,8 @@ __all__: Sequence[str] = [
     "paste_tile",
     "fragment",
     "stitch",
+    "map_tiles",
+    "TileInfo",
     # partitions
     "Partition",
     "Region",
@@ -190,4 +213,8 @@ __all__: Sequence[str] = [
     "WouldBlockError",
     "CancelledError",
     "InternalError",
+    "TooLargeError",
+    "NoMemoryError",
+    "set_max_pixels",
+    "get_max_pixels",
 ]

@@ -89,8 +89,16 @@ class InternalError(Error, RuntimeError):
     status = "IMKIT_STATUS_INTERNAL"
 
 
-# Resource limits (the core's TooLarge / NoMemory errors, when they exist) belong here as
-# subclasses of (Error, MemoryError), with one line each in src/errors.rs's table.
+class TooLargeError(Error, MemoryError):
+    """The input asks for more than the size limit (see ``imkit.set_max_pixels``)."""
+
+    status = "IMKIT_STATUS_TOO_LARGE"
+
+
+class NoMemoryError(Error, MemoryError):
+    """Allocating memory failed."""
+
+    status = "IMKIT_STATUS_NO_MEMORY"
 
 __all__ = [
     "Error",
@@ -105,4 +113,6 @@ __all__ = [
     "WouldBlockError",
     "CancelledError",
     "InternalError",
+    "TooLargeError",
+    "NoMemoryError",
 ]

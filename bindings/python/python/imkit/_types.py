@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -29,6 +29,18 @@ class Rect(NamedTuple):
     def slices(self) -> tuple[slice, slice]:
         """``(rows, cols)`` slices selecting the rectangle in an ``(h, w[, c])`` array."""
         return slice(self.top, self.bottom), slice(self.left, self.right)
+
+
+class TileInfo(NamedTuple):
+    """Where a :func:`imkit.map_tiles` cell is: grid ``row`` and ``col``, ``rect`` on the
+    (grown) canvas, ``input_rect`` (the part of the input it covers, or ``None``) and
+    ``out_rect`` (where the returned tile goes in the output)."""
+
+    row: int
+    col: int
+    rect: Rect
+    input_rect: Optional[Rect]
+    out_rect: Rect
 
 
 class OverlapGraph(NamedTuple):

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Benchmark of imkit.dask (not a test): map_tiles of a CPU-bound function with 1 and 2 worker
+# processes, the per-task overhead against the same cells in a plain loop in one process, and
+# dask.array.map_overlap over to_dask_array doing the same job (overwrite blend: map_overlap
+# trims its halo instead of blending).
+#
+#   benches/dask.sh [SIDE]      (default 16384; e.g. 8192 for a quicker look)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=bench-out/dask-venv
+mkdir -p bench-out/dask
+if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+"$venv/bin/pip" install -q --disable-pip-version-check numpy "dask[array,distributed]" maturin
+"$venv/bin/pip" install -q --disable-pip-version-check ./bindings/python
+exec nice "$venv/bin/python" benches/dask_bench.py bench-out/dask "${1:-16384}"

@@ -1,0 +1,148 @@
+"""imkit.dask on real clusters on 127.0.0.1: a LocalCluster of worker processes and a
+scheduler + two workers started as separate processes. Skips loudly without dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import imkit
+
+distributed = pytest.importorskip("dask.distributed", reason="SKIPPED (dask[distributed] is "
+                                  "not installed: pip install ./bindings/python[dask])")
+import imkit.dask as idask  # noqa: E402
+
+
+def edit(tile, info):
+    return (255 - tile) // 2 + (info.row * 5 + info.col) % 40
+
+
+def slow_identity(tile, info):
+    time.sleep(0.05)
+    return tile
+
+
+@pytest.fixture(scope="module")
+def local_client():
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture
+def image(tmp_path):
+    arr = np.random.default_rng(3).integers(0, 256, size=(333, 457, 3), dtype=np.uint8)
+    path = tmp_path / "in.png"
+    imkit.save(path, arr)
+    return path, arr
+
+
+def test_to_dask_array_equals_imkit_reads(local_client, image, tmp_path):
+    path, arr = image
+    lazy = idask.to_dask_array(path, chunks=(100, 128))
+    assert lazy.shape == arr.shape and lazy.dtype == arr.dtype
+    np.testing.assert_array_equal(lazy.compute(), arr)
+    grey = np.random.default_rng(4).random((90, 70)).astype(np.float32)
+    imkit.save(tmp_path / "g.npy", grey)
+    np.testing.assert_array_equal(idask.to_dask_array(tmp_path / "g.npy").compute(), grey)
+    np.testing.assert_array_equal(idask.to_dask_array(path, channels=[2, 0])[10:50].compute(),
+                                  arr[10:50][..., [2, 0]])
+    # Graph names are deterministic tokens of the file and options.
+    assert idask.to_dask_array(path).name == idask.to_dask_array(path).name
+
+
+@pytest.mark.parametrize("blend", ["overwrite", "linear", "gaussian"])
+def test_map_tiles_matches_one_machine(local_client, image, tmp_path, blend):
+    path, arr = image
+    ident = idask.map_tiles(path, lambda t, i: t, tmp_path / "id.png", cell=128, overlap=32,
+                            blend=blend)
+    np.testing.assert_array_equal(imkit.load(ident)[0], arr)
+    ours = idask.map_tiles(path, edit, tmp_path / "d.png", cell=128, overlap=32, blend=blend,
+                           rows_per_task=2)
+    single = imkit.map_tiles(path, edit, tmp_path / "s.png", cell=128, overlap=32, blend=blend)
+    assert ours.read_bytes() == single.read_bytes()
+
+
+def test_fragment_and_stitch_on_the_cluster(local_client, image, tmp_path):
+    path, arr = image
+    manifest = idask.fragment(path, tmp_path / "tiles", cell=100, overlap=20)
+    out = idask.stitch(manifest, tmp_path / "back.png", blend="average")
+    np.testing.assert_array_equal(imkit.load(out)[0], arr)
+
+
+def test_exception_names_the_cell(local_client, image, tmp_path):
+    path, _ = image
+
+    def bad(tile, info):
+        if (info.row, info.col) == (1, 2):
+            raise ValueError("model failed")
+        return tile
+
+    with pytest.raises(ValueError, match="model failed") as exc:
+        idask.map_tiles(path, bad, tmp_path / "b.png", cell=100, retries=0)
+    assert exc.value.imkit_cell == (1, 2)
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_killed_worker_and_the_job_still_finishes_exact(local_client, image, tmp_path):
+    path, arr = image
+    pids = list(local_client.run(os.getpid).values())
+    result = {}
+
+    def run():
+        result["out"] = idask.map_tiles(path, slow_identity, tmp_path / "k.png", cell=48,
+                                        blend="linear", overlap=8, retries=3)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(1.5)
+    os.kill(pids[0], signal.SIGKILL)
+    worker.join(timeout=120)
+    assert not worker.is_alive()
+    np.testing.assert_array_equal(imkit.load(result["out"])[0], arr)
+
+
+def test_separate_scheduler_and_worker_processes(image, tmp_path):
+    path, arr = image
+    sched_file = tmp_path / "scheduler.json"
+    # The workers import this module to unpickle its functions, as a user's would theirs.
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", "--nthreads", "1",
+                 "--no-dashboard", "--host", "127.0.0.1", "--scheduler-file", str(sched_file)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(scheduler_file=str(sched_file), timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+            out = idask.map_tiles(path, edit, tmp_path / "sep.png", cell=128, overlap=32,
+                                  blend="linear", client=client)
+            single = imkit.map_tiles(path, edit, tmp_path / "one.png", cell=128, overlap=32,
+                                     blend="linear")
+            assert out.read_bytes() == single.read_bytes()
+            np.testing.assert_array_equal(
+                idask.to_dask_array(path).compute(scheduler=client.get), arr)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
