@@ -340,7 +340,7 @@ fn c_view(view: &ImageView<'_>, data: *mut c_void) -> imkit_image_view {
         height: view.height() as u64,
         row_stride_bytes: view.row_stride(),
         channels: view.channels() as u32,
-        dtype: view.dtype() as i32,
+        dtype: imkit_dtype::from(view.dtype()) as i32,
     }
 }
 
