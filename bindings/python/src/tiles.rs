@@ -220,7 +220,7 @@ pub fn paste_tile<'py>(
 /// Writes the cells of ``partition`` as tile files into ``directory`` plus a manifest;
 /// returns the manifest path. See ``imkit.fragment`` for the arguments.
 #[pyfunction]
-#[pyo3(signature = (partition, directory, *, template, cells, manifest, source_label, png_compression, exr_compression, progress))]
+#[pyo3(signature = (partition, directory, *, template, cells, manifest, source_label, png_compression, exr_compression, resume, progress))]
 #[allow(clippy::too_many_arguments)]
 pub fn fragment(
     py: Python<'_>,
@@ -232,6 +232,7 @@ pub fn fragment(
     source_label: String,
     png_compression: u8,
     exr_compression: &str,
+    resume: bool,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PathBuf> {
     let options = FragmentOptions {
@@ -240,6 +241,7 @@ pub fn fragment(
         cells,
         manifest_name: manifest,
         source_label,
+        resume,
     };
     let core = partition.get().core();
     run_with_progress(py, progress, |p| {

@@ -75,7 +75,9 @@ def test_cancel_from_the_callback(tmp_path, rgb):
         imkit.fragment(rgb, tmp_path / "t", cell=16, progress=lambda d, t: d == 0)
     with pytest.raises(ZeroDivisionError):
         imkit.fragment(rgb, tmp_path / "u", cell=16, progress=lambda d, t: 1 / 0)
-    leftovers = [f for f in os.listdir(tmp_path / "t") + os.listdir(tmp_path / "u") if not f.startswith("tile_")]
+    # Only finished tiles and the resume marker (`.manifest.json.partial`) stay; no temp file.
+    leftovers = [f for f in os.listdir(tmp_path / "t") + os.listdir(tmp_path / "u")
+                 if not f.startswith("tile_") and f != ".manifest.json.partial"]
     assert leftovers == []
 
 
@@ -102,4 +104,19 @@ def test_ctrl_c_raises_keyboard_interrupt_and_leaves_no_temporary_file(tmp_path)
     assert run.stdout.strip() == "interrupted", run.stderr
     names = os.listdir(out)
     assert 0 < len(names) < 256 and "manifest.json" not in names
+    names.remove(".manifest.json.partial")  # what fragment(..., resume=True) continues from
     assert all(n.startswith("tile_") and n.endswith(".png") for n in names), names
+
+
+def test_fragment_resume_after_cancel_gives_the_same_files(tmp_path):
+    image = np.random.default_rng(9).integers(0, 256, (200, 260, 3), dtype=np.uint8)
+    imkit.save(tmp_path / "src.png", image)
+    whole = imkit.fragment(tmp_path / "src.png", tmp_path / "whole", cell=64)
+    with pytest.raises(imkit.CancelledError):
+        imkit.fragment(tmp_path / "src.png", tmp_path / "cut", cell=64,
+                       progress=lambda done, total: done < 5)
+    resumed = imkit.fragment(tmp_path / "src.png", tmp_path / "cut", cell=64, resume=True)
+    assert resumed.read_text().replace("cut", "whole") == whole.read_text() or \
+        resumed.read_bytes() == whole.read_bytes()
+    for f in (tmp_path / "whole").iterdir():
+        assert (tmp_path / "cut" / f.name).read_bytes() == f.read_bytes()

@@ -83,6 +83,7 @@ def fragment(
     manifest: str = "manifest.json",
     png_compression: int = 1,
     exr_compression: str = "zip",
+    resume: bool = False,
     progress: ProgressArg = False,
     **partition_options,
 ) -> Path:
@@ -99,7 +100,9 @@ def fragment(
 
     ``progress=True`` draws a bar on a terminal, a callable ``f(done, total)`` is called
     instead (return ``False`` to cancel: :class:`CancelledError`). Ctrl-C raises
-    ``KeyboardInterrupt`` and leaves no temporary file.
+    ``KeyboardInterrupt`` and leaves no temporary file; ``resume=True`` then continues the
+    interrupted run, keeping the tiles already written, and ends with the same files and
+    manifest as an uninterrupted run.
     """
     if isinstance(source, Partition):
         if partition_options:
@@ -118,6 +121,7 @@ def fragment(
         source_label=label,
         png_compression=png_compression,
         exr_compression=exr_compression,
+        resume=resume,
         progress=_progress.callback(progress, "fragment"),
     )
 

@@ -112,6 +112,7 @@ def fragment(
     source_label: str,
     png_compression: int,
     exr_compression: str,
+    resume: bool,
     progress: _Progress,
 ) -> Path: ...
 def stitch(

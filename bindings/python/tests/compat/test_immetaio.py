@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -132,13 +133,16 @@ def test_nonblocking_saves(tmp_path):
 
 
 def test_nonblocking_failure_is_raised_once(tmp_path):
-    immetaio.save(tmp_path / "ok", np.zeros((4, 4), np.uint8), nonblock=True)
-    (tmp_path / "blocked.png").mkdir()
-    immetaio.save(tmp_path / "blocked.png", np.zeros((4, 4), np.uint8), nonblock=True)
-    with pytest.raises(imkit.Error):
+    big = np.random.default_rng(2).integers(0, 256, (2160, 4096, 3), dtype=np.uint8)
+    immetaio.save(tmp_path / "a", big, nonblock=True)  # keep both workers busy
+    immetaio.save(tmp_path / "b", big, nonblock=True)
+    sub = tmp_path / "sub"
+    immetaio.save(sub / "x", np.zeros((4, 4), np.uint8), nonblock=True)
+    shutil.rmtree(sub)  # gone before a worker gets to the job: its write fails
+    with pytest.raises(imkit.IoError):
         immetaio.wait_saves()
     immetaio.wait_saves()  # cleared: the old error is not raised again
-    assert (tmp_path / "ok.png").exists()
+    assert (tmp_path / "a.png").exists() and (tmp_path / "b.png").exists()
 
 
 def test_type_errors(tmp_path):
