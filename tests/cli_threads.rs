@@ -1,13 +1,15 @@
 //! `--threads N` (and `IMKIT_THREADS`) on the CLI: every command accepts it, and the bytes it
 //! writes are the same whatever the thread count.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use imkit::{Image, PixelFormat, PixelType};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-threads-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-threads-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -22,7 +22,7 @@ mod common;
 const FSIZE: u64 = 64 * 1024;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-faults-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-faults-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

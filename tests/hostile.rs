@@ -2,6 +2,8 @@
 //! (never 101 = panic, never 134 = abort), and nothing is left behind.
 //! Fixtures in tests/fixtures/hostile/ come from tests/python/make_hostile_fixtures.py.
 
+mod common;
+
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,7 +22,7 @@ fn imkit(cwd: &Path, args: &[&str]) -> Output {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-hostile-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-hostile-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

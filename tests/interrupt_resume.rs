@@ -2,12 +2,14 @@
 //! 130 and no temporary file; `kill -9` leaves complete tiles only; `fragment --resume` then
 //! ends with exactly the files and manifest an uninterrupted run writes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("imkit-resume-{name}-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-resume-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -336,7 +336,7 @@ fn arrays_of_any_rank_round_trip_through_save_and_load() {
 /// thread count (batches of 1, 2 and 3 threads cut differently) and must decode exactly.
 #[test]
 fn fast_png_bytes_do_not_depend_on_thread_count() {
-    let dir = std::env::temp_dir().join(format!("imkit-png-threads-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-png-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (dtype, channels) in [(PixelType::U16, 4), (PixelType::U8, 3), (PixelType::U8, 1)] {
         let format = PixelFormat::new(dtype, channels).unwrap();
@@ -372,7 +372,7 @@ fn fast_png_bytes_do_not_depend_on_thread_count() {
 /// `read_image_into` decodes into a caller's (strided) buffer exactly what `read_image` returns.
 #[test]
 fn read_into_a_callers_buffer_matches_read_image() {
-    let dir = std::env::temp_dir().join(format!("imkit-read-into-{}", std::process::id()));
+    let dir = common::scratch_root().join(format!("imkit-read-into-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
         ("a.exr", PixelType::F32, 3),
