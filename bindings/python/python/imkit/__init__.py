@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Tuple, Union
 
-from . import _imkit, _progress
+from . import _errors, _imkit, _progress
 from ._errors import (
     BadStateError,
     BufferTooSmallError,
@@ -204,21 +204,8 @@ __all__: Sequence[str] = [
     "OverlapGraph",
     # library
     "set_num_threads",
-    # errors
-    "Error",
-    "InvalidArgumentError",
-    "OutOfBoundsError",
-    "MismatchError",
-    "BufferTooSmallError",
-    "IoError",
-    "FormatError",
-    "UnsupportedError",
-    "BadStateError",
-    "WouldBlockError",
-    "CancelledError",
-    "InternalError",
-    "TooLargeError",
-    "NoMemoryError",
     "set_max_pixels",
     "get_max_pixels",
+    # errors: every class of imkit._errors
+    *_errors.__all__,
 ]
