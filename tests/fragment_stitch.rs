@@ -172,7 +172,7 @@ fn selection_template_transform_and_cancel() {
     let out = dir.path().join("sel");
     std::fs::create_dir(&out).unwrap();
     let opts = FragmentOptions {
-        template: "y{y}_x{x:05}.png".into(),
+        template: Some("y{y}_x{x:05}.png".into()),
         cells: Some(vec![(2, 3), (0, 1), (2, 3)]),
         ..Default::default()
     };
@@ -182,11 +182,11 @@ fn selection_template_transform_and_cancel() {
     // Colliding names, unknown cells and bad templates are refused before writing.
     for bad in [
         FragmentOptions {
-            template: "same.png".into(),
+            template: Some("same.png".into()),
             ..Default::default()
         },
         FragmentOptions {
-            template: "../up_{row}_{col}.png".into(),
+            template: Some("../up_{row}_{col}.png".into()),
             ..Default::default()
         },
         FragmentOptions {
@@ -325,7 +325,7 @@ fn tiff_npy_and_exr_tiles_recompose_exactly() {
         let out = dir.path().join(format!("tiles{i}"));
         std::fs::create_dir(&out).unwrap();
         let options = FragmentOptions {
-            template: format!("t_{{row:02}}_{{col:02}}.{ext}"),
+            template: Some(format!("t_{{row:02}}_{{col:02}}.{ext}")),
             ..FragmentOptions::default()
         };
         let m = fragment(&p, &out, &options, &mut Progress::none()).unwrap();

@@ -115,7 +115,27 @@ pub fn check_format(format: PixelFormat) -> Result<()> {
 /// Writes an image as an EXR file, atomically.
 pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompression) -> Result<()> {
     check_format(image.format())?;
-    let name = path.display().to_string();
+    let file = super::atomic::AtomicFile::create(path)?;
+    let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
+    write_to(out, &path.display().to_string(), image, compression)?;
+    file.commit()
+}
+
+/// Encodes an image as EXR bytes in memory (the bytes [`write_file`] writes).
+pub fn encode(image: &ImageView<'_>, compression: ExrCompression) -> Result<Vec<u8>> {
+    check_format(image.format())?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    write_to(&mut out, "EXR", image, compression)?;
+    Ok(out.into_inner())
+}
+
+/// Encodes `image` into `out` (blocks compressed on the library pool, written in order).
+fn write_to(
+    out: impl std::io::Write + std::io::Seek,
+    name: &str,
+    image: &ImageView<'_>,
+    compression: ExrCompression,
+) -> Result<()> {
     if image.width() == 0 || image.height() == 0 {
         return Err(Error::unsupported(format!(
             "{name}: EXR cannot store an empty {}x{} image",
@@ -151,8 +171,6 @@ pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompressio
     );
     header.own_attributes.layer_name = None;
 
-    let file = super::atomic::AtomicFile::create(path)?;
-    let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
     let size = image.dtype().size();
     let bpp = image.format().bytes_per_pixel();
     let channels = order.len();
@@ -207,8 +225,7 @@ pub fn write_file(path: &Path, image: &ImageView<'_>, compression: ExrCompressio
             Ok(())
         },
     )
-    .map_err(|e| exr_error(&name, e))?;
-    file.commit()
+    .map_err(|e| exr_error(name, e))
 }
 
 /// zlib level of ZIP blocks (OpenEXR's default).

@@ -381,6 +381,40 @@ pub fn write_image_as(
     }
 }
 
+/// Encodes an image in `format` into memory (the bytes [`write_image_as`] writes), refusing
+/// formats that cannot hold the pixels exactly.
+pub fn encode_image(format: Format, image: &ImageView<'_>, options: &WriteOptions) -> Result<Vec<u8>> {
+    format.check_lossless(image.format())?;
+    match format {
+        Format::Png => png::encode(image, options.png_compression),
+        Format::Exr => exr::encode(image, options.exr_compression),
+        Format::Tiff => tiff::encode(std::slice::from_ref(image)),
+        Format::Npy => npy::encode_slices(std::slice::from_ref(image), false),
+        Format::Jpeg => Err(Error::Internal("JPEG passed the lossless check".into())),
+    }
+}
+
+/// Encodes the slices of a volume (equal sizes and layouts, in order) into memory: a
+/// multi-page TIFF or a `(d, h, w[, c])` NPY array. Other formats hold one image.
+pub fn encode_volume(format: Format, slices: &[ImageView<'_>]) -> Result<Vec<u8>> {
+    if let Some(first) = slices.first() {
+        format.check_lossless(first.format())?;
+    }
+    match format {
+        Format::Tiff => tiff::encode(slices),
+        Format::Npy => npy::encode_slices(slices, true),
+        other => Err(one_image_format(other, slices.len() as u64)),
+    }
+}
+
+/// The error for a volume of `slices` slices sent to a format that holds one image.
+pub fn one_image_format(format: Format, slices: u64) -> Error {
+    Error::unsupported(format!(
+        "{} holds one image, not a volume of {slices} slices (volumes go to .tif or .npy)",
+        format.name()
+    ))
+}
+
 fn prefix(path: &Path, e: Error) -> Error {
     match e {
         Error::Unsupported(m) => Error::Unsupported(format!("{}: {m}", path.display())),

@@ -490,24 +490,62 @@ pub fn read_file(path: &Path) -> Result<NdArray> {
 /// per row). Shape `(h, w)` for one channel, `(h, w, c)` otherwise, as
 /// [`NdArray::from_image`].
 pub fn write_image(path: &Path, image: &ImageView<'_>) -> Result<()> {
-    let format = image.format();
-    if cfg!(target_endian = "big") && format.dtype.size() > 1 {
-        return write_file(path, &NdArray::from_image(image));
-    }
-    let shape = crate::array::image_shape(image.width(), image.height(), format.channels);
     let mut file = super::atomic::AtomicFile::create(path)?;
-    let io = |e| Error::io(path, e);
-    file.write_all(&NpyHeader::encode(format.dtype, &shape))
-        .map_err(io)?;
-    match image.packed_data() {
-        Some(data) => file.write_all(data).map_err(io)?,
-        None => {
-            for y in 0..image.height() {
-                file.write_all(image.row(y)).map_err(io)?;
+    write_slices_to(&mut file, std::slice::from_ref(image), false)
+        .map_err(|e| Error::io(path, e))?;
+    file.commit()
+}
+
+/// Encodes images of one size and layout as NPY bytes in memory: one image as `(h, w[, c])`,
+/// or with `volume` the slices as `(d, h, w[, c])` (one channel has no channel axis).
+pub fn encode_slices(slices: &[ImageView<'_>], volume: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_slices_to(&mut out, slices, volume).map_err(|e| Error::io("NPY", e))?;
+    Ok(out)
+}
+
+/// Writes the header and the samples (little-endian) of `slices`; see [`encode_slices`].
+fn write_slices_to(
+    out: &mut impl Write,
+    slices: &[ImageView<'_>],
+    volume: bool,
+) -> std::io::Result<()> {
+    let Some(first) = slices.first() else {
+        return Err(std::io::Error::other("no slice to write"));
+    };
+    let format = first.format();
+    if slices
+        .iter()
+        .any(|s| (s.width(), s.height(), s.format()) != (first.width(), first.height(), format))
+        || (!volume && slices.len() != 1)
+    {
+        return Err(std::io::Error::other("the slices differ in size or layout"));
+    }
+    let mut shape = crate::array::image_shape(first.width(), first.height(), format.channels);
+    if volume {
+        shape.insert(0, slices.len());
+    }
+    out.write_all(&NpyHeader::encode(format.dtype, &shape))?;
+    let swap = cfg!(target_endian = "big") && format.dtype.size() > 1;
+    for image in slices {
+        match image.packed_data() {
+            Some(data) if !swap => out.write_all(data)?,
+            _ if !swap => {
+                for y in 0..image.height() {
+                    out.write_all(image.row(y))?;
+                }
+            }
+            _ => {
+                for y in 0..image.height() {
+                    let mut row = image.row(y).to_vec();
+                    row.chunks_exact_mut(format.dtype.size())
+                        .for_each(<[u8]>::reverse);
+                    out.write_all(&row)?;
+                }
             }
         }
     }
-    file.commit()
+    Ok(())
 }
 
 /// Encodes an array as NPY bytes (header and data), exactly as `numpy.save` would.

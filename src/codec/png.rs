@@ -388,9 +388,48 @@ pub fn write_file(
     check_format(image.format())?;
     let file = super::atomic::AtomicFile::create(path)?;
     let name = path.display().to_string();
+    write_to(file.unbuffered()?, &name, image, compression, metadata)?;
+    file.commit()
+}
+
+/// Encodes a whole image as PNG bytes in memory (the bytes [`write_file`] writes).
+pub fn encode(image: &crate::image::ImageView<'_>, compression: u8) -> Result<Vec<u8>> {
+    let buffer = SharedBuffer::default();
+    write_to(
+        buffer.clone(),
+        "PNG",
+        image,
+        compression,
+        &PngMetadata::default(),
+    )?;
+    Ok(buffer.0.take())
+}
+
+/// A `Write` into a buffer its creator keeps a handle on (the encoder owns its output).
+#[derive(Clone, Default)]
+struct SharedBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encodes `image` into `out` row by row.
+fn write_to<W: Write + 'static>(
+    out: W,
+    name: &str,
+    image: &crate::image::ImageView<'_>,
+    compression: u8,
+    metadata: &PngMetadata,
+) -> Result<()> {
     let mut writer = PngWriter::new(
-        file.unbuffered()?,
-        &name,
+        out,
+        name,
         image.width(),
         image.height(),
         image.format(),
@@ -400,6 +439,5 @@ pub fn write_file(
     for y in 0..image.height() {
         writer.write_row(image.row(y))?;
     }
-    writer.finish()?;
-    file.commit()
+    writer.finish()
 }

@@ -2,17 +2,20 @@
 //! in bands (stitching, the tile pipeline).
 //!
 //! PNG and NPY stream: rows go straight to the encoder or the file, so memory stays at a band
-//! whatever the image size. TIFF and EXR are assembled in memory and encoded at the end (their
-//! encoders here take whole images). Every file is written atomically: nothing appears at the
-//! path unless [`RowWriter::finish`] succeeds.
+//! whatever the image size. TIFF pages and EXR images are assembled in memory and encoded when
+//! complete (their encoders here take whole images). Volumes (several slices, rows of slice 0
+//! first) go to a multi-page TIFF (one page in memory at a time) or a `(d, h, w[, c])` NPY
+//! (streamed). Every file is written atomically: nothing appears at the path unless
+//! [`RowWriter::finish`] succeeds.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::atomic::AtomicFile;
 use super::npy::NpyHeader;
 use super::png::{PngMetadata, PngWriter};
+use super::tiff::TiffPages;
 use super::{output_format, write_image_as, Format, WriteOptions};
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -21,15 +24,20 @@ use crate::pixel::PixelFormat;
 enum Target {
     Png(Box<PngWriter<File>>, AtomicFile),
     Npy(AtomicFile, usize),
+    /// TIFF: the page being filled, the pages written so far.
+    Pages(Image, TiffPages<BufWriter<File>>, AtomicFile),
     Whole(Image, Format, PathBuf, WriteOptions),
 }
 
-/// An image file being written row by row (format from the path's extension).
+/// An image or volume file being written row by row (format from the path's extension).
 pub struct RowWriter {
     target: Target,
     row_bytes: usize,
     rows_done: usize,
+    /// Rows of one slice.
     height: usize,
+    /// Slices.
+    depth: usize,
 }
 
 impl RowWriter {
@@ -42,14 +50,30 @@ impl RowWriter {
         format: PixelFormat,
         options: &WriteOptions,
     ) -> Result<RowWriter> {
+        RowWriter::create_volume(path, width, height, 1, format, options)
+    }
+
+    /// Starts `path` for a volume of `depth` slices of `width` x `height` (one slice is an
+    /// image); rows come slice after slice. Volumes go to TIFF (pages) or NPY only.
+    pub fn create_volume(
+        path: &Path,
+        width: u64,
+        height: u64,
+        depth: u64,
+        format: PixelFormat,
+        options: &WriteOptions,
+    ) -> Result<RowWriter> {
         let file_format = output_format(path)?;
-        file_format
-            .check_lossless(format)
-            .map_err(|e| Error::unsupported(format!("{}: {e}", path.display())))?;
+        let named = |e: Error| Error::unsupported(format!("{}: {e}", path.display()));
+        file_format.check_lossless(format).map_err(named)?;
+        if depth > 1 && !matches!(file_format, Format::Tiff | Format::Npy) {
+            return Err(named(super::one_image_format(file_format, depth)));
+        }
         let too_big = || Error::invalid(format!("{width}x{height} is too large for memory"));
-        let (w, h) = (
+        let (w, h, d) = (
             usize::try_from(width).map_err(|_| too_big())?,
             usize::try_from(height).map_err(|_| too_big())?,
+            usize::try_from(depth).map_err(|_| too_big())?,
         );
         let row_bytes = w
             .checked_mul(format.bytes_per_pixel())
@@ -71,10 +95,19 @@ impl RowWriter {
             }
             Format::Npy => {
                 let mut file = AtomicFile::create(path)?;
-                let shape = crate::array::image_shape(w, h, format.channels);
+                let mut shape = crate::array::image_shape(w, h, format.channels);
+                if d > 1 {
+                    shape.insert(0, d);
+                }
                 file.write_all(&NpyHeader::encode(format.dtype, &shape))
                     .map_err(|e| Error::io(path, e))?;
                 Target::Npy(file, format.dtype.size())
+            }
+            Format::Tiff => {
+                let file = AtomicFile::create(path)?;
+                let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
+                let pages = TiffPages::new(out, &path.display().to_string())?;
+                Target::Pages(Image::new(w, h, format)?, pages, file)
             }
             other => Target::Whole(
                 Image::new(w, h, format)?,
@@ -88,19 +121,20 @@ impl RowWriter {
             row_bytes,
             rows_done: 0,
             height: h,
+            depth: d,
         })
     }
 
     /// True when rows go to the file as they come (PNG, NPY), false when the image is
     /// assembled in memory first.
     pub fn streams(&self) -> bool {
-        !matches!(self.target, Target::Whole(..))
+        !matches!(self.target, Target::Whole(..) | Target::Pages(..))
     }
 
     /// Appends whole packed rows (native byte order).
     pub fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
         if rows.len() % self.row_bytes.max(1) != 0
-            || self.rows_done + rows.len() / self.row_bytes.max(1) > self.height
+            || self.rows_done + rows.len() / self.row_bytes.max(1) > self.height * self.depth
         {
             return Err(Error::Internal(format!(
                 "row writer: {} bytes do not make whole rows within the image",
@@ -114,6 +148,22 @@ impl RowWriter {
                 }
             }
             Target::Npy(file, sample) => write_little_endian(file, rows, *sample)?,
+            Target::Pages(page, pages, _) => {
+                // Rows may end one page and start the next.
+                let mut rest = rows;
+                let mut at = self.rows_done % self.height;
+                while !rest.is_empty() {
+                    let n = rest.len().min((self.height - at) * self.row_bytes);
+                    let start = at * self.row_bytes;
+                    page.data_mut()[start..start + n].copy_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    at += n / self.row_bytes;
+                    if at == self.height {
+                        pages.write_page(&page.view())?;
+                        at = 0;
+                    }
+                }
+            }
             Target::Whole(image, ..) => {
                 let start = self.rows_done * self.row_bytes;
                 image.data_mut()[start..start + rows.len()].copy_from_slice(rows);
@@ -125,10 +175,11 @@ impl RowWriter {
 
     /// Completes the file and moves it into place; every row must have been written.
     pub fn finish(self) -> Result<()> {
-        if self.rows_done != self.height {
+        if self.rows_done != self.height * self.depth {
             return Err(Error::Internal(format!(
                 "row writer: {} of {} rows written",
-                self.rows_done, self.height
+                self.rows_done,
+                self.height * self.depth
             )));
         }
         match self.target {
@@ -137,6 +188,10 @@ impl RowWriter {
                 file.commit()
             }
             Target::Npy(file, _) => file.commit(),
+            Target::Pages(_, pages, file) => {
+                drop(pages);
+                file.commit()
+            }
             Target::Whole(image, format, path, options) => {
                 write_image_as(&path, format, &image.view(), &options)
             }

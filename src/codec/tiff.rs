@@ -1,13 +1,14 @@
 //! TIFF through the `tiff` crate.
 //!
 //! Writing: uint8, uint16 or float32 with 1 (grey), 3 (RGB) or 4 (RGBA) channels, chunky
-//! (interleaved) layout, Deflate compression at the fast level; deterministic bytes.
+//! (interleaved) layout, Deflate compression at the fast level; deterministic bytes. Several
+//! pages make a multi-page file (a volume, page `z` = slice `z`), see [`TiffPages`].
 //! Reading: the first image of the file, grey / grey+alpha / RGB / RGBA / multi-band, any
 //! sample type imkit has (8-64 bits); palette, CMYK, YCbCr, Lab, bit depths below 8 and planar
 //! (separate-plane) files are rejected with a clear error.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Cursor, Seek, Write};
 use std::path::Path;
 
 use tiff::decoder::{Decoder, DecodingResult, Limits};
@@ -55,50 +56,86 @@ fn typed<T: Copy, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T
         .collect()
 }
 
+/// TIFF pages written one after the other into `W` (several pages make a multi-page file:
+/// page `z` holds slice `z` of a volume). Bytes are deterministic.
+pub struct TiffPages<W: Write + Seek> {
+    encoder: TiffEncoder<W>,
+    name: String,
+}
+
+impl<W: Write + Seek> TiffPages<W> {
+    /// Starts a TIFF file in `out`; `name` names it in errors.
+    pub fn new(out: W, name: &str) -> Result<Self> {
+        let encoder = TiffEncoder::new(out)
+            .map_err(|e| tiff_error(name, e))?
+            .with_compression(Compression::Deflate(DeflateLevel::Fast));
+        Ok(TiffPages {
+            encoder,
+            name: name.to_string(),
+        })
+    }
+
+    /// Appends one page.
+    pub fn write_page(&mut self, image: &ImageView<'_>) -> Result<()> {
+        check_format(image.format())?;
+        let name = &self.name;
+        let (w, h) = match (u32::try_from(image.width()), u32::try_from(image.height())) {
+            (Ok(w), Ok(h)) if w > 0 && h > 0 => (w, h),
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "{name}: TIFF cannot store a {}x{} image",
+                    image.width(),
+                    image.height()
+                )))
+            }
+        };
+        let packed = image.to_image();
+        let encoder = &mut self.encoder;
+        let bytes = packed.data();
+        let result = match (image.dtype(), image.channels()) {
+            (PixelType::U8, 1) => encoder.write_image::<colortype::Gray8>(w, h, bytes),
+            (PixelType::U8, 3) => encoder.write_image::<colortype::RGB8>(w, h, bytes),
+            (PixelType::U8, 4) => encoder.write_image::<colortype::RGBA8>(w, h, bytes),
+            (PixelType::U16, c) => {
+                let v = typed(bytes, u16::from_ne_bytes);
+                match c {
+                    1 => encoder.write_image::<colortype::Gray16>(w, h, &v),
+                    3 => encoder.write_image::<colortype::RGB16>(w, h, &v),
+                    _ => encoder.write_image::<colortype::RGBA16>(w, h, &v),
+                }
+            }
+            (_, c) => {
+                let v = typed(bytes, f32::from_ne_bytes);
+                match c {
+                    1 => encoder.write_image::<colortype::Gray32Float>(w, h, &v),
+                    3 => encoder.write_image::<colortype::RGB32Float>(w, h, &v),
+                    _ => encoder.write_image::<colortype::RGBA32Float>(w, h, &v),
+                }
+            }
+        };
+        result.map_err(|e| tiff_error(name, e))
+    }
+}
+
+/// Encodes `pages` (one for an image, several for a volume) as TIFF bytes in memory.
+pub fn encode(pages: &[ImageView<'_>]) -> Result<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    let mut writer = TiffPages::new(&mut out, "TIFF")?;
+    for page in pages {
+        writer.write_page(page)?;
+    }
+    drop(writer);
+    Ok(out.into_inner())
+}
+
 /// Writes an image as a TIFF file, atomically.
 pub fn write_file(path: &Path, image: &ImageView<'_>) -> Result<()> {
     check_format(image.format())?;
-    let name = path.display().to_string();
-    let (w, h) = match (u32::try_from(image.width()), u32::try_from(image.height())) {
-        (Ok(w), Ok(h)) if w > 0 && h > 0 => (w, h),
-        _ => {
-            return Err(Error::unsupported(format!(
-                "{name}: TIFF cannot store a {}x{} image",
-                image.width(),
-                image.height()
-            )))
-        }
-    };
-    let packed = image.to_image();
     let file = super::atomic::AtomicFile::create(path)?;
     let out = BufWriter::with_capacity(1 << 20, file.unbuffered()?);
-    let mut encoder = TiffEncoder::new(out)
-        .map_err(|e| tiff_error(&name, e))?
-        .with_compression(Compression::Deflate(DeflateLevel::Fast));
-    let bytes = packed.data();
-    let result = match (image.dtype(), image.channels()) {
-        (PixelType::U8, 1) => encoder.write_image::<colortype::Gray8>(w, h, bytes),
-        (PixelType::U8, 3) => encoder.write_image::<colortype::RGB8>(w, h, bytes),
-        (PixelType::U8, 4) => encoder.write_image::<colortype::RGBA8>(w, h, bytes),
-        (PixelType::U16, c) => {
-            let v = typed(bytes, u16::from_ne_bytes);
-            match c {
-                1 => encoder.write_image::<colortype::Gray16>(w, h, &v),
-                3 => encoder.write_image::<colortype::RGB16>(w, h, &v),
-                _ => encoder.write_image::<colortype::RGBA16>(w, h, &v),
-            }
-        }
-        (_, c) => {
-            let v = typed(bytes, f32::from_ne_bytes);
-            match c {
-                1 => encoder.write_image::<colortype::Gray32Float>(w, h, &v),
-                3 => encoder.write_image::<colortype::RGB32Float>(w, h, &v),
-                _ => encoder.write_image::<colortype::RGBA32Float>(w, h, &v),
-            }
-        }
-    };
-    result.map_err(|e| tiff_error(&name, e))?;
-    drop(encoder);
+    let mut pages = TiffPages::new(out, &path.display().to_string())?;
+    pages.write_page(image)?;
+    drop(pages);
     file.commit()
 }
 

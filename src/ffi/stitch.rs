@@ -42,8 +42,11 @@ impl From<imkit_blend> for Blend {
 }
 
 /// Writes every cell of `partition` into the existing directory `out_dir` as files named by
-/// `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
-/// optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
+/// `name_template` (NULL = "tile_{row:04}_{col:04}.png", for volumes
+/// "tile_{z:04}_{row:04}_{col:04}.png", ".npy" when cells are deeper than one slice;
+/// placeholders {row} {col} {y} {x} {z} (first slice), optional zero padding as {row:04}; the
+/// extension picks the format), plus `manifest.json`. A partition with a depth axis
+/// (`imkit_partition_options_set_depth`) writes one volume file (TIFF pages or NPY) per cell.
 /// One top-to-bottom pass over the source; files are written atomically; bytes do not depend
 /// on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
 /// thread with (cells done, total) and cancels when it returns non-zero.
@@ -66,7 +69,7 @@ pub unsafe extern "C" fn imkit_fragment(
             ..Default::default()
         };
         if !name_template.is_null() {
-            opts.template = unsafe { arg_str(name_template, "name_template") }?.to_string();
+            opts.template = Some(unsafe { arg_str(name_template, "name_template") }?.to_string());
         }
         with_progress(progress, user_data, |pr| {
             tiling::fragment(p, &dir, &opts, pr)

@@ -72,7 +72,7 @@ pub fn overlap(cell: u64, stride: Stride) -> f64 {
 }
 
 /// Weights along one axis for a tile covering `start..end` of an image of `extent` pixels.
-fn axis_weights(blend: Blend, start: u64, end: u64, extent: u64, overlap: f64) -> Vec<f32> {
+pub(super) fn axis_weights(blend: Blend, start: u64, end: u64, extent: u64, overlap: f64) -> Vec<f32> {
     let n = (end - start) as usize;
     match blend {
         Blend::Overwrite | Blend::Average => vec![1.0; n],
@@ -125,6 +125,15 @@ impl BlendTile {
             rect,
             image,
         }
+    }
+
+    /// The same tile with every weight multiplied by `weight` (its weight along the depth
+    /// axis, for one slice of a 3-D tile).
+    pub fn with_depth_weight(mut self, weight: f32) -> BlendTile {
+        if weight != 1.0 {
+            self.wy.iter_mut().for_each(|w| *w *= weight);
+        }
+        self
     }
 
     /// The rectangle the tile's remaining rows cover.

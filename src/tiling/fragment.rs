@@ -5,23 +5,30 @@
 //! shared by overlapping bands are copied from the previous band, never read twice, so a PNG
 //! through [`crate::source::PngStream`] is decoded in a single pass with memory bounded by two
 //! bands. While the cells of one band are encoded in parallel on the library pool, the next band
-//! is read. Files are written atomically and their bytes do not depend on the thread count.
+//! is read. Each tile is encoded in memory, hashed from those bytes and written atomically;
+//! bytes do not depend on the thread count.
+//!
+//! Volumes: a grid whose depth cells hold one slice (the default) writes one image per slice
+//! and cell; deeper cells (a [`crate::partition::GridSpec`] with a depth axis) write one
+//! volume file per cell (multi-page TIFF or `(d, h, w[, c])` NPY), a band then holding the
+//! rows of every slice of its depth cell.
 //!
 //! While a run is in progress a hidden state file (`.<manifest>.partial`, the manifest without
 //! its tiles) marks the directory as unfinished; it is replaced by the manifest at the end.
 //! [`FragmentOptions::resume`] continues such a run.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::manifest::{check_relative, Manifest, TileEntry};
-use crate::codec::{self, WriteOptions};
+use super::manifest::{check_relative, DepthAxis, Manifest, TileEntry};
+use crate::codec::{self, Format, WriteOptions};
 use crate::error::{Error, Result};
 use crate::geom::Rect;
 use crate::image::{Image, ImageViewMut};
-use crate::partition::{EdgePolicy, Partition};
+use crate::partition::{EdgePolicy, Grid, Partition, Selection};
 use crate::progress::Progress;
 use crate::source;
 
@@ -33,14 +40,13 @@ const READ_ROWS: u64 = 64;
 #[derive(Clone, Debug)]
 pub struct FragmentOptions {
     /// File name template: `{row}`, `{col}` (cell indices), `{y}`, `{x}` (pixel position of the
-    /// cell), `{z}` (slice), each optionally zero-padded as `{row:04}`. Volumes are written
-    /// slice by slice (one 2-D file per slice and cell; `{z}` is required, the grid's depth
-    /// cells are not used). The extension picks
-    /// the format (PNG; TIFF, NPY and EXR once those codecs are built in).
-    pub template: String,
+    /// cell), `{z}` (first slice of the cell), each optionally zero-padded as `{row:04}`. The
+    /// extension picks the format (PNG, TIFF, NPY, EXR; cells deeper than one slice need TIFF
+    /// or NPY). A grid with several depth cells needs `{z}`. `None`: [`default_template`].
+    pub template: Option<String>,
     /// Encoder options.
     pub write: WriteOptions,
-    /// Only these (row, col) cells; `None` = every cell.
+    /// Only these (row, col) cells (of every depth cell); `None` = every cell.
     pub cells: Option<Vec<(u64, u64)>>,
     /// Manifest file name inside the output directory.
     pub manifest_name: String,
@@ -57,7 +63,7 @@ pub struct FragmentOptions {
 impl Default for FragmentOptions {
     fn default() -> Self {
         FragmentOptions {
-            template: "tile_{row:04}_{col:04}.png".into(),
+            template: None,
             write: WriteOptions::default(),
             cells: None,
             manifest_name: "manifest.json".into(),
@@ -65,6 +71,28 @@ impl Default for FragmentOptions {
             resume: false,
         }
     }
+}
+
+/// True when the cells of `grid` are deeper than one slice (each tile is a volume file).
+pub fn has_deep_cells(grid: &Grid) -> bool {
+    grid.is_volume() && grid.depth().cell() > 1
+}
+
+/// The default name template without its extension: `tile_{row:04}_{col:04}`, with
+/// `{z:04}_` in front when the grid has several depth cells.
+pub fn default_template_stem(grid: &Grid) -> &'static str {
+    if grid.depth().count() > 1 {
+        "tile_{z:04}_{row:04}_{col:04}"
+    } else {
+        "tile_{row:04}_{col:04}"
+    }
+}
+
+/// The template a run uses when none is given: [`default_template_stem`] with `.png`, or
+/// `.npy` when the cells are deeper than one slice.
+pub fn default_template(grid: &Grid) -> String {
+    let ext = if has_deep_cells(grid) { "npy" } else { "png" };
+    format!("{}.{ext}", default_template_stem(grid))
 }
 
 /// Expands a name template for one cell.
@@ -76,6 +104,24 @@ pub fn render_template(
     y: u64,
     x: u64,
 ) -> Result<String> {
+    render_with(template, "row, col, y, x, z", |name| match name {
+        "row" => Some(row),
+        "col" => Some(col),
+        "y" => Some(y),
+        "x" => Some(x),
+        "z" => Some(z),
+        _ => None,
+    })
+}
+
+/// Expands a template whose only placeholder is `{z}` (per-slice output names).
+pub fn render_slice_name(template: &str, z: u64) -> Result<String> {
+    render_with(template, "z", |name| (name == "z").then_some(z))
+}
+
+/// Expands `{name}` / `{name:0N}` placeholders with `value`; `known` lists the names for the
+/// error message.
+fn render_with(template: &str, known: &str, value: impl Fn(&str) -> Option<u64>) -> Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -95,18 +141,11 @@ pub fn render_template(
             }
             None => (inner, 0),
         };
-        let value = match name {
-            "row" => row,
-            "col" => col,
-            "y" => y,
-            "x" => x,
-            "z" => z,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "template {template:?}: unknown placeholder {{{name}}} (use row, col, y, x, z)"
-                )))
-            }
-        };
+        let value = value(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "template {template:?}: unknown placeholder {{{name}}} (use {known})"
+            ))
+        })?;
         out.push_str(&format!("{value:0width$}"));
         rest = &rest[close + 1..];
     }
@@ -117,22 +156,199 @@ pub fn render_template(
     Ok(out)
 }
 
-/// A band of rows covering one row of cells: `rect` in image coordinates (extent, may reach
-/// past the image when padding) and its pixels.
-struct Band {
-    rect: Rect,
-    image: Image,
+/// One tile file to write: its cell, the slices and pixels it holds, its name.
+#[derive(Clone, Debug)]
+struct PlannedTile {
+    slices: Range<u64>,
+    row: u64,
+    col: u64,
+    /// Extent rectangle (may reach past the image when padding).
+    extent: Rect,
+    file: String,
 }
 
-/// Builds the band for `rows` (extent rows), reusing rows from `prev` where they overlap.
+impl PlannedTile {
+    /// The manifest entry of this tile, whose file's bytes hash to `sha256`.
+    fn entry(&self, sha256: String) -> TileEntry {
+        TileEntry {
+            z: self.slices.start,
+            slices: self.slices.end - self.slices.start,
+            row: self.row,
+            col: self.col,
+            rect: self.extent,
+            file: self.file.clone(),
+            sha256,
+        }
+    }
+}
+
+/// What a run writes: the template, the tile format and every tile in manifest order (depth
+/// cell, row, column).
+struct Plan {
+    template: String,
+    manifest_name: String,
+    format: Format,
+    /// Tiles are volume files (cells deeper than one slice).
+    deep: bool,
+    tiles: Vec<PlannedTile>,
+}
+
+impl Plan {
+    /// Checks the request and names every tile (a template that maps two cells to one file
+    /// is an error before any write).
+    fn new(p: &Partition, options: &FragmentOptions) -> Result<Plan> {
+        let grid = p.grid();
+        let template = options
+            .template
+            .clone()
+            .unwrap_or_else(|| default_template(grid));
+        let manifest_name = options.manifest_name.clone();
+        check_relative(&manifest_name)?;
+        let layers = grid.depth().count();
+        if layers > 1 && !template.contains("{z") {
+            return Err(Error::invalid(format!(
+                "the grid has {layers} depth cells (slices of a volume): the name template                  {template:?} needs {{z}}"
+            )));
+        }
+        let deep = has_deep_cells(grid);
+        let format = codec::output_format(Path::new(&template))?;
+        format
+            .check_lossless(p.format())
+            .map_err(|e| Error::unsupported(format!("tiles {template:?}: {e}")))?;
+        if deep && !matches!(format, Format::Tiff | Format::Npy) {
+            return Err(Error::unsupported(format!(
+                "tiles {template:?}: cells of {} slices are volumes and {} holds one image                  (use .npy or .tif tiles, or cells of one slice)",
+                grid.depth().cell(),
+                format.name()
+            )));
+        }
+        let wanted = wanted_cells(grid, options.cells.as_deref())?;
+        let files = crate::limits::product("the grid", &[wanted.len() as u64, layers])?;
+        crate::limits::check_samples(&format!("a fragment into {files} files"), files)?;
+        let mut tiles = Vec::new();
+        crate::limits::reserve(&mut tiles, files as usize, "the list of tiles")?;
+        let mut names = HashSet::new();
+        for layer in 0..layers {
+            let slices = grid.depth().range(layer);
+            for &(row, col) in &wanted {
+                let extent = grid.selection_extent(&Selection {
+                    depth: layer..layer + 1,
+                    rows: row..row + 1,
+                    cols: col..col + 1,
+                });
+                let file =
+                    render_template(&template, slices.start, row, col, extent.top, extent.left)?;
+                check_relative(&file)?;
+                if file == manifest_name || !names.insert(file.clone()) {
+                    return Err(Error::invalid(format!(
+                        "template {template:?} gives the name {file:?} to two files"
+                    )));
+                }
+                tiles.push(PlannedTile {
+                    slices: slices.clone(),
+                    row,
+                    col,
+                    extent,
+                    file,
+                });
+            }
+        }
+        Ok(Plan {
+            template,
+            manifest_name,
+            format,
+            deep,
+            tiles,
+        })
+    }
+
+    /// The bands to read, in order, each with its tiles not in `kept`.
+    fn bands<'a>(&'a self, kept: &HashMap<String, TileEntry>) -> Vec<BandJob<'a>> {
+        let mut bands: Vec<BandJob<'a>> = Vec::new();
+        for tile in self.tiles.iter().filter(|t| !kept.contains_key(&t.file)) {
+            match bands.last_mut() {
+                Some(b) if b.slices == tile.slices && b.row == tile.row => b.tiles.push(tile),
+                _ => bands.push(BandJob {
+                    slices: tile.slices.clone(),
+                    row: tile.row,
+                    tiles: vec![tile],
+                }),
+            }
+        }
+        bands
+    }
+}
+
+/// The selected (row, col) cells in row-major order, checked against the grid.
+fn wanted_cells(grid: &Grid, cells: Option<&[(u64, u64)]>) -> Result<Vec<(u64, u64)>> {
+    let (rows, cols) = grid.shape();
+    let Some(list) = cells else {
+        let all = crate::limits::product("the grid", &[rows, cols])?;
+        crate::limits::check_samples(&format!("a grid of {all} cells"), all)?;
+        return Ok(grid.cells().collect());
+    };
+    if let Some(&(r, c)) = list.iter().find(|&&(r, c)| r >= rows || c >= cols) {
+        return Err(Error::OutOfBounds(format!(
+            "cell ({r}, {c}) is outside the {rows}x{cols} grid"
+        )));
+    }
+    let mut wanted = list.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    Ok(wanted)
+}
+
+/// One row of cells of one depth cell, with the tiles of it still to write.
+struct BandJob<'a> {
+    slices: Range<u64>,
+    row: u64,
+    tiles: Vec<&'a PlannedTile>,
+}
+
+/// A band of rows covering one row of cells: `rect` in image coordinates (extent, may reach
+/// past the image when padding) and its pixels, one image per slice of the depth cell.
+struct Band {
+    slices: Range<u64>,
+    rect: Rect,
+    images: Vec<Image>,
+}
+
+/// Builds the band of `rows` (extent rows) over `slices`, reusing rows from `prev` where it
+/// covers the same slices and overlaps, and the buffers of `spare` where their size fits.
 fn read_band(
     p: &Partition,
-    z: u64,
-    rows: std::ops::Range<u64>,
+    slices: Range<u64>,
+    rows: Range<u64>,
     width: u64,
     prev: Option<&Band>,
-    spare: Option<Image>,
+    mut spare: Vec<Image>,
 ) -> Result<Band> {
+    let prev = prev.filter(|b| b.slices == slices && b.rect.width() == width);
+    let images = slices
+        .clone()
+        .enumerate()
+        .map(|(i, z)| {
+            let above = prev.map(|b| (b.rect, &b.images[i]));
+            read_slice_rows(p, z, rows.clone(), width, above, spare.pop())
+        })
+        .collect::<Result<_>>()?;
+    Ok(Band {
+        slices,
+        rect: Rect::from_xywh(0, rows.start, width, rows.end - rows.start),
+        images,
+    })
+}
+
+/// Rows `rows` of slice `z` (`width` pixels, fill outside the image), copying the rows that
+/// `prev` (the previous band of the same slice) holds.
+fn read_slice_rows(
+    p: &Partition,
+    z: u64,
+    rows: Range<u64>,
+    width: u64,
+    prev: Option<(Rect, &Image)>,
+    spare: Option<Image>,
+) -> Result<Image> {
     let format = p.format();
     let (w, h) = (width as usize, (rows.end - rows.start) as usize);
     // Reuse the buffer of a band already written when it has the same size (every band but
@@ -151,15 +367,12 @@ fn read_band(
     }
     let row_bytes = w * format.bytes_per_pixel();
     let mut next = rows.start;
-    if let Some(prev) = prev {
-        if prev.rect.top <= rows.start
-            && rows.start < prev.rect.bottom
-            && prev.rect.width() == width
-        {
-            let from = (rows.start - prev.rect.top) as usize;
-            let n = ((prev.rect.bottom.min(rows.end)) - rows.start) as usize;
+    if let Some((rect, prev)) = prev {
+        if rect.top <= rows.start && rows.start < rect.bottom {
+            let from = (rows.start - rect.top) as usize;
+            let n = ((rect.bottom.min(rows.end)) - rows.start) as usize;
             image.data_mut()[..n * row_bytes]
-                .copy_from_slice(&prev.image.data()[from * row_bytes..(from + n) * row_bytes]);
+                .copy_from_slice(&prev.data()[from * row_bytes..(from + n) * row_bytes]);
             next = rows.start + n as u64;
         }
     }
@@ -179,14 +392,90 @@ fn read_band(
         source::read_region(&**p.source(), z, rect, p.channels(), &mut view)?;
         next = end;
     }
-    Ok(Band {
-        rect: Rect::from_xywh(0, rows.start, width, rows.end - rows.start),
-        image,
-    })
+    Ok(image)
 }
 
-/// One file to write: slice, row, column, extent rectangle, file name.
-type Planned = (u64, u64, u64, Rect, String);
+/// Encodes one tile from its band in memory, writes it atomically and returns its entry
+/// (hashed from the bytes written).
+fn write_tile(
+    band: &Band,
+    tile: &PlannedTile,
+    plan: &Plan,
+    out_dir: &Path,
+    write: &WriteOptions,
+) -> Result<TileEntry> {
+    let e = tile.extent;
+    let local = Rect::from_xywh(e.left, 0, e.width(), e.height());
+    let views = band
+        .images
+        .iter()
+        .map(|image| image.view().crop(local))
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = if plan.deep {
+        codec::encode_volume(plan.format, &views)?
+    } else {
+        codec::encode_image(plan.format, &views[0], write)?
+    };
+    codec::atomic::write_bytes(out_dir.join(&tile.file), &bytes)?;
+    Ok(tile.entry(crate::digest::sha256_hex(&bytes)))
+}
+
+/// Reads the bands in order and writes their tiles: the tiles of one band are encoded in
+/// parallel while the next band is read. Returns the entries in band order.
+fn write_bands(
+    p: &Partition,
+    plan: &Plan,
+    bands: &[BandJob<'_>],
+    out_dir: &Path,
+    write: &WriteOptions,
+    mut report: impl FnMut(usize) -> Result<()>,
+) -> Result<Vec<TileEntry>> {
+    let grid = p.grid();
+    let (_, cols) = grid.shape();
+    let band_width = grid.cols().cell_range(cols - 1).end;
+    let band_rows = |r: u64| grid.rows().cell_range(r);
+    let encode = |band: &Band, tiles: &[&PlannedTile]| -> Result<Vec<TileEntry>> {
+        tiles
+            .par_iter()
+            .map(|tile| write_tile(band, tile, plan, out_dir, write))
+            .collect()
+    };
+    let mut entries = Vec::new();
+    let Some(first) = bands.first() else {
+        return Ok(entries);
+    };
+    let mut current = crate::threads::install(|| {
+        read_band(p, first.slices.clone(), band_rows(first.row), band_width, None, Vec::new())
+    })??;
+    let mut spare = Vec::new();
+    for (i, job) in bands.iter().enumerate() {
+        let reuse = std::mem::take(&mut spare);
+        let (written, next) = crate::threads::install(|| {
+            rayon::join(
+                || encode(&current, &job.tiles),
+                || match bands.get(i + 1) {
+                    Some(next) => read_band(
+                        p,
+                        next.slices.clone(),
+                        band_rows(next.row),
+                        band_width,
+                        Some(&current),
+                        reuse,
+                    )
+                    .map(Some),
+                    None => Ok(None),
+                },
+            )
+        })?;
+        entries.extend(written?);
+        report(entries.len())?;
+        match next? {
+            Some(band) => spare = std::mem::replace(&mut current, band).images,
+            None => break,
+        }
+    }
+    Ok(entries)
+}
 
 /// Writes the cells of `p` into `out_dir` (which must exist) and the manifest beside them.
 pub fn fragment(
@@ -201,143 +490,31 @@ pub fn fragment(
             out_dir.display()
         )));
     }
-    check_relative(&options.manifest_name)?;
-    let grid = p.grid();
-    let (rows, cols) = grid.shape();
-    let depth = p.source().depth();
-    if depth > 1 && !options.template.contains("{z") {
-        return Err(Error::invalid(
-            "the source has several slices: the name template needs {z}",
-        ));
-    }
-    // Which cells, grouped by row, in row-major order. The plan holds one entry per file:
-    // bounded like any buffer sized from input.
-    let files = crate::limits::product("the grid", &[rows, cols, depth])?;
-    crate::limits::check_samples(&format!("a fragment into {files} files"), files)?;
-    let mut wanted: Vec<Vec<u64>> =
-        crate::limits::filled(rows as usize, Vec::new(), "the grid rows")?;
-    match &options.cells {
-        None => wanted.iter_mut().for_each(|r| r.extend(0..cols)),
-        Some(list) => {
-            for &(r, c) in list {
-                if r >= rows || c >= cols {
-                    return Err(Error::OutOfBounds(format!(
-                        "cell ({r}, {c}) is outside the {rows}x{cols} grid"
-                    )));
-                }
-                wanted[r as usize].push(c);
-            }
-            for r in &mut wanted {
-                r.sort_unstable();
-                r.dedup();
-            }
-        }
-    }
-    // Names first: a template that maps two cells to one file is an error before any write.
-    let mut names = HashSet::new();
-    let mut plan = Vec::new();
-    let planned = options
-        .cells
-        .as_ref()
-        .map_or(files, |c| c.len() as u64 * depth);
-    crate::limits::reserve(&mut plan, planned as usize, "the list of tiles")?;
-    for z in 0..depth {
-        for (r, cs) in wanted.iter().enumerate() {
-            for &c in cs {
-                let extent = grid.selection_extent(&crate::partition::Selection {
-                    depth: 0..1,
-                    rows: r as u64..r as u64 + 1,
-                    cols: c..c + 1,
-                });
-                let name =
-                    render_template(&options.template, z, r as u64, c, extent.top, extent.left)?;
-                check_relative(&name)?;
-                if name == options.manifest_name || !names.insert(name.clone()) {
-                    return Err(Error::invalid(format!(
-                        "template {:?} gives the name {name:?} to two files",
-                        options.template
-                    )));
-                }
-                plan.push((z, r as u64, c, extent, name));
-            }
-        }
-    }
-    let mut manifest = manifest_header(p, options, depth);
-    let manifest_path = out_dir.join(&options.manifest_name);
+    let plan = Plan::new(p, options)?;
+    let mut manifest = manifest_header(p, options, &plan.template);
+    let manifest_path = out_dir.join(&plan.manifest_name);
     let state_path = state_path(&manifest_path);
     let mut kept = if options.resume {
-        resumed_tiles(&manifest, &state_path, out_dir, &plan)?
+        resumed_tiles(&manifest, &state_path, out_dir, &plan.tiles)?
     } else {
         codec::atomic::write_bytes(&state_path, manifest.to_json().as_bytes())?;
         HashMap::new()
     };
-    let total = plan.len() as u64;
-    let band_width = grid.cols().cell_range(cols - 1).end;
-    // Bands in order: (z, row) with their cells still to write.
-    let mut bands: Vec<(u64, u64, Vec<&Planned>)> = Vec::new();
-    for item in plan.iter().filter(|item| !kept.contains_key(&item.4)) {
-        match bands.last_mut() {
-            Some((z, r, v)) if *z == item.0 && *r == item.1 => v.push(item),
-            _ => bands.push((item.0, item.1, vec![item])),
-        }
-    }
-    let band_rows = |r: u64| grid.rows().cell_range(r);
-    let write = |band: &Band, cells: &[&Planned]| -> Result<Vec<TileEntry>> {
-        cells
-            .par_iter()
-            .map(|&&(z, row, col, extent, ref name)| {
-                let local = Rect::from_xywh(extent.left, 0, extent.width(), extent.height());
-                let view = band.image.view().crop(local)?;
-                let path = out_dir.join(name);
-                codec::write_image(&path, &view, &options.write)?;
-                Ok(TileEntry {
-                    z,
-                    row,
-                    col,
-                    rect: extent,
-                    file: name.clone(),
-                    sha256: super::manifest::sha256_file(&path)?,
-                })
-            })
-            .collect()
-    };
-    let mut tiles = Vec::with_capacity(plan.len());
+    let total = plan.tiles.len() as u64;
     progress.report(kept.len() as u64, total)?;
-    if let Some(first) = bands.first() {
-        let mut current = crate::threads::install(|| {
-            read_band(p, first.0, band_rows(first.1), band_width, None, None)
-        })??;
-        let mut spare: Option<Image> = None;
-        for i in 0..bands.len() {
-            // Encode this band's cells while the next band is read.
-            let reuse = spare.take();
-            let (written, next) = crate::threads::install(|| {
-                rayon::join(
-                    || write(&current, &bands[i].2),
-                    || match bands.get(i + 1) {
-                        Some(&(z, r, _)) => {
-                            let prev = (z == bands[i].0).then_some(&current);
-                            read_band(p, z, band_rows(r), band_width, prev, reuse).map(Some)
-                        }
-                        None => Ok(None),
-                    },
-                )
-            })?;
-            tiles.extend(written?);
-            progress.report((kept.len() + tiles.len()) as u64, total)?;
-            match next? {
-                Some(band) => spare = Some(std::mem::replace(&mut current, band).image),
-                None => break,
-            }
-        }
-    }
+    let bands = plan.bands(&kept);
+    let done_before = kept.len();
+    let written = write_bands(p, &plan, &bands, out_dir, &options.write, |n| {
+        progress.report((done_before + n) as u64, total)
+    })?;
     // Manifest order is plan order, whichever run wrote each tile.
-    kept.extend(tiles.into_iter().map(|t| (t.file.clone(), t)));
+    kept.extend(written.into_iter().map(|t| (t.file.clone(), t)));
     manifest.tiles = plan
+        .tiles
         .iter()
-        .map(|item| {
-            kept.remove(&item.4)
-                .ok_or_else(|| Error::Internal(format!("tile {} was not written", item.4)))
+        .map(|tile| {
+            kept.remove(&tile.file)
+                .ok_or_else(|| Error::Internal(format!("tile {} was not written", tile.file)))
         })
         .collect::<Result<_>>()?;
     codec::atomic::write_bytes(&manifest_path, manifest.to_json().as_bytes())?;
@@ -346,14 +523,20 @@ pub fn fragment(
 }
 
 /// The manifest of a run, without its tiles.
-fn manifest_header(p: &Partition, options: &FragmentOptions, depth: u64) -> Manifest {
+fn manifest_header(p: &Partition, options: &FragmentOptions, template: &str) -> Manifest {
     let grid = p.grid();
     let (sy, sx) = (grid.rows().stride(), grid.cols().stride());
+    let depth = grid.depth();
     Manifest {
         source: options.source_label.clone(),
         width: grid.cols().extent(),
         height: grid.rows().extent(),
-        depth,
+        depth: depth.extent(),
+        depth_axis: DepthAxis {
+            cells: depth.count(),
+            cell: depth.cell(),
+            stride: depth.stride(),
+        },
         format: p.format(),
         channels: p.channels().bands().to_vec(),
         shape: grid.shape(),
@@ -365,7 +548,7 @@ fn manifest_header(p: &Partition, options: &FragmentOptions, depth: u64) -> Mani
         } else {
             0.0
         },
-        template: options.template.clone(),
+        template: template.to_string(),
         tiles: Vec::new(),
     }
 }
@@ -381,10 +564,10 @@ fn state_path(manifest_path: &Path) -> std::path::PathBuf {
 
 /// Removes the temporary files a killed run left for planned tiles (`.<name>.<pid>.<n>.imkit-tmp`,
 /// see [`codec::atomic`]); nothing else is touched.
-fn remove_stale_temp_files(out_dir: &Path, plan: &[Planned]) -> Result<()> {
+fn remove_stale_temp_files(out_dir: &Path, plan: &[PlannedTile]) -> Result<()> {
     let mut by_dir: HashMap<std::path::PathBuf, HashSet<String>> = HashMap::new();
-    for item in plan {
-        let path = out_dir.join(&item.4);
+    for tile in plan {
+        let path = out_dir.join(&tile.file);
         if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
             let names = by_dir.entry(dir.to_path_buf()).or_default();
             names.insert(name.to_string_lossy().into_owned());
@@ -415,7 +598,7 @@ fn resumed_tiles(
     header: &Manifest,
     state: &Path,
     out_dir: &Path,
-    plan: &[Planned],
+    plan: &[PlannedTile],
 ) -> Result<HashMap<String, TileEntry>> {
     let recorded = match std::fs::read_to_string(state) {
         Ok(text) => text,
@@ -437,18 +620,11 @@ fn resumed_tiles(
     }
     remove_stale_temp_files(out_dir, plan)?;
     let mut kept = HashMap::new();
-    for &(z, row, col, rect, ref name) in plan {
-        let path = out_dir.join(name);
+    for tile in plan {
+        let path = out_dir.join(&tile.file);
         if path.is_file() {
-            let entry = TileEntry {
-                z,
-                row,
-                col,
-                rect,
-                file: name.clone(),
-                sha256: super::manifest::sha256_file(&path)?,
-            };
-            kept.insert(name.clone(), entry);
+            let entry = tile.entry(super::manifest::sha256_file(&path)?);
+            kept.insert(tile.file.clone(), entry);
         }
     }
     Ok(kept)

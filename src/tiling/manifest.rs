@@ -2,11 +2,14 @@
 //! source, the grid parameters and, for every tile file, where its pixels sit on the image
 //! and the SHA-256 of the file's bytes. Manifests are untrusted input when read back: every
 //! field is checked, and tile paths must stay inside the manifest's directory.
+//!
+//! Volumes record their depth axis as `grid.depth` (`{"cells", "cell", "stride"}`) and each
+//! tile's slice count as `slices`; manifests without them (images, and volumes fragmented
+//! before 3-D cells existed) read as one slice per cell.
 
 use std::path::{Component, Path};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::geom::Rect;
@@ -19,8 +22,10 @@ pub const MANIFEST_VERSION: u64 = 1;
 /// One tile file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TileEntry {
-    /// Slice of the source (0 for plain images).
+    /// First slice of the source the tile holds (0 for plain images).
     pub z: u64,
+    /// Slices the tile holds (1 unless the cells are 3-D; such a tile is a volume file).
+    pub slices: u64,
     /// Cell row.
     pub row: u64,
     /// Cell column.
@@ -55,10 +60,29 @@ pub struct TileChange<'a> {
 /// SHA-256 of a file's bytes, lower-case hex (the manifest's checksum).
 pub fn sha256_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::digest::sha256_hex(&bytes))
+}
+
+/// The depth axis of a volume grid: how the slices are cut into cells.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthAxis {
+    /// Number of depth cells.
+    pub cells: u64,
+    /// Slices per cell.
+    pub cell: u64,
+    /// Stride along depth.
+    pub stride: Stride,
+}
+
+impl DepthAxis {
+    /// One cell per slice: images, and the manifests written before 3-D cells.
+    pub fn per_slice(depth: u64) -> DepthAxis {
+        DepthAxis {
+            cells: depth,
+            cell: 1,
+            stride: Stride::Pixels(1),
+        }
+    }
 }
 
 /// A fragment manifest.
@@ -72,6 +96,8 @@ pub struct Manifest {
     pub height: u64,
     /// Slices of the source.
     pub depth: u64,
+    /// How the slices are cut into cells ([`DepthAxis::per_slice`] for images).
+    pub depth_axis: DepthAxis,
     /// Pixel layout of every tile (after channel selection).
     pub format: PixelFormat,
     /// Source bands the tiles hold, in order.
@@ -163,14 +189,18 @@ impl Manifest {
             .tiles
             .iter()
             .map(|t| {
-                json!({
+                let mut v = json!({
                     "z": t.z, "row": t.row, "col": t.col,
                     "rect": [t.rect.left, t.rect.top, t.rect.width(), t.rect.height()],
                     "file": t.file, "sha256": t.sha256,
-                })
+                });
+                if self.depth > 1 {
+                    v["slices"] = json!(t.slices);
+                }
+                v
             })
             .collect();
-        let v = json!({
+        let mut v = json!({
             "imkit_manifest": MANIFEST_VERSION,
             "source": {
                 "path": self.source, "width": self.width, "height": self.height,
@@ -186,6 +216,11 @@ impl Manifest {
             "template": self.template,
             "tiles": tiles,
         });
+        if self.depth > 1 {
+            let d = self.depth_axis;
+            v["grid"]["depth"] =
+                json!({ "cells": d.cells, "cell": d.cell, "stride": stride_json(d.stride) });
+        }
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');
         s
@@ -256,11 +291,19 @@ impl Manifest {
                 let file = string(t, "file")?;
                 check_relative(&file)?;
                 let z = uint(t, "z")?;
-                if z >= depth {
-                    return Err(bad(format!("tile slice {z} is past the depth {depth}")));
+                let slices = match t.get("slices") {
+                    Some(_) => uint(t, "slices")?,
+                    None => 1,
+                };
+                if slices == 0 || z.checked_add(slices).is_none_or(|end| end > depth) {
+                    return Err(bad(format!(
+                        "tile slices {z}..{} are not inside the depth {depth}",
+                        z.saturating_add(slices)
+                    )));
                 }
                 Ok(TileEntry {
                     z,
+                    slices,
                     row: uint(t, "row")?,
                     col: uint(t, "col")?,
                     rect,
@@ -269,11 +312,20 @@ impl Manifest {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let depth_axis = match grid.get("depth") {
+            Some(d) => DepthAxis {
+                cells: uint(d, "cells")?,
+                cell: uint(d, "cell")?,
+                stride: parse_stride(field(d, "stride")?)?,
+            },
+            None => DepthAxis::per_slice(depth),
+        };
         let manifest = Manifest {
             source: string(src, "path")?,
             width,
             height,
             depth,
+            depth_axis,
             format,
             channels,
             shape: pair(grid, "shape")?,
@@ -296,6 +348,18 @@ impl Manifest {
         let spec = GridSpec::new(cell.0, cell.1, stride.0, stride.1).with_edge(self.edge);
         let grid =
             Grid::new(self.height, self.width, &spec).map_err(|e| bad(format!("bad grid: {e}")))?;
+        let d = self.depth_axis;
+        let depth = Grid::new_volume(self.depth, 1, 1, &spec.with_depth(d.cell, d.stride))
+            .map_err(|e| bad(format!("bad depth axis: {e}")))?;
+        if depth.depth().count() != d.cells {
+            return Err(bad(format!(
+                "{} depth cells do not match cells of {} slices over {} slices (which give {})",
+                d.cells,
+                d.cell,
+                self.depth,
+                depth.depth().count()
+            )));
+        }
         if grid.shape() != self.shape {
             return Err(bad(format!(
                 "grid shape {:?} does not match its {}x{} cells over a {}x{} image (which \

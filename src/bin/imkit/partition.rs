@@ -18,15 +18,21 @@ use crate::progress_bar::ProgressBar;
 pub struct GridArgs {
     /// The image (PNG, TIFF, NPY or EXR; multi-page TIFF and 4-D NPY are volumes).
     image: PathBuf,
-    /// Cell size in pixels: N (square) or HxW.
+    /// Cell size in pixels: N (square), HxW, or DxHxW for cells of D slices of a volume.
     #[arg(long, default_value = "1024")]
     cell: String,
-    /// Stride as a fraction of the cell (impart's form): S or SYxSX [default: 1.0].
+    /// Stride as a fraction of the cell (impart's form): S, SYxSX or SZxSYxSX [default: 1.0].
     #[arg(long, conflicts_with = "step")]
     stride: Option<String>,
-    /// Step in whole pixels (exact mode): N or NYxNX.
+    /// Step in whole pixels (exact mode): N, NYxNX or NZxNYxNX.
     #[arg(long)]
     step: Option<String>,
+    /// Slices per cell of a volume (same as the D of --cell DxHxW) [default: 1].
+    #[arg(long)]
+    depth: Option<u64>,
+    /// Step between depth cells in slices [default: the cell depth, no overlap].
+    #[arg(long)]
+    depth_step: Option<u64>,
     /// Edge policy: clip (impart), drop, pad or shift.
     #[arg(long, default_value = "clip")]
     edge: String,
@@ -44,36 +50,53 @@ pub struct GridArgs {
     volume: bool,
 }
 
-fn pair<T: std::str::FromStr + Copy>(text: &str, what: &str) -> imkit::Result<(T, T)> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<T>()
-            .map_err(|_| imkit::Error::invalid(format!("--{what}: {text:?} is not N or AxB")))
-    };
-    match text.split_once(['x', 'X']) {
-        Some((a, b)) => Ok((parse(a)?, parse(b)?)),
-        None => {
-            let v = parse(text)?;
-            Ok((v, v))
-        }
+/// Parses `N`, `AxB` or `AxBxC` into (depth, y, x) values: a single value applies to y and x,
+/// and the depth entry is `None` unless three are given.
+fn axes<T: std::str::FromStr + Copy>(text: &str, what: &str) -> imkit::Result<(Option<T>, T, T)> {
+    let parts = text
+        .split(['x', 'X'])
+        .map(|s| s.trim().parse::<T>().ok())
+        .collect::<Option<Vec<T>>>();
+    match parts.as_deref() {
+        Some(&[v]) => Ok((None, v, v)),
+        Some(&[y, x]) => Ok((None, y, x)),
+        Some(&[z, y, x]) => Ok((Some(z), y, x)),
+        _ => Err(imkit::Error::invalid(format!(
+            "--{what}: {text:?} is not N, AxB or AxBxC"
+        ))),
     }
 }
 
 impl GridArgs {
     fn spec(&self) -> imkit::Result<GridSpec> {
-        let (ch, cw) = pair::<u64>(&self.cell, "cell")?;
-        let (sy, sx) = match (&self.stride, &self.step) {
+        let (cd, ch, cw) = axes::<u64>(&self.cell, "cell")?;
+        let (sz, sy, sx) = match (&self.stride, &self.step) {
             (_, Some(step)) => {
-                let (a, b) = pair::<u64>(step, "step")?;
-                (Stride::Pixels(a), Stride::Pixels(b))
+                let (z, y, x) = axes::<u64>(step, "step")?;
+                (z.map(Stride::Pixels), Stride::Pixels(y), Stride::Pixels(x))
             }
             (Some(stride), None) => {
-                let (a, b) = pair::<f64>(stride, "stride")?;
-                (Stride::Fraction(a), Stride::Fraction(b))
+                let (z, y, x) = axes::<f64>(stride, "stride")?;
+                (z.map(Stride::Fraction), Stride::Fraction(y), Stride::Fraction(x))
             }
-            (None, None) => (Stride::Fraction(1.0), Stride::Fraction(1.0)),
+            (None, None) => (None, Stride::Fraction(1.0), Stride::Fraction(1.0)),
         };
-        Ok(GridSpec::new(ch, cw, sy, sx).with_edge(EdgePolicy::parse(&self.edge)?))
+        let depth = match (cd, self.depth) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(imkit::Error::invalid(format!(
+                    "--cell gives cells of {a} slices and --depth {b}: give one"
+                )))
+            }
+            (a, b) => a.or(b).unwrap_or(1),
+        };
+        let depth_stride = match (self.depth_step, sz) {
+            (Some(step), _) => Stride::Pixels(step),
+            (None, Some(stride)) => stride,
+            (None, None) => Stride::Pixels(depth),
+        };
+        Ok(GridSpec::new(ch, cw, sy, sx)
+            .with_depth(depth, depth_stride)
+            .with_edge(EdgePolicy::parse(&self.edge)?))
     }
 
     fn channels(&self) -> imkit::Result<Option<Vec<i64>>> {
@@ -114,12 +137,15 @@ pub struct FragmentArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Tile format (file extension): png, tif/tiff, npy or exr.
-    #[arg(long, default_value = "png")]
-    format: String,
-    /// File name template without extension: {row} {col} {y} {x} {z}, padding as {row:04}.
-    #[arg(long, default_value = "tile_{row:04}_{col:04}")]
-    template: String,
+    /// Tile format (file extension): png, tif/tiff, npy or exr [default: png; npy for cells
+    /// of several slices].
+    #[arg(long)]
+    format: Option<String>,
+    /// File name template without extension: {row} {col} {y} {x} {z} (first slice), padding
+    /// as {row:04} [default: tile_{row:04}_{col:04}, tile_{z:04}_{row:04}_{col:04} for
+    /// volumes].
+    #[arg(long)]
+    template: Option<String>,
     /// PNG compression: 0 none, 1 fast, 2-9 zlib levels.
     #[arg(long, default_value_t = 1)]
     compression: u8,
@@ -144,6 +170,10 @@ pub struct StitchArgs {
     /// Refuse to stitch when a tile changed since fragment (see `imkit verify`).
     #[arg(long)]
     verify: bool,
+    /// Rebuild only this slice of a volume [default: every slice: a volume goes to .tif or
+    /// .npy, or to one file per slice with {z} in the output name, e.g. 'slice_{z:03}.png'].
+    #[arg(long)]
+    slice: Option<u64>,
 }
 
 /// Arguments of `imkit verify`.
@@ -182,8 +212,18 @@ fn rect_text(r: &Rect) -> String {
 pub fn fragment(args: FragmentArgs) -> imkit::Result<()> {
     let p = args.grid.open()?;
     std::fs::create_dir_all(&args.out).map_err(|e| imkit::Error::io(&args.out, e))?;
+    let grid = p.grid();
+    let ext = match &args.format {
+        Some(f) => f.trim_start_matches('.'),
+        None if tiling::fragment::has_deep_cells(grid) => "npy",
+        None => "png",
+    };
+    let stem = match &args.template {
+        Some(t) => t.as_str(),
+        None => tiling::fragment::default_template_stem(grid),
+    };
     let options = FragmentOptions {
-        template: format!("{}.{}", args.template, args.format.trim_start_matches('.')),
+        template: Some(format!("{stem}.{ext}")),
         write: WriteOptions {
             png_compression: args.compression,
             ..Default::default()
@@ -215,6 +255,7 @@ pub fn stitch(args: StitchArgs) -> imkit::Result<()> {
             png_compression: args.compression,
             ..Default::default()
         },
+        slice: args.slice,
         ..Default::default()
     };
     if args.verify {

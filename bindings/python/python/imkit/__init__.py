@@ -78,7 +78,7 @@ def fragment(
     source,
     directory: PathLike,
     *,
-    template: str = "tile_{row:04}_{col:04}.png",
+    template: Optional[str] = None,
     cells: Optional[Iterable[Tuple[int, int]]] = None,
     manifest: str = "manifest.json",
     png_compression: int = 1,
@@ -93,9 +93,11 @@ def fragment(
     ``source`` is a :class:`Partition`, or a path or array to partition with
     ``partition_options`` (``cell``, ``stride``/``step``, ``edge``, ``channels``, ``fill``,
     ``cache_dir``, ``volume``; see :class:`Partition`). ``template`` names the files:
-    ``{row}``, ``{col}`` (cell indices), ``{y}``, ``{x}`` (pixel position), ``{z}`` (slice,
-    required for volumes), each optionally zero-padded (``{row:04}``); its extension picks the
-    format (PNG, TIFF, NPY, EXR). ``cells``: only these ``(row, col)`` cells. Every file is
+    ``{row}``, ``{col}`` (cell indices), ``{y}``, ``{x}`` (pixel position), ``{z}`` (first
+    slice, required for volumes), each optionally zero-padded (``{row:04}``); its extension
+    picks the format (PNG, TIFF, NPY, EXR). The default is ``tile_{row:04}_{col:04}.png``,
+    ``tile_{z:04}_{row:04}_{col:04}.png`` for volumes, ``.npy`` when the partition's cells
+    are deeper than one slice (each tile is then a volume file). ``cells``: only these ``(row, col)`` cells. Every file is
     written atomically; tiles are byte-for-byte deterministic.
 
     ``progress=True`` draws a bar on a terminal, a callable ``f(done, total)`` is called
@@ -146,7 +148,7 @@ def stitch(
     output: PathLike,
     *,
     blend: str = "overwrite",
-    slice: int = 0,
+    slice: Optional[int] = None,
     band_rows: int = 256,
     png_compression: int = 1,
     exr_compression: str = "zip",
@@ -158,7 +160,9 @@ def stitch(
 
     ``blend``: ``"overwrite"`` (later tiles win), ``"average"``, ``"linear"`` (feathered
     overlaps) or ``"gaussian"``; float tiles of an unmodified fragment recompose bit for bit
-    under every blend. ``slice``: which slice of a volume manifest. ``progress`` as in
+    under every blend. A volume manifest rebuilds every slice into a multi-page ``.tif`` or a
+    ``(d, h, w[, c])`` ``.npy``, or one file per slice when ``output`` holds ``{z}``
+    (``"slice_{z:03}.png"``); ``slice``: only that slice, as an image. ``progress`` as in
     :func:`fragment`; Ctrl-C raises ``KeyboardInterrupt`` and leaves no temporary file.
     """
     return _imkit.stitch(
