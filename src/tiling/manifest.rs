@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::geom::Rect;
-use crate::partition::{EdgePolicy, Grid, GridSpec, Stride};
+use crate::partition::{Axis, EdgePolicy, Grid, GridSpec, Stride};
 use crate::pixel::{PixelFormat, PixelType};
 
 /// Version of the manifest layout.
@@ -349,15 +349,15 @@ impl Manifest {
         let grid =
             Grid::new(self.height, self.width, &spec).map_err(|e| bad(format!("bad grid: {e}")))?;
         let d = self.depth_axis;
-        let depth = Grid::new_volume(self.depth, 1, 1, &spec.with_depth(d.cell, d.stride))
+        let depth = Axis::new(self.depth, d.cell, d.stride, self.edge)
             .map_err(|e| bad(format!("bad depth axis: {e}")))?;
-        if depth.depth().count() != d.cells {
+        if depth.count() != d.cells {
             return Err(bad(format!(
                 "{} depth cells do not match cells of {} slices over {} slices (which give {})",
                 d.cells,
                 d.cell,
                 self.depth,
-                depth.depth().count()
+                depth.count()
             )));
         }
         if grid.shape() != self.shape {

@@ -1,0 +1,467 @@
+//! Volumes end to end through fragment and stitch: 3-D and 4-D NPY and multi-page TIFF
+//! volumes come back bit for bit for every blend, stride (depth stride included) and edge,
+//! with cells of one slice or 3-D cells; per-slice outputs, one-image formats refused,
+//! unequal TIFF pages refused, old manifests still read; the CLI cases of issue 16.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use imkit::array::NdArray;
+use imkit::codec::{self, npy, tiff::TiffPages, Format, WriteOptions};
+use imkit::partition::{EdgePolicy, GridSpec, Partition, Stride};
+use imkit::pixel::{PixelFormat, PixelType};
+use imkit::progress::Progress;
+use imkit::source::{self, Channels, OpenOptions};
+use imkit::tiling::{fragment, stitch, Blend, FragmentOptions, Manifest, StitchOptions};
+use imkit::{Image, Rect};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = common::scratch_root().join(format!("volumes-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A volume of `d` slices of `w` x `h` pixels with distinct, slice-dependent samples.
+fn volume(d: usize, h: usize, w: usize, format: PixelFormat) -> Vec<Image> {
+    (0..d)
+        .map(|z| {
+            let mut img = Image::new(w, h, format).unwrap();
+            let size = format.dtype.size();
+            for (i, s) in img.data_mut().chunks_exact_mut(size).enumerate() {
+                let v = (i * 7 + z * 131 + i / 17) % 997;
+                match format.dtype {
+                    PixelType::U8 => s[0] = v as u8,
+                    PixelType::U16 => s.copy_from_slice(&((v * 61) as u16).to_ne_bytes()),
+                    _ => s.copy_from_slice(&(v as f32 * 0.25 - 7.0).to_ne_bytes()),
+                }
+            }
+            img
+        })
+        .collect()
+}
+
+/// The slices as one array: `(d, h, w)` for one channel, `(d, h, w, c)` otherwise.
+fn as_array(slices: &[Image]) -> NdArray {
+    let f = slices[0].format();
+    let mut shape = vec![slices.len(), slices[0].height(), slices[0].width()];
+    if f.channels > 1 {
+        shape.push(f.channels);
+    }
+    let data = slices.iter().flat_map(|s| s.data().to_vec()).collect();
+    NdArray::from_vec(f.dtype, &shape, data).unwrap()
+}
+
+fn write_tiff(path: &Path, pages: &[Image]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = TiffPages::new(std::io::BufWriter::new(file), "test").unwrap();
+    for page in pages {
+        writer.write_page(&page.view()).unwrap();
+    }
+}
+
+/// Every slice of a volume file (NPY read as a volume, TIFF pages).
+fn read_slices(path: &Path) -> Vec<Image> {
+    let options = OpenOptions {
+        volume: true,
+        ..Default::default()
+    };
+    let src = source::open(path, &options).unwrap();
+    let (w, h) = (src.width(), src.height());
+    (0..src.depth())
+        .map(|z| {
+            let mut img = Image::new(w as usize, h as usize, src.format()).unwrap();
+            let all = Channels::all(src.format().channels);
+            source::read_region(
+                &*src,
+                z,
+                Rect::from_xywh(0, 0, w, h),
+                &all,
+                &mut img.view_mut(),
+            )
+            .unwrap();
+            img
+        })
+        .collect()
+}
+
+fn cases() -> Vec<(&'static str, GridSpec)> {
+    let px = Stride::Pixels;
+    let fr = Stride::Fraction;
+    vec![
+        (
+            "2-D cells",
+            GridSpec::new(16, 20, fr(0.5), px(12)),
+        ),
+        (
+            "3-D cells, depth step 2",
+            GridSpec::new(16, 16, px(12), fr(0.75)).with_depth(4, px(2)),
+        ),
+        (
+            "3-D cells, depth stride 0.75, pad",
+            GridSpec::new(20, 16, px(16), px(10))
+                .with_depth(4, fr(0.75))
+                .with_edge(EdgePolicy::Pad),
+        ),
+        (
+            "3-D cells, shift",
+            GridSpec::new(16, 16, px(12), px(12))
+                .with_depth(3, px(2))
+                .with_edge(EdgePolicy::Shift),
+        ),
+        (
+            "3-D cells without overlap, clip",
+            GridSpec::new(32, 32, fr(1.0), fr(1.0)).with_depth(5, fr(1.0)),
+        ),
+    ]
+}
+
+#[test]
+fn volumes_round_trip_for_every_blend_stride_and_edge() {
+    let dir = scratch("round-trip");
+    let sources = [
+        ("npy3", PixelFormat::new(PixelType::U16, 1).unwrap()),
+        ("npy4", PixelFormat::new(PixelType::U8, 3).unwrap()),
+        ("tif", PixelFormat::new(PixelType::F32, 1).unwrap()),
+    ];
+    for (kind, format) in sources {
+        let slices = volume(9, 37, 45, format);
+        let src = if kind == "tif" {
+            let path = dir.join("vol.tif");
+            write_tiff(&path, &slices);
+            path
+        } else {
+            let path = dir.join(format!("{kind}.npy"));
+            npy::write_file(&path, &as_array(&slices)).unwrap();
+            path
+        };
+        let open = OpenOptions {
+            volume: true,
+            ..Default::default()
+        };
+        for (name, spec) in cases() {
+            let p = Partition::open(&src, &spec, None, &open).unwrap();
+            let deep = spec.cell[0] > 1;
+            // 3-D cells as NPY volumes or multi-page TIFF tiles; 2-D cells as images.
+            let tile_ext = match (deep, kind) {
+                (true, "tif") => "tif",
+                (true, _) => "npy",
+                (false, "tif") => "exr",
+                (false, _) => "png",
+            };
+            let tiles = dir.join(format!("tiles-{kind}-{}", name.replace([' ', ','], "_")));
+            std::fs::create_dir_all(&tiles).unwrap();
+            let options = FragmentOptions {
+                template: Some(format!("t_{{z:02}}_{{row}}_{{col}}.{tile_ext}")),
+                ..Default::default()
+            };
+            let m = fragment(&p, &tiles, &options, &mut Progress::none()).unwrap();
+            assert_eq!(m.depth, 9);
+            assert_eq!(m.depth_axis.cell, spec.cell[0], "{kind} {name}");
+            assert_eq!(m.depth_axis.cells, p.grid().depth().count());
+            assert_eq!(m.tiles.len() as u64, p.grid().len(), "{kind} {name}");
+            let back = Manifest::read(tiles.join("manifest.json")).unwrap();
+            assert_eq!(back, m);
+            for blend in Blend::ALL {
+                for out_ext in ["npy", "tif"] {
+                    if out_ext == "tif" && format.channels == 2 {
+                        continue;
+                    }
+                    let out = dir.join(format!("back.{out_ext}"));
+                    let opts = StitchOptions {
+                        blend,
+                        band_rows: 11,
+                        ..Default::default()
+                    };
+                    stitch(
+                        &tiles.join("manifest.json"),
+                        &out,
+                        &opts,
+                        &mut Progress::none(),
+                    )
+                    .unwrap();
+                    if out_ext == "npy" {
+                        let arr = npy::read_file(&out).unwrap();
+                        let want = as_array(&slices);
+                        assert_eq!(arr.shape(), want.shape(), "{kind} {name} {blend:?}");
+                        assert!(
+                            arr.data() == want.data(),
+                            "{kind} {name} {blend:?} npy differs"
+                        );
+                    }
+                    let got = read_slices(&out);
+                    assert_eq!(got.len(), slices.len());
+                    for (z, (a, b)) in got.iter().zip(&slices).enumerate() {
+                        assert!(a == b, "{kind} {name} {blend:?} .{out_ext} slice {z}");
+                    }
+                }
+            }
+            std::fs::remove_dir_all(&tiles).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn drop_edge_with_cells_that_fit_round_trips() {
+    let dir = scratch("drop");
+    let format = PixelFormat::new(PixelType::U16, 1).unwrap();
+    let slices = volume(8, 32, 40, format);
+    let src = dir.join("vol.npy");
+    npy::write_file(&src, &as_array(&slices)).unwrap();
+    let spec = GridSpec::new(16, 20, Stride::Pixels(8), Stride::Pixels(10))
+        .with_depth(4, Stride::Pixels(2))
+        .with_edge(EdgePolicy::Drop);
+    let open = OpenOptions {
+        volume: true,
+        ..Default::default()
+    };
+    let p = Partition::open(&src, &spec, None, &open).unwrap();
+    assert_eq!(p.grid().len(), 27);
+    let tiles = dir.join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    for blend in Blend::ALL {
+        let out = dir.join("back.npy");
+        let opts = StitchOptions {
+            blend,
+            ..Default::default()
+        };
+        stitch(
+            &tiles.join("manifest.json"),
+            &out,
+            &opts,
+            &mut Progress::none(),
+        )
+        .unwrap();
+        assert!(npy::read_file(&out).unwrap().data() == as_array(&slices).data());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tiles_are_hashed_from_the_bytes_written_and_encoders_match_the_file_writers() {
+    let dir = scratch("encode");
+    let cases = [
+        (Format::Png, PixelFormat::new(PixelType::U16, 3).unwrap()),
+        (Format::Tiff, PixelFormat::new(PixelType::U8, 4).unwrap()),
+        (Format::Npy, PixelFormat::new(PixelType::F32, 2).unwrap()),
+        (Format::Exr, PixelFormat::new(PixelType::F32, 3).unwrap()),
+    ];
+    for (format, pixels) in cases {
+        let img = &volume(1, 33, 47, pixels)[0];
+        let view = img.view().crop(Rect::from_xywh(3, 2, 40, 30)).unwrap();
+        let path = dir.join(format!("x.{}", format.extension()));
+        codec::write_image(&path, &view, &WriteOptions::default()).unwrap();
+        let bytes = codec::encode_image(format, &view, &WriteOptions::default()).unwrap();
+        assert!(std::fs::read(&path).unwrap() == bytes, "{format:?}");
+    }
+    // A fragment's manifest holds the hash of each file's bytes.
+    let slices = volume(5, 20, 30, PixelFormat::new(PixelType::U8, 1).unwrap());
+    let src = dir.join("vol.tif");
+    write_tiff(&src, &slices);
+    let spec = GridSpec::square(16, Stride::Pixels(8)).with_depth(2, Stride::Pixels(2));
+    let p = Partition::open(&src, &spec, None, &OpenOptions::default()).unwrap();
+    let tiles = dir.join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    let m = fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    for t in &m.tiles {
+        let bytes = std::fs::read(tiles.join(&t.file)).unwrap();
+        assert_eq!(imkit::digest::sha256_hex(&bytes), t.sha256);
+        assert!(t.file.ends_with(".npy") && t.file.starts_with("tile_"), "{}", t.file);
+    }
+    // The last depth cell is clipped to one slice, still a volume file.
+    let last = m.tiles.last().unwrap();
+    assert_eq!((last.z, last.slices), (4, 1));
+    assert_eq!(
+        npy::probe(&tiles.join(&last.file)).unwrap().shape,
+        [1, 12, 14]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn per_slice_outputs_one_image_formats_and_slice_choice() {
+    let dir = scratch("outputs");
+    let format = PixelFormat::new(PixelType::U8, 3).unwrap();
+    let slices = volume(4, 30, 26, format);
+    let src = dir.join("vol.npy");
+    npy::write_file(&src, &as_array(&slices)).unwrap();
+    let p = Partition::open(
+        &src,
+        &GridSpec::square(16, Stride::Fraction(0.5)),
+        None,
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let tiles = dir.join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    let m = fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    assert_eq!(m.tiles[0].file, "tile_0000_0000_0000.png");
+    let manifest = tiles.join("manifest.json");
+    let run = |out: &Path, slice: Option<u64>| {
+        let opts = StitchOptions {
+            slice,
+            blend: Blend::Linear,
+            ..Default::default()
+        };
+        stitch(&manifest, out, &opts, &mut Progress::none())
+    };
+    // A one-image format without {z} is an error that says so, and writes nothing.
+    for ext in ["png", "exr"] {
+        let out = dir.join(format!("all.{ext}"));
+        let err = run(&out, None).unwrap_err().to_string();
+        assert!(
+            err.contains("holds one image") && err.contains("4 slices") && err.contains("{z}"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    // {z} in the name: one file per slice.
+    run(&dir.join("slice_{z:02}.png"), None).unwrap();
+    for (z, want) in slices.iter().enumerate() {
+        let got = codec::read_image(dir.join(format!("slice_{z:02}.png"))).unwrap();
+        assert!(&got == want, "slice {z}");
+    }
+    // One chosen slice as an image; a slice past the end is refused.
+    run(&dir.join("two.png"), Some(2)).unwrap();
+    assert!(codec::read_image(dir.join("two.png")).unwrap() == slices[2]);
+    assert!(matches!(
+        run(&dir.join("x.png"), Some(4)),
+        Err(imkit::Error::OutOfBounds(_))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn old_volume_manifests_without_a_depth_axis_still_stitch() {
+    let dir = scratch("old-manifest");
+    let format = PixelFormat::new(PixelType::U16, 1).unwrap();
+    let slices = volume(3, 20, 24, format);
+    let src = dir.join("vol.npy");
+    npy::write_file(&src, &as_array(&slices)).unwrap();
+    let open = OpenOptions {
+        volume: true,
+        ..Default::default()
+    };
+    let p = Partition::open(&src, &GridSpec::square(16, Stride::Pixels(8)), None, &open).unwrap();
+    let tiles = dir.join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    // Remove what older versions did not write: grid.depth and each tile's slices.
+    let path = tiles.join("manifest.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v["grid"].as_object_mut().unwrap().remove("depth").unwrap();
+    for t in v["tiles"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("slices").unwrap();
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let out = dir.join("back.npy");
+    stitch(&path, &out, &StitchOptions::default(), &mut Progress::none()).unwrap();
+    assert!(npy::read_file(&out).unwrap().data() == as_array(&slices).data());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn imkit(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imkit"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn cli_cases_of_issue_16() {
+    let dir = scratch("cli");
+    // (20, 64, 80) uint16 with --volume, 32-pixel cells, NPY tiles, a {z} template: 120
+    // tiles, and stitch gives back all twenty slices.
+    let u16_vol = volume(20, 64, 80, PixelFormat::new(PixelType::U16, 1).unwrap());
+    npy::write_file(&dir.join("vol.npy"), &as_array(&u16_vol)).unwrap();
+    let args = [
+        "fragment", "vol.npy", "--volume", "--cell", "32", "--format", "npy", "--template",
+        "tile_{z:03}_{row}_{col}", "--out", "vf",
+    ];
+    let text = ok(&imkit(&dir, &args));
+    assert!(text.starts_with("120 tiles"), "{text}");
+    ok(&imkit(&dir, &["stitch", "vf/manifest.json", "back.npy"]));
+    let back = npy::read_file(&dir.join("back.npy")).unwrap();
+    assert_eq!(back.shape(), [20, 64, 80]);
+    assert!(back.data() == as_array(&u16_vol).data());
+    // Without --template: a default with {z}.
+    ok(&imkit(&dir, &["fragment", "vol.npy", "--volume", "--cell", "32", "--out", "vd"]));
+    assert!(dir.join("vd/tile_0019_0001_0002.png").is_file());
+    // A 6-page RGB TIFF: stitch to .tif and .npy gives (6, 50, 70, 3).
+    let rgb = volume(6, 50, 70, PixelFormat::new(PixelType::U8, 3).unwrap());
+    write_tiff(&dir.join("vol.tif"), &rgb);
+    ok(&imkit(&dir, &["fragment", "vol.tif", "--cell", "32", "--stride", "0.5", "--out", "tf"]));
+    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "back.tif", "--blend", "gaussian"]));
+    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "back4.npy"]));
+    assert!(read_slices(&dir.join("back.tif")) == rgb);
+    let back = npy::read_file(&dir.join("back4.npy")).unwrap();
+    assert_eq!(back.shape(), [6, 50, 70, 3]);
+    assert!(back.data() == as_array(&rgb).data());
+    // To PNG: an error that says why; {z} in the name: one PNG per slice; --slice: one.
+    let out = imkit(&dir, &["stitch", "tf/manifest.json", "back.png"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("holds one image"), "{err}");
+    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "s_{z}.png"]));
+    assert!(codec::read_image(dir.join("s_5.png")).unwrap() == rgb[5]);
+    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "one.png", "--slice", "3"]));
+    assert!(codec::read_image(dir.join("one.png")).unwrap() == rgb[3]);
+    // 3-D cells: --cell DxHxW with a depth step (overlap in z), NPY tiles by default; the
+    // manifest records the depth axis; a linear blend across depth is still exact.
+    let args = [
+        "fragment", "vol.npy", "--volume", "--cell", "8x32x32", "--step", "24", "--depth-step",
+        "5", "--out", "v3",
+    ];
+    ok(&imkit(&dir, &args));
+    let m = Manifest::read(dir.join("v3/manifest.json")).unwrap();
+    assert_eq!(
+        (m.depth_axis.cells, m.depth_axis.cell, m.depth_axis.stride),
+        (4, 8, Stride::Pixels(5))
+    );
+    assert!(m.tiles.iter().all(|t| t.file.ends_with(".npy")));
+    ok(&imkit(&dir, &["stitch", "v3/manifest.json", "b3.tif", "--blend", "linear"]));
+    assert!(read_slices(&dir.join("b3.tif")) == u16_vol);
+    // --depth is the same as the D of --cell; 3-D cells do not fit PNG tiles.
+    let args = ["fragment", "vol.npy", "--volume", "--cell", "32", "--depth", "8", "--format"];
+    let out = imkit(&dir, &[&args[..], &["png", "--out", "vp"]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("holds one image"), "{err}");
+    // A TIFF whose pages differ in size or type is refused with a message.
+    let odd = dir.join("odd.tif");
+    let file = std::fs::File::create(&odd).unwrap();
+    let mut pages = TiffPages::new(std::io::BufWriter::new(file), "odd").unwrap();
+    pages.write_page(&rgb[0].view()).unwrap();
+    let small = rgb[1].view().crop(Rect::from_xywh(0, 0, 20, 20)).unwrap();
+    pages.write_page(&small).unwrap();
+    drop(pages);
+    let grey = dir.join("grey.tif");
+    let file = std::fs::File::create(&grey).unwrap();
+    let mut pages = TiffPages::new(std::io::BufWriter::new(file), "grey").unwrap();
+    pages.write_page(&u16_vol[0].view()).unwrap();
+    pages.write_page(&rgb[0].view()).unwrap();
+    drop(pages);
+    for name in ["odd.tif", "grey.tif"] {
+        let out = imkit(&dir, &["fragment", name, "--out", "never"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("page 1") && err.contains("equal pages"),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
