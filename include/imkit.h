@@ -1548,8 +1548,11 @@ typedef int32_t imkit_blend;
 
 /**
  * Writes every cell of `partition` into the existing directory `out_dir` as files named by
- * `name_template` (NULL = "tile_{row:04}_{col:04}.png"; placeholders {row} {col} {y} {x} {z},
- * optional zero padding as {row:04}; the extension picks the format), plus `manifest.json`.
+ * `name_template` (NULL = "tile_{row:04}_{col:04}.png", for volumes
+ * "tile_{z:04}_{row:04}_{col:04}.png", ".npy" when cells are deeper than one slice;
+ * placeholders {row} {col} {y} {x} {z} (first slice), optional zero padding as {row:04}; the
+ * extension picks the format), plus `manifest.json`. A partition with a depth axis
+ * (`imkit_partition_options_set_depth`) writes one volume file (TIFF pages or NPY) per cell.
  * One top-to-bottom pass over the source; files are written atomically; bytes do not depend
  * on the thread count. `options`, `progress` may be NULL; `progress` runs on the calling
  * thread with (cells done, total) and cancels when it returns non-zero.
@@ -1566,8 +1569,12 @@ imkit_status imkit_fragment(const imkit_partition *partition,
 /**
  * Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
  * streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
- * order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
- * calling thread and cancels when it returns non-zero (nothing is written then).
+ * order. A volume manifest rebuilds every slice: into a multi-page TIFF or a (d, h, w[, c])
+ * NPY, or one file per slice when `output` holds {z} (e.g. "slice_{z:03}.png"); a format
+ * that holds one image (PNG, EXR) without {z} is an error. `options`, `progress` may be
+ * NULL; `progress` gets (rows done, height x slices) on the calling thread and cancels when
+ * it returns non-zero (nothing is written then, except slices already complete in per-slice
+ * output).
  * Requires: Strings NUL-terminated UTF-8; `options` NULL or a handle.
  */
 IMKIT_NODISCARD

@@ -80,8 +80,12 @@ pub unsafe extern "C" fn imkit_fragment(
 
 /// Rebuilds an image from a fragment manifest into `output` (format from its extension; PNG is
 /// streamed in row bands), blending overlaps with `blend` (an `imkit_blend` value) in a fixed
-/// order. `options`, `progress` may be NULL; `progress` gets (rows done, height) on the
-/// calling thread and cancels when it returns non-zero (nothing is written then).
+/// order. A volume manifest rebuilds every slice: into a multi-page TIFF or a (d, h, w[, c])
+/// NPY, or one file per slice when `output` holds {z} (e.g. "slice_{z:03}.png"); a format
+/// that holds one image (PNG, EXR) without {z} is an error. `options`, `progress` may be
+/// NULL; `progress` gets (rows done, height x slices) on the calling thread and cancels when
+/// it returns non-zero (nothing is written then, except slices already complete in per-slice
+/// output).
 /// Requires: Strings NUL-terminated UTF-8; `options` NULL or a handle.
 #[no_mangle]
 #[must_use]

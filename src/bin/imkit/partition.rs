@@ -236,8 +236,12 @@ pub fn fragment(args: FragmentArgs) -> imkit::Result<()> {
     let mut report = |d, t| bar.update(d, t);
     let m = tiling::fragment(&p, &args.out, &options, &mut Progress::new(&mut report))?;
     drop(bar);
+    let layers = match m.depth_axis.cells {
+        1 => String::new(),
+        n => format!("{n} depth x "),
+    };
     println!(
-        "{} tiles ({}x{} grid) and {} in {}",
+        "{} tiles ({layers}{}x{} grid) and {} in {}",
         m.tiles.len(),
         m.shape.0,
         m.shape.1,
