@@ -644,5 +644,7 @@ mod tests {
         assert!(render_template("{foo}.png", 0, 0, 0, 0, 0).is_err());
         assert!(render_template("{row:x}.png", 0, 0, 0, 0, 0).is_err());
         assert!(render_template("a}.png", 0, 0, 0, 0, 0).is_err());
+        assert_eq!(render_slice_name("s_{z:03}.png", 7).unwrap(), "s_007.png");
+        assert!(render_slice_name("s_{row}.png", 7).is_err());
     }
 }

@@ -70,6 +70,25 @@ def test_fragment_and_stitch_round_trip_with_progress(tmp_path, rgb):
     np.testing.assert_array_equal(imkit.load(out)[0], rgb.astype(np.float32))
 
 
+def test_volumes_fragment_and_stitch_back_every_slice(tmp_path):
+    vol = (np.arange(9 * 40 * 50, dtype=np.uint16).reshape(9, 40, 50) * 7) % 4099
+    np.save(tmp_path / "vol.npy", vol)
+    # 3-D cells with a depth step (overlap in z): NPY volume tiles by default.
+    m = imkit.fragment(tmp_path / "vol.npy", tmp_path / "v", volume=True, cell=(4, 16, 16), step=(2, 12, 12))
+    assert "tile_0000_0000_0000.npy" in os.listdir(tmp_path / "v")
+    for blend in ["overwrite", "linear", "gaussian"]:
+        out = imkit.stitch(m, tmp_path / f"{blend}.npy", blend=blend)
+        np.testing.assert_array_equal(np.load(out), vol)
+    # Slices as images: one file per slice with {z}, one slice with slice=.
+    m = imkit.fragment(tmp_path / "vol.npy", tmp_path / "s", volume=True, cell=16)
+    imkit.stitch(m, tmp_path / "z_{z}.png")
+    np.testing.assert_array_equal(imkit.load(tmp_path / "z_8.png")[0], vol[8])
+    out = imkit.stitch(m, tmp_path / "four.png", slice=4)
+    np.testing.assert_array_equal(imkit.load(out)[0], vol[4])
+    with pytest.raises(imkit.Error, match="holds one image"):
+        imkit.stitch(m, tmp_path / "all.png")
+
+
 def test_cancel_from_the_callback(tmp_path, rgb):
     with pytest.raises(imkit.CancelledError):
         imkit.fragment(rgb, tmp_path / "t", cell=16, progress=lambda d, t: d == 0)
