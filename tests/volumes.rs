@@ -91,10 +91,7 @@ fn cases() -> Vec<(&'static str, GridSpec)> {
     let px = Stride::Pixels;
     let fr = Stride::Fraction;
     vec![
-        (
-            "2-D cells",
-            GridSpec::new(16, 20, fr(0.5), px(12)),
-        ),
+        ("2-D cells", GridSpec::new(16, 20, fr(0.5), px(12))),
         (
             "3-D cells, depth step 2",
             GridSpec::new(16, 16, px(12), fr(0.75)).with_depth(4, px(2)),
@@ -222,7 +219,13 @@ fn drop_edge_with_cells_that_fit_round_trips() {
     assert_eq!(p.grid().len(), 27);
     let tiles = dir.join("tiles");
     std::fs::create_dir(&tiles).unwrap();
-    fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    fragment(
+        &p,
+        &tiles,
+        &FragmentOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
     for blend in Blend::ALL {
         let out = dir.join("back.npy");
         let opts = StitchOptions {
@@ -266,11 +269,21 @@ fn tiles_are_hashed_from_the_bytes_written_and_encoders_match_the_file_writers()
     let p = Partition::open(&src, &spec, None, &OpenOptions::default()).unwrap();
     let tiles = dir.join("tiles");
     std::fs::create_dir(&tiles).unwrap();
-    let m = fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    let m = fragment(
+        &p,
+        &tiles,
+        &FragmentOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
     for t in &m.tiles {
         let bytes = std::fs::read(tiles.join(&t.file)).unwrap();
         assert_eq!(imkit::digest::sha256_hex(&bytes), t.sha256);
-        assert!(t.file.ends_with(".npy") && t.file.starts_with("tile_"), "{}", t.file);
+        assert!(
+            t.file.ends_with(".npy") && t.file.starts_with("tile_"),
+            "{}",
+            t.file
+        );
     }
     // The last depth cell is clipped to one slice, still a volume file.
     let last = m.tiles.last().unwrap();
@@ -298,7 +311,13 @@ fn per_slice_outputs_one_image_formats_and_slice_choice() {
     .unwrap();
     let tiles = dir.join("tiles");
     std::fs::create_dir(&tiles).unwrap();
-    let m = fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    let m = fragment(
+        &p,
+        &tiles,
+        &FragmentOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
     assert_eq!(m.tiles[0].file, "tile_0000_0000_0000.png");
     let manifest = tiles.join("manifest.json");
     let run = |out: &Path, slice: Option<u64>| {
@@ -349,7 +368,13 @@ fn old_volume_manifests_without_a_depth_axis_still_stitch() {
     let p = Partition::open(&src, &GridSpec::square(16, Stride::Pixels(8)), None, &open).unwrap();
     let tiles = dir.join("tiles");
     std::fs::create_dir(&tiles).unwrap();
-    fragment(&p, &tiles, &FragmentOptions::default(), &mut Progress::none()).unwrap();
+    fragment(
+        &p,
+        &tiles,
+        &FragmentOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
     // Remove what older versions did not write: grid.depth and each tile's slices.
     let path = tiles.join("manifest.json");
     let mut v: serde_json::Value =
@@ -360,7 +385,13 @@ fn old_volume_manifests_without_a_depth_axis_still_stitch() {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     let out = dir.join("back.npy");
-    stitch(&path, &out, &StitchOptions::default(), &mut Progress::none()).unwrap();
+    stitch(
+        &path,
+        &out,
+        &StitchOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
     assert!(npy::read_file(&out).unwrap().data() == as_array(&slices).data());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -391,8 +422,17 @@ fn cli_cases_of_issue_16() {
     let u16_vol = volume(20, 64, 80, PixelFormat::new(PixelType::U16, 1).unwrap());
     npy::write_file(&dir.join("vol.npy"), &as_array(&u16_vol)).unwrap();
     let args = [
-        "fragment", "vol.npy", "--volume", "--cell", "32", "--format", "npy", "--template",
-        "tile_{z:03}_{row}_{col}", "--out", "vf",
+        "fragment",
+        "vol.npy",
+        "--volume",
+        "--cell",
+        "32",
+        "--format",
+        "npy",
+        "--template",
+        "tile_{z:03}_{row}_{col}",
+        "--out",
+        "vf",
     ];
     let text = ok(&imkit(&dir, &args));
     assert!(text.starts_with("120 tiles"), "{text}");
@@ -401,13 +441,32 @@ fn cli_cases_of_issue_16() {
     assert_eq!(back.shape(), [20, 64, 80]);
     assert!(back.data() == as_array(&u16_vol).data());
     // Without --template: a default with {z}.
-    ok(&imkit(&dir, &["fragment", "vol.npy", "--volume", "--cell", "32", "--out", "vd"]));
+    ok(&imkit(
+        &dir,
+        &[
+            "fragment", "vol.npy", "--volume", "--cell", "32", "--out", "vd",
+        ],
+    ));
     assert!(dir.join("vd/tile_0019_0001_0002.png").is_file());
     // A 6-page RGB TIFF: stitch to .tif and .npy gives (6, 50, 70, 3).
     let rgb = volume(6, 50, 70, PixelFormat::new(PixelType::U8, 3).unwrap());
     write_tiff(&dir.join("vol.tif"), &rgb);
-    ok(&imkit(&dir, &["fragment", "vol.tif", "--cell", "32", "--stride", "0.5", "--out", "tf"]));
-    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "back.tif", "--blend", "gaussian"]));
+    ok(&imkit(
+        &dir,
+        &[
+            "fragment", "vol.tif", "--cell", "32", "--stride", "0.5", "--out", "tf",
+        ],
+    ));
+    ok(&imkit(
+        &dir,
+        &[
+            "stitch",
+            "tf/manifest.json",
+            "back.tif",
+            "--blend",
+            "gaussian",
+        ],
+    ));
     ok(&imkit(&dir, &["stitch", "tf/manifest.json", "back4.npy"]));
     assert!(read_slices(&dir.join("back.tif")) == rgb);
     let back = npy::read_file(&dir.join("back4.npy")).unwrap();
@@ -416,16 +475,31 @@ fn cli_cases_of_issue_16() {
     // To PNG: an error that says why; {z} in the name: one PNG per slice; --slice: one.
     let out = imkit(&dir, &["stitch", "tf/manifest.json", "back.png"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("holds one image"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("holds one image"),
+        "{err}"
+    );
     ok(&imkit(&dir, &["stitch", "tf/manifest.json", "s_{z}.png"]));
     assert!(codec::read_image(dir.join("s_5.png")).unwrap() == rgb[5]);
-    ok(&imkit(&dir, &["stitch", "tf/manifest.json", "one.png", "--slice", "3"]));
+    ok(&imkit(
+        &dir,
+        &["stitch", "tf/manifest.json", "one.png", "--slice", "3"],
+    ));
     assert!(codec::read_image(dir.join("one.png")).unwrap() == rgb[3]);
     // 3-D cells: --cell DxHxW with a depth step (overlap in z), NPY tiles by default; the
     // manifest records the depth axis; a linear blend across depth is still exact.
     let args = [
-        "fragment", "vol.npy", "--volume", "--cell", "8x32x32", "--step", "24", "--depth-step",
-        "5", "--out", "v3",
+        "fragment",
+        "vol.npy",
+        "--volume",
+        "--cell",
+        "8x32x32",
+        "--step",
+        "24",
+        "--depth-step",
+        "5",
+        "--out",
+        "v3",
     ];
     ok(&imkit(&dir, &args));
     let m = Manifest::read(dir.join("v3/manifest.json")).unwrap();
@@ -434,13 +508,21 @@ fn cli_cases_of_issue_16() {
         (4, 8, Stride::Pixels(5))
     );
     assert!(m.tiles.iter().all(|t| t.file.ends_with(".npy")));
-    ok(&imkit(&dir, &["stitch", "v3/manifest.json", "b3.tif", "--blend", "linear"]));
+    ok(&imkit(
+        &dir,
+        &["stitch", "v3/manifest.json", "b3.tif", "--blend", "linear"],
+    ));
     assert!(read_slices(&dir.join("b3.tif")) == u16_vol);
     // --depth is the same as the D of --cell; 3-D cells do not fit PNG tiles.
-    let args = ["fragment", "vol.npy", "--volume", "--cell", "32", "--depth", "8", "--format"];
+    let args = [
+        "fragment", "vol.npy", "--volume", "--cell", "32", "--depth", "8", "--format",
+    ];
     let out = imkit(&dir, &[&args[..], &["png", "--out", "vp"]].concat());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("holds one image"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("holds one image"),
+        "{err}"
+    );
     // A TIFF whose pages differ in size or type is refused with a message.
     let odd = dir.join("odd.tif");
     let file = std::fs::File::create(&odd).unwrap();

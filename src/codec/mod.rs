@@ -383,7 +383,11 @@ pub fn write_image_as(
 
 /// Encodes an image in `format` into memory (the bytes [`write_image_as`] writes), refusing
 /// formats that cannot hold the pixels exactly.
-pub fn encode_image(format: Format, image: &ImageView<'_>, options: &WriteOptions) -> Result<Vec<u8>> {
+pub fn encode_image(
+    format: Format,
+    image: &ImageView<'_>,
+    options: &WriteOptions,
+) -> Result<Vec<u8>> {
     format.check_lossless(image.format())?;
     match format {
         Format::Png => png::encode(image, options.png_compression),

@@ -72,7 +72,13 @@ pub fn overlap(cell: u64, stride: Stride) -> f64 {
 }
 
 /// Weights along one axis for a tile covering `start..end` of an image of `extent` pixels.
-pub(super) fn axis_weights(blend: Blend, start: u64, end: u64, extent: u64, overlap: f64) -> Vec<f32> {
+pub(super) fn axis_weights(
+    blend: Blend,
+    start: u64,
+    end: u64,
+    extent: u64,
+    overlap: f64,
+) -> Vec<f32> {
     let n = (end - start) as usize;
     match blend {
         Blend::Overwrite | Blend::Average => vec![1.0; n],

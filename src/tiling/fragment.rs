@@ -445,7 +445,14 @@ fn write_bands(
         return Ok(entries);
     };
     let mut current = crate::threads::install(|| {
-        read_band(p, first.slices.clone(), band_rows(first.row), band_width, None, Vec::new())
+        read_band(
+            p,
+            first.slices.clone(),
+            band_rows(first.row),
+            band_width,
+            None,
+            Vec::new(),
+        )
     })??;
     let mut spare = Vec::new();
     for (i, job) in bands.iter().enumerate() {

@@ -295,7 +295,7 @@ impl Manifest {
                     Some(_) => uint(t, "slices")?,
                     None => 1,
                 };
-                if slices == 0 || z.checked_add(slices).is_none_or(|end| end > depth) {
+                if slices == 0 || z.checked_add(slices).map_or(true, |end| end > depth) {
                     return Err(bad(format!(
                         "tile slices {z}..{} are not inside the depth {depth}",
                         z.saturating_add(slices)

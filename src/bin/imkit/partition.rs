@@ -77,7 +77,11 @@ impl GridArgs {
             }
             (Some(stride), None) => {
                 let (z, y, x) = axes::<f64>(stride, "stride")?;
-                (z.map(Stride::Fraction), Stride::Fraction(y), Stride::Fraction(x))
+                (
+                    z.map(Stride::Fraction),
+                    Stride::Fraction(y),
+                    Stride::Fraction(x),
+                )
             }
             (None, None) => (None, Stride::Fraction(1.0), Stride::Fraction(1.0)),
         };
