@@ -328,6 +328,37 @@ fn old_volume_manifests_without_a_depth_axis_still_stitch() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn volume_tiles_and_stitches_do_not_depend_on_the_thread_count() {
+    let dir = scratch("threads");
+    let slices = volume(7, 40, 52, PixelFormat::new(PixelType::U8, 4).unwrap());
+    let src = dir.join("vol.tif");
+    write_tiff(&src, &slices);
+    let spec = GridSpec::square(24, Stride::Fraction(0.6)).with_depth(3, Stride::Pixels(2));
+    let mut runs = Vec::new();
+    for threads in [1, 3] {
+        imkit::threads::set_num_threads(threads).unwrap();
+        let options = FragmentOptions {
+            template: Some("t_{z}_{row}_{col}.tif".into()),
+            ..Default::default()
+        };
+        let name = format!("t{threads}");
+        let (m, manifest) = fragment_into(&open_volume(&src, &spec), &dir, &name, &options);
+        let out = dir.join(format!("s{threads}.tif"));
+        stitch_to(&manifest, &out, Blend::Gaussian, None).unwrap();
+        let files: Vec<Vec<u8>> = m
+            .tiles
+            .iter()
+            .map(|t| std::fs::read(dir.join(&name).join(&t.file)).unwrap())
+            .collect();
+        runs.push((m.to_json(), files, std::fs::read(&out).unwrap()));
+    }
+    imkit::threads::set_num_threads(0).unwrap();
+    assert!(runs[0] == runs[1], "bytes depend on the thread count");
+    assert!(read_slices(&dir.join("s1.tif")) == slices);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn imkit(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imkit"))
         .current_dir(cwd)

@@ -211,7 +211,8 @@ impl Plan {
             )));
         }
         let deep = has_deep_cells(grid);
-        let format = codec::output_format(Path::new(&template))?;
+        let format = Format::from_extension(Path::new(&template))
+            .ok_or_else(|| codec::unwritable_extension(Path::new(&template)))?;
         format
             .check_lossless(p.format())
             .map_err(|e| Error::unsupported(format!("tiles {template:?}: {e}")))?;
