@@ -2,8 +2,8 @@
 //! them with an explicit row stride, so a crop is a view, never a copy.
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 
 /// Checks that `len` bytes hold `height` rows of `width` pixels at `row_stride` bytes per row
 /// and returns the row length in bytes.

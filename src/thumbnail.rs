@@ -7,10 +7,10 @@ use std::path::Path;
 use crate::codec::row_writer::RowWriter;
 use crate::codec::WriteOptions;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::Image;
 use crate::pixel::PixelType;
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source::{self, Channels, OpenOptions};
 
 /// The thumbnail size for a `width` x `height` image scaled to `target_width` columns (the

@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageViewMut};
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 use crate::source::{self, Channels, MemorySource, OpenOptions, RegionSource};
 
 /// How pixels are laid out in a caller buffer.

@@ -18,9 +18,15 @@ use crate::progress_bar::ProgressBar;
 pub struct GridArgs {
     /// The image (PNG, TIFF, NPY or EXR; multi-page TIFF and 4-D NPY are volumes).
     image: PathBuf,
-    /// Cell size in pixels: N (square) or HxW.
+    /// Cell size in pixels: N (square), HxW, or DxHxW for volumes (D slices deep).
     #[arg(long, default_value = "1024")]
     cell: String,
+    /// Cell depth in slices, for volumes (the D of --cell DxHxW) [default: 1].
+    #[arg(long)]
+    depth: Option<u64>,
+    /// Step along the depth axis in whole slices [default: the cell depth].
+    #[arg(long)]
+    depth_step: Option<u64>,
     /// Stride as a fraction of the cell (impart's form): S or SYxSX [default: 1.0].
     #[arg(long, conflicts_with = "step")]
     stride: Option<String>,
@@ -60,8 +66,31 @@ fn pair<T: std::str::FromStr + Copy>(text: &str, what: &str) -> imkit::Result<(T
 }
 
 impl GridArgs {
+    /// Cell (depth, height, width): `--cell` takes N, HxW or DxHxW; `--depth` sets D.
+    fn cell(&self) -> imkit::Result<(u64, u64, u64)> {
+        let (d, plane) = match self.cell.split(['x', 'X']).collect::<Vec<_>>()[..] {
+            [d, h, w] => {
+                let d = d.trim().parse::<u64>().map_err(|_| {
+                    imkit::Error::invalid(format!("--cell: {:?} is not N, HxW or DxHxW", self.cell))
+                })?;
+                (Some(d), format!("{h}x{w}"))
+            }
+            _ => (None, self.cell.clone()),
+        };
+        if let (Some(a), Some(b)) = (d, self.depth) {
+            if a != b {
+                return Err(imkit::Error::invalid(format!(
+                    "--cell {} gives a depth of {a}, --depth says {b}",
+                    self.cell
+                )));
+            }
+        }
+        let (h, w) = pair::<u64>(&plane, "cell")?;
+        Ok((d.or(self.depth).unwrap_or(1), h, w))
+    }
+
     fn spec(&self) -> imkit::Result<GridSpec> {
-        let (ch, cw) = pair::<u64>(&self.cell, "cell")?;
+        let (cd, ch, cw) = self.cell()?;
         let (sy, sx) = match (&self.stride, &self.step) {
             (_, Some(step)) => {
                 let (a, b) = pair::<u64>(step, "step")?;
@@ -73,7 +102,10 @@ impl GridArgs {
             }
             (None, None) => (Stride::Fraction(1.0), Stride::Fraction(1.0)),
         };
-        Ok(GridSpec::new(ch, cw, sy, sx).with_edge(EdgePolicy::parse(&self.edge)?))
+        let depth_step = Stride::Pixels(self.depth_step.unwrap_or(cd));
+        Ok(GridSpec::new(ch, cw, sy, sx)
+            .with_depth(cd, depth_step)
+            .with_edge(EdgePolicy::parse(&self.edge)?))
     }
 
     fn channels(&self) -> imkit::Result<Option<Vec<i64>>> {
@@ -298,13 +330,28 @@ pub fn grid(args: GridCmdArgs) -> imkit::Result<()> {
         p.source().depth(),
         p.format()
     );
-    println!(
-        "grid     {rows} rows x {cols} cols = {} cells; cell {}x{} (h x w); step {sy} x {sx}; edge {}",
-        g.len(),
-        g.rows().cell(),
-        g.cols().cell(),
-        g.rows().edge().name()
-    );
+    if g.is_volume() {
+        println!(
+            "grid     {} deep x {rows} rows x {cols} cols = {} cells; cell {}x{}x{} (d x h x w); \
+             step {} x {sy} x {sx}; edge {}",
+            g.depth().count(),
+            g.len(),
+            g.depth().cell(),
+            g.rows().cell(),
+            g.cols().cell(),
+            g.depth().step(),
+            g.rows().edge().name()
+        );
+    } else {
+        println!(
+            "grid     {rows} rows x {cols} cols = {} cells; cell {}x{} (h x w); step {sy} x {sx}; \
+             edge {}",
+            g.len(),
+            g.rows().cell(),
+            g.cols().cell(),
+            g.rows().edge().name()
+        );
+    }
     let axis = |name: &str, a: &imkit::partition::Axis| {
         let n = a.count();
         let mut show: Vec<String> = (0..n)
@@ -319,16 +366,33 @@ pub fn grid(args: GridCmdArgs) -> imkit::Result<()> {
         }
         println!("{name}  {}", show.join("  "));
     };
+    if g.is_volume() {
+        axis("depth   ", g.depth());
+    }
     axis("rows    ", g.rows());
     axis("cols    ", g.cols());
     if let Some(key) = &args.key {
         let sel = p.select(&parse_key(key, if g.is_volume() { 3 } else { 2 })?)?;
-        println!(
-            "key {key:?} -> rows {:?}, cols {:?}: {}",
-            sel.rows,
-            sel.cols,
-            rect_text(&g.selection_rect(&sel))
-        );
+        if g.is_volume() {
+            let b = g.selection_box(&sel);
+            println!(
+                "key {key:?} -> depth {:?}, rows {:?}, cols {:?}: z {}..{} ({} slices), {}",
+                sel.depth,
+                sel.rows,
+                sel.cols,
+                b.depth.start,
+                b.depth.end,
+                b.depth.end - b.depth.start,
+                rect_text(&b.rect)
+            );
+        } else {
+            println!(
+                "key {key:?} -> rows {:?}, cols {:?}: {}",
+                sel.rows,
+                sel.cols,
+                rect_text(&g.selection_rect(&sel))
+            );
+        }
     }
     if let Some(at) = &args.at {
         let (x, y) = match at.split_once(',') {
