@@ -77,7 +77,7 @@ pub fn info(args: InfoArgs) -> imkit::Result<()> {
             println!("type:     {}", info.dtype);
         }
     }
-    if let &[d, h, w] = info.shape.as_slice() {
+    if let (codec::Format::Npy, &[d, h, w]) = (info.file_format, info.shape.as_slice()) {
         println!("volume:   with --volume, {d} slices of {w} x {h} (shape read as (d, h, w))");
     }
     if info.file_format == codec::Format::Tiff {
