@@ -4,6 +4,7 @@
 pub mod geometry;
 pub mod grid;
 pub mod index;
+pub mod preview;
 
 pub use geometry::{Axis, EdgePolicy, Stride};
 pub use grid::{Box3, Grid, GridSpec, Selection};
