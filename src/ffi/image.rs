@@ -330,13 +330,23 @@ pub unsafe extern "C" fn imkit_image_read(
     path: *const c_char,
     out: *mut *mut imkit_image,
 ) -> imkit_status {
+    unsafe { image_from_path(path, out, |path| Ok(Data::Image(codec::read_image(path)?))) }
+}
+
+/// Runs `load` on the path argument and hands its pixels out as a new `imkit_image` in `*out`.
+///
+/// # Safety
+/// `path` must be NULL or NUL-terminated; `out` NULL or writable.
+pub(crate) unsafe fn image_from_path(
+    path: *const c_char,
+    out: *mut *mut imkit_image,
+    load: impl FnOnce(&std::path::Path) -> crate::Result<Data>,
+) -> imkit_status {
     boundary(|| {
         let path = unsafe { arg_path(path, "path") }?;
         let out = unsafe { arg_out(out, "out") }?;
-        let image = codec::read_image(&path)?;
-        *out = new_handle(imkit_image {
-            data: Data::Image(image),
-        });
+        let data = load(&path)?;
+        *out = new_handle(imkit_image { data });
         Ok(())
     })
 }
