@@ -3,11 +3,15 @@
 //! writer fed each `build` recipe reproduces the file byte for byte (group key lists
 //! ascending). Also the corrupt files of `bad/` and truncation / bit-flip sweeps.
 
+mod common;
+
 use std::path::PathBuf;
 
 use imkit::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, Parts, Select};
 use imkit::Error;
 use serde_json::Value;
+
+use common::b64;
 
 const VECTORS: [&str; 9] = [
     "empty",

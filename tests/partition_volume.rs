@@ -62,7 +62,9 @@ fn imkit(dir: &Path, args: &[&str]) -> String {
 
 /// A NumPy-style key: `None` the whole axis, `Some((i, i64::MAX))` index `i`, `Some((a, b))`
 /// the slice `a:b` (`i64::MIN` = an omitted bound).
-fn key(k: Option<(i64, i64)>) -> imkit_axis_key {
+type Key = Option<(i64, i64)>;
+
+fn key(k: Key) -> imkit_axis_key {
     let (kind, start, stop) = match k {
         None => (imkit_key_kind::All, 0, 0),
         Some((i, i64::MAX)) => (imkit_key_kind::Index, i, 0),
@@ -117,12 +119,12 @@ fn c_read(path: &Path, cell: [u64; 3], step_depth: u64, keys: &[imkit_axis_key])
     }
 }
 
-const ALL: Option<(i64, i64)> = None;
+const ALL: Key = None;
 const O: i64 = i64::MIN;
-fn at(i: i64) -> Option<(i64, i64)> {
+fn at(i: i64) -> Key {
     Some((i, i64::MAX))
 }
-fn sl(a: i64, b: i64) -> Option<(i64, i64)> {
+fn sl(a: i64, b: i64) -> Key {
     Some((a, b))
 }
 
@@ -131,7 +133,7 @@ fn c_abi_volume_reads_match_numpy_slicing() {
     let dir = scratch("partition_volume_c");
     // A (7, 20, 30, 3) uint16 volume; cells 2x8x10 with depth step 2 (so cell k of the depth
     // axis is slices 2k..2k+2), and the pixel boxes NumPy slicing gives for each key.
-    let cases: [([Option<(i64, i64)>; 3], &str); 5] = [
+    let cases: [([Key; 3], &str); 5] = [
         ([at(1), at(0), at(0)], "a[2:4, 0:8, 0:10]"),
         ([sl(1, -1), ALL, at(-1)], "a[2:6, :, 20:30]"),
         ([at(-1), sl(O, 2), sl(1, O)], "a[6:7, 0:16, 10:30]"),
