@@ -2,8 +2,8 @@
 //! them with an explicit row stride, so a crop is a view, never a copy.
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 
 /// Checks that `len` bytes hold `height` rows of `width` pixels at `row_stride` bytes per row
 /// and returns the row length in bytes.
@@ -35,6 +35,33 @@ fn check_layout(
         }
     }
     Ok(row_bytes)
+}
+
+/// The size and pixel-layout getters of every pixel container here (fields `width`,
+/// `height`, `format`).
+macro_rules! pixel_getters {
+    () => {
+        /// Width in pixels.
+        pub fn width(&self) -> usize {
+            self.width
+        }
+        /// Height in pixels.
+        pub fn height(&self) -> usize {
+            self.height
+        }
+        /// Pixel layout.
+        pub fn format(&self) -> PixelFormat {
+            self.format
+        }
+        /// Sample type.
+        pub fn dtype(&self) -> PixelType {
+            self.format.dtype
+        }
+        /// Samples per pixel.
+        pub fn channels(&self) -> usize {
+            self.format.channels
+        }
+    };
 }
 
 /// An owned image with tightly packed rows (`row_stride == width * bytes_per_pixel`).
@@ -93,18 +120,7 @@ impl Image {
         })
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-    /// Height in pixels.
-    pub fn height(&self) -> usize {
-        self.height
-    }
-    /// Pixel layout.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
+    pixel_getters!();
     /// All samples, row after row, native byte order.
     pub fn data(&self) -> &[u8] {
         &self.data
@@ -169,26 +185,7 @@ impl<'a> ImageView<'a> {
         })
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-    /// Height in pixels.
-    pub fn height(&self) -> usize {
-        self.height
-    }
-    /// Pixel layout.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-    /// Sample type.
-    pub fn dtype(&self) -> PixelType {
-        self.format.dtype
-    }
-    /// Samples per pixel.
-    pub fn channels(&self) -> usize {
-        self.format.channels
-    }
+    pixel_getters!();
     /// Bytes from one row to the next.
     pub fn row_stride(&self) -> usize {
         self.row_stride
@@ -264,18 +261,7 @@ impl<'a> ImageViewMut<'a> {
         })
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-    /// Height in pixels.
-    pub fn height(&self) -> usize {
-        self.height
-    }
-    /// Pixel layout.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
+    pixel_getters!();
     /// A read-only view of the same pixels.
     pub fn as_view(&self) -> ImageView<'_> {
         ImageView {

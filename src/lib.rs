@@ -9,7 +9,6 @@ pub mod codec;
 pub mod digest;
 pub mod error;
 pub mod ffi;
-pub mod geom;
 pub mod iid;
 pub mod image;
 pub mod io;
@@ -18,13 +17,18 @@ pub mod partition;
 pub mod pipeline;
 pub mod pixel;
 pub mod progress;
+pub mod rect;
 pub mod source;
 pub mod threads;
 pub mod thumbnail;
 pub mod tiling;
 
+/// The former name of [`rect`], still imported by the Python extension and the fragment /
+/// stitch modules; new code uses [`rect`] (or [`Rect`] at the crate root).
+pub use rect as geom;
+
 pub use array::NdArray;
 pub use error::{Error, Result};
-pub use geom::Rect;
 pub use image::{Image, ImageView, ImageViewMut};
 pub use pixel::{PixelFormat, PixelType};
+pub use rect::Rect;

@@ -7,11 +7,11 @@ use std::path::Path;
 use crate::codec::row_writer::RowWriter;
 use crate::codec::WriteOptions;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::Image;
 use crate::pixel::PixelType;
 use crate::progress::Progress;
-use crate::source::{self, Channels, OpenOptions};
+use crate::rect::Rect;
+use crate::source::{self, Channels, OpenOptions, RegionSource};
 
 /// The thumbnail size for a `width` x `height` image scaled to `target_width` columns (the
 /// height keeps the aspect ratio, at least 1 row). A target wider than the image keeps it.
@@ -40,6 +40,28 @@ pub fn thumbnail(
         return Err(Error::invalid("thumbnail width must be at least 1"));
     }
     let src = source::open(input, &OpenOptions::default())?;
+    let (tw, th) = thumbnail_size(src.width(), src.height(), target_width);
+    let mut writer = RowWriter::create(output, tw, th, src.format(), write)?;
+    downscale_rows(&*src, target_width, progress, |_, row| {
+        writer.write_rows(row)
+    })?;
+    writer.finish()?;
+    Ok((tw, th))
+}
+
+/// Box-filters slice 0 of `src` (uint8 or uint16) down to `target_width` columns (see
+/// [`thumbnail_size`]) and hands each output row, top to bottom, to `sink` as
+/// `(y, packed row in the source's pixel format)`. Reads the source one band of rows at a
+/// time, in order: memory is a band of input rows plus one output row.
+pub fn downscale_rows(
+    src: &dyn RegionSource,
+    target_width: u64,
+    progress: &mut Progress<'_>,
+    mut sink: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    if target_width == 0 {
+        return Err(Error::invalid("thumbnail width must be at least 1"));
+    }
     let format = src.format();
     if !matches!(format.dtype, PixelType::U8 | PixelType::U16) {
         return Err(Error::unsupported(format!(
@@ -49,7 +71,6 @@ pub fn thumbnail(
     }
     let (width, height) = (src.width(), src.height());
     let (tw, th) = thumbnail_size(width, height, target_width);
-    let mut writer = RowWriter::create(output, tw, th, format, write)?;
     let channels = Channels::all(format.channels);
     let c = format.channels;
     let sample = format.dtype.size();
@@ -59,7 +80,7 @@ pub fn thumbnail(
         let (y0, y1) = (edge(y, height, th), edge(y + 1, height, th));
         let mut band = Image::new(width as usize, (y1 - y0) as usize, format)?;
         let rect = Rect::from_xywh(0, y0, width, y1 - y0);
-        source::read_region(&*src, 0, rect, &channels, &mut band.view_mut())?;
+        source::read_region(src, 0, rect, &channels, &mut band.view_mut())?;
         sums.fill(0);
         for line in band
             .data()
@@ -90,11 +111,10 @@ pub fn thumbnail(
                 }
             }
         }
-        writer.write_rows(&row)?;
+        sink(y, &row)?;
         progress.report(y + 1, th)?;
     }
-    writer.finish()?;
-    Ok((tw, th))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,29 +4,12 @@
 
 mod common;
 
+use common::Rng;
+
 use std::collections::BTreeSet;
 
 use imkit::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, Parts, Select};
 use imkit::Error;
-
-/// xorshift64*: a tiny deterministic generator, enough for property tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn bytes(&mut self, max: u64) -> Vec<u8> {
-        let n = self.below(max + 1);
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 struct Added {
     address: Vec<u8>,

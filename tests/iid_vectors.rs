@@ -3,11 +3,15 @@
 //! writer fed each `build` recipe reproduces the file byte for byte (group key lists
 //! ascending). Also the corrupt files of `bad/` and truncation / bit-flip sweeps.
 
+mod common;
+
 use std::path::PathBuf;
 
 use imkit::iid::{AreaRange, Filter, IidFile, IidWriter, MaskData, Parts, Select};
 use imkit::Error;
 use serde_json::Value;
+
+use common::b64;
 
 const VECTORS: [&str; 9] = [
     "empty",
@@ -44,25 +48,6 @@ fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
-}
-
-fn b64(data: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = chunk.len();
-        let v = (chunk[0] as u32) << 16
-            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-            | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= n {
-                out.push(A[(v >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn unb64(s: &str) -> Vec<u8> {

@@ -29,9 +29,9 @@ use exr::meta::{BlockDescription, MetaData};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 
 /// The four bytes every OpenEXR file starts with.
 pub const MAGIC: [u8; 4] = [0x76, 0x2f, 0x31, 0x01];

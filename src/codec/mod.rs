@@ -285,7 +285,7 @@ pub fn read_image_into(path: impl AsRef<Path>, out: &mut ImageViewMut<'_>) -> Re
             match crate::source::open(path, &Default::default()) {
                 Ok(source) => {
                     let channels = crate::source::Channels::all(info.format.channels);
-                    let all = crate::geom::Rect::from_xywh(0, 0, w, h);
+                    let all = crate::rect::Rect::from_xywh(0, 0, w, h);
                     return crate::source::read_region(&*source, 0, all, &channels, out);
                 }
                 Err(Error::Unsupported(_)) => {}

@@ -139,6 +139,28 @@ pub fn write_file(path: &Path, image: &ImageView<'_>) -> Result<()> {
     file.commit()
 }
 
+/// Samples per pixel of the decoder's current page (colour types imkit reads).
+fn page_channels(name: &str, decoder: &mut Decoder<BufReader<File>>) -> Result<usize> {
+    Ok(
+        match decoder.colortype().map_err(|e| tiff_error(name, e))? {
+            tiff::ColorType::Gray(d) if d >= 8 => 1,
+            tiff::ColorType::GrayA(d) if d >= 8 => 2,
+            tiff::ColorType::RGB(d) if d >= 8 => 3,
+            tiff::ColorType::RGBA(d) if d >= 8 => 4,
+            tiff::ColorType::Multiband {
+                bit_depth,
+                num_samples,
+            } if bit_depth >= 8 && num_samples > 0 => num_samples as usize,
+            other => {
+                return Err(Error::unsupported(format!(
+                    "{name}: TIFF colour type {other:?} is not supported (grey, grey+alpha, RGB, \
+                 RGBA or multi-band with 8-64 bit samples are)"
+                )))
+            }
+        },
+    )
+}
+
 fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -146,22 +168,7 @@ fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> 
         .map_err(|e| tiff_error(&name, e))?
         .with_limits(Limits::unlimited());
     let (w, h) = decoder.dimensions().map_err(|e| tiff_error(&name, e))?;
-    let channels = match decoder.colortype().map_err(|e| tiff_error(&name, e))? {
-        tiff::ColorType::Gray(d) if d >= 8 => 1,
-        tiff::ColorType::GrayA(d) if d >= 8 => 2,
-        tiff::ColorType::RGB(d) if d >= 8 => 3,
-        tiff::ColorType::RGBA(d) if d >= 8 => 4,
-        tiff::ColorType::Multiband {
-            bit_depth,
-            num_samples,
-        } if bit_depth >= 8 && num_samples > 0 => num_samples as usize,
-        other => {
-            return Err(Error::unsupported(format!(
-                "{name}: TIFF colour type {other:?} is not supported (grey, grey+alpha, RGB, \
-                 RGBA or multi-band with 8-64 bit samples are)"
-            )))
-        }
-    };
+    let channels = page_channels(&name, &mut decoder)?;
     Ok((decoder, w as usize, h as usize, channels))
 }
 
@@ -187,8 +194,32 @@ fn into_bytes(result: DecodingResult) -> (PixelType, Vec<u8>) {
 
 /// Reads the size and pixel layout of a TIFF file's first image.
 pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
-    let name = path.display().to_string();
     let (mut decoder, w, h, channels) = open(path)?;
+    Ok((w, h, page_format(path, &mut decoder, channels)?))
+}
+
+/// The size and pixel layout of every page (image file directory) of a TIFF file, in order.
+pub fn probe_pages(path: &Path) -> Result<Vec<(usize, usize, PixelFormat)>> {
+    let (mut decoder, w, h, channels) = open(path)?;
+    let mut pages = vec![(w, h, page_format(path, &mut decoder, channels)?)];
+    while decoder.more_images() {
+        let name = path.display().to_string();
+        decoder.next_image().map_err(|e| tiff_error(&name, e))?;
+        let (w, h) = decoder.dimensions().map_err(|e| tiff_error(&name, e))?;
+        let channels = page_channels(&name, &mut decoder)?;
+        let format = page_format(path, &mut decoder, channels)?;
+        pages.push((w as usize, h as usize, format));
+    }
+    Ok(pages)
+}
+
+/// The pixel layout of the decoder's current page, which has `channels` samples per pixel.
+fn page_format(
+    path: &Path,
+    decoder: &mut Decoder<BufReader<File>>,
+    channels: usize,
+) -> Result<PixelFormat> {
+    let name = path.display().to_string();
     let bits = match decoder.colortype().map_err(|e| tiff_error(&name, e))? {
         tiff::ColorType::Gray(d)
         | tiff::ColorType::GrayA(d)
@@ -206,7 +237,7 @@ pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
     let (format, bits) = (u64::from(format), u64::from(bits));
     let dtype =
         sample_type(format, bits).ok_or_else(|| unsupported_samples(&name, format, bits))?;
-    Ok((w, h, PixelFormat::new(dtype, channels)?))
+    PixelFormat::new(dtype, channels)
 }
 
 /// The pixel type of TIFF samples: `SampleFormat` (1 unsigned, 2 signed, 3 IEEE float) and

@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use super::{FfiError, FfiResult};
 use crate::error::Error;
-use crate::geom::Rect;
 use crate::progress::Progress;
+use crate::rect::Rect;
 
 /// A half-open pixel rectangle: columns [left, right), rows [top, bottom).
 /// Frozen: this struct's layout will not change.

@@ -43,64 +43,19 @@ pub enum imkit_dtype {
     I64 = 11,
 }
 
-c_enum!(imkit_dtype {
-    U8,
-    U16,
-    F16,
-    F32,
-    F64,
-    I8,
-    I16,
-    U32,
-    I32,
-    U64,
-    I64
-});
-
-impl From<imkit_dtype> for PixelType {
-    fn from(t: imkit_dtype) -> Self {
-        match t {
-            imkit_dtype::U8 => PixelType::U8,
-            imkit_dtype::U16 => PixelType::U16,
-            imkit_dtype::F16 => PixelType::F16,
-            imkit_dtype::F32 => PixelType::F32,
-            imkit_dtype::F64 => PixelType::F64,
-            imkit_dtype::I8 => PixelType::I8,
-            imkit_dtype::I16 => PixelType::I16,
-            imkit_dtype::U32 => PixelType::U32,
-            imkit_dtype::I32 => PixelType::I32,
-            imkit_dtype::U64 => PixelType::U64,
-            imkit_dtype::I64 => PixelType::I64,
-        }
-    }
-}
-
-impl From<PixelType> for imkit_dtype {
-    fn from(t: PixelType) -> Self {
-        match t {
-            PixelType::U8 => imkit_dtype::U8,
-            PixelType::U16 => imkit_dtype::U16,
-            PixelType::F16 => imkit_dtype::F16,
-            PixelType::F32 => imkit_dtype::F32,
-            PixelType::F64 => imkit_dtype::F64,
-            PixelType::I8 => imkit_dtype::I8,
-            PixelType::I16 => imkit_dtype::I16,
-            PixelType::U32 => imkit_dtype::U32,
-            PixelType::I32 => imkit_dtype::I32,
-            PixelType::U64 => imkit_dtype::U64,
-            PixelType::I64 => imkit_dtype::I64,
-        }
-    }
-}
-
-/// Reads a C `imkit_dtype` value as a core pixel type.
-pub(crate) fn arg_dtype(code: i32, arg: &'static str) -> FfiResult<PixelType> {
-    Ok(arg_enum::<imkit_dtype>(code, arg)?.into())
+/// Reads a C `imkit_dtype` value as a core pixel type: the values are the positions in
+/// [`PixelType::ALL`] plus one (a test keeps the two enums in step).
+pub(crate) fn arg_dtype(code: i32, arg: &'static str) -> crate::Result<PixelType> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|c| c.checked_sub(1))
+        .and_then(|i| PixelType::ALL.get(i).copied())
+        .ok_or_else(|| Error::invalid(format!("`{arg}`: {code} is not an imkit_dtype value")))
 }
 
 /// The C `imkit_dtype` value of a core pixel type.
 pub(crate) fn dtype_code(t: PixelType) -> i32 {
-    imkit_dtype::from(t) as i32
+    t as i32 + 1
 }
 
 /// File formats (values of `imkit_image_info.file_format`).
@@ -375,13 +330,23 @@ pub unsafe extern "C" fn imkit_image_read(
     path: *const c_char,
     out: *mut *mut imkit_image,
 ) -> imkit_status {
+    unsafe { image_from_path(path, out, |path| Ok(Data::Image(codec::read_image(path)?))) }
+}
+
+/// Runs `load` on the path argument and hands its pixels out as a new `imkit_image` in `*out`.
+///
+/// # Safety
+/// `path` must be NULL or NUL-terminated; `out` NULL or writable.
+pub(crate) unsafe fn image_from_path(
+    path: *const c_char,
+    out: *mut *mut imkit_image,
+    load: impl FnOnce(&std::path::Path) -> crate::Result<Data>,
+) -> imkit_status {
     boundary(|| {
         let path = unsafe { arg_path(path, "path") }?;
         let out = unsafe { arg_out(out, "out") }?;
-        let image = codec::read_image(&path)?;
-        *out = new_handle(imkit_image {
-            data: Data::Image(image),
-        });
+        let data = load(&path)?;
+        *out = new_handle(imkit_image { data });
         Ok(())
     })
 }
@@ -471,4 +436,34 @@ pub unsafe extern "C" fn imkit_image_info_read(
         };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtype_codes_match_the_c_enum() {
+        use imkit_dtype as D;
+        let c = [
+            D::U8,
+            D::U16,
+            D::F16,
+            D::F32,
+            D::F64,
+            D::I8,
+            D::I16,
+            D::U32,
+            D::I32,
+            D::U64,
+            D::I64,
+        ];
+        assert_eq!(c.len(), PixelType::ALL.len());
+        for (c, t) in c.into_iter().zip(PixelType::ALL) {
+            assert_eq!(format!("{c:?}"), format!("{t:?}"));
+            assert_eq!(dtype_code(t), c as i32);
+            assert_eq!(arg_dtype(c as i32, "t").ok(), Some(t));
+        }
+        assert!(arg_dtype(0, "t").is_err() && arg_dtype(12, "t").is_err());
+    }
 }

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use super::common::{arg_out, arg_path, arg_paths, arg_ref, arg_slice, arg_str, fill, write_opt};
 use super::image::{
-    arg_dtype, dtype_code, imkit_image, imkit_image_view, imkit_write_options, write_options,
+    arg_dtype, dtype_code, image_from_path, imkit_image, imkit_image_view, imkit_write_options,
+    write_options,
 };
 use super::{
     boundary, free_handle, handle_mut, handle_ref, imkit_status, new_handle, FfiError, FfiResult,
@@ -300,14 +301,8 @@ pub unsafe extern "C" fn imkit_load_without_metadata(
     path: *const c_char,
     out: *mut *mut imkit_image,
 ) -> imkit_status {
-    boundary(|| {
-        let path = unsafe { arg_path(path, "path") }?;
-        let out = unsafe { arg_out(out, "out") }?;
-        let options = io::LoadOptions { metadata: false };
-        let (data, _) = io::load_with(&path, &options)?;
-        *out = new_handle(imkit_image { data });
-        Ok(())
-    })
+    let options = io::LoadOptions { metadata: false };
+    unsafe { image_from_path(path, out, |path| Ok(io::load_with(path, &options)?.0)) }
 }
 
 /// Decodes the image file at `path` into the caller's buffer `out` (libspng's pattern: read

@@ -206,19 +206,13 @@ pub unsafe extern "C" fn imkit_partition_options_set_stride(
     stride_y: f64,
     stride_x: f64,
 ) -> imkit_status {
-    boundary(|| {
-        let o = unsafe { handle_mut(options, "options") }?;
-        for s in [stride_y, stride_x] {
-            if !(s.is_finite() && s > 0.0) {
-                return Err(
-                    Error::invalid(format!("stride must be finite and > 0 (got {s})")).into(),
-                );
-            }
-        }
-        o.options.grid.stride[1] = Stride::Fraction(stride_y);
-        o.options.grid.stride[2] = Stride::Fraction(stride_x);
-        Ok(())
-    })
+    unsafe {
+        set_plane_stride(
+            options,
+            Stride::Fraction(stride_y),
+            Stride::Fraction(stride_x),
+        )
+    }
 }
 
 /// Sets the step in whole pixels (exact mode; both at least 1).
@@ -230,13 +224,22 @@ pub unsafe extern "C" fn imkit_partition_options_set_step(
     step_y: u64,
     step_x: u64,
 ) -> imkit_status {
+    unsafe { set_plane_stride(options, Stride::Pixels(step_y), Stride::Pixels(step_x)) }
+}
+
+/// Sets the row and column strides after checking them.
+///
+/// # Safety
+/// `options` must be NULL or an options handle.
+unsafe fn set_plane_stride(
+    options: *mut imkit_partition_options,
+    stride_y: Stride,
+    stride_x: Stride,
+) -> imkit_status {
     boundary(|| {
         let o = unsafe { handle_mut(options, "options") }?;
-        if step_y == 0 || step_x == 0 {
-            return Err(Error::invalid("step must be at least 1 pixel").into());
-        }
-        o.options.grid.stride[1] = Stride::Pixels(step_y);
-        o.options.grid.stride[2] = Stride::Pixels(step_x);
+        let strides = [stride_y.checked()?, stride_x.checked()?];
+        o.options.grid.stride[1..].copy_from_slice(&strides);
         Ok(())
     })
 }

@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_void};
 
 use super::common::{imkit_progress_fn, imkit_rect, with_progress};
-use super::image::{imkit_dtype, imkit_image_view, imkit_write_options, write_options};
+use super::image::{arg_dtype, dtype_code, imkit_image_view, imkit_write_options, write_options};
 use super::partition::imkit_partition_edge;
 use super::stitch::imkit_blend;
 use super::{
@@ -14,11 +14,11 @@ use super::{
     write_opt, FfiResult, Handle,
 };
 use crate::error::Error;
-use crate::geom::Rect;
 use crate::image::ImageView;
 use crate::partition::Stride;
 use crate::pipeline::{self, Margins, PipelineOptions, Plan, TileIn, TileOut};
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 use crate::source::OpenOptions;
 
 /// Where a cell sits, as the tile function receives it. Frozen: this struct's layout will not
@@ -227,7 +227,7 @@ pub unsafe extern "C" fn imkit_pipeline_options_set_output_format(
     unsafe {
         update(options, |o| {
             o.output_format = Some(PixelFormat::new(
-                imkit_dtype::try_from(dtype)?.into(),
+                arg_dtype(dtype, "dtype")?,
                 channels as usize,
             )?);
             Ok(())
@@ -340,7 +340,7 @@ fn c_view(view: &ImageView<'_>, data: *mut c_void) -> imkit_image_view {
         height: view.height() as u64,
         row_stride_bytes: view.row_stride(),
         channels: view.channels() as u32,
-        dtype: imkit_dtype::from(view.dtype()) as i32,
+        dtype: dtype_code(view.dtype()),
     }
 }
 

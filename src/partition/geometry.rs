@@ -35,6 +35,18 @@ impl Stride {
             Stride::Pixels(p) => p as f64,
         }
     }
+
+    /// The stride itself when it is usable on its own: a finite fraction greater than 0, or
+    /// a step of at least one pixel.
+    pub fn checked(self) -> Result<Stride> {
+        match self {
+            Stride::Fraction(f) if !(f.is_finite() && f > 0.0) => Err(Error::invalid(format!(
+                "stride must be a finite fraction greater than 0 (got {f})"
+            ))),
+            Stride::Pixels(0) => Err(Error::invalid("step must be at least 1 pixel")),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// What happens to cells that reach past the far edge of the image.
@@ -107,12 +119,7 @@ impl Axis {
         if cell == 0 {
             return Err(Error::invalid("cell size must be at least 1 pixel"));
         }
-        match stride {
-            Stride::Fraction(f) if !(f.is_finite() && f > 0.0) => {
-                return Err(Error::invalid(format!(
-                    "stride must be a finite fraction greater than 0 (got {f})"
-                )))
-            }
+        match stride.checked()? {
             Stride::Fraction(f)
                 if cell as f64 * f < 1e-9 || cell as f64 * f > MAX_EXTENT as f64 =>
             {
@@ -121,7 +128,6 @@ impl Axis {
                     cell as f64 * f
                 )))
             }
-            Stride::Pixels(0) => return Err(Error::invalid("step must be at least 1 pixel")),
             Stride::Pixels(p) if p > MAX_EXTENT => {
                 return Err(Error::invalid(format!(
                     "step {p} is too large (at most 2^52)"

@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::geometry::{Axis, EdgePolicy, Stride};
 use super::index::AxisKey;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
+use crate::rect::Rect;
 
 /// Grid parameters, per axis in (depth, height, width) order. For 2-D grids the depth entries
 /// are ignored.

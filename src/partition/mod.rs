@@ -4,6 +4,7 @@
 pub mod geometry;
 pub mod grid;
 pub mod index;
+pub mod preview;
 
 pub use geometry::{Axis, EdgePolicy, Stride};
 pub use grid::{Box3, Grid, GridSpec, Selection};
@@ -13,9 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageViewMut};
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 use crate::source::{self, Channels, MemorySource, OpenOptions, RegionSource};
 
 /// How pixels are laid out in a caller buffer.

@@ -34,11 +34,11 @@ use std::sync::mpsc::SyncSender;
 use crate::codec::row_writer::RowWriter;
 use crate::codec::WriteOptions;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageView, ImageViewMut};
 use crate::partition::{Grid, GridSpec, Stride};
 use crate::pixel::PixelFormat;
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source::{self, Channels, OpenOptions, RegionSource};
 use crate::tiling::{compose_rows, overlap, Blend, BlendTile};
 

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{Channels, RegionSource};
 use crate::codec::exr;
 use crate::error::Result;
-use crate::geom::Rect;
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 
 /// An EXR file (first layer, full resolution) read block by block.
 pub struct ExrSource {

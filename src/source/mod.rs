@@ -2,7 +2,8 @@
 //! or buffer. A [`RegionSource`] reads any rectangle (of any page, for stacks) with any
 //! channel selection into a caller view, reading no more of the file than the format needs.
 //!
-//! - [`MemorySource`]: an image in memory.
+//! - [`PackedSource`]: packed slices in any byte buffer (a map, a vector, a caller's array);
+//!   [`MemorySource`] (an image in memory) and [`RawSource`] are two of them.
 //! - [`RawSource`]: packed raw samples in a file, mapped with mmap (no copy beyond the region).
 //! - [`TiffSource`]: tiled or striped TIFF / BigTIFF, decoding only the chunks a region touches,
 //!   in parallel on the library pool; multi-page files are volumes (one page per slice).
@@ -16,6 +17,7 @@
 pub mod exr;
 pub mod memory;
 pub mod npy;
+pub mod packed;
 pub mod png;
 pub mod raw;
 pub mod tiff;
@@ -27,13 +29,14 @@ pub use self::tiff::TiffSource;
 pub use exr::ExrSource;
 pub use memory::MemorySource;
 pub use npy::NpySource;
+pub use packed::{PackedLayout, PackedSource};
 pub use raw::RawSource;
 
 use crate::codec::Format;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 
 /// A channel selection resolved against a band count: output channel `i` is source band
 /// `bands[i]`. Reordering and repeats are allowed.

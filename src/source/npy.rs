@@ -13,13 +13,13 @@
 use std::fs::File;
 use std::path::Path;
 
-use super::memory::read_packed;
+use super::packed::PackedLayout;
 use super::{Channels, RegionSource};
 use crate::codec::npy;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 
 /// A memory-mapped NPY image or volume.
 pub struct NpySource {
@@ -170,14 +170,13 @@ impl RegionSource for NpySource {
         let [sz, sy, sx, sc] = self.strides;
         let base = self.offset + z as usize * sz;
         if self.packed {
-            let slice = (self.width * self.height) as usize * self.format.bytes_per_pixel();
             #[cfg(unix)]
             if rect.width() * NARROW < self.width {
                 return self.read_narrow(base, rect, channels, out);
             }
-            let bytes = &self.map[base..base + slice];
-            read_packed(bytes, self.width, self.format, rect, channels, out);
-            return Ok(());
+            let size = (self.width, self.height, 1);
+            let layout = PackedLayout::contiguous(base, size, self.format);
+            return layout.read(&self.map, 0, rect, channels, out);
         }
         let size = self.format.dtype.size();
         let bands = channels.bands();

@@ -15,15 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use super::memory::read_packed;
+use super::packed::PackedLayout;
 use super::raw::RawSource;
 use super::{Channels, RegionSource};
 use crate::codec::atomic::AtomicFile;
 use crate::codec::png::PngReader;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock()
@@ -232,7 +232,7 @@ impl RegionSource for PngStream {
             bottom: rect.bottom - s.band_top,
             ..rect
         };
-        read_packed(&s.band, self.width, self.format, local, channels, out);
-        Ok(())
+        let layout = PackedLayout::contiguous(0, (self.width, self.height, 1), self.format);
+        layout.read(&s.band, 0, local, channels, out)
     }
 }

@@ -7,24 +7,14 @@
 use std::fs::File;
 use std::path::Path;
 
-use super::memory::read_packed;
-use super::{Channels, RegionSource};
+use super::packed::{PackedLayout, PackedSource};
 use crate::error::{Error, Result};
-use crate::geom::Rect;
-use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
 
 /// A memory-mapped raw pixel file.
-pub struct RawSource {
-    map: memmap2::Mmap,
-    offset: usize,
-    width: u64,
-    height: u64,
-    depth: u64,
-    format: PixelFormat,
-}
+pub type RawSource = PackedSource<memmap2::Mmap>;
 
-impl RawSource {
+impl PackedSource<memmap2::Mmap> {
     /// Maps `path`, which must hold at least `offset + depth * height * width * bpp` bytes.
     pub fn open(
         path: impl AsRef<Path>,
@@ -55,41 +45,7 @@ impl RawSource {
         // SAFETY: the map is read-only and private to this source; the size was checked above
         // (a file truncated later by someone else is the documented hazard of mmap).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(RawSource {
-            map,
-            offset: offset as usize,
-            width,
-            height,
-            depth,
-            format,
-        })
-    }
-}
-
-impl RegionSource for RawSource {
-    fn width(&self) -> u64 {
-        self.width
-    }
-    fn height(&self) -> u64 {
-        self.height
-    }
-    fn depth(&self) -> u64 {
-        self.depth
-    }
-    fn format(&self) -> PixelFormat {
-        self.format
-    }
-    fn read_slice_region(
-        &self,
-        z: u64,
-        rect: Rect,
-        channels: &Channels,
-        out: &mut ImageViewMut<'_>,
-    ) -> Result<()> {
-        let slice = (self.width * self.height) as usize * self.format.bytes_per_pixel();
-        let start = self.offset + z as usize * slice;
-        let bytes = &self.map[start..start + slice];
-        read_packed(bytes, self.width, self.format, rect, channels, out);
-        Ok(())
+        let layout = PackedLayout::contiguous(offset as usize, (width, height, depth), format);
+        Self::with_layout(map, layout)
     }
 }

@@ -21,9 +21,9 @@ use tiff::tags::{ByteOrder, Tag};
 
 use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
+use crate::rect::Rect;
 
 type TiffDecoder = Decoder<BufReader<File>>;
 

@@ -18,7 +18,7 @@ pub use stitch::{stitch, stitch_manifest, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
+use crate::rect::Rect;
 
 /// The tile side imkerutils uses when none is given.
 pub const DEFAULT_TILE_SIZE: u64 = 1024;

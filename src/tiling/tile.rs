@@ -11,10 +11,10 @@ use std::path::Path;
 use super::{EdgePolicy, Placement, TileSpec};
 use crate::codec::{self, atomic::AtomicFile, png, Format, WriteOptions};
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::PixelFormat;
 use crate::progress::Progress;
+use crate::rect::Rect;
 
 /// Rows between two progress reports.
 const PROGRESS_EVERY: usize = 256;

@@ -56,16 +56,32 @@ pub fn info(args: InfoArgs) -> imkit::Result<()> {
     let info = codec::probe_array(&file)?;
     println!("file:     {}", file.display());
     println!("format:   {}", info.file_format.name());
-    match imkit::array::image_format_of(info.dtype, &info.shape) {
-        Some((w, h, format)) => {
+    match (
+        info.shape.as_slice(),
+        imkit::array::image_format_of(info.dtype, &info.shape),
+    ) {
+        (&[d, h, w, c], _) => {
+            println!(
+                "volume:   {d} slices of {w} x {h} (depth x width x height), shape (d, h, w, c)"
+            );
+            println!("type:     {}", info.dtype);
+            println!("channels: {c}");
+        }
+        (_, Some((w, h, format))) => {
             println!("size:     {w} x {h} (width x height)");
             println!("type:     {}", format.dtype);
             println!("channels: {}", format.channels);
         }
-        None => {
+        (_, None) => {
             println!("shape:    {:?} (not an image)", info.shape);
             println!("type:     {}", info.dtype);
         }
+    }
+    if let (codec::Format::Npy, &[d, h, w]) = (info.file_format, info.shape.as_slice()) {
+        println!("volume:   with --volume, {d} slices of {w} x {h} (shape read as (d, h, w))");
+    }
+    if info.file_format == codec::Format::Tiff {
+        print_pages(&codec::tiff::probe_pages(&file)?);
     }
     let sidecar = io::metadata::sidecar_path(&file);
     let metadata = match io::load_metadata(&file) {
@@ -88,6 +104,31 @@ pub fn info(args: InfoArgs) -> imkit::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Lists the pages of a multi-page TIFF: a volume when they all match, else how they differ.
+fn print_pages(pages: &[(usize, usize, imkit::PixelFormat)]) {
+    let [first, rest @ ..] = pages else { return };
+    if rest.is_empty() {
+        return;
+    }
+    let text = |(w, h, f): &(usize, usize, imkit::PixelFormat)| format!("{w} x {h} {f}");
+    if rest.iter().all(|p| p == first) {
+        println!(
+            "pages:    {}, all {} (a volume of {} slices)",
+            pages.len(),
+            text(first),
+            pages.len()
+        );
+    } else {
+        println!(
+            "pages:    {}, which differ in size or type (not a volume: a volume needs equal pages)",
+            pages.len()
+        );
+    }
+    for (i, page) in pages.iter().enumerate() {
+        println!("  page {i}: {}", text(page));
+    }
 }
 
 /// `imkit convert IN OUT`.

@@ -15,7 +15,7 @@ use imkit::progress::Progress;
 use imkit::tiling::Blend;
 use imkit::{Error, Result};
 
-use crate::progress_bar::ProgressBar;
+use crate::progress_bar::with_bar;
 
 /// Arguments of `imkit map`.
 #[derive(Args)]
@@ -175,16 +175,9 @@ pub fn map(args: MapArgs) -> Result<()> {
     };
     let function =
         |t: &TileIn<'_>, out: &mut TileOut<'_>| slots.run(|| run_command(&args, &dir.0, t, out));
-    let mut bar = ProgressBar::new("map");
-    let mut report = |d, t| bar.update(d, t);
-    pipeline::map_tiles(
-        &args.input,
-        &args.output,
-        &options,
-        &function,
-        &mut Progress::new(&mut report),
-    )?;
-    drop(bar);
+    with_bar("map", |progress| {
+        pipeline::map_tiles(&args.input, &args.output, &options, &function, progress)
+    })?;
     println!("wrote {}", args.output.display());
     Ok(())
 }

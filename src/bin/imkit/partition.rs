@@ -1,17 +1,17 @@
-//! `fragment`, `stitch`, `verify` and `grid`, and the partition steps of `demo`.
+//! `fragment`, `stitch`, `verify` and `grid` (with `--preview`), and the partition steps of `demo`.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use imkit::codec::{self, WriteOptions};
-use imkit::partition::{parse_key, EdgePolicy, GridSpec, Partition, Stride};
+use imkit::partition::{parse_key, preview, EdgePolicy, GridSpec, Partition, Stride};
 use imkit::progress::Progress;
 use imkit::source::OpenOptions;
 use imkit::tiling::{self, Blend, FragmentOptions, StitchOptions, TileState};
 use imkit::{Image, Rect};
 use sha2::{Digest, Sha256};
 
-use crate::progress_bar::ProgressBar;
+use crate::progress_bar::{with_bar, ProgressBar};
 
 /// The grid over an image (shared by fragment and grid).
 #[derive(Args)]
@@ -198,6 +198,12 @@ pub struct GridCmdArgs {
     /// Also list the cells containing pixel X,Y.
     #[arg(long)]
     at: Option<String>,
+    /// Also draw the grid (and the --key cells, tinted red) over a thumbnail into OUT.png.
+    #[arg(long, value_name = "OUT.png")]
+    preview: Option<PathBuf>,
+    /// Width of the --preview picture in pixels.
+    #[arg(long, default_value_t = 1024)]
+    preview_width: u64,
 }
 
 fn rect_text(r: &Rect) -> String {
@@ -347,13 +353,28 @@ pub fn grid(args: GridCmdArgs) -> imkit::Result<()> {
         p.source().depth(),
         p.format()
     );
-    println!(
-        "grid     {rows} rows x {cols} cols = {} cells; cell {}x{} (h x w); step {sy} x {sx}; edge {}",
-        g.len(),
-        g.rows().cell(),
-        g.cols().cell(),
-        g.rows().edge().name()
-    );
+    if g.is_volume() {
+        println!(
+            "grid     {} deep x {rows} rows x {cols} cols = {} cells; cell {}x{}x{} (d x h x w); \
+             step {} x {sy} x {sx}; edge {}",
+            g.depth().count(),
+            g.len(),
+            g.depth().cell(),
+            g.rows().cell(),
+            g.cols().cell(),
+            g.depth().step(),
+            g.rows().edge().name()
+        );
+    } else {
+        println!(
+            "grid     {rows} rows x {cols} cols = {} cells; cell {}x{} (h x w); step {sy} x {sx}; \
+             edge {}",
+            g.len(),
+            g.rows().cell(),
+            g.cols().cell(),
+            g.rows().edge().name()
+        );
+    }
     let axis = |name: &str, a: &imkit::partition::Axis| {
         let n = a.count();
         let mut show: Vec<String> = (0..n)
@@ -368,16 +389,35 @@ pub fn grid(args: GridCmdArgs) -> imkit::Result<()> {
         }
         println!("{name}  {}", show.join("  "));
     };
+    if g.is_volume() {
+        axis("depth   ", g.depth());
+    }
     axis("rows    ", g.rows());
     axis("cols    ", g.cols());
+    let mut selected = None;
     if let Some(key) = &args.key {
         let sel = p.select(&parse_key(key, if g.is_volume() { 3 } else { 2 })?)?;
-        println!(
-            "key {key:?} -> rows {:?}, cols {:?}: {}",
-            sel.rows,
-            sel.cols,
-            rect_text(&g.selection_rect(&sel))
-        );
+        if g.is_volume() {
+            let b = g.selection_box(&sel);
+            println!(
+                "key {key:?} -> depth {:?}, rows {:?}, cols {:?}: z {}..{} ({} slices), {}",
+                sel.depth,
+                sel.rows,
+                sel.cols,
+                b.depth.start,
+                b.depth.end,
+                b.depth.end - b.depth.start,
+                rect_text(&b.rect)
+            );
+        } else {
+            println!(
+                "key {key:?} -> rows {:?}, cols {:?}: {}",
+                sel.rows,
+                sel.cols,
+                rect_text(&g.selection_rect(&sel))
+            );
+        }
+        selected = Some(sel);
     }
     if let Some(at) = &args.at {
         let (x, y) = match at.split_once(',') {
@@ -389,6 +429,12 @@ pub fn grid(args: GridCmdArgs) -> imkit::Result<()> {
         };
         let (r, c) = g.cells_containing(x, y);
         println!("pixel ({x}, {y}) is in rows {r:?} x cols {c:?}");
+    }
+    if let Some(out) = &args.preview {
+        let (w, h) = with_bar("preview", |progress| {
+            preview::write_preview(&p, selected.as_ref(), out, args.preview_width, progress)
+        })?;
+        println!("preview  {} ({w}x{h})", out.display());
     }
     Ok(())
 }

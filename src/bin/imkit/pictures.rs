@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use imkit::codec::WriteOptions;
-use imkit::progress::Progress;
 
-use crate::progress_bar::ProgressBar;
+use crate::progress_bar::with_bar;
 
 /// Arguments of `imkit thumbnail`.
 #[derive(Args)]
@@ -22,16 +21,15 @@ pub struct ThumbnailArgs {
 
 /// `imkit thumbnail`.
 pub fn thumbnail(args: ThumbnailArgs) -> imkit::Result<()> {
-    let mut bar = ProgressBar::new("thumbnail");
-    let mut report = |d, t| bar.update(d, t);
-    let (w, h) = imkit::thumbnail::thumbnail(
-        &args.input,
-        &args.output,
-        args.width,
-        &WriteOptions::default(),
-        &mut Progress::new(&mut report),
-    )?;
-    drop(bar);
+    let (w, h) = with_bar("thumbnail", |progress| {
+        imkit::thumbnail::thumbnail(
+            &args.input,
+            &args.output,
+            args.width,
+            &WriteOptions::default(),
+            progress,
+        )
+    })?;
     println!("wrote {} ({w}x{h})", args.output.display());
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+use imkit::progress::Progress;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
 
 /// A progress bar for one long operation; silent when stderr is not a terminal.
@@ -41,6 +42,17 @@ impl ProgressBar {
         }
         true
     }
+}
+
+/// Runs `work` with a progress bar labelled `label` as its progress (cancelled by SIGINT /
+/// SIGTERM); the bar is gone from the terminal before this returns.
+pub fn with_bar<T, E>(
+    label: &str,
+    work: impl FnOnce(&mut Progress<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut bar = ProgressBar::new(label);
+    let mut report = |d, t| bar.update(d, t);
+    work(&mut Progress::new(&mut report))
 }
 
 impl Drop for ProgressBar {

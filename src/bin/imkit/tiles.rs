@@ -8,7 +8,7 @@ use imkit::progress::Progress;
 use imkit::tiling::{self, Corner, EdgePolicy, TileSpec, DEFAULT_TILE_SIZE};
 use imkit::{Image, PixelFormat, PixelType, Rect};
 
-use crate::progress_bar::ProgressBar;
+use crate::progress_bar::with_bar;
 
 /// Where the tile goes (shared by extract-tile and paste-tile).
 #[derive(Args)]
@@ -134,16 +134,15 @@ pub fn extract(args: ExtractArgs) -> imkit::Result<()> {
             args.place.y
         )))?,
     };
-    let mut bar = ProgressBar::new("extract");
-    let mut report = |d, t| bar.update(d, t);
-    let placement = tiling::extract_file(
-        &args.input,
-        &output,
-        &spec,
-        &args.place.write_options(),
-        &mut Progress::new(&mut report),
-    )?;
-    drop(bar);
+    let placement = with_bar("extract", |progress| {
+        tiling::extract_file(
+            &args.input,
+            &output,
+            &spec,
+            &args.place.write_options(),
+            progress,
+        )
+    })?;
     println!("saved {}", output.display());
     println!("rect {}", rect_line(&placement.image_rect));
     Ok(())
@@ -160,17 +159,16 @@ pub fn paste(args: PasteArgs) -> imkit::Result<()> {
             stem(&args.base)
         )))?,
     };
-    let mut bar = ProgressBar::new("paste");
-    let mut report = |d, t| bar.update(d, t);
-    let placement = tiling::paste_file(
-        &args.base,
-        &args.tile_file,
-        &output,
-        &spec,
-        &args.place.write_options(),
-        &mut Progress::new(&mut report),
-    )?;
-    drop(bar);
+    let placement = with_bar("paste", |progress| {
+        tiling::paste_file(
+            &args.base,
+            &args.tile_file,
+            &output,
+            &spec,
+            &args.place.write_options(),
+            progress,
+        )
+    })?;
     println!("saved {}", output.display());
     println!(
         "pasted at ({}, {}) covering {}",

@@ -33,7 +33,7 @@ export ImkitError, status_str, last_error_message, version, version_string, abi_
        metadata_save, metadata_load, save_list, save_dir, ImageList, load_list, load_dir,
        SaveQueueOptions, SaveQueue, try_push!, next_error,
        PartitionOptions, Partition, open_partition, partition, key_index, key_slice, key_all,
-       grid_shape, grid_step, source_info, cell_rect, selection, read_selection, read_cell,
+       grid_shape, grid_step, source_info, cell_rect, selection, read_selection, read_selection!, read_cell,
        cells_at, fragment, stitch, PipelineOptions, map_tiles
 
 include("lib.jl")

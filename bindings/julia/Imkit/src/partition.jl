@@ -170,20 +170,32 @@ function selection(p::Partition, keys::Vector{imkit_axis_key})
 end
 
 """
-    read_selection(p, keys; layout=IMKIT_LAYOUT_INTERLEAVED) -> Vector{T}
+    read_selection!(out, p, keys; layout=IMKIT_LAYOUT_INTERLEAVED) -> out
 
-The samples of a selection, flat in imkit's order: interleaved is (h, w, c) in C order,
-i.e. `reshape(v, c, w, h)` in Julia; planar is (c, h, w), i.e. `reshape(v, w, h, c)`.
+Reads a selection into the caller's dense array `out` (element type the source's, at least
+`selection(p, keys)[2]` bytes), flat in imkit's order: interleaved is (h, w, c) in C order, i.e.
+`reshape(out, c, w, h)` in Julia, and for a volume (three keys: depth, rows, cols)
+(d, h, w, c), i.e. `reshape(out, c, w, h, d)`; planar is (c, h, w) per slice.
 """
-function read_selection(p::Partition, keys::Vector{imkit_axis_key}; layout::Integer=IMKIT_LAYOUT_INTERLEAVED)
-    T = source_info(p).eltype
-    _, n = selection(p, keys)
-    out = Vector{T}(undef, n ÷ sizeof(T))
+function read_selection!(out::DenseArray{T}, p::Partition, keys::Vector{imkit_axis_key};
+                         layout::Integer=IMKIT_LAYOUT_INTERLEAVED) where {T}
+    T == source_info(p).eltype || throw(ArgumentError("`out` holds $T, the partition reads $(source_info(p).eltype)"))
     GC.@preserve keys out begin
         check(@ccall libimkit.imkit_partition_read(p::Ptr{Cvoid}, pointer(keys)::Ptr{imkit_axis_key}, length(keys)::Csize_t,
                                                    Int32(layout)::Int32, pointer(out)::Ptr{Cvoid}, sizeof(out)::Csize_t)::Int32)
     end
     return out
+end
+
+"""
+    read_selection(p, keys; layout=IMKIT_LAYOUT_INTERLEAVED) -> Vector{T}
+
+The samples of a selection in a new vector, laid out as `read_selection!` describes.
+"""
+function read_selection(p::Partition, keys::Vector{imkit_axis_key}; layout::Integer=IMKIT_LAYOUT_INTERLEAVED)
+    T = source_info(p).eltype
+    _, n = selection(p, keys)
+    return read_selection!(Vector{T}(undef, n ÷ sizeof(T)), p, keys; layout=layout)
 end
 
 """

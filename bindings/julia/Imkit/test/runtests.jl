@@ -186,6 +186,9 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
                             options=PartitionOptions(volume=true, cell=(4, 3), step=(4, 3), depth=(1, 1)))
         @test source_info(vp).slices == 2 && grid_shape(vp)[3] == 2
         @test read_selection(vp, [key_index(1), key_index(0), key_index(0)]) == vec(vol[1:3, 1:4, 2])
+        slab = Vector{UInt16}(undef, 3 * 4 * 2)   # both slices of cell (0, 0), read into our buffer
+        @test read_selection!(slab, vp, [key_all(), key_index(0), key_index(0)]) === slab
+        @test slab == vec(vol[1:3, 1:4, 1:2])
         e = try
             stitch(joinpath(frag, "manifest.json"), joinpath(dir, "never.png"); progress=(d, t) -> false)
         catch err
