@@ -123,6 +123,19 @@ fn paste_and_check(base: &Path, out: &Path, x: i64, y: i64, w: u64, h: u64) -> (
             let new_bytes = chunk_bytes(&written, new.0[i as usize], new.1[i as usize]);
             if hit {
                 touched += 1;
+                // The pasted-over bytes do not stay behind: an abandoned slot is zeroed, a
+                // reused one past its new length.
+                let (o, n) = (old.0[i as usize], old.1[i as usize]);
+                let keep = if new.0[i as usize] == o {
+                    new.1[i as usize]
+                } else {
+                    0
+                };
+                let rest = &written[(o + keep.min(n)) as usize..(o + n) as usize];
+                assert!(
+                    rest.iter().all(|&b| b == 0),
+                    "page {page} chunk {i}: old bytes left"
+                );
             } else {
                 assert!(
                     old_bytes == new_bytes,

@@ -335,7 +335,9 @@ impl Layout {
 
     /// True when no other structure of the file shares a byte with `slot`.
     fn exclusive(&self, slot: (u64, u64)) -> bool {
-        let overlaps = |&&(at, len): &&(u64, u64)| at < slot.0 + slot.1 && slot.0 < at + len;
+        let overlaps = |&&(at, len): &&(u64, u64)| {
+            at < slot.0.saturating_add(slot.1) && slot.0 < at.saturating_add(len)
+        };
         slot.1 > 0 && self.occupied.iter().filter(overlaps).count() == 1
     }
 }
@@ -536,9 +538,10 @@ fn encode_chunk(pixels: Image, layout: &Layout, format: PixelFormat) -> Result<V
 
 /// TIFF predictor 2 on one row of native-endian samples of `size` bytes, `step` per pixel.
 fn horizontal_difference(row: &mut [u8], size: usize, step: usize) {
+    let big = cfg!(target_endian = "big");
     let load = |b: &[u8]| {
         let mut x = [0u8; 8];
-        if cfg!(target_endian = "big") {
+        if big {
             x[8 - size..].copy_from_slice(b);
             u64::from_be_bytes(x)
         } else {
@@ -548,14 +551,13 @@ fn horizontal_difference(row: &mut [u8], size: usize, step: usize) {
     };
     let samples = row.len() / size;
     for i in (step..samples).rev() {
-        let d =
-            load(&row[i * size..][..size]).wrapping_sub(load(&row[(i - step) * size..][..size]));
-        let bytes = if cfg!(target_endian = "big") {
-            d.to_be_bytes()[8 - size..].to_vec()
+        let (before, at) = row.split_at_mut(i * size);
+        let d = load(&at[..size]).wrapping_sub(load(&before[(i - step) * size..][..size]));
+        if big {
+            at[..size].copy_from_slice(&d.to_be_bytes()[8 - size..]);
         } else {
-            d.to_le_bytes()[..size].to_vec()
-        };
-        row[i * size..][..size].copy_from_slice(&bytes);
+            at[..size].copy_from_slice(&d.to_le_bytes()[..size]);
+        }
     }
 }
 
