@@ -288,26 +288,13 @@ fn tifffile_opens_the_pasted_files() {
         args.push(out);
         args.push(npy);
     }
-    let script = "import sys, numpy, tifffile\n\
-        a = sys.argv[1:]\n\
-        for tif, ref in zip(a[::2], a[1::2]):\n\
-        \x20   got, want = tifffile.imread(tif, key=0), numpy.load(ref)\n\
-        \x20   got = got.reshape(want.shape).astype(want.dtype)\n\
-        \x20   assert got.tobytes() == want.tobytes(), tif\n\
-        print('ok', len(a) // 2)\n";
-    let out = Command::new(&python)
-        .arg("-c")
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_tiff_paste.py");
+    let run = Command::new(&python)
         .arg(script)
         .args(&args)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("ok 5"),
-        "tifffile check failed:\n{text}"
-    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "tifffile check failed:\n{stderr}");
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok 5");
 }
