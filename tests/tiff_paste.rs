@@ -298,3 +298,26 @@ fn tifffile_opens_the_pasted_files() {
     assert!(run.status.success(), "tifffile check failed:\n{stderr}");
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok 5");
 }
+
+#[test]
+fn layouts_the_chunk_paste_does_not_encode_are_decoded_whole() {
+    let d = dir("packbits");
+    let base = copy_fixture("rgb8_packbits.tif", &d);
+    let out = d.join("out.tif");
+    let mut reference = codec::read_image(&base).unwrap();
+    let tile = tile_pattern(20, 20, reference.format());
+    let tile_path = d.join("tile.npy");
+    codec::write_image(&tile_path, &tile.view(), &WriteOptions::default()).unwrap();
+    let spec = TileSpec::square(40, 10, Corner::TopLeft, 20);
+    tiling::paste(&mut reference.view_mut(), &tile.view(), &spec).unwrap();
+    tiling::paste_file(
+        &base,
+        &tile_path,
+        &out,
+        &spec,
+        &WriteOptions::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
+    assert!(codec::read_image(&out).unwrap().data() == reference.data());
+}
