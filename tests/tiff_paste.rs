@@ -124,16 +124,19 @@ fn paste_and_check(base: &Path, out: &Path, x: i64, y: i64, w: u64, h: u64) -> (
             if hit {
                 touched += 1;
                 // The pasted-over bytes do not stay behind: an abandoned slot is zeroed, a
-                // reused one past its new length.
+                // reused one past its new length (unless another chunk still uses the slot).
                 let (o, n) = (old.0[i as usize], old.1[i as usize]);
                 let keep = if new.0[i as usize] == o {
                     new.1[i as usize]
                 } else {
                     0
                 };
+                let still_used = (0..new.0.len())
+                    .filter(|&j| j != i as usize)
+                    .any(|j| new.0[j] < o + n && o < new.0[j] + new.1[j]);
                 let rest = &written[(o + keep.min(n)) as usize..(o + n) as usize];
                 assert!(
-                    rest.iter().all(|&b| b == 0),
+                    still_used || rest.iter().all(|&b| b == 0),
                     "page {page} chunk {i}: old bytes left"
                 );
             } else {
@@ -320,4 +323,37 @@ fn layouts_the_chunk_paste_does_not_encode_are_decoded_whole() {
     )
     .unwrap();
     assert!(codec::read_image(&out).unwrap().data() == reference.data());
+}
+
+#[test]
+fn a_slot_two_tiles_share_is_never_overwritten() {
+    let d = dir("shared");
+    let base = copy_fixture("gray8_none.tif", &d);
+    // Point tile 1 at tile 0's bytes (uncompressed tiles of one size), as deduplicating
+    // writers do.
+    let (offsets, counts, ..) = chunks(&base).remove(0);
+    assert_eq!(counts[0], counts[1]);
+    let mut bytes = std::fs::read(&base).unwrap();
+    let table: Vec<u8> = [offsets[0], offsets[1]]
+        .iter()
+        .flat_map(|&o| (o as u32).to_le_bytes())
+        .collect();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == table)
+        .expect("offset table");
+    bytes[at + 4..at + 8].copy_from_slice(&(offsets[0] as u32).to_le_bytes());
+    std::fs::write(&base, &bytes).unwrap();
+    let out = d.join("out.tif");
+    let (_, touched) = paste_and_check(&base, &out, 2, 2, 8, 8);
+    assert_eq!(touched, 1);
+    let after = chunks(&out).remove(0);
+    assert_eq!(
+        after.0[1], offsets[0],
+        "the untouched twin keeps the shared slot"
+    );
+    assert_ne!(
+        after.0[0], offsets[0],
+        "the pasted tile moved out of the shared slot"
+    );
 }
