@@ -55,7 +55,8 @@ done
 # Paste a 512² tile into the deflate tiled TIFF: only the touched tiles are re-encoded, every
 # other tile is copied as compressed bytes. OLD_IMKIT=path/to/an/older/imkit also times that
 # binary (main before the chunk paste decoded and re-encoded the whole image).
-"$IMKIT" extract-tile "$OUT/big/big$BIG.tif" "$OUT/paste_tile.tif" --x 100 --y 100 --size 512
+"$IMKIT" extract-tile "$OUT/big/big$BIG.tif" "$OUT/paste_tile.tif" --x 100 --y 100 --tile 512 \
+    > /dev/null
 for bin in "$IMKIT" ${OLD_IMKIT:+"$OLD_IMKIT"}; do
     label=$([ "$bin" = "$IMKIT" ] && echo paste || echo paste_old)
     timed "${label}_512_into_${BIG}_tif" "$bin" paste-tile "$OUT/big/big$BIG.tif" \
@@ -127,7 +128,7 @@ for label in ("paste", "paste_old"):
     k = f"{label}_512_into_{big}_tif"
     if k in best:
         t, kb = best[k]
-        print(f"{label} 512² into {big}² deflate tif      {t:6.2f} s   peak RSS {kb / 1024:6.1f} MB")
+        print(f"{label + f' 512² into {big}² deflate tif':40s} {t:6.2f} s   peak RSS {kb / 1024:6.1f} MB")
 PY
 
 if [ "${EARLIER:-0}" = 1 ]; then
