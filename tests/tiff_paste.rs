@@ -167,6 +167,7 @@ fn every_layout_re_encodes_only_touched_chunks() {
         ("gray16_lzw_pred2_be.tif", 10, 20, 60, 30, 4),
         ("rgba_f32_deflate_pred3.tif", 0, 0, 64, 64, 4),
         ("gray8_none.tif", 33, 33, 10, 10, 1),
+        ("rgb8_packbits.tif", 30, 30, 4, 4, 4),
         ("rgb8_deflate_strips.tif", 5, 20, 30, 20, 2),
         ("pages2_deflate.tif", 20, 20, 20, 20, 4),
     ];
@@ -282,6 +283,7 @@ fn tifffile_opens_the_pasted_files() {
         "rgba_f32_deflate_pred3.tif",
         "rgb8_deflate_strips.tif",
         "pages2_deflate.tif",
+        "rgb8_packbits.tif",
     ] {
         let base = copy_fixture(name, &d);
         let out = d.join(format!("out-{name}"));
@@ -299,13 +301,13 @@ fn tifffile_opens_the_pasted_files() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "tifffile check failed:\n{stderr}");
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok 5");
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok 6");
 }
 
 #[test]
 fn layouts_the_chunk_paste_does_not_encode_are_decoded_whole() {
-    let d = dir("packbits");
-    let base = copy_fixture("rgb8_packbits.tif", &d);
+    let d = dir("jpeg");
+    let base = copy_fixture("gray8_jpeg.tif", &d);
     let out = d.join("out.tif");
     let mut reference = codec::read_image(&base).unwrap();
     let tile = tile_pattern(20, 20, reference.format());
@@ -323,6 +325,9 @@ fn layouts_the_chunk_paste_does_not_encode_are_decoded_whole() {
     )
     .unwrap();
     assert!(codec::read_image(&out).unwrap().data() == reference.data());
+    let mut written = Decoder::new(File::open(&out).unwrap()).unwrap();
+    let compression = written.get_tag_u32(Tag::Compression).unwrap();
+    assert_ne!(compression, 7, "JPEG tiles were re-encoded");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Pasting into a TIFF chunk by chunk: the tiles (or strips) the pasted rectangle touches are
-//! decoded through [`TiffSource`], patched and re-encoded with the file's own compression and
-//! predictor; every other byte of the file is copied as it is, so untouched chunks keep their
+//! decoded through [`TiffSource`], patched and re-encoded with the file's own compression
+//! (none, deflate, LZW, PackBits) and predictor (none, horizontal, floating point); every other byte of the file is copied as it is, so untouched chunks keep their
 //! compressed bytes and every tag, page and metadata block survives unchanged.
 //!
 //! Layout of the result (libtiff's rule for rewritten chunks): the output starts as a copy of
@@ -236,6 +236,7 @@ enum Compression {
     None,
     Deflate,
     Lzw,
+    PackBits,
 }
 
 /// The prediction applied to a chunk's samples before compression.
@@ -285,6 +286,7 @@ impl Layout {
             1 => Compression::None,
             5 => Compression::Lzw,
             8 | 32946 => Compression::Deflate,
+            32773 => Compression::PackBits,
             _ => return Ok(None),
         };
         let float = matches!(
@@ -530,9 +532,41 @@ fn encode_chunk(pixels: Image, layout: &Layout, format: PixelFormat) -> Result<V
             out.truncate(n);
             Ok(out)
         }
+        Compression::PackBits => {
+            let mut out = Vec::new();
+            for r in data.chunks_exact(row) {
+                packbits_row(r, &mut out);
+            }
+            Ok(out)
+        }
         Compression::Lzw => weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
             .encode(&data)
             .map_err(|e| Error::Internal(format!("LZW of a TIFF chunk: {e}"))),
+    }
+}
+
+/// Appends one row packed with PackBits (rows are packed separately, as TIFF requires):
+/// runs of two or more equal bytes as (1 - n, byte), the rest as literal runs (n - 1, bytes).
+fn packbits_row(row: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < row.len() {
+        let run = row[i..]
+            .iter()
+            .take(128)
+            .take_while(|&&b| b == row[i])
+            .count();
+        if run >= 2 {
+            out.push((1 - run as i32) as u8);
+            out.push(row[i]);
+            i += run;
+            continue;
+        }
+        let start = i;
+        while i < row.len() && i - start < 128 && !(i + 1 < row.len() && row[i] == row[i + 1]) {
+            i += 1;
+        }
+        out.push((i - start - 1) as u8);
+        out.extend_from_slice(&row[start..i]);
     }
 }
 

@@ -41,6 +41,8 @@ tifffile.imwrite(out / "rgb8_deflate_strips.tif", pattern(90, 120, 3, np.uint8),
 with tifffile.TiffWriter(out / "pages2_deflate.tif") as tif:
     for k in range(2):
         tif.write(gray(pattern(64, 96, 1, np.uint8)) + k, tile=(32, 32), compression="zlib")
-# PackBits tiles: a compression the chunk paste does not encode, so paste decodes the file whole.
 tifffile.imwrite(out / "rgb8_packbits.tif", pattern(64, 96, 3, np.uint8), tile=(32, 32),
                  compression="packbits", photometric="rgb")
+# JPEG tiles: lossy, so the chunk paste does not re-encode them and paste decodes the file whole.
+tifffile.imwrite(out / "gray8_jpeg.tif", gray(pattern(64, 96, 1, np.uint8)), tile=(32, 32),
+                 compression="jpeg")
