@@ -58,6 +58,12 @@ fn chunk_bytes(file: &[u8], offset: u64, len: u64) -> &[u8] {
     &file[offset as usize..(offset + len) as usize]
 }
 
+/// `tiling::paste_file` with default options and no progress.
+fn paste_files(base: &Path, tile: &Path, out: &Path, spec: &TileSpec) -> imkit::Result<()> {
+    let options = WriteOptions::default();
+    tiling::paste_file(base, tile, out, spec, &options, &mut Progress::none()).map(|_| ())
+}
+
 fn tile_pattern(w: usize, h: usize, format: PixelFormat) -> Image {
     let mut img = Image::new(w, h, format).unwrap();
     for (i, b) in img.data_mut().iter_mut().enumerate() {
@@ -80,15 +86,7 @@ fn paste_and_check(base: &Path, out: &Path, x: i64, y: i64, w: u64, h: u64) -> (
     spec.height = h;
     spec.edge = EdgePolicy::Clip;
     let placement = tiling::paste(&mut reference.view_mut(), &tile.view(), &spec).unwrap();
-    tiling::paste_file(
-        base,
-        &tile_path,
-        out,
-        &spec,
-        &WriteOptions::default(),
-        &mut Progress::none(),
-    )
-    .unwrap();
+    paste_files(base, &tile_path, out, &spec).unwrap();
     let after = codec::read_image(out).unwrap();
     assert_eq!(after.format(), reference.format());
     assert!(
@@ -247,15 +245,8 @@ fn wrong_tile_format_is_refused_and_the_base_is_untouched() {
     let tile = tile_pattern(8, 8, PixelFormat::new(imkit::PixelType::U8, 1).unwrap());
     let tile_path = d.join("tile.npy");
     codec::write_image(&tile_path, &tile.view(), &WriteOptions::default()).unwrap();
-    let err = tiling::paste_file(
-        &base,
-        &tile_path,
-        &base,
-        &TileSpec::square(0, 0, Corner::TopLeft, 8),
-        &WriteOptions::default(),
-        &mut Progress::none(),
-    )
-    .unwrap_err();
+    let spec = TileSpec::square(0, 0, Corner::TopLeft, 8);
+    let err = paste_files(&base, &tile_path, &base, &spec).unwrap_err();
     assert!(err.to_string().contains("never converts"), "{err}");
     assert_eq!(std::fs::read(&base).unwrap(), before);
 }
@@ -315,15 +306,7 @@ fn layouts_the_chunk_paste_does_not_encode_are_decoded_whole() {
     codec::write_image(&tile_path, &tile.view(), &WriteOptions::default()).unwrap();
     let spec = TileSpec::square(40, 10, Corner::TopLeft, 20);
     tiling::paste(&mut reference.view_mut(), &tile.view(), &spec).unwrap();
-    tiling::paste_file(
-        &base,
-        &tile_path,
-        &out,
-        &spec,
-        &WriteOptions::default(),
-        &mut Progress::none(),
-    )
-    .unwrap();
+    paste_files(&base, &tile_path, &out, &spec).unwrap();
     assert!(codec::read_image(&out).unwrap().data() == reference.data());
     let mut written = Decoder::new(File::open(&out).unwrap()).unwrap();
     let compression = written.get_tag_u32(Tag::Compression).unwrap();
