@@ -345,3 +345,20 @@ fn a_slot_two_tiles_share_is_never_overwritten() {
         "the pasted tile moved out of the shared slot"
     );
 }
+
+#[test]
+fn tiffs_imkit_writes_are_patched_too() {
+    let d = dir("own");
+    for dtype in [imkit::PixelType::U16, imkit::PixelType::F32] {
+        let format = PixelFormat::new(dtype, 3).unwrap();
+        let base = d.join(format!("own-{}.tif", dtype.name()));
+        let image = tile_pattern(400, 900, format);
+        codec::write_image(&base, &image.view(), &WriteOptions::default()).unwrap();
+        let out = d.join(format!("out-{}.tif", dtype.name()));
+        let (_, touched) = paste_and_check(&base, &out, 20, 100, 30, 30);
+        assert!(
+            touched < chunks(&base)[0].0.len(),
+            "every strip was re-encoded"
+        );
+    }
+}
