@@ -52,6 +52,17 @@ for ext in tif exr npy; do
     timed "extract_1024_from_${BIG}_$ext" "$IMKIT" extract-tile "$OUT/big/big$BIG.$ext" \
         "$OUT/tile_$ext.npy" --x $((BIG / 2)) --y $((BIG / 2))
 done
+# Paste a 512² tile into the deflate tiled TIFF: only the touched tiles are re-encoded, every
+# other tile is copied as compressed bytes. OLD_IMKIT=path/to/an/older/imkit also times that
+# binary (main before the chunk paste decoded and re-encoded the whole image).
+"$IMKIT" extract-tile "$OUT/big/big$BIG.tif" "$OUT/paste_tile.tif" --x 100 --y 100 --tile 512 \
+    > /dev/null
+for bin in "$IMKIT" ${OLD_IMKIT:+"$OLD_IMKIT"}; do
+    label=$([ "$bin" = "$IMKIT" ] && echo paste || echo paste_old)
+    timed "${label}_512_into_${BIG}_tif" "$bin" paste-tile "$OUT/big/big$BIG.tif" \
+        "$OUT/paste_tile.tif" "$OUT/pasted.tif" --x $((BIG / 2 - 100)) --y $((BIG / 2 - 100))
+    rm -f "$OUT/pasted.tif"
+done
 FRAG_PNG=$OUT/frag_$FRAG.png
 if ! [ -f "$FRAG_PNG" ]; then
     "$PY" - "$FRAG_PNG" "$FRAG" <<'PY'
@@ -113,6 +124,11 @@ for ext in ("tif", "exr", "npy"):
     if k in best:
         t, kb = best[k]
         print(f"extract 1024² from {big}² {ext:4s}             {t:6.2f} s   peak RSS {kb / 1024:6.1f} MB (goal < 50)")
+for label in ("paste", "paste_old"):
+    k = f"{label}_512_into_{big}_tif"
+    if k in best:
+        t, kb = best[k]
+        print(f"{label + f' 512² into {big}² deflate tif':40s} {t:6.2f} s   peak RSS {kb / 1024:6.1f} MB")
 PY
 
 if [ "${EARLIER:-0}" = 1 ]; then

@@ -735,7 +735,9 @@ imkit_status imkit_extract_tile_file(const char *input,
  * `output` (may equal `base`; replaced atomically, so a failure leaves it intact). A PNG base
  * written to a PNG output streams row by row: memory stays near a few rows plus the tile,
  * and every pixel outside the tile rectangle is carried over bit for bit (16-bit and alpha
- * included; palette bases come out as RGB/RGBA). `spec->width/height` of 0 take the tile's
+ * included; palette bases come out as RGB/RGBA). A TIFF base written to a TIFF output
+ * re-encodes only the tiles or strips the tile touches (same compression and predictor) and
+ * copies every other byte of the file. `spec->width/height` of 0 take the tile's
  * size. `options`, `progress` and `out_rect` may be NULL. Thread safety: any thread.
  */
 IMKIT_NODISCARD

@@ -151,8 +151,12 @@ fn perform(case: &str, dir: &Path) -> imkit::Result<String> {
                 errors.first().map_or("", |e| e.message.as_str())
             ))
         }
-        "paste" => {
-            let base = dir.join("old.png");
+        "paste" | "paste_tiff" => {
+            let base = dir.join(if case == "paste" {
+                "old.png"
+            } else {
+                "old.tif"
+            });
             let spec = TileSpec::square(8, 8, Corner::TopLeft, 16);
             tiling::paste_file(
                 &base,
@@ -272,6 +276,18 @@ fn paste_in_place_under_a_file_size_limit_keeps_the_base() {
     write_png(&dir.join("old.png"), &noise(256, 256, 2));
     write_png(&dir.join("tile.png"), &noise(16, 16, 3));
     assert_fails_cleanly("paste", &dir, &dir.join("old.png"));
+}
+
+#[test]
+fn tiff_paste_in_place_under_a_file_size_limit_keeps_the_base() {
+    let dir = temp_dir("paste-tiff");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tiling/rgb8_deflate_pred2.tif"
+    );
+    std::fs::copy(fixture, dir.join("old.tif")).unwrap();
+    write_png(&dir.join("tile.png"), &noise(16, 16, 3));
+    assert_fails_cleanly("paste_tiff", &dir, &dir.join("old.tif"));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod blend;
 pub mod fragment;
 pub mod manifest;
 pub mod stitch;
+mod tiff_paste;
 mod tile;
 
 pub use blend::{compose_rows, overlap, Blend, BlendTile};

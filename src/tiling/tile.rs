@@ -4,7 +4,8 @@
 //! from a TIFF, EXR or NPY file it reads only the chunks (tiles, strips, blocks, rows) the tile
 //! touches, through [`crate::source`];
 //! pasting into a PNG streams every row through decode → (replace the tile's span) → encode,
-//! so memory stays at a few rows plus the tile, whatever the image size.
+//! so memory stays at a few rows plus the tile, whatever the image size; pasting into a TIFF
+//! re-encodes only the chunks the tile touches ([`super::tiff_paste`]).
 
 use std::path::Path;
 
@@ -83,7 +84,8 @@ pub fn extract(src: &ImageView<'_>, spec: &TileSpec) -> Result<(Image, Placement
     Ok((tile, placement))
 }
 
-fn check_tile(base: PixelFormat, tile: &ImageView<'_>, spec: &TileSpec) -> Result<()> {
+/// Checks that `tile` can be pasted into a base of pixel format `base` under `spec`.
+pub(super) fn check_tile(base: PixelFormat, tile: &ImageView<'_>, spec: &TileSpec) -> Result<()> {
     if tile.format() != base {
         return Err(Error::Mismatch(format!(
             "tile pixels are {}, the base image is {}: imkit never converts pixels on paste \
@@ -245,7 +247,9 @@ fn extract_from_source(
 /// Pastes the tile file into the base image file and writes the result to `output` (which
 /// may be the base itself: the result replaces it atomically). The tile's size comes from the
 /// tile file; `spec.width`/`spec.height` must match it. A PNG base with a PNG output streams
-/// row by row; every pixel outside the tile rectangle is carried over bit for bit.
+/// row by row; a TIFF base with a TIFF output re-encodes only the tiles or strips the tile
+/// touches and copies every other byte (see `tiff_paste`); every pixel outside the tile
+/// rectangle is carried over bit for bit.
 pub fn paste_file(
     base: impl AsRef<Path>,
     tile: impl AsRef<Path>,
@@ -257,7 +261,15 @@ pub fn paste_file(
     let (base, tile, output) = (base.as_ref(), tile.as_ref(), output.as_ref());
     let out_format = codec::output_format(output)?;
     let tile = codec::read_image(tile)?;
-    if Format::detect(base)? != Format::Png || out_format != Format::Png {
+    let base_format = Format::detect(base)?;
+    if (base_format, out_format) == (Format::Tiff, Format::Tiff) {
+        let pasted =
+            super::tiff_paste::paste_into_tiff(base, &tile.view(), spec, output, progress)?;
+        if let Some(placement) = pasted {
+            return Ok(placement);
+        }
+    }
+    if base_format != Format::Png || out_format != Format::Png {
         let mut image = codec::read_image(base)?;
         let placement = paste(&mut image.view_mut(), &tile.view(), spec)?;
         write_output(output, &image.view(), options, &png::PngMetadata::default())?;
