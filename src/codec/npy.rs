@@ -668,6 +668,26 @@ mod tests {
     }
 
     #[test]
+    fn read_into_fills_a_callers_buffer_in_pieces() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/npy-read-into");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.npy");
+        // 4.5 MB: more than one parallel piece, the last one short.
+        let data: Vec<u8> = (0..1100 * 1024 * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let arr = NdArray::from_vec(PixelType::U16, &[1100, 1024, 2], data).unwrap();
+        write_file(&path, &arr).unwrap();
+        let file = NpyFile::open(&path).unwrap();
+        assert_eq!(file.header().shape, vec![1100, 1024, 2]);
+        let mut out = vec![0u8; arr.data().len()];
+        file.read_into(&mut out).unwrap();
+        assert_eq!(out, arr.data());
+        let mut short = vec![0u8; 10];
+        let err = NpyFile::open(&path).unwrap().read_into(&mut short);
+        assert!(matches!(err, Err(Error::BufferTooSmall(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn round_trip_and_parse() {
         let arr = NdArray::from_vec(PixelType::U16, &[2, 3], (0..12).collect()).unwrap();
         let mut bytes = Vec::new();
