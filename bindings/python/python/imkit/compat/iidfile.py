@@ -45,7 +45,7 @@ __all__ = ["IIDFile", "LookupTableEntry", "IID", "Segment", "Region"]
 
 BBox = Tuple[int, int, int, int]
 
-#: Mask types the writer reads as they are (non-zero = true).
+#: Mask types the writer reads as they are (non-zero = true); others become bool.
 _MASK_DTYPES = (np.dtype(bool), np.dtype(np.uint8))
 
 
@@ -328,8 +328,8 @@ class IIDFile:
     def add(self, address: Optional[bytes], domain: Optional[bytes], bbox: Sequence[int],
             mask: Any, group: Optional[str] = None) -> int:
         """Add an entry (label ``address`` in ``domain``, segment ``bbox`` + ``mask``, optional
-        ``group``); returns its key. Shapes and the box are checked here; a bool or uint8
-        mask is kept as it is (not copied) and encoded at ``save``, as the reference does."""
+        ``group``); returns its key. Shapes and the box are checked here; the mask is copied
+        and encoded, in parallel with the other pending ones, when the file is next built."""
         if address is not None and not isinstance(address, bytes):
             raise ValueError("'iid' must be encoded as bytes")
         if domain is not None and not isinstance(domain, bytes):
@@ -343,8 +343,8 @@ class IIDFile:
             mask = np.asarray(mask)
         if mask.shape != (maxr - minr, maxc - minc) or minr == maxr or minc == maxc:
             raise ValueError(f"Mask shape must match bounding box: mask {mask.shape}, box {box}")
-        if mask.dtype not in _MASK_DTYPES:
-            mask = mask != 0
+        # A private copy: the entry is what the mask held at add(), as in the reference.
+        mask = mask.copy() if mask.dtype in _MASK_DTYPES else mask != 0
         key = len(self._modify()) + len(self._pending)
         self._pending.append((address or b"", mask, box, domain or b""))
         if group:
