@@ -4,7 +4,7 @@
 # dask.array.map_overlap over to_dask_array doing the same job (overwrite blend: map_overlap
 # trims its halo instead of blending).
 #
-#   benches/dask.sh [SIDE]      (default 16384; e.g. 8192 for a quicker look)
+#   benches/dask.sh [SIDE|quick]      (default 16384; quick = 4096, a run-through in a minute or two)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=bench-out/dask-venv

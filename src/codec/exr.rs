@@ -301,6 +301,8 @@ pub(crate) struct Layout {
     pub(crate) width: usize,
     /// Image height in pixels.
     pub(crate) height: usize,
+    /// `(width, height)` of the file's blocks (tiles, or scan-line blocks).
+    pub(crate) block: (usize, usize),
 }
 
 fn rank(name: &str) -> u8 {
@@ -368,17 +370,23 @@ pub(crate) fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
         format: PixelFormat::new(dtype, list.len())?,
         width: header.layer_size.0,
         height: header.layer_size.1,
+        block: (bw, bh),
     })
 }
 
 /// Reads the size and pixel layout of an EXR file.
 pub fn probe(path: &Path) -> Result<(usize, usize, PixelFormat)> {
+    let layout = probe_layout(path)?;
+    Ok((layout.width, layout.height, layout.format))
+}
+
+/// Reads the header of an EXR file and resolves its layout.
+pub(crate) fn probe_layout(path: &Path) -> Result<Layout> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = MetaData::read_from_buffered(BufReader::new(file), false)
         .map_err(|e| exr_error(&name, e))?;
-    let layout = layout(&name, &meta)?;
-    Ok((layout.width, layout.height, layout.format))
+    layout(&name, &meta)
 }
 
 /// Copies the part of one decompressed block that falls inside `region` into `out` (the

@@ -385,14 +385,20 @@ fn read_exact(input: &mut impl Read, buf: &mut [u8]) -> Result<()> {
     })
 }
 
-/// Converts samples as stored (byte order, axis order) into a C-order native array.
-fn normalise(header: &NpyHeader, mut data: Vec<u8>) -> Result<NdArray> {
+/// Swaps the bytes of every sample in place when the file's byte order is not the machine's.
+fn swap_to_native(header: &NpyHeader, data: &mut [u8]) {
     let size = header.dtype.size();
     if header.big_endian == cfg!(target_endian = "little") && size > 1 {
         for sample in data.chunks_exact_mut(size) {
             sample.reverse();
         }
     }
+}
+
+/// Converts samples as stored (byte order, axis order) into a C-order native array.
+fn normalise(header: &NpyHeader, mut data: Vec<u8>) -> Result<NdArray> {
+    let size = header.dtype.size();
+    swap_to_native(header, &mut data);
     if header.fortran_order && header.shape.len() > 1 {
         data = fortran_to_c(&data, &header.shape, size)?;
     }
@@ -452,37 +458,124 @@ fn name_error(path: &Path, e: Error) -> Error {
     }
 }
 
+/// An NPY file whose header was read and checked against the file's size (and the pixel
+/// limit), ready to read its samples into a buffer the caller allocated (a numpy array, say).
+pub struct NpyFile {
+    file: File,
+    path: std::path::PathBuf,
+    header: NpyHeader,
+}
+
+impl NpyFile {
+    /// Opens `path` and reads its header.
+    pub fn open(path: &Path) -> Result<NpyFile> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let header = NpyHeader::read_from(&mut file).map_err(|e| name_error(path, e))?;
+        let len = header.data_len()?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let have = file_len.saturating_sub(header.data_offset as u64);
+        if have != len as u64 {
+            return Err(name_error(
+                path,
+                bad(format!(
+                    "shape {:?} of {} needs {len} data bytes, the file has {have}",
+                    header.shape, header.dtype
+                )),
+            ));
+        }
+        let what = format!(
+            "{}: the NPY array of shape {:?}",
+            path.display(),
+            header.shape
+        );
+        crate::limits::check_samples(&what, (len / header.dtype.size()) as u64)?;
+        Ok(NpyFile {
+            file,
+            path: path.to_path_buf(),
+            header,
+        })
+    }
+
+    /// The header: sample type, shape, byte and axis order.
+    pub fn header(&self) -> &NpyHeader {
+        &self.header
+    }
+
+    /// Reads the samples into `out` (exactly [`NpyHeader::data_len`] bytes) in C order and
+    /// native byte order: one read straight into `out` (plus an in-place byte swap for
+    /// foreign byte order, a reordering copy for Fortran order).
+    pub fn read_into(mut self, out: &mut [u8]) -> Result<()> {
+        let len = self.header.data_len()?;
+        if out.len() != len {
+            return Err(Error::BufferTooSmall(format!(
+                "{}: the samples take {len} bytes, the buffer holds {}",
+                self.path.display(),
+                out.len()
+            )));
+        }
+        if self.header.fortran_order && self.header.shape.len() > 1 {
+            let array = self.read()?;
+            out.copy_from_slice(array.data());
+            return Ok(());
+        }
+        self.read_samples(out)?;
+        swap_to_native(&self.header, out);
+        Ok(())
+    }
+
+    /// Reads the samples as stored into `out`: big arrays in parallel pieces on the library
+    /// pool (the kernel's copies and the first touch of fresh pages then run on every core).
+    #[cfg(unix)]
+    fn read_samples(&mut self, out: &mut [u8]) -> Result<()> {
+        use rayon::prelude::*;
+        use std::os::unix::fs::FileExt;
+        const PIECE: usize = 4 << 20;
+        let (file, offset) = (&self.file, self.header.data_offset as u64);
+        crate::threads::install(|| {
+            out.par_chunks_mut(PIECE)
+                .enumerate()
+                .try_for_each(|(i, piece)| file.read_exact_at(piece, offset + (i * PIECE) as u64))
+        })?
+        .map_err(|e| self.read_error(e))
+    }
+
+    #[cfg(not(unix))]
+    fn read_samples(&mut self, out: &mut [u8]) -> Result<()> {
+        self.file.read_exact(out).map_err(|e| self.read_error(e))
+    }
+
+    fn read_error(&self, e: std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                name_error(&self.path, bad("the file shrank while being read"))
+            }
+            _ => Error::io(&self.path, e),
+        }
+    }
+
+    /// Reads the samples into a new array.
+    pub fn read(mut self) -> Result<NdArray> {
+        let len = self.header.data_len()?;
+        let what = format!("{}: the NPY array", self.path.display());
+        // Read into fresh capacity: no pass zeroing the buffer first.
+        let mut data = crate::buffer::with_capacity(len, &what)?;
+        (&mut self.file)
+            .take(len as u64)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io(&self.path, e))?;
+        if data.len() != len {
+            return Err(name_error(
+                &self.path,
+                bad("the file shrank while being read"),
+            ));
+        }
+        normalise(&self.header, data).map_err(|e| name_error(&self.path, e))
+    }
+}
+
 /// Reads a whole NPY file.
 pub fn read_file(path: &Path) -> Result<NdArray> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let header = NpyHeader::read_from(&mut file).map_err(|e| name_error(path, e))?;
-    let len = header.data_len()?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let have = file_len.saturating_sub(header.data_offset as u64);
-    if have != len as u64 {
-        return Err(name_error(
-            path,
-            bad(format!(
-                "shape {:?} of {} needs {len} data bytes, the file has {have}",
-                header.shape, header.dtype
-            )),
-        ));
-    }
-    let what = format!(
-        "{}: the NPY array of shape {:?}",
-        path.display(),
-        header.shape
-    );
-    crate::limits::check_samples(&what, (len / header.dtype.size()) as u64)?;
-    // Read into fresh capacity: no pass zeroing the buffer first.
-    let mut data = crate::buffer::with_capacity(len, &what)?;
-    file.take(len as u64)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::io(path, e))?;
-    if data.len() != len {
-        return Err(name_error(path, bad("the file shrank while being read")));
-    }
-    normalise(&header, data).map_err(|e| name_error(path, e))
+    NpyFile::open(path)?.read()
 }
 
 /// Writes an image as an NPY file, atomically, straight from the caller's rows (no copy of
@@ -610,6 +703,26 @@ mod tests {
             scalar[10..].starts_with(b"{'descr': '<i2', 'fortran_order': False, 'shape': (), }")
         );
         assert_eq!(scalar.len() % 64, 0);
+    }
+
+    #[test]
+    fn read_into_fills_a_callers_buffer_in_pieces() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/npy-read-into");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.npy");
+        // 4.5 MB: more than one parallel piece, the last one short.
+        let data: Vec<u8> = (0..1100 * 1024 * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let arr = NdArray::from_vec(PixelType::U16, &[1100, 1024, 2], data).unwrap();
+        write_file(&path, &arr).unwrap();
+        let file = NpyFile::open(&path).unwrap();
+        assert_eq!(file.header().shape, vec![1100, 1024, 2]);
+        let mut out = vec![0u8; arr.data().len()];
+        file.read_into(&mut out).unwrap();
+        assert_eq!(out, arr.data());
+        let mut short = vec![0u8; 10];
+        let err = NpyFile::open(&path).unwrap().read_into(&mut short);
+        assert!(matches!(err, Err(Error::BufferTooSmall(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

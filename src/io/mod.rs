@@ -306,11 +306,7 @@ impl Default for LoadOptions {
 /// [`load`] with options.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(Data, Metadata)> {
     let path = find_file(path.as_ref())?;
-    let meta = if options.metadata {
-        metadata::read_sidecar(&path).map_err(explain_broken_sidecar)?
-    } else {
-        Metadata::new()
-    };
+    let meta = load_sidecar(&path, options)?;
     let data = match Format::detect(&path)? {
         Format::Npy => Data::Array(codec::npy::read_file(&path)?),
         _ => Data::Image(codec::read_image(&path)?),
@@ -319,6 +315,16 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(Data,
 }
 
 /// Adds to a sidecar parse error how to load the image without it.
+/// The metadata [`load_with`] returns for the image file `path` (found by [`find_file`]):
+/// its sidecar, or empty metadata when it has none or `options` skip it.
+pub fn load_sidecar(path: &Path, options: &LoadOptions) -> Result<Metadata> {
+    if options.metadata {
+        metadata::read_sidecar(path).map_err(explain_broken_sidecar)
+    } else {
+        Ok(Metadata::new())
+    }
+}
+
 fn explain_broken_sidecar(e: Error) -> Error {
     match e {
         Error::Format(m) => Error::Format(format!(

@@ -19,6 +19,7 @@ pub struct ExrSource {
     width: u64,
     height: u64,
     format: PixelFormat,
+    block: (u64, u64),
     blocks_decoded: AtomicU64,
 }
 
@@ -26,12 +27,13 @@ impl ExrSource {
     /// Reads the header of `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<ExrSource> {
         let path = path.as_ref();
-        let (width, height, format) = exr::probe(path)?;
+        let layout = exr::probe_layout(path)?;
         Ok(ExrSource {
             path: path.to_path_buf(),
-            width: width as u64,
-            height: height as u64,
-            format,
+            width: layout.width as u64,
+            height: layout.height as u64,
+            format: layout.format,
+            block: (layout.block.0 as u64, layout.block.1 as u64),
             blocks_decoded: AtomicU64::new(0),
         })
     }
@@ -51,6 +53,9 @@ impl RegionSource for ExrSource {
     }
     fn format(&self) -> PixelFormat {
         self.format
+    }
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        Some(self.block)
     }
     fn read_slice_region(
         &self,

@@ -136,6 +136,12 @@ pub trait RegionSource: Send + Sync {
     }
     /// Pixel layout of the source (all bands).
     fn format(&self) -> PixelFormat;
+    /// `(width, height)` of the blocks the file stores and decodes as a unit (TIFF tiles or
+    /// strips, EXR tiles or scan-line blocks; `(width, 1)` for row-addressable files), so
+    /// callers can align their reads with them; `None` when there is no such unit.
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// Reads `rect` of slice `z` with `channels` into `out`, whose size must equal the
     /// rectangle's and whose format must be the source's sample type with
     /// `channels.len()` channels. Call through [`read_region`] for the checks.

@@ -160,6 +160,9 @@ impl RegionSource for NpySource {
     fn format(&self) -> PixelFormat {
         self.format
     }
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        self.packed.then_some((self.width, 1))
+    }
     fn read_slice_region(
         &self,
         z: u64,

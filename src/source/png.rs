@@ -140,6 +140,9 @@ impl RegionSource for PngCache {
     fn format(&self) -> PixelFormat {
         self.format
     }
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        Some((self.width, 1))
+    }
     fn read_slice_region(
         &self,
         z: u64,
@@ -195,6 +198,9 @@ impl RegionSource for PngStream {
     }
     fn format(&self) -> PixelFormat {
         self.format
+    }
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        Some((self.width, 1))
     }
     fn read_slice_region(
         &self,

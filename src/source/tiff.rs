@@ -501,6 +501,9 @@ impl RegionSource for TiffSource {
     fn format(&self) -> PixelFormat {
         self.format
     }
+    fn chunk_shape(&self) -> Option<(u64, u64)> {
+        Some(self.chunk)
+    }
     fn read_slice_region(
         &self,
         z: u64,

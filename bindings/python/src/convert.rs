@@ -114,6 +114,12 @@ impl<'py> InArray<'py> {
         Ok(InArray { array, dtype })
     }
 
+    /// `array` read in place as `dtype` samples, when the caller checked that it is
+    /// C-contiguous with samples of that size (bool arrays read as uint8, say).
+    pub fn in_place_as(array: Bound<'py, PyUntypedArray>, dtype: PixelType) -> InArray<'py> {
+        InArray { array, dtype }
+    }
+
     /// The numpy array read (the caller's, or its one converted copy).
     pub fn array(&self) -> &Bound<'py, PyUntypedArray> {
         &self.array

@@ -7,10 +7,12 @@ use imkit::iid::{
     AreaRange, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData, NewEntry, Parts,
     Select,
 };
-use numpy::{PyArray1, PyArray2, PyArrayMethods};
+use numpy::{
+    PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 
 use crate::convert::{numpy, InArray, Need};
 use crate::errors::{invalid, CoreResult};
@@ -24,6 +26,9 @@ fn json(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 /// A label part (address or domain): `bytes`, or `str` (UTF-8).
 fn label(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_cow()?.as_bytes().to_vec());
     }
@@ -65,6 +70,16 @@ fn keys_array(py: Python<'_>, keys: Vec<u32>) -> Bound<'_, PyArray1<u32>> {
 /// A mask as a contiguous byte view (bool arrays are viewed as uint8, not copied).
 fn mask_array<'py>(obj: &Bound<'py, PyAny>) -> PyResult<InArray<'py>> {
     let py = obj.py();
+    if let Ok(a) = obj.cast::<PyUntypedArray>() {
+        let d = a.dtype();
+        if a.ndim() == 2
+            && a.is_c_contiguous()
+            && d.itemsize() == 1
+            && matches!(d.kind(), b'b' | b'u')
+        {
+            return Ok(InArray::in_place_as(a.clone(), imkit::PixelType::U8));
+        }
+    }
     let array = numpy(py)?.call_method1("asarray", (obj,))?;
     let array = if array
         .getattr("dtype")?
@@ -559,24 +574,21 @@ impl IidWriter {
         let mut parsed: Vec<Parsed<'py>> = Vec::new();
         for item in entries.try_iter()? {
             let item = item?;
-            let n = item.len()?;
-            if !(2..=4).contains(&n) {
+            let fields: Vec<Bound<'py, PyAny>> = match item.cast::<PyTuple>() {
+                Ok(t) => t.iter().collect(),
+                Err(_) => item.try_iter()?.collect::<PyResult<_>>()?,
+            };
+            if !(2..=4).contains(&fields.len()) {
                 return Err(invalid(py, "an entry is (address, mask[, bbox[, domain]])"));
             }
-            let mask = mask_array(&item.get_item(1)?)?;
-            let bbox = if n >= 3 {
-                item.get_item(2)?
-                    .extract::<Option<(u64, u64, u64, u64)>>()?
-            } else {
-                None
+            let mask = mask_array(&fields[1])?;
+            let bbox = match fields.get(2) {
+                Some(b) => b.extract::<Option<(u64, u64, u64, u64)>>()?,
+                None => None,
             };
             let b = entry_box(&mask, bbox);
-            let domain = if n == 4 {
-                label(&item.get_item(3)?)?
-            } else {
-                Vec::new()
-            };
-            parsed.push((label(&item.get_item(0)?)?, mask, b, domain));
+            let domain = fields.get(3).map(label).transpose()?.unwrap_or_default();
+            parsed.push((label(&fields[0])?, mask, b, domain));
         }
         let new: Vec<NewEntry<'_>> = parsed
             .iter()
@@ -631,5 +643,130 @@ impl IidWriter {
         let writer = &self.writer;
         py.detach(|| writer.save(&path)).py(py)?;
         Ok(path)
+    }
+}
+
+/// An entry of `imkit.compat.iidfile` (its ``LookupTableEntry``): ``key``, and ``iid`` /
+/// ``seg`` made on first use by the table's ``describe(file, key)``.
+#[pyclass(module = "imkit.compat.iidfile", name = "LookupTableEntry", frozen)]
+pub struct CompatEntry {
+    key: u32,
+    table: Py<EntryTable>,
+    parts: PyOnceLock<(Py<PyAny>, Py<PyAny>)>,
+}
+
+impl CompatEntry {
+    /// `(iid, seg)`, described once.
+    fn parts(&self, py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
+        self.parts.get_or_try_init(py, || {
+            let t = self.table.get();
+            t.describe
+                .call1(py, (t.file.clone_ref(py), self.key))?
+                .extract(py)
+        })
+    }
+}
+
+#[pymethods]
+impl CompatEntry {
+    /// The entry's key.
+    #[getter]
+    fn key(&self) -> u32 {
+        self.key
+    }
+
+    /// The label: ``address`` and ``domain``.
+    #[getter]
+    fn iid(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.parts(py)?.0.clone_ref(py))
+    }
+
+    /// The segment: ``bbox``, ``area``, ``mask()``, ``regions()``.
+    #[getter]
+    fn seg(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.parts(py)?.1.clone_ref(py))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("LookupTableEntry(key={})", self.key)
+    }
+}
+
+/// The entries of one file view of `imkit.compat.iidfile`, each made once (on first
+/// request, in Rust: no Python object per entry until it is asked for) and then returned as
+/// the same object. ``EntryTable(file, describe, count)``.
+#[pyclass(module = "imkit", frozen)]
+pub struct EntryTable {
+    file: Py<PyAny>,
+    describe: Py<PyAny>,
+    slots: std::sync::Mutex<Vec<Option<Py<CompatEntry>>>>,
+}
+
+#[pymethods]
+impl EntryTable {
+    #[new]
+    fn new(file: Py<PyAny>, describe: Py<PyAny>, count: usize) -> EntryTable {
+        EntryTable {
+            file,
+            describe,
+            slots: std::sync::Mutex::new(std::iter::repeat_with(|| None).take(count).collect()),
+        }
+    }
+
+    /// The entries of ``keys`` (valid keys, any iterable of ints), in that order.
+    fn entries<'py>(
+        slf: &Bound<'py, Self>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        let py = slf.py();
+        // The new entries form no reference cycles: the cycle collector pauses meanwhile
+        // (otherwise its passes over the young objects cost more than making them).
+        let gc = py.import("gc")?;
+        let was_enabled = gc.call_method0("isenabled")?.is_truthy()?;
+        gc.call_method0("disable")?;
+        let made = Self::make(slf, keys);
+        if was_enabled {
+            gc.call_method0("enable")?;
+        }
+        made
+    }
+}
+
+impl EntryTable {
+    /// The entries of `keys`, made where missing.
+    fn make<'py>(
+        slf: &Bound<'py, Self>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        let py = slf.py();
+        // Keys first: iterating may run Python code, which must not run under the lock.
+        let keys = keys
+            .try_iter()?
+            .map(|k| k?.extract::<u32>())
+            .collect::<PyResult<Vec<u32>>>()?;
+        let mut slots = slf.get().slots.lock().unwrap_or_else(|e| e.into_inner());
+        let list = pyo3::types::PyList::empty(py);
+        for key in keys {
+            let slot = slots.get_mut(key as usize).ok_or_else(|| {
+                pyo3::exceptions::PyIndexError::new_err(format!("key {key} out of range"))
+            })?;
+            let entry = match slot {
+                Some(e) => e.clone_ref(py),
+                None => {
+                    let e = Py::new(
+                        py,
+                        CompatEntry {
+                            key,
+                            table: slf.clone().unbind(),
+                            parts: PyOnceLock::new(),
+                        },
+                    )?;
+                    *slot = Some(e.clone_ref(py));
+                    e
+                }
+            };
+            list.append(entry)?;
+        }
+        Ok(list)
     }
 }

@@ -3,14 +3,17 @@
 
 use std::path::PathBuf;
 
-use imkit::codec::{ExrCompression, WriteOptions};
+use imkit::codec::npy::NpyFile;
+use imkit::codec::{ExrCompression, Format, WriteOptions};
 use imkit::io::queue::{QueueOptions, SaveQueue as CoreQueue};
-use imkit::io::{self, DataRef, Metadata, SaveOptions};
+use imkit::io::{self, DataRef, LoadOptions, Metadata, SaveOptions};
 use imkit::NdArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::convert::{data_to_array, metadata_arg, metadata_to_py, InArray, Need};
+use crate::convert::{
+    bytes_mut, data_to_array, empty, metadata_arg, metadata_to_py, InArray, Need,
+};
 use crate::errors::{invalid, CoreResult};
 
 /// Codec settings from the keyword arguments every writer takes.
@@ -81,9 +84,36 @@ impl<'py> Saved<'py> {
 /// extension matches. The pixels are decoded once, straight into the returned array's memory.
 #[pyfunction]
 pub fn load<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyTuple>> {
-    let (data, meta) = py.detach(|| io::load(&path)).py(py)?;
-    let array = data_to_array(py, data)?;
+    let npy = py
+        .detach(|| -> imkit::Result<_> {
+            let path = io::find_file(&path)?;
+            if Format::detect(&path)? != Format::Npy {
+                return Ok(None);
+            }
+            let meta = io::load_sidecar(&path, &LoadOptions::default())?;
+            Ok(Some((NpyFile::open(&path)?, meta)))
+        })
+        .py(py)?;
+    let (array, meta) = match npy {
+        Some((file, meta)) => (load_npy(py, file)?, meta),
+        None => {
+            let (data, meta) = py.detach(|| io::load(&path)).py(py)?;
+            (data_to_array(py, data)?, meta)
+        }
+    };
     PyTuple::new(py, [array, metadata_to_py(py, &meta)?.into_any()])
+}
+
+/// The samples of an opened NPY file, read with one read (GIL released) straight into a
+/// numpy array allocated for them (numpy's allocator: huge pages for big arrays, as
+/// ``numpy.load``).
+fn load_npy(py: Python<'_>, file: NpyFile) -> PyResult<Bound<'_, PyAny>> {
+    let (dtype, shape) = (file.header().dtype, file.header().shape.clone());
+    let array = empty(py, dtype, &shape)?;
+    // SAFETY: `array` is new, C-contiguous and referenced only here during the read.
+    let buffer = unsafe { bytes_mut(&array, dtype) };
+    py.detach(|| file.read_into(buffer)).py(py)?;
+    Ok(array.into_any())
 }
 
 /// Saves an array and its metadata; returns the path of the image file written.

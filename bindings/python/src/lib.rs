@@ -56,6 +56,8 @@ fn _imkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iid::IidFile>()?;
     m.add_class::<iid::IidEntry>()?;
     m.add_class::<iid::IidWriter>()?;
+    m.add_class::<iid::EntryTable>()?;
+    m.add_class::<iid::CompatEntry>()?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(get_max_pixels, m)?)?;

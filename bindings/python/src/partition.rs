@@ -442,6 +442,15 @@ impl Partition {
         self.inner.format().dtype.name()
     }
 
+    /// ``(height, width)`` of the blocks the file stores and decodes as a unit (TIFF tiles or
+    /// strips, EXR tiles or scan-line blocks; ``(1, width)`` for row-addressable PNG and NPY
+    /// files), or None (arrays, formats without such blocks). Reads aligned with them decode
+    /// nothing twice.
+    #[getter]
+    fn source_chunk(&self) -> Option<(u64, u64)> {
+        self.inner.source().chunk_shape().map(|(w, h)| (h, w))
+    }
+
     /// Channels per pixel of what reads return (after channel selection).
     #[getter]
     fn channels(&self) -> usize {

@@ -146,3 +146,17 @@ def test_separate_scheduler_and_worker_processes(image, tmp_path):
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_default_chunks_follow_the_file_blocks(local_client, tmp_path):
+    grey = np.random.default_rng(5).integers(0, 256, size=(1300, 1200), dtype=np.uint8)
+    npy = imkit.save(tmp_path / "g.npy", grey)
+    assert idask.to_dask_array(npy).chunks == ((1300,), (1200,))  # one band of rows
+    pyvips = pytest.importorskip("pyvips", reason="SKIPPED (pyvips is not installed)")
+    tif = tmp_path / "t.tif"
+    pyvips.Image.new_from_array(grey).tiffsave(str(tif), tile=True, tile_width=384,
+                                               tile_height=256)
+    lazy = idask.to_dask_array(tif)
+    # Whole tiles, at least 1024 per side: 4 x 256 rows, 3 x 384 columns.
+    assert lazy.chunks == ((1024, 276), (1152, 48))
+    np.testing.assert_array_equal(lazy.compute(), grey)

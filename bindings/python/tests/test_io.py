@@ -120,3 +120,13 @@ def test_load_decodes_into_the_returned_array_without_a_second_copy(tmp_path):
     while base.base is not None and isinstance(base.base, np.ndarray):
         base = base.base
     assert base.nbytes == a.nbytes  # the pixels' own buffer, handed over, not copied
+
+
+def test_npy_load_normalises_byte_and_axis_order(tmp_path):
+    for a in [np.arange(60, dtype=">i4").reshape(3, 4, 5),
+              np.asfortranarray(np.arange(60, dtype="<f8").reshape(3, 4, 5)),
+              np.asfortranarray(np.arange(24, dtype=">u2").reshape(6, 4))]:
+        np.save(tmp_path / "a.npy", a)
+        b, meta = imkit.load(tmp_path / "a.npy")
+        assert meta == {} and b.flags.c_contiguous and b.dtype.isnative
+        np.testing.assert_array_equal(b, a)

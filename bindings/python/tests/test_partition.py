@@ -106,3 +106,50 @@ def test_contiguous_array_is_read_in_place(rgb):
     assert copied is not rgb and copied.flags.c_contiguous  # the one documented copy
     rgb[0, 0] = [1, 2, 3]
     assert tuple(p[0, 0].numpy()[0, 0]) == (1, 2, 3)  # reads see the live array
+
+
+@pytest.mark.parametrize("shape", [(7, 23, 31), (5, 19, 26, 3)])
+def test_volume_reads_match_numpy_slicing(tmp_path, shape):
+    vol = np.random.default_rng(11).integers(0, 60000, size=shape, dtype=np.uint16)
+    rng = np.random.default_rng(12)
+    for source in [vol, imkit.save(tmp_path / "v.npy", vol)]:
+        p = imkit.Partition(source, cell=(2, 8, 9), step=(2, 8, 9), volume=True)
+        d, r, c = p.shape
+        for _ in range(25):
+            key = []
+            for n in (d, r, c):
+                a = int(rng.integers(0, n))
+                b = int(rng.integers(a + 1, n + 1))
+                neg = rng.random() < 0.5  # the same cells counted from the end
+                if rng.random() < 0.4:
+                    key.append(a - n if neg else a)
+                else:
+                    key.append(slice(a - n if neg else a, (b - n or None) if neg else b))
+            region = p[tuple(key)]
+            rect, (z0, z1) = region.rect, region.depth
+            want = vol[z0:z1, rect.top:rect.bottom, rect.left:rect.right]
+            got = region.numpy()
+            assert got.shape == region.shape and got.flags.c_contiguous
+            np.testing.assert_array_equal(got, want)
+            out = np.empty(region.shape, vol.dtype)
+            assert region.numpy(out=out) is out
+            np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(p[-1, ..., -1].numpy(dtype=np.float32),
+                                      vol[(d - 1) * 2:, :, 9 * (c - 1):].astype(np.float32))
+
+
+def test_source_chunk_reports_the_file_blocks(tmp_path, rgb):
+    assert imkit.Partition(rgb, cell=32).source_chunk is None
+    npy = imkit.save(tmp_path / "a.npy", rgb[..., 0].astype(np.int16))
+    assert imkit.Partition(npy, cell=32).source_chunk == (1, 131)
+    (tmp_path / "cache").mkdir()
+    png = imkit.save(tmp_path / "a.png", rgb)
+    assert imkit.Partition(png, cell=32, cache_dir=tmp_path / "cache").source_chunk == (1, 131)
+    exr = imkit.save(tmp_path / "a.exr", rgb.astype(np.float32))
+    bh, bw = imkit.Partition(exr, cell=32).source_chunk
+    assert bw == 131 and bh in (1, 16, 32)  # scan-line blocks of the compression
+    pyvips = pytest.importorskip("pyvips", reason="SKIPPED (pyvips is not installed)")
+    tif = tmp_path / "t.tif"
+    pyvips.Image.new_from_array(rgb).copy(interpretation="srgb").tiffsave(
+        str(tif), tile=True, tile_width=48, tile_height=32)
+    assert imkit.Partition(tif, cell=32).source_chunk == (32, 48)

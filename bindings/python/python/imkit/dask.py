@@ -35,8 +35,11 @@ __all__ = ["to_dask_array", "map_tiles", "fragment", "stitch"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Default chunk side for formats without a natural chunking of their own.
+#: Default chunk side for files without a block layout of their own.
 DEFAULT_CHUNK = 1024
+
+#: Bytes a default row band of a row-addressable file (PNG through the cache, NPY) aims at.
+BAND_BYTES = 64 << 20
 
 
 def _file_token(path: PathLike) -> Tuple[str, int, int]:
@@ -54,14 +57,24 @@ def _partition(path: str, cell: Tuple[int, int], step: Tuple[int, int],
                            cache_dir=cache_dir)
 
 
-def _default_chunks(path: str, shape: Sequence[int]) -> Tuple[int, int]:
-    fmt = imkit.info(path)["format"]
-    height, width = shape[0], shape[1]
-    if fmt == "npy":  # rows of about 64 MiB
-        return max(1, min(height, (64 << 20) // max(1, width * 16))), width
-    if fmt in ("png", "jpeg", "jpg"):  # row bands, read from the decode cache
-        return min(height, 512), width
-    return min(height, DEFAULT_CHUNK), min(width, DEFAULT_CHUNK)
+def _default_chunks(probe: "imkit.Partition") -> Tuple[int, int]:
+    """Chunks following the file's own blocks: whole multiples of a TIFF/EXR tile or strip
+    (at least ``DEFAULT_CHUNK`` per side where the image allows), row bands of about
+    ``BAND_BYTES`` for files read by rows (PNG, NPY), ``DEFAULT_CHUNK`` squares otherwise."""
+    height, width = probe.image_shape[-2:]
+    block = probe.source_chunk
+    if block is None:
+        return min(height, DEFAULT_CHUNK), min(width, DEFAULT_CHUNK)
+    bh, bw = block
+    if bw >= width:  # rows or strips: bands of whole blocks
+        row_bytes = width * probe.channels * np.dtype(probe.dtype).itemsize
+        rows = max(bh, BAND_BYTES // max(1, row_bytes) // bh * bh)
+        return min(height, rows), width
+
+    def side(b: int, extent: int) -> int:
+        return min(extent, b * max(1, -(-DEFAULT_CHUNK // b)))
+
+    return side(bh, height), side(bw, width)
 
 
 def _read_chunk(path: str, cell: Tuple[int, int], channels: Optional[Tuple[int, ...]],
@@ -76,9 +89,11 @@ def to_dask_array(source: PathLike, *, chunks: Optional[Tuple[int, int]] = None,
                   cache_dir: Optional[PathLike] = None) -> "da.Array":
     """A lazy ``dask.array.Array`` over an image file: ``(h, w)`` for one channel, else
     ``(h, w, c)``. Each chunk is read by the worker computing it (only the chunks of the file
-    it covers). ``chunks = (rows, cols)``; by default row bands of 512 rows for PNG/JPEG
-    (through the decode cache in ``cache_dir``, default ``$IMKIT_CACHE_DIR`` or
-    ``~/.cache/imkit``), 64 MiB row bands for NPY, 1024 x 1024 for TIFF and EXR."""
+    it covers). ``chunks = (rows, cols)``; by default they follow the file's own blocks
+    (:attr:`imkit.Partition.source_chunk`): TIFF and EXR tiles (or strips / scan-line blocks)
+    grouped into chunks of at least 1024 per side, row bands of about 64 MiB for PNG (through
+    the decode cache in ``cache_dir``, default ``$IMKIT_CACHE_DIR`` or ``~/.cache/imkit``) and
+    NPY, 1024 x 1024 otherwise."""
     from .compat.impart import default_cache_dir
 
     path = os.path.abspath(os.fspath(source))
@@ -88,7 +103,7 @@ def to_dask_array(source: PathLike, *, chunks: Optional[Tuple[int, int]] = None,
                             cache_dir=cache)
     height, width = probe.image_shape[:2]
     nchan, dtype = probe.channels, np.dtype(probe.dtype)
-    ch, cw = chunks or _default_chunks(path, (height, width))
+    ch, cw = chunks or _default_chunks(probe)
     token = _file_token(path)
     name = "imkit-read-" + tokenize(token, (ch, cw), chans)
     rows = tuple(min(ch, height - y) for y in range(0, height, ch))

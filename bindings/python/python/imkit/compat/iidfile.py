@@ -45,6 +45,9 @@ __all__ = ["IIDFile", "LookupTableEntry", "IID", "Segment", "Region"]
 
 BBox = Tuple[int, int, int, int]
 
+#: Mask types the writer reads as they are (non-zero = true); others become bool.
+_MASK_DTYPES = (np.dtype(bool), np.dtype(np.uint8))
+
 
 def _xywh(bbox: BBox, center: bool = False) -> Tuple[Any, Any, int, int]:
     minr, minc, maxr, maxc = bbox
@@ -150,39 +153,17 @@ class Segment:
         return f"Segment(key={self.key}, bbox={self.bbox}, area={self.area})"
 
 
-class LookupTableEntry:
-    """One entry: ``key``, ``iid`` (label) and ``seg`` (segment), read from the file when
-    first used."""
+#: One entry: ``key``, ``iid`` (label) and ``seg`` (segment), read from the file when first
+#: used. Made in Rust by ``imkit._imkit.EntryTable``, so opening and fetching a file creates no
+#: Python object per entry.
+LookupTableEntry = imkit._imkit.LookupTableEntry
 
-    __slots__ = ("key", "_file", "_iid", "_seg")
 
-    def __init__(self, key: int, file: "imkit.IidFile") -> None:
-        self.key = key
-        self._file = file
-        self._iid: Optional[IID] = None
-        self._seg: Optional[Segment] = None
-
-    def _read(self) -> None:
-        core = self._file[self.key]
-        self._iid = IID(bytes(core.address), bytes(core.domain) or None, self.key)
-        self._seg = Segment(self.key, tuple(core.bbox), int(core.area), self._file)
-
-    @property
-    def iid(self) -> IID:
-        """The label: ``address`` and ``domain``."""
-        if self._iid is None:
-            self._read()
-        return self._iid
-
-    @property
-    def seg(self) -> Segment:
-        """The segment: ``bbox``, ``area``, ``mask()``, ``regions()``."""
-        if self._seg is None:
-            self._read()
-        return self._seg
-
-    def __repr__(self) -> str:
-        return f"LookupTableEntry(key={self.key})"
+def _describe(file: "imkit.IidFile", key: int) -> Tuple[IID, Segment]:
+    """An entry's label and segment, read from ``file``."""
+    core = file[key]
+    return (IID(bytes(core.address), bytes(core.domain) or None, key),
+            Segment(key, tuple(core.bbox), int(core.area), file))
 
 
 class _Entries(Sequence[LookupTableEntry]):
@@ -273,7 +254,7 @@ class IIDFile:
         self._reader: Optional[imkit.IidFile] = imkit.IidFile(fpath) if fpath else None
         self._writer: Optional[imkit.IidWriter] = None
         self._view: Optional[imkit.IidFile] = self._reader
-        self._cache: Dict[int, LookupTableEntry] = {}
+        self._table: Optional[Any] = None
         self._pending: List[Tuple[bytes, np.ndarray, BBox, bytes]] = []
         meta = json.loads(self._reader.meta_json) if self._reader is not None else {}
         self.meta = Metadata(meta)
@@ -300,7 +281,7 @@ class IIDFile:
             self._writer = (imkit.IidWriter.from_file(self._reader) if self._reader is not None
                             else imkit.IidWriter())
         self._view = None
-        self._cache.clear()
+        self._table = None
         return self._writer
 
     def _flush(self) -> imkit.IidWriter:
@@ -319,20 +300,12 @@ class IIDFile:
         return self._view
 
     def _entry(self, key: int) -> LookupTableEntry:
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._cache[key] = LookupTableEntry(key, self._file())
-        return entry
+        return self._entries((key,))[0]
 
     def _entries(self, keys: Iterable[int]) -> List[LookupTableEntry]:
-        cache, f = self._cache, self._file()
-        out = []
-        for k in keys:
-            entry = cache.get(k)
-            if entry is None:
-                entry = cache[k] = LookupTableEntry(k, f)
-            out.append(entry)
-        return out
+        if self._table is None:
+            self._table = imkit._imkit.EntryTable(self._file(), _describe, self._count())
+        return self._table.entries(keys)
 
     def _load(self, keys: Iterable[int]) -> Sequence[int]:
         if isinstance(keys, range):  # every key: valid by construction
@@ -355,17 +328,25 @@ class IIDFile:
     def add(self, address: Optional[bytes], domain: Optional[bytes], bbox: Sequence[int],
             mask: Any, group: Optional[str] = None) -> int:
         """Add an entry (label ``address`` in ``domain``, segment ``bbox`` + ``mask``, optional
-        ``group``); returns its key."""
-        IID(address, domain)
-        mask = np.asarray(mask)
-        box = tuple(int(v) for v in bbox)
-        if len(box) != 4 or any(not 0 <= v <= 65535 for v in box):
+        ``group``); returns its key. Shapes and the box are checked here; the mask is copied
+        and encoded, in parallel with the other pending ones, when the file is next built."""
+        if address is not None and not isinstance(address, bytes):
+            raise ValueError("'iid' must be encoded as bytes")
+        if domain is not None and not isinstance(domain, bytes):
+            raise ValueError("'domain' must be encoded as bytes")
+        if len(bbox) != 4:
+            raise ValueError(f"bbox must be (minr, minc, maxr, maxc), got {bbox}")
+        box = minr, minc, maxr, maxc = int(bbox[0]), int(bbox[1]), int(bbox[2]), int(bbox[3])
+        if min(box) < 0 or max(box) > 65535:
             raise ValueError(f"bbox must be (minr, minc, maxr, maxc) within 0..65535, got {bbox}")
-        if mask.ndim != 2 or mask.shape != (box[2] - box[0], box[3] - box[1]) or 0 in mask.shape:
+        if type(mask) is not np.ndarray:
+            mask = np.asarray(mask)
+        if mask.shape != (maxr - minr, maxc - minc) or minr == maxr or minc == maxc:
             raise ValueError(f"Mask shape must match bounding box: mask {mask.shape}, box {box}")
-        self._modify()
-        key = self._count()
-        self._pending.append((address or b"", mask != 0, box, domain or b""))
+        # A private copy: the entry is what the mask held at add(), as in the reference.
+        mask = mask.copy() if mask.dtype in _MASK_DTYPES else mask != 0
+        key = len(self._modify()) + len(self._pending)
+        self._pending.append((address or b"", mask, box, domain or b""))
         if group:
             self.groups._sets.setdefault(group, set()).add(key)
         return key
@@ -377,7 +358,7 @@ class IIDFile:
         self._reader = imkit.IidFile(fpath)
         self._writer = None
         self._view = self._reader
-        self._cache.clear()
+        self._table = None
         self.exists = True
 
     def dump(self) -> bytes:
