@@ -23,10 +23,6 @@ pub mod threads;
 pub mod thumbnail;
 pub mod tiling;
 
-/// The former name of [`rect`], still imported by the Python extension and the fragment /
-/// stitch modules; new code uses [`rect`] (or [`Rect`] at the crate root).
-pub use rect as geom;
-
 pub use array::NdArray;
 pub use error::{Error, Result};
 pub use image::{Image, ImageView, ImageViewMut};

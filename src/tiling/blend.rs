@@ -10,10 +10,10 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::Image;
 use crate::partition::Stride;
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 
 /// How overlapping tiles combine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -26,10 +26,10 @@ use rayon::prelude::*;
 use super::manifest::{check_relative, DepthAxis, Manifest, TileEntry};
 use crate::codec::{self, Format, WriteOptions};
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageViewMut};
 use crate::partition::{EdgePolicy, Grid, Partition, Selection};
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source;
 
 /// Rows read from the source per request while filling a band (bounds a streaming source's

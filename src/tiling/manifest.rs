@@ -12,9 +12,9 @@ use std::path::{Component, Path};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::partition::{Axis, EdgePolicy, Grid, GridSpec, Stride};
 use crate::pixel::{PixelFormat, PixelType};
+use crate::rect::Rect;
 
 /// Version of the manifest layout.
 pub const MANIFEST_VERSION: u64 = 1;

@@ -23,9 +23,9 @@ use super::fragment::render_slice_name;
 use super::manifest::{Manifest, TileEntry};
 use crate::codec::{self, row_writer::RowWriter, Format, WriteOptions};
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::Image;
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source::{self, Channels, OpenOptions};
 
 /// Stitching options.

@@ -20,10 +20,10 @@ use rayon::prelude::*;
 use super::{Placement, TileSpec};
 use crate::codec::atomic::AtomicFile;
 use crate::error::{Error, Result};
-use crate::geom::Rect;
 use crate::image::{Image, ImageView};
 use crate::pixel::{PixelFormat, PixelType};
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source::{self, Channels, RegionSource, TiffSource};
 
 /// TIFF tags this module reads.

@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use imkit::geom::Rect;
-use imkit::image::ImageViewMut;
 use imkit::partition::{
     AxisKey, EdgePolicy, GridSpec, Layout, Partition as CorePartition, Selection, Stride,
 };
-use imkit::source::{Channels, OpenOptions, RegionSource};
+use imkit::rect::Rect;
+use imkit::source::{OpenOptions, PackedLayout, PackedSource, RegionSource};
 use imkit::{PixelFormat, PixelType};
 use numpy::PyUntypedArrayMethods;
 use pyo3::conversion::FromPyObjectOwned;
@@ -28,99 +27,71 @@ pub fn rect_to_py(py: Python<'_>, r: Rect) -> PyResult<Bound<'_, PyAny>> {
         .call1((r.left, r.top, r.right, r.bottom))
 }
 
-/// Pixels of a numpy array, read in place: `(h, w[, c])` images or, as volumes,
-/// `(d, h, w[, c])`. Rows are packed (checked by [`InArray`]); the array is kept alive by
-/// `owner`. Python code that writes the array while a read runs gets undefined pixels in that
-/// read (as with any buffer shared between threads), never a crash.
-struct ArraySource {
+/// The memory of a numpy array, kept alive by `owner`. Python code that writes the array while
+/// a read runs gets undefined pixels in that read (as with any buffer shared between threads),
+/// never a crash.
+struct ArrayBytes {
     _owner: Py<PyAny>,
     data: usize,
     len: usize,
-    width: u64,
-    height: u64,
-    depth: u64,
-    format: PixelFormat,
-    row_stride: usize,
-    slice_stride: usize,
 }
 
-impl ArraySource {
-    fn new(array: &InArray<'_>, volume: bool) -> PyResult<ArraySource> {
-        let py = array.array().py();
-        let shape = array.shape();
-        let strides = array.array().strides();
-        let (depth, dims) = match (volume, shape.len()) {
-            (false, 2 | 3) => (1, shape),
-            (true, 3 | 4) => (shape[0], &shape[1..]),
-            _ => {
-                return Err(invalid(
-                    py,
-                    format!(
-                        "a partition needs an image array (h, w[, c]) or, with volume=True, \
-                         (d, h, w[, c]); got shape {shape:?}"
-                    ),
-                ))
-            }
-        };
-        let channels = dims.get(2).copied().unwrap_or(1);
-        let format = PixelFormat::new(array.dtype(), channels).py(py)?;
-        let row_bytes = dims[1] * format.bytes_per_pixel();
-        let (row_stride, slice_stride) = if volume {
-            (row_bytes, array.row_stride())
-        } else {
-            (array.row_stride(), 0)
-        };
-        if volume && dims[0] > 1 && strides[1] as usize != row_bytes {
-            return Err(invalid(py, "volume slices must have packed rows"));
-        }
-        let bytes = array.bytes();
-        Ok(ArraySource {
-            _owner: array.array().clone().into_any().unbind(),
-            data: bytes.as_ptr() as usize,
-            len: bytes.len(),
-            width: dims[1] as u64,
-            height: dims[0] as u64,
-            depth: depth as u64,
-            format,
-            row_stride,
-            slice_stride,
-        })
-    }
-}
-
-impl RegionSource for ArraySource {
-    fn width(&self) -> u64 {
-        self.width
-    }
-    fn height(&self) -> u64 {
-        self.height
-    }
-    fn depth(&self) -> u64 {
-        self.depth
-    }
-    fn format(&self) -> PixelFormat {
-        self.format
-    }
-    fn read_slice_region(
-        &self,
-        z: u64,
-        rect: Rect,
-        channels: &Channels,
-        out: &mut ImageViewMut<'_>,
-    ) -> imkit::Result<()> {
+impl AsRef<[u8]> for ArrayBytes {
+    fn as_ref(&self) -> &[u8] {
         // SAFETY: `data..data + len` is the array's memory, kept alive by `_owner`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.data as *const u8, self.len) };
-        let bpp = self.format.bytes_per_pixel();
-        let (left, span) = (rect.left as usize * bpp, rect.width() as usize * bpp);
-        for (i, y) in (rect.top..rect.bottom).enumerate() {
-            let start = z as usize * self.slice_stride + y as usize * self.row_stride + left;
-            let row = bytes
-                .get(start..start + span)
-                .ok_or_else(|| imkit::Error::Internal("array region outside the array".into()))?;
-            channels.copy_row(row, out.row_mut(i), self.format.dtype.size());
-        }
-        Ok(())
+        unsafe { std::slice::from_raw_parts(self.data as *const u8, self.len) }
     }
+}
+
+/// Pixels of a numpy array, read in place: `(h, w[, c])` images or, as volumes,
+/// `(d, h, w[, c])`. Rows are packed (checked by [`InArray`]).
+type ArraySource = PackedSource<ArrayBytes>;
+
+/// Wraps a numpy array as a region source (the core's packed-row reader does the copying).
+fn array_source(array: &InArray<'_>, volume: bool) -> PyResult<ArraySource> {
+    let py = array.array().py();
+    let shape = array.shape();
+    let strides = array.array().strides();
+    let (depth, dims) = match (volume, shape.len()) {
+        (false, 2 | 3) => (1, shape),
+        (true, 3 | 4) => (shape[0], &shape[1..]),
+        _ => {
+            return Err(invalid(
+                py,
+                format!(
+                    "a partition needs an image array (h, w[, c]) or, with volume=True, \
+                     (d, h, w[, c]); got shape {shape:?}"
+                ),
+            ))
+        }
+    };
+    let channels = dims.get(2).copied().unwrap_or(1);
+    let format = PixelFormat::new(array.dtype(), channels).py(py)?;
+    let row_bytes = dims[1] * format.bytes_per_pixel();
+    let (row_stride, slice_stride) = if volume {
+        (row_bytes, array.row_stride())
+    } else {
+        (array.row_stride(), 0)
+    };
+    if volume && dims[0] > 1 && strides[1] as usize != row_bytes {
+        return Err(invalid(py, "volume slices must have packed rows"));
+    }
+    let bytes = array.bytes();
+    let memory = ArrayBytes {
+        _owner: array.array().clone().into_any().unbind(),
+        data: bytes.as_ptr() as usize,
+        len: bytes.len(),
+    };
+    let layout = PackedLayout {
+        offset: 0,
+        width: dims[1] as u64,
+        height: dims[0] as u64,
+        depth: depth as u64,
+        format,
+        row_stride,
+        slice_stride,
+    };
+    PackedSource::with_layout(memory, layout).py(py)
 }
 
 /// One to three values of a per-axis argument (`cell`, `stride`, `step`), as given.
@@ -373,7 +344,7 @@ impl Partition {
                 )
             } else {
                 let array = InArray::new(source, Need::Rows)?;
-                let src = ArraySource::new(&array, volume)?;
+                let src = array_source(&array, volume)?;
                 (Arc::new(src), array.array().clone().into_any().unbind())
             };
         let dims = if core_source.depth() > 1 { 3 } else { 2 };
