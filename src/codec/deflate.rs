@@ -308,8 +308,7 @@ fn tokenize(data: &[u8], lit_freqs: &mut [u32], dist_freqs: &mut [u32]) -> Vec<T
         let b = data[i];
         let limit = (data.len() - i).min(MAX_MATCH);
         let mut best = (0, 0);
-        if i > 0 && limit >= MIN_MATCH && data[i - 1] == b && data[i + 1] == b && data[i + 2] == b
-        {
+        if i > 0 && limit >= MIN_MATCH && data[i - 1] == b && data[i + 1] == b && data[i + 2] == b {
             best = (match_length(data, i - 1, i, limit), 1);
         }
         if best.0 < MIN_HASH_MATCH && limit >= MIN_HASH_MATCH && i >= next_probe {

@@ -34,7 +34,13 @@ fn cost(row: &[u8], bpp: usize) -> u64 {
         .map(|(part, before)| {
             part.iter()
                 .zip(before)
-                .map(|(&b, &p)| if b == p { 0 } else { (b as i8).unsigned_abs() as u32 })
+                .map(|(&b, &p)| {
+                    if b == p {
+                        0
+                    } else {
+                        (b as i8).unsigned_abs() as u32
+                    }
+                })
                 .sum::<u32>() as u64
         })
         .sum();
