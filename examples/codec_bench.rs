@@ -54,10 +54,6 @@ fn main() {
         write_read(runs, "png_u8", &dir.join("imkit_u8.png"), &u8img);
         write_read(runs, "png_u16", &dir.join("imkit_u16.png"), &u16img);
     }
-    if cases.contains(&"png") {
-        write_read(runs, "png_u8", &dir.join("imkit_u8.png"), &u8img);
-        write_read(runs, "png_u16", &dir.join("imkit_u16.png"), &u16img);
-    }
     if cases.contains(&"png_write") {
         imkit::threads::set_num_threads(1).unwrap();
         for _ in 0..5 {
