@@ -10,14 +10,15 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::decoder::{Decoder, DecodingSampleType, Limits};
 use tiff::encoder::{colortype, compression::DeflateLevel, Compression, TiffEncoder};
 
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView};
 use crate::pixel::{PixelFormat, PixelType};
 
-fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
+/// The imkit error for a `tiff` crate error on the file `name`.
+pub(crate) fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
     match e {
         tiff::TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::format(format!("{name}: TIFF data is truncated"))
@@ -26,9 +27,9 @@ fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
         tiff::TiffError::UnsupportedError(m) => {
             Error::unsupported(format!("{name}: TIFF feature not supported: {m}"))
         }
-        tiff::TiffError::LimitsExceeded => {
-            Error::unsupported(format!("{name}: TIFF image exceeds the decoder's limits"))
-        }
+        tiff::TiffError::LimitsExceeded => Error::format(format!(
+            "{name}: a TIFF chunk or tag value is larger than the file or the size limit allows"
+        )),
         other => Error::format(format!("{name}: invalid TIFF: {other}")),
     }
 }
@@ -102,12 +103,36 @@ pub fn write_file(path: &Path, image: &ImageView<'_>) -> Result<()> {
     file.commit()
 }
 
+/// The `tiff` crate's limits for a file of `file_len` bytes. No compressed chunk can be longer
+/// than the file; IFD values (which the crate holds as 32-byte enum values, up to 32 per file
+/// byte) are bounded by 32 times the file and by the sample limit, with a 1 MiB floor. Decoded
+/// pixels never come from the crate's own buffers: imkit decodes into buffers it allocated
+/// fallibly ([`read_file`], the region source).
+pub(crate) fn decoder_limits(file_len: u64) -> Limits {
+    let file = usize::try_from(file_len).unwrap_or(usize::MAX);
+    let values = file
+        .saturating_mul(32)
+        .min(usize::try_from(crate::limits::max_pixels()).unwrap_or(usize::MAX))
+        .max(1 << 20);
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = values;
+    limits.ifd_value_size = values;
+    limits.intermediate_buffer_size = file;
+    limits
+}
+
+/// A decoder over the TIFF at `path`, with [`decoder_limits`] for its size.
+pub(crate) fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    Decoder::new(BufReader::with_capacity(1 << 16, file))
+        .map(|d| d.with_limits(decoder_limits(len)))
+        .map_err(|e| tiff_error(&path.display().to_string(), e))
+}
+
 fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut decoder = Decoder::new(BufReader::with_capacity(1 << 16, file))
-        .map_err(|e| tiff_error(&name, e))?
-        .with_limits(Limits::unlimited());
+    let mut decoder = open_decoder(path)?;
     let (w, h) = decoder.dimensions().map_err(|e| tiff_error(&name, e))?;
     let channels = match decoder.colortype().map_err(|e| tiff_error(&name, e))? {
         tiff::ColorType::Gray(d) if d >= 8 => 1,
@@ -128,23 +153,20 @@ fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> 
     Ok((decoder, w as usize, h as usize, channels))
 }
 
-/// The decoded samples as native-endian bytes, with their type.
-fn into_bytes(result: DecodingResult) -> (PixelType, Vec<u8>) {
-    fn flat<T, const N: usize>(v: Vec<T>, f: fn(T) -> [u8; N]) -> Vec<u8> {
-        v.into_iter().flat_map(f).collect()
-    }
-    match result {
-        DecodingResult::U8(v) => (PixelType::U8, v),
-        DecodingResult::U16(v) => (PixelType::U16, flat(v, u16::to_ne_bytes)),
-        DecodingResult::U32(v) => (PixelType::U32, flat(v, u32::to_ne_bytes)),
-        DecodingResult::U64(v) => (PixelType::U64, flat(v, u64::to_ne_bytes)),
-        DecodingResult::F16(v) => (PixelType::F16, flat(v, half::f16::to_ne_bytes)),
-        DecodingResult::F32(v) => (PixelType::F32, flat(v, f32::to_ne_bytes)),
-        DecodingResult::F64(v) => (PixelType::F64, flat(v, f64::to_ne_bytes)),
-        DecodingResult::I8(v) => (PixelType::I8, flat(v, i8::to_ne_bytes)),
-        DecodingResult::I16(v) => (PixelType::I16, flat(v, i16::to_ne_bytes)),
-        DecodingResult::I32(v) => (PixelType::I32, flat(v, i32::to_ne_bytes)),
-        DecodingResult::I64(v) => (PixelType::I64, flat(v, i64::to_ne_bytes)),
+/// The pixel type the decoder delivers its samples in.
+fn decoded_type(t: DecodingSampleType) -> PixelType {
+    match t {
+        DecodingSampleType::U8 => PixelType::U8,
+        DecodingSampleType::U16 => PixelType::U16,
+        DecodingSampleType::U32 => PixelType::U32,
+        DecodingSampleType::U64 => PixelType::U64,
+        DecodingSampleType::F16 => PixelType::F16,
+        DecodingSampleType::F32 => PixelType::F32,
+        DecodingSampleType::F64 => PixelType::F64,
+        DecodingSampleType::I8 => PixelType::I8,
+        DecodingSampleType::I16 => PixelType::I16,
+        DecodingSampleType::I32 => PixelType::I32,
+        DecodingSampleType::I64 => PixelType::I64,
     }
 }
 
@@ -198,29 +220,35 @@ pub(crate) fn unsupported_samples(name: &str, sample_format: u64, bits: u64) -> 
     ))
 }
 
-/// Reads the first image of a TIFF file.
+/// Reads the first image of a TIFF file into a buffer allocated here, fallibly, after the
+/// size check (the decoder's own result buffer would abort when memory runs out).
 pub fn read_file(path: &Path) -> Result<Image> {
     let name = path.display().to_string();
     let (mut decoder, w, h, channels) = open(path)?;
-    crate::limits::check_image(
-        &format!("{name}: the TIFF"),
-        w as u64,
-        h as u64,
-        channels as u64,
-    )?;
-    let result = decoder.read_image().map_err(|e| tiff_error(&name, e))?;
-    let (dtype, bytes) = into_bytes(result);
+    let what = format!("{name}: the TIFF");
+    crate::limits::check_image(&what, w as u64, h as u64, channels as u64)?;
+    let layout = decoder
+        .image_buffer_layout()
+        .map_err(|e| tiff_error(&name, e))?;
+    let dtype = layout
+        .sample_type
+        .map(decoded_type)
+        .ok_or_else(|| Error::unsupported(format!("{name}: TIFF sample type not supported")))?;
     let format = PixelFormat::new(dtype, channels)?;
     let expected = w
         .checked_mul(h)
         .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
         .ok_or_else(|| Error::format(format!("{name}: TIFF size overflows")))?;
-    if bytes.len() != expected {
+    if layout.len != expected {
         return Err(Error::unsupported(format!(
-            "{name}: TIFF decoded to {} bytes, expected {expected} for {w}x{h} {format} \
+            "{name}: TIFF decodes to {} bytes, expected {expected} for {w}x{h} {format} \
              (planar / separate-plane TIFFs are not supported)",
-            bytes.len()
+            layout.len
         )));
     }
+    let mut bytes = crate::buffer::zeroed(expected, &what)?;
+    decoder
+        .read_image_bytes(&mut bytes)
+        .map_err(|e| tiff_error(&name, e))?;
     Image::from_vec(w, h, format, bytes)
 }
