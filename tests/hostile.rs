@@ -461,9 +461,10 @@ fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
     assert!(listing(&dir).is_empty());
 }
 
-/// A little-endian TIFF: one grey uint8 strip of `width` x `height` pixels, LZW-compressed
-/// (16 bytes of data in the file), whose StripOffsets tag holds `offsets` values.
-fn crafted_tiff(width: u32, height: u32, offsets: u32) -> Vec<u8> {
+/// A little-endian TIFF: one grey uint8 strip of `width` x `height` pixels, compressed with
+/// `compression`, whose StripOffsets tag holds `offsets` values (all but the first past the
+/// file); the strip holds `data`.
+fn crafted_tiff(width: u32, height: u32, compression: u32, offsets: u32, data: &[u8]) -> Vec<u8> {
     const SHORT: u16 = 3;
     const LONG: u16 = 4;
     let data_at = 8 + 2 + 9 * 12 + 4;
@@ -471,12 +472,12 @@ fn crafted_tiff(width: u32, height: u32, offsets: u32) -> Vec<u8> {
         (256, LONG, 1, width),
         (257, LONG, 1, height),
         (258, SHORT, 1, 8),
-        (259, SHORT, 1, 5),
+        (259, SHORT, 1, compression),
         (262, SHORT, 1, 1),
         (273, LONG, offsets, data_at),
         (277, SHORT, 1, 1),
         (278, LONG, 1, height),
-        (279, LONG, 1, 16),
+        (279, LONG, 1, data.len() as u32),
     ];
     let mut v = b"II*\0".to_vec();
     v.extend(8u32.to_le_bytes());
@@ -488,9 +489,11 @@ fn crafted_tiff(width: u32, height: u32, offsets: u32) -> Vec<u8> {
         v.extend(value.to_le_bytes());
     }
     v.extend(0u32.to_le_bytes());
-    v.extend([0x80; 16]);
+    v.extend(data);
     v
 }
+
+const LZW: u32 = 5;
 
 /// A TIFF inside the sample limit (65536 x 65535 = 2^32 - 2^16 samples) whose strip the
 /// `tiff` crate used to decode into a 4 GB buffer of its own: an abort when memory ran out.
@@ -498,7 +501,11 @@ fn crafted_tiff(width: u32, height: u32, offsets: u32) -> Vec<u8> {
 #[test]
 fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
     let dir = temp_dir("tiff-mem");
-    std::fs::write(dir.join("big.tif"), crafted_tiff(65536, 65535, 1)).unwrap();
+    std::fs::write(
+        dir.join("big.tif"),
+        crafted_tiff(65536, 65535, LZW, 1, &[0x80; 16]),
+    )
+    .unwrap();
     let out = imkit_limited(&dir, &["convert", "big.tif", "out.npy"], GB_2_5);
     assert_refused(
         &out,
@@ -531,7 +538,11 @@ fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
 #[test]
 fn tiff_tag_longer_than_the_file_is_refused_before_allocating() {
     let dir = temp_dir("tiff-tag");
-    std::fs::write(dir.join("tag.tif"), crafted_tiff(16, 16, 200_000_000)).unwrap();
+    std::fs::write(
+        dir.join("tag.tif"),
+        crafted_tiff(16, 16, LZW, 200_000_000, &[0x80; 16]),
+    )
+    .unwrap();
     for args in [
         &["convert", "tag.tif", "out.npy"][..],
         &[
@@ -646,4 +657,56 @@ fn progressive_jpeg_counts_its_coefficients_against_the_limit() {
         ],
     );
     assert_eq!(listing(&dir), ["p.jpg"]);
+}
+
+/// JPEG-compressed TIFF strips: the `tiff` crate decodes each into a buffer of its JPEG frame's
+/// size, so a frame larger than its strip (here 16000 x 16000 in a 64 x 48 file) is refused
+/// before decoding; a strip whose frame fits reads like the JPEG itself.
+#[test]
+fn jpeg_tiff_strips_must_fit_their_frames() {
+    let mut jpeg = std::fs::read(fixture("jpeg_65535.jpg")).unwrap();
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let dir = temp_dir("jpeg-tiff");
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0, 48, 0, 64]);
+    std::fs::write(dir.join("ok.jpg"), &jpeg).unwrap();
+    std::fs::write(dir.join("ok.tif"), crafted_tiff(64, 48, 7, 1, &jpeg)).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x3E, 0x80, 0x3E, 0x80]);
+    std::fs::write(dir.join("big.tif"), crafted_tiff(64, 48, 7, 1, &jpeg)).unwrap();
+    for args in [
+        &["convert", "big.tif", "out.npy"][..],
+        &[
+            "extract-tile",
+            "big.tif",
+            "t.png",
+            "--x",
+            "0",
+            "--y",
+            "0",
+            "--tile",
+            "8",
+        ],
+    ] {
+        let out = imkit(&dir, args);
+        assert_refused(
+            &out,
+            &[
+                "big.tif",
+                "a 16000x16000 frame of 1 components",
+                "64x48 chunk",
+            ],
+        );
+    }
+    for name in ["ok.jpg", "ok.tif"] {
+        let out = imkit(&dir, &["convert", name, &format!("{name}.npy")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (a, b) = (
+        imkit::codec::read_image(dir.join("ok.jpg.npy")).unwrap(),
+        imkit::codec::read_image(dir.join("ok.tif.npy")).unwrap(),
+    );
+    assert_eq!(a.data(), b.data());
 }

@@ -10,8 +10,9 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-use tiff::decoder::{Decoder, DecodingSampleType, Limits};
+use tiff::decoder::{ChunkType, Decoder, DecodingSampleType, Limits};
 use tiff::encoder::{colortype, compression::DeflateLevel, Compression, TiffEncoder};
+use tiff::tags::Tag;
 
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView};
@@ -153,6 +154,65 @@ fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> 
     Ok((decoder, w as usize, h as usize, channels))
 }
 
+/// Bytes of a chunk read to find its JPEG frame header (tables normally live in the
+/// JPEGTables tag, so the frame comes within the first few bytes).
+const JPEG_HEAD: u64 = 4096;
+
+/// For a JPEG-compressed page (the decoder's current one), refuses every chunk whose JPEG
+/// frame is larger than the chunk or has more than 4 components: the `tiff` crate decodes a
+/// chunk into a buffer of its frame's size (every coefficient, for a progressive one), which
+/// only this check ties to the chunk's size and so to the limit. Reads the head of each chunk.
+pub(crate) fn check_jpeg_chunks(path: &Path, d: &mut Decoder<BufReader<File>>) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let name = path.display().to_string();
+    let e = |err| tiff_error(&name, err);
+    if d.find_tag_unsigned::<u64>(Tag::Compression).map_err(e)? != Some(7) {
+        return Ok(());
+    }
+    let (offsets, counts) = match d.get_chunk_type() {
+        ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+        ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+    };
+    let offsets = d.get_tag_u64_vec(offsets).map_err(e)?;
+    let counts = d.get_tag_u64_vec(counts).map_err(e)?;
+    let (cw, ch) = d.chunk_dimensions();
+    let file = File::open(path).map_err(|err| Error::io(path, err))?;
+    let file_len = file.metadata().map_err(|err| Error::io(path, err))?.len();
+    for (index, (&offset, &len)) in offsets.iter().zip(&counts).enumerate() {
+        if offset.checked_add(len).map_or(true, |end| end > file_len) {
+            return Err(Error::format(format!(
+                "{name}: chunk {index} lies beyond the end of the file"
+            )));
+        }
+        let mut frame = None;
+        for take in [len.min(JPEG_HEAD), len] {
+            let what = format!("{name}: JPEG chunk {index}");
+            let mut head = crate::limits::zeroed(take as usize, &what)?;
+            file.read_exact_at(&mut head, offset)
+                .map_err(|err| Error::io(path, err))?;
+            frame = super::jpeg::frame(&head);
+            if frame.is_some() || take == len {
+                break;
+            }
+        }
+        let fits = frame.as_ref().is_some_and(|f| {
+            f.width <= u64::from(cw) && f.height <= u64::from(ch) && f.sampling.len() <= 4
+        });
+        if !fits {
+            return Err(Error::format(format!(
+                "{name}: the JPEG data of chunk {index} ({}) does not fit the {cw}x{ch} chunk",
+                frame.map_or("no frame header".to_string(), |f| format!(
+                    "a {}x{} frame of {} components",
+                    f.width,
+                    f.height,
+                    f.sampling.len()
+                ))
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The pixel type the decoder delivers its samples in.
 fn decoded_type(t: DecodingSampleType) -> PixelType {
     match t {
@@ -227,6 +287,7 @@ pub fn read_file(path: &Path) -> Result<Image> {
     let (mut decoder, w, h, channels) = open(path)?;
     let what = format!("{name}: the TIFF");
     crate::limits::check_image(&what, w as u64, h as u64, channels as u64)?;
+    check_jpeg_chunks(path, &mut decoder)?;
     let layout = decoder
         .image_buffer_layout()
         .map_err(|e| tiff_error(&name, e))?;

@@ -268,6 +268,7 @@ impl TiffSource {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut codec = fast_codec(path, &mut d, format)?;
+        crate::codec::tiff::check_jpeg_chunks(path, &mut d)?;
         let mut tables = vec![chunk_table(path, &mut d, tiled, file_len)?];
         let mut pages = 1;
         while d.more_images() {
@@ -276,6 +277,7 @@ impl TiffSource {
             if fast_codec(path, &mut d, format)? != codec || (c, t) != (chunk, tiled) {
                 codec = None;
             }
+            crate::codec::tiff::check_jpeg_chunks(path, &mut d)?;
             tables.push(chunk_table(path, &mut d, t, file_len)?);
             if (w, h, f) != (width, height, format) {
                 return Err(Error::unsupported(format!(
