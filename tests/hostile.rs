@@ -83,23 +83,9 @@ fn png_bomb_is_refused_before_allocating() {
 fn bit_flipped_tiff_is_refused_by_convert_and_extract() {
     let dir = temp_dir("tiff");
     let tif = fixture("flipped.tif");
-    let out = imkit(&dir, &["convert", &tif, "out.npy"]);
-    assert_refused(&out, &["flipped.tif", "33554509x61x4", "4294967296"]);
-    let out = imkit(
-        &dir,
-        &[
-            "extract-tile",
-            &tif,
-            "t.png",
-            "--x",
-            "0",
-            "--y",
-            "0",
-            "--tile",
-            "16",
-        ],
-    );
-    assert_refused(&out, &["flipped.tif", "33554509x61x4"]);
+    for args in whole_and_region_reads(&tif) {
+        assert_refused(&imkit(&dir, &args), &["flipped.tif", "33554509x61x4"]);
+    }
     assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
 }
 
@@ -495,27 +481,13 @@ fn crafted_tiff(width: u32, height: u32, compression: u32, offsets: u32, data: &
 
 const LZW: u32 = 5;
 
-/// A TIFF inside the sample limit (65536 x 65535 = 2^32 - 2^16 samples) whose strip the
-/// `tiff` crate used to decode into a 4 GB buffer of its own: an abort when memory ran out.
-/// The whole-file read and the region source now decode into imkit's fallible buffers.
-#[test]
-fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
-    let dir = temp_dir("tiff-mem");
-    std::fs::write(
-        dir.join("big.tif"),
-        crafted_tiff(65536, 65535, LZW, 1, &[0x80; 16]),
-    )
-    .unwrap();
-    let out = imkit_limited(&dir, &["convert", "big.tif", "out.npy"], GB_2_5);
-    assert_refused(
-        &out,
-        &["big.tif", "out of memory allocating 4294901760 bytes"],
-    );
-    let out = imkit_limited(
-        &dir,
-        &[
+/// The two ways a file is read: whole (`convert`) and by region (`extract-tile`).
+fn whole_and_region_reads(name: &str) -> [Vec<&str>; 2] {
+    [
+        vec!["convert", name, "out.npy"],
+        vec![
             "extract-tile",
-            "big.tif",
+            name,
             "t.png",
             "--x",
             "0",
@@ -524,46 +496,44 @@ fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
             "--tile",
             "8",
         ],
-        GB_2_5,
+    ]
+}
+
+/// A TIFF inside the sample limit (65536 x 65535 = 2^32 - 2^16 samples) whose strip the
+/// `tiff` crate used to decode into a 4 GB buffer of its own: an abort when memory ran out.
+/// The whole-file read and the region source now decode into imkit's fallible buffers.
+#[test]
+fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
+    let tiff = crafted_tiff(65536, 65535, LZW, 1, &[0x80; 16]);
+    assert_tiff_refused(
+        "tiff-mem",
+        tiff,
+        "out of memory allocating 4294901760 bytes",
     );
-    assert_refused(
-        &out,
-        &["big.tif", "out of memory allocating 4294901760 bytes"],
-    );
-    assert_eq!(listing(&dir), ["big.tif"]);
+}
+
+/// Writes `tiff` to a fresh directory and asserts that reading it whole and by region, under
+/// the mutation run's address-space limit, fails cleanly naming `cause`, leaving nothing.
+fn assert_tiff_refused(test: &str, tiff: Vec<u8>, cause: &str) {
+    let dir = temp_dir(test);
+    std::fs::write(dir.join("in.tif"), tiff).unwrap();
+    for args in whole_and_region_reads("in.tif") {
+        let out = imkit_limited(&dir, &args, GB_2_5);
+        assert_refused(&out, &["in.tif", cause]);
+    }
+    assert_eq!(listing(&dir), ["in.tif"]);
 }
 
 /// A TIFF tag claiming 200 million values in a 150-byte file is refused before anything is
 /// reserved: the `tiff` crate's limits come from the file's size (they were unlimited).
 #[test]
 fn tiff_tag_longer_than_the_file_is_refused_before_allocating() {
-    let dir = temp_dir("tiff-tag");
-    std::fs::write(
-        dir.join("tag.tif"),
-        crafted_tiff(16, 16, LZW, 200_000_000, &[0x80; 16]),
-    )
-    .unwrap();
-    for args in [
-        &["convert", "tag.tif", "out.npy"][..],
-        &[
-            "extract-tile",
-            "tag.tif",
-            "t.png",
-            "--x",
-            "0",
-            "--y",
-            "0",
-            "--tile",
-            "8",
-        ],
-    ] {
-        let out = imkit_limited(&dir, args, GB_2_5);
-        assert_refused(
-            &out,
-            &["tag.tif", "larger than the file or the size limit allows"],
-        );
-    }
-    assert_eq!(listing(&dir), ["tag.tif"]);
+    let tiff = crafted_tiff(16, 16, LZW, 200_000_000, &[0x80; 16]);
+    assert_tiff_refused(
+        "tiff-tag",
+        tiff,
+        "larger than the file or the size limit allows",
+    );
 }
 
 /// A zlib stream of `bytes` zero bytes (rounded up to 258) in fixed-Huffman deflate: one
@@ -671,31 +641,11 @@ fn jpeg_tiff_strips_must_fit_their_frames() {
     std::fs::write(dir.join("ok.jpg"), &jpeg).unwrap();
     std::fs::write(dir.join("ok.tif"), crafted_tiff(64, 48, 7, 1, &jpeg)).unwrap();
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0x3E, 0x80, 0x3E, 0x80]);
-    std::fs::write(dir.join("big.tif"), crafted_tiff(64, 48, 7, 1, &jpeg)).unwrap();
-    for args in [
-        &["convert", "big.tif", "out.npy"][..],
-        &[
-            "extract-tile",
-            "big.tif",
-            "t.png",
-            "--x",
-            "0",
-            "--y",
-            "0",
-            "--tile",
-            "8",
-        ],
-    ] {
-        let out = imkit(&dir, args);
-        assert_refused(
-            &out,
-            &[
-                "big.tif",
-                "a 16000x16000 frame of 1 components",
-                "64x48 chunk",
-            ],
-        );
-    }
+    assert_tiff_refused(
+        "jpeg-tiff-big",
+        crafted_tiff(64, 48, 7, 1, &jpeg),
+        "a 16000x16000 frame of 1 components) does not fit the 64x48 chunk",
+    );
     for name in ["ok.jpg", "ok.tif"] {
         let out = imkit(&dir, &["convert", name, &format!("{name}.npy")]);
         assert!(
