@@ -161,3 +161,27 @@ fn cli_renders_and_refuses_an_empty_file_without_a_base() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no segment with pixels"));
     assert!(!dir.join("none.png").exists());
 }
+
+#[test]
+fn the_blank_canvas_reaches_the_pixels_not_the_boxes() {
+    let dir = temp_dir("extent");
+    let mut w = IidWriter::new();
+    let mut mask = vec![0u8; 100 * 200];
+    mask[10 * 200 + 20] = 1;
+    w.add(b"a", b"", [0, 0, 100, 200], MaskData::Bytes(&mask))
+        .unwrap();
+    w.save(dir.join("loose.iid")).unwrap();
+    let file = IidFile::open(dir.join("loose.iid")).unwrap();
+    let out = dir.join("loose.png");
+    let done = render(
+        &file,
+        None,
+        &out,
+        &Default::default(),
+        &mut Progress::none(),
+    )
+    .unwrap();
+    assert_eq!((done.width, done.height), (21, 11));
+    let img = imkit::codec::read_image(&out).unwrap();
+    assert_eq!(pixel(&img, 10, 20), segment_colour(0));
+}

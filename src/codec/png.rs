@@ -127,6 +127,8 @@ impl<R: BufRead + Seek> PngReader<R> {
         let what = format!("{name}: a row of the PNG");
         crate::limits::check_image(&what, width as u64, 1, channels as u64)?;
         let row_bytes = width * format.bytes_per_pixel();
+        // The crate's unfiltering buffer holds about five raw rows and the previous one.
+        crate::limits::ensure_available(row_bytes.saturating_mul(6), &what)?;
         let whole = if info.interlaced {
             let what = format!("{name}: the interlaced PNG");
             crate::limits::check_image(&what, width as u64, height as u64, channels as u64)?;

@@ -1,5 +1,5 @@
 //! Pictures of segmentations: every segment of an `.iid` file painted in its own colour over
-//! an image, or over a black canvas as large as the segments' extent.
+//! an image, or over a black canvas reaching the segments' last pixels.
 //!
 //! The picture is made top to bottom, one band of rows at a time: the base image is read band
 //! by band (a PNG is streamed once) and each band goes to the encoder as soon as it is
@@ -62,7 +62,7 @@ pub fn segment_colour(key: u32) -> [u8; 3] {
 
 /// Paints the segments of `file` over `base` (any image imkit reads by region: PNG, TIFF,
 /// NPY, EXR with uint8 or uint16 samples; grey is shown as grey, alpha is dropped) or, without
-/// a base, over a black canvas reaching the largest segment box, and writes the RGB uint8
+/// a base, over a black canvas reaching the last row and column of any segment, and writes the RGB uint8
 /// picture to `output` (format from the extension), atomically. Segments outside the base
 /// image are clipped.
 pub fn render(
@@ -117,14 +117,18 @@ pub fn render(
     })
 }
 
-/// The canvas of a file drawn without a base image: up to the largest box edge.
+/// The canvas of a file drawn without a base image: up to the last row and column of any
+/// region (boxes of segments need not be tight; region boxes hold the pixels, so a few bytes
+/// cannot claim a huge canvas).
 fn extent(file: &IidFile) -> Result<(u64, u64)> {
     let (mut width, mut height) = (0, 0);
     for key in 0..file.len() as u32 {
-        let b = file.segment_head(key)?.bbox;
-        if b.height() > 0 && b.width() > 0 {
-            width = width.max(u64::from(b.maxc));
-            height = height.max(u64::from(b.maxr));
+        for region in file.segment(key)?.regions() {
+            let b = region.bbox;
+            if b.height() > 0 && b.width() > 0 {
+                width = width.max(u64::from(b.maxc));
+                height = height.max(u64::from(b.maxr));
+            }
         }
     }
     if width == 0 || height == 0 {
