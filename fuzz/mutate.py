@@ -13,6 +13,7 @@ was attempted. Other clean failures (exit 1) are expected. Prints one line per f
 summary; exits 1 when there are crashes or hangs.
 
 Usage: fuzz/mutate.py [--imkit target/debug/imkit] [--seed N] [--per-file N] [--jobs N]
+       [--only image|manifest|iid]
 """
 import argparse
 import concurrent.futures
@@ -95,7 +96,7 @@ def commands(kind, path):
         return [["stitch", path, "s.png"], ["stitch", path, "s.npy", "--blend", "linear"], ["verify", path]]
     return [["iid", "info", path], ["iid", "dump", path], ["iid", "at", path, "3", "4"],
             ["iid", "region", path, "0", "0", "100", "100"], ["iid", "overlap", path],
-            ["iid", "render", path, "r.png"]]
+            ["iid", "render", path, "r.png", "--image", "base.png"]]
 
 
 def limit():
@@ -109,6 +110,9 @@ def run_one(imkit, kind, label, data, work, tiles):
         if kind == "manifest":
             for t in os.listdir(tiles):
                 os.symlink(os.path.join(tiles, t), os.path.join(d, t))
+        if kind == "iid":
+            # A small base image, so render does not paint a 65535^2 canvas for edge_coords.
+            os.symlink(os.path.join(SEEDS, "region_read", "rgb.png"), os.path.join(d, "base.png"))
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
         for args in commands(kind, name):
@@ -133,6 +137,7 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--per-file", type=int, default=25)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["image", "manifest", "iid"], help="mutate only these seeds")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     scratch = os.path.join(ROOT, "target", "tmp")
@@ -152,6 +157,8 @@ def main():
     jobs, total, runs = [], 0, 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for kind, name, data in inputs():
+            if args.only and kind != args.only:
+                continue
             for label, m in mutants(data, rng, args.per_file):
                 total += 1
                 runs += len(commands(kind, "x"))
