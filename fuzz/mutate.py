@@ -3,11 +3,17 @@
 deleted bytes, and header words set to 0 / 2^31 / 2^32-1, each mutant run through info,
 convert, grid, extract-tile (images), stitch (manifests) and iid info/dump/at/region (iid).
 
-A finding is a panic (exit 101), an abort or any other signal, a hang (timeout) or an
-allocation the 2.5 GB address-space limit refused with an abort. Clean failures (exit 1)
-are expected. Prints one line per finding and a summary; exits 1 when there are findings.
+Each run has an address-space limit (RLIMIT_AS) of 2 GiB plus 256 MiB for what the process
+maps before it allocates anything (code, thread stacks and malloc arenas: 150-220 MB), so any
+single allocation of more than about 2 GB fails. A finding is a panic (exit 101), an abort or
+any other signal (an allocation past the limit made infallibly aborts: "memory allocation of
+N bytes failed"), or a hang (timeout). An allocation past the limit made fallibly is a clean
+out-of-memory error (exit 1, "out of memory"): counted apart, as an allocation over 2 GB that
+was attempted. Other clean failures (exit 1) are expected. Prints one line per finding and a
+summary; exits 1 when there are crashes or hangs.
 
 Usage: fuzz/mutate.py [--imkit target/debug/imkit] [--seed N] [--per-file N] [--jobs N]
+       [--only image|manifest|iid]
 """
 import argparse
 import concurrent.futures
@@ -22,7 +28,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEEDS = os.path.join(ROOT, "fuzz", "seeds")
-ADDRESS_SPACE = 2_500_000_000
+ADDRESS_SPACE = (2 << 30) + (256 << 20)
 TIMEOUT = 30
 
 
@@ -89,7 +95,8 @@ def commands(kind, path):
     if kind == "manifest":
         return [["stitch", path, "s.png"], ["stitch", path, "s.npy", "--blend", "linear"], ["verify", path]]
     return [["iid", "info", path], ["iid", "dump", path], ["iid", "at", path, "3", "4"],
-            ["iid", "region", path, "0", "0", "100", "100"], ["iid", "overlap", path]]
+            ["iid", "region", path, "0", "0", "100", "100"], ["iid", "overlap", path],
+            ["iid", "render", path, "r.png", "--image", "base.png"]]
 
 
 def limit():
@@ -103,6 +110,9 @@ def run_one(imkit, kind, label, data, work, tiles):
         if kind == "manifest":
             for t in os.listdir(tiles):
                 os.symlink(os.path.join(tiles, t), os.path.join(d, t))
+        if kind == "iid":
+            # A small base image, so render does not paint a 65535^2 canvas for edge_coords.
+            os.symlink(os.path.join(SEEDS, "region_read", "rgb.png"), os.path.join(d, "base.png"))
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
         for args in commands(kind, name):
@@ -114,7 +124,8 @@ def run_one(imkit, kind, label, data, work, tiles):
                 continue
             if r.returncode not in (0, 1):
                 err = r.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-                findings.append(f"exit {r.returncode} {label} {' '.join(args)}: {err[0][:200]}")
+                kind = "PANIC" if r.returncode == 101 else "ABORT" if b"memory allocation of" in r.stderr else "SIGNAL"
+                findings.append(f"{kind} exit {r.returncode} {label} {' '.join(args)}: {err[0][:200]}")
             elif b"out of memory" in r.stderr:
                 findings.append(f"NO_MEMORY (clean) {label} {' '.join(args)}")
     return findings
@@ -126,9 +137,15 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--per-file", type=int, default=25)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["image", "manifest", "iid"], help="mutate only these seeds")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    work = tempfile.mkdtemp(prefix="imkit-mutate-")
+    scratch = os.path.join(ROOT, "target", "tmp")
+    os.makedirs(scratch, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="imkit-mutate-", dir=scratch)
+    # A copy of the binary, so a rebuild during the run cannot change or remove it.
+    shutil.copy2(args.imkit, os.path.join(work, "imkit"))
+    args.imkit = os.path.join(work, "imkit")
     # Tiles the manifest seeds name: the 20x14 seed image fragmented as the seeds were made.
     tiles = {}
     for seed, opts in (("clip.json", ["--cell", "8", "--step", "6"]),
@@ -137,18 +154,24 @@ def main():
         subprocess.run([args.imkit, "fragment", os.path.join(SEEDS, "region_read", "rgb.png"), *opts,
                         "--out", tiles[seed]], check=True, capture_output=True)
         os.remove(os.path.join(tiles[seed], "manifest.json"))
-    jobs, total = [], 0
+    jobs, total, runs = [], 0, 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for kind, name, data in inputs():
+            if args.only and kind != args.only:
+                continue
             for label, m in mutants(data, rng, args.per_file):
                 total += 1
+                runs += len(commands(kind, "x"))
                 jobs.append(pool.submit(run_one, args.imkit, kind, f"{name}:{label}", m, work, tiles.get(name)))
         findings = [f for j in jobs for f in j.result()]
     shutil.rmtree(work, ignore_errors=True)
     crashes = [f for f in findings if not f.startswith("NO_MEMORY")]
     for f in findings:
         print(f)
-    print(f"{total} mutants, {len(crashes)} crashes/hangs, {len(findings) - len(crashes)} clean out-of-memory errors")
+    count = lambda prefix: sum(f.startswith(prefix) for f in findings)
+    print(f"{total} mutants, {runs} runs: {count('PANIC')} panics, {count('ABORT')} aborts on an "
+          f"allocation over 2 GB, {count('SIGNAL')} other crashes, {count('HANG')} hangs; "
+          f"{count('NO_MEMORY')} allocations over 2 GB refused cleanly (out-of-memory errors)")
     return 1 if crashes else 0
 
 

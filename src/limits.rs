@@ -74,6 +74,13 @@ pub fn reserve<T>(v: &mut Vec<T>, additional: usize, what: &str) -> Result<()> {
         .map_err(|_| no_memory(what, additional, std::mem::size_of::<T>()))
 }
 
+/// Checks that `bytes` can be allocated now, by reserving and freeing them (the pages are
+/// never touched), before a dependency allocates that much with no way to fail: running out
+/// of memory is then [`Error::NoMemory`] instead of an abort.
+pub fn ensure_available(bytes: usize, what: &str) -> Result<()> {
+    reserve(&mut Vec::<u8>::with_capacity(0), bytes, what)
+}
+
 /// A vector of `count` copies of `value`, or [`Error::NoMemory`] if it cannot be allocated.
 pub fn filled<T: Clone>(count: usize, value: T, what: &str) -> Result<Vec<T>> {
     let mut v = Vec::new();

@@ -83,23 +83,9 @@ fn png_bomb_is_refused_before_allocating() {
 fn bit_flipped_tiff_is_refused_by_convert_and_extract() {
     let dir = temp_dir("tiff");
     let tif = fixture("flipped.tif");
-    let out = imkit(&dir, &["convert", &tif, "out.npy"]);
-    assert_refused(&out, &["flipped.tif", "33554509x61x4", "4294967296"]);
-    let out = imkit(
-        &dir,
-        &[
-            "extract-tile",
-            &tif,
-            "t.png",
-            "--x",
-            "0",
-            "--y",
-            "0",
-            "--tile",
-            "16",
-        ],
-    );
-    assert_refused(&out, &["flipped.tif", "33554509x61x4"]);
+    for args in whole_and_region_reads(&tif) {
+        assert_refused(&imkit(&dir, &args), &["flipped.tif", "33554509x61x4"]);
+    }
     assert!(listing(&dir).is_empty(), "left behind: {:?}", listing(&dir));
 }
 
@@ -416,22 +402,20 @@ fn a_fragment_into_too_many_files_is_refused_before_planning() {
     assert!(listing(&dir.join("t")).is_empty());
 }
 
-/// Found by fuzz/mutate.py: a JPEG whose size words became 65535 x 65535 made the decoder
-/// allocate 4 GB itself, an abort under a 2.5 GB address-space limit. imkit now allocates the
-/// output (fallibly) and decodes into it: a clean out-of-memory error.
-#[test]
-fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
+/// The address-space limit of the mutation run (fuzz/mutate.py).
+const GB_2_5: u64 = 2_500_000_000;
+
+/// Runs the CLI under an address-space limit of `bytes`, so an allocation past it fails.
+fn imkit_limited(cwd: &Path, args: &[&str], bytes: u64) -> Output {
     use std::os::unix::process::CommandExt;
-    let dir = temp_dir("jpeg");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imkit"));
-    cmd.current_dir(&dir)
-        .args(["convert", &fixture("jpeg_65535.jpg"), "out.npy"]);
+    cmd.current_dir(cwd).args(args);
     // SAFETY: only setrlimit between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             let lim = libc::rlimit {
-                rlim_cur: 2_500_000_000,
-                rlim_max: 2_500_000_000,
+                rlim_cur: bytes,
+                rlim_max: bytes,
             };
             match libc::setrlimit(libc::RLIMIT_AS, &lim) {
                 0 => Ok(()),
@@ -439,7 +423,20 @@ fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
             }
         });
     }
-    let out = cmd.output().unwrap();
+    cmd.output().unwrap()
+}
+
+/// Found by fuzz/mutate.py: a JPEG whose size words became 65535 x 65535 made the decoder
+/// allocate 4 GB itself, an abort under a 2.5 GB address-space limit. imkit now allocates the
+/// output (fallibly) and decodes into it: a clean out-of-memory error.
+#[test]
+fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
+    let dir = temp_dir("jpeg");
+    let out = imkit_limited(
+        &dir,
+        &["convert", &fixture("jpeg_65535.jpg"), "out.npy"],
+        GB_2_5,
+    );
     assert_refused(
         &out,
         &[
@@ -448,4 +445,218 @@ fn jpeg_of_65535_squared_under_an_address_space_limit_is_a_clean_error() {
         ],
     );
     assert!(listing(&dir).is_empty());
+}
+
+/// A little-endian TIFF: one grey uint8 strip of `width` x `height` pixels, compressed with
+/// `compression`, whose StripOffsets tag holds `offsets` values (all but the first past the
+/// file); the strip holds `data`.
+fn crafted_tiff(width: u32, height: u32, compression: u32, offsets: u32, data: &[u8]) -> Vec<u8> {
+    const SHORT: u16 = 3;
+    const LONG: u16 = 4;
+    let data_at = 8 + 2 + 9 * 12 + 4;
+    let entries: [(u16, u16, u32, u32); 9] = [
+        (256, LONG, 1, width),
+        (257, LONG, 1, height),
+        (258, SHORT, 1, 8),
+        (259, SHORT, 1, compression),
+        (262, SHORT, 1, 1),
+        (273, LONG, offsets, data_at),
+        (277, SHORT, 1, 1),
+        (278, LONG, 1, height),
+        (279, LONG, 1, data.len() as u32),
+    ];
+    let mut v = b"II*\0".to_vec();
+    v.extend(8u32.to_le_bytes());
+    v.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        v.extend(tag.to_le_bytes());
+        v.extend(kind.to_le_bytes());
+        v.extend(count.to_le_bytes());
+        v.extend(value.to_le_bytes());
+    }
+    v.extend(0u32.to_le_bytes());
+    v.extend(data);
+    v
+}
+
+const LZW: u32 = 5;
+
+/// The two ways a file is read: whole (`convert`) and by region (`extract-tile`).
+fn whole_and_region_reads(name: &str) -> [Vec<&str>; 2] {
+    [
+        vec!["convert", name, "out.npy"],
+        vec![
+            "extract-tile",
+            name,
+            "t.png",
+            "--x",
+            "0",
+            "--y",
+            "0",
+            "--tile",
+            "8",
+        ],
+    ]
+}
+
+/// A TIFF inside the sample limit (65536 x 65535 = 2^32 - 2^16 samples) whose strip the
+/// `tiff` crate used to decode into a 4 GB buffer of its own: an abort when memory ran out.
+/// The whole-file read and the region source now decode into imkit's fallible buffers.
+#[test]
+fn tiff_inside_the_limit_without_the_memory_is_a_clean_error() {
+    let tiff = crafted_tiff(65536, 65535, LZW, 1, &[0x80; 16]);
+    assert_tiff_refused(
+        "tiff-mem",
+        tiff,
+        "out of memory allocating 4294901760 bytes",
+    );
+}
+
+/// Writes `tiff` to a fresh directory and asserts that reading it whole and by region, under
+/// the mutation run's address-space limit, fails cleanly naming `cause`, leaving nothing.
+fn assert_tiff_refused(test: &str, tiff: Vec<u8>, cause: &str) {
+    let dir = temp_dir(test);
+    std::fs::write(dir.join("in.tif"), tiff).unwrap();
+    for args in whole_and_region_reads("in.tif") {
+        let out = imkit_limited(&dir, &args, GB_2_5);
+        assert_refused(&out, &["in.tif", cause]);
+    }
+    assert_eq!(listing(&dir), ["in.tif"]);
+}
+
+/// A TIFF tag claiming 200 million values in a 150-byte file is refused before anything is
+/// reserved: the `tiff` crate's limits come from the file's size (they were unlimited).
+#[test]
+fn tiff_tag_longer_than_the_file_is_refused_before_allocating() {
+    let tiff = crafted_tiff(16, 16, LZW, 200_000_000, &[0x80; 16]);
+    assert_tiff_refused(
+        "tiff-tag",
+        tiff,
+        "larger than the file or the size limit allows",
+    );
+}
+
+/// A zlib stream of `bytes` zero bytes (rounded up to 258) in fixed-Huffman deflate: one
+/// literal, then "copy 258 from distance 1" in 13 bits a time (adler32 left zero).
+fn zlib_zeros(bytes: u64) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let (mut acc, mut n) = (0u64, 0u32);
+    let mut put = |out: &mut Vec<u8>, value: u64, bits: u32, msb_first: bool| {
+        for i in 0..bits {
+            let bit = if msb_first {
+                (value >> (bits - 1 - i)) & 1
+            } else {
+                (value >> i) & 1
+            };
+            acc |= bit << n;
+            n += 1;
+            if n == 8 {
+                out.push(acc as u8);
+                (acc, n) = (0, 0);
+            }
+        }
+    };
+    put(&mut out, 0b011, 3, false); // BFINAL, fixed Huffman
+    put(&mut out, 0x30, 8, true); // literal 0
+    for _ in 0..bytes.div_ceil(258) {
+        put(&mut out, 0xC5, 8, true); // length 258
+        put(&mut out, 0, 5, true); // distance 1
+    }
+    put(&mut out, 0, 7, true); // end of block
+    put(&mut out, 0, 7, false);
+    out.extend([0; 4]);
+    out
+}
+
+/// A 1x1 PNG whose ICC profile inflates to 1.2 GB: the `png` crate had no bound on it and
+/// aborted under a 1 GB address-space limit; it may now spend 64 MiB on metadata, drops the
+/// profile there and the pixels read.
+#[test]
+fn png_icc_bomb_stops_at_the_metadata_cap() {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut crc = libdeflater::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend(kind);
+        out.extend(data);
+        out.extend(crc.sum().to_be_bytes());
+    }
+    let mut iccp = b"bomb\0\0".to_vec();
+    iccp.extend(zlib_zeros(1_200_000_000));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
+    chunk(&mut png, b"iCCP", &iccp);
+    let mut z = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+    let mut pixels = vec![0; 64];
+    let n = z.zlib_compress(&[0, 7], &mut pixels).unwrap();
+    chunk(&mut png, b"IDAT", &pixels[..n]);
+    chunk(&mut png, b"IEND", &[]);
+    let dir = temp_dir("iccp");
+    std::fs::write(dir.join("icc.png"), png).unwrap();
+    let out = imkit_limited(&dir, &["convert", "icc.png", "out.npy"], 1 << 30);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pixels = imkit::codec::read_image(dir.join("out.npy")).unwrap();
+    assert_eq!(pixels.data(), [7]);
+    std::fs::remove_file(dir.join("icc.png")).unwrap();
+}
+
+/// A progressive JPEG holds a coefficient for every sample while it decodes: a 30000^2 grey
+/// one needs 9e8 output samples and 9e8 coefficients, refused under a limit of 1e9 before the
+/// decoder allocates them (a baseline one of that size would pass).
+#[test]
+fn progressive_jpeg_counts_its_coefficients_against_the_limit() {
+    let mut jpeg = std::fs::read(fixture("jpeg_65535.jpg")).unwrap();
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    jpeg[sof + 1] = 0xC2;
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x75, 0x30, 0x75, 0x30]);
+    let dir = temp_dir("progressive");
+    std::fs::write(dir.join("p.jpg"), &jpeg).unwrap();
+    let args = ["--max-pixels", "1000000000", "convert", "p.jpg", "out.npy"];
+    let out = imkit(&dir, &args);
+    assert_refused(
+        &out,
+        &[
+            "p.jpg",
+            "900000000 coefficients held while decoding",
+            "1800000000",
+        ],
+    );
+    assert_eq!(listing(&dir), ["p.jpg"]);
+}
+
+/// JPEG-compressed TIFF strips: the `tiff` crate decodes each into a buffer of its JPEG frame's
+/// size, so a frame larger than its strip (here 16000 x 16000 in a 64 x 48 file) is refused
+/// before decoding; a strip whose frame fits reads like the JPEG itself.
+#[test]
+fn jpeg_tiff_strips_must_fit_their_frames() {
+    let mut jpeg = std::fs::read(fixture("jpeg_65535.jpg")).unwrap();
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let dir = temp_dir("jpeg-tiff");
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0, 48, 0, 64]);
+    std::fs::write(dir.join("ok.jpg"), &jpeg).unwrap();
+    std::fs::write(dir.join("ok.tif"), crafted_tiff(64, 48, 7, 1, &jpeg)).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x3E, 0x80, 0x3E, 0x80]);
+    assert_tiff_refused(
+        "jpeg-tiff-big",
+        crafted_tiff(64, 48, 7, 1, &jpeg),
+        "a 16000x16000 frame of 1 components) does not fit the 64x48 chunk",
+    );
+    for name in ["ok.jpg", "ok.tif"] {
+        let out = imkit(&dir, &["convert", name, &format!("{name}.npy")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (a, b) = (
+        imkit::codec::read_image(dir.join("ok.jpg.npy")).unwrap(),
+        imkit::codec::read_image(dir.join("ok.tif.npy")).unwrap(),
+    );
+    assert_eq!(a.data(), b.data());
 }

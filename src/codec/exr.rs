@@ -341,6 +341,13 @@ pub(crate) fn layout(name: &str, meta: &MetaData) -> Result<Layout> {
     };
     let what = format!("{name}: an EXR block");
     crate::limits::check_image(&what, bw as u64, bh as u64, list.len() as u64)?;
+    // A block and its decompressed copy live at once (in the exr crate or libdeflate).
+    let block_bytes = header
+        .channels
+        .bytes_per_pixel
+        .saturating_mul(bw)
+        .saturating_mul(bh);
+    crate::limits::ensure_available(block_bytes.saturating_mul(2), &what)?;
     if let Some(c) = list.iter().find(|c| c.sampling != Vec2(1, 1)) {
         return Err(Error::unsupported(format!(
             "{name}: EXR channel {} is subsampled, which imkit does not support",

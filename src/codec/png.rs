@@ -47,6 +47,10 @@ fn encode_error(name: &str, e: png::EncodingError) -> Error {
     }
 }
 
+/// The most the `png` crate may allocate for a file's metadata chunks (ICC profile, text;
+/// libpng's cap is 8 MB), beside one row: a compressed ICC bomb stops there.
+const METADATA_BYTES: usize = 64 << 20;
+
 /// A PNG decoder that hands out one row at a time, top to bottom.
 pub struct PngReader<R: BufRead + Seek> {
     name: String,
@@ -76,11 +80,21 @@ impl PngReader<BufReader<File>> {
 impl<R: BufRead + Seek> PngReader<R> {
     /// Starts decoding from `input`; `name` labels error messages.
     pub fn new(input: R, name: &str) -> Result<Self> {
-        let limits = png::Limits {
-            bytes: usize::MAX / 2,
-        };
-        let mut decoder = png::Decoder::new_with_limits(input, limits);
+        let mut decoder = png::Decoder::new_with_limits(
+            input,
+            png::Limits {
+                bytes: METADATA_BYTES,
+            },
+        );
         decoder.set_transformations(png::Transformations::EXPAND);
+        // The crate's own allocations: its row buffer (at most 8 bytes a pixel) and metadata.
+        let width = decoder
+            .read_header_info()
+            .map_err(|e| decode_error(name, e))?
+            .width as usize;
+        decoder.set_limits(png::Limits {
+            bytes: METADATA_BYTES.saturating_add(width.saturating_mul(8)),
+        });
         let mut reader = decoder.read_info().map_err(|e| decode_error(name, e))?;
         let (color, depth) = reader.output_color_type();
         let channels = match color {
@@ -113,6 +127,8 @@ impl<R: BufRead + Seek> PngReader<R> {
         let what = format!("{name}: a row of the PNG");
         crate::limits::check_image(&what, width as u64, 1, channels as u64)?;
         let row_bytes = width * format.bytes_per_pixel();
+        // The crate's unfiltering buffer holds about five raw rows and the previous one.
+        crate::limits::ensure_available(row_bytes.saturating_mul(6), &what)?;
         let whole = if info.interlaced {
             let what = format!("{name}: the interlaced PNG");
             crate::limits::check_image(&what, width as u64, height as u64, channels as u64)?;

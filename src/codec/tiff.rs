@@ -11,14 +11,16 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Cursor, Seek, Write};
 use std::path::Path;
 
-use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::decoder::{ChunkType, Decoder, DecodingSampleType, Limits};
 use tiff::encoder::{colortype, compression::DeflateLevel, Compression, TiffEncoder};
+use tiff::tags::Tag;
 
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView};
 use crate::pixel::{PixelFormat, PixelType};
 
-fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
+/// The imkit error for a `tiff` crate error on the file `name`.
+pub(crate) fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
     match e {
         tiff::TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::format(format!("{name}: TIFF data is truncated"))
@@ -27,9 +29,9 @@ fn tiff_error(name: &str, e: tiff::TiffError) -> Error {
         tiff::TiffError::UnsupportedError(m) => {
             Error::unsupported(format!("{name}: TIFF feature not supported: {m}"))
         }
-        tiff::TiffError::LimitsExceeded => {
-            Error::unsupported(format!("{name}: TIFF image exceeds the decoder's limits"))
-        }
+        tiff::TiffError::LimitsExceeded => Error::format(format!(
+            "{name}: a TIFF chunk or tag value is larger than the file or the size limit allows"
+        )),
         other => Error::format(format!("{name}: invalid TIFF: {other}")),
     }
 }
@@ -161,34 +163,114 @@ fn page_channels(name: &str, decoder: &mut Decoder<BufReader<File>>) -> Result<u
     )
 }
 
+/// The `tiff` crate's limits for a file of `file_len` bytes. No compressed chunk can be longer
+/// than the file; IFD values (which the crate holds as 32-byte enum values, up to 32 per file
+/// byte) are bounded by 32 times the file and by the sample limit, with a 1 MiB floor. Decoded
+/// pixels never come from the crate's own buffers: imkit decodes into buffers it allocated
+/// fallibly ([`read_file`], the region source).
+pub(crate) fn decoder_limits(file_len: u64) -> Limits {
+    let file = usize::try_from(file_len).unwrap_or(usize::MAX);
+    let values = file
+        .saturating_mul(32)
+        .min(usize::try_from(crate::limits::max_pixels()).unwrap_or(usize::MAX))
+        .max(1 << 20);
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = values;
+    limits.ifd_value_size = values;
+    limits.intermediate_buffer_size = file;
+    limits
+}
+
+/// A decoder over the TIFF at `path`, with [`decoder_limits`] for its size.
+pub(crate) fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    Decoder::new(BufReader::with_capacity(1 << 16, file))
+        .map(|d| d.with_limits(decoder_limits(len)))
+        .map_err(|e| tiff_error(&path.display().to_string(), e))
+}
+
 fn open(path: &Path) -> Result<(Decoder<BufReader<File>>, usize, usize, usize)> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut decoder = Decoder::new(BufReader::with_capacity(1 << 16, file))
-        .map_err(|e| tiff_error(&name, e))?
-        .with_limits(Limits::unlimited());
+    let mut decoder = open_decoder(path)?;
     let (w, h) = decoder.dimensions().map_err(|e| tiff_error(&name, e))?;
     let channels = page_channels(&name, &mut decoder)?;
     Ok((decoder, w as usize, h as usize, channels))
 }
 
-/// The decoded samples as native-endian bytes, with their type.
-fn into_bytes(result: DecodingResult) -> (PixelType, Vec<u8>) {
-    fn flat<T, const N: usize>(v: Vec<T>, f: fn(T) -> [u8; N]) -> Vec<u8> {
-        v.into_iter().flat_map(f).collect()
+/// Bytes of a chunk read to find its JPEG frame header (tables normally live in the
+/// JPEGTables tag, so the frame comes within the first few bytes).
+const JPEG_HEAD: u64 = 4096;
+
+/// For a JPEG-compressed page (the decoder's current one), refuses every chunk whose JPEG
+/// frame is larger than the chunk or has more than 4 components: the `tiff` crate decodes a
+/// chunk into a buffer of its frame's size (every coefficient, for a progressive one), which
+/// only this check ties to the chunk's size and so to the limit. Reads the head of each chunk.
+pub(crate) fn check_jpeg_chunks(path: &Path, d: &mut Decoder<BufReader<File>>) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let name = path.display().to_string();
+    let e = |err| tiff_error(&name, err);
+    if d.find_tag_unsigned::<u64>(Tag::Compression).map_err(e)? != Some(7) {
+        return Ok(());
     }
-    match result {
-        DecodingResult::U8(v) => (PixelType::U8, v),
-        DecodingResult::U16(v) => (PixelType::U16, flat(v, u16::to_ne_bytes)),
-        DecodingResult::U32(v) => (PixelType::U32, flat(v, u32::to_ne_bytes)),
-        DecodingResult::U64(v) => (PixelType::U64, flat(v, u64::to_ne_bytes)),
-        DecodingResult::F16(v) => (PixelType::F16, flat(v, half::f16::to_ne_bytes)),
-        DecodingResult::F32(v) => (PixelType::F32, flat(v, f32::to_ne_bytes)),
-        DecodingResult::F64(v) => (PixelType::F64, flat(v, f64::to_ne_bytes)),
-        DecodingResult::I8(v) => (PixelType::I8, flat(v, i8::to_ne_bytes)),
-        DecodingResult::I16(v) => (PixelType::I16, flat(v, i16::to_ne_bytes)),
-        DecodingResult::I32(v) => (PixelType::I32, flat(v, i32::to_ne_bytes)),
-        DecodingResult::I64(v) => (PixelType::I64, flat(v, i64::to_ne_bytes)),
+    let (offsets, counts) = match d.get_chunk_type() {
+        ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+        ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+    };
+    let offsets = d.get_tag_u64_vec(offsets).map_err(e)?;
+    let counts = d.get_tag_u64_vec(counts).map_err(e)?;
+    let (cw, ch) = d.chunk_dimensions();
+    let file = File::open(path).map_err(|err| Error::io(path, err))?;
+    let file_len = file.metadata().map_err(|err| Error::io(path, err))?.len();
+    for (index, (&offset, &len)) in offsets.iter().zip(&counts).enumerate() {
+        if offset.checked_add(len).map_or(true, |end| end > file_len) {
+            return Err(Error::format(format!(
+                "{name}: chunk {index} lies beyond the end of the file"
+            )));
+        }
+        let mut frame = None;
+        for take in [len.min(JPEG_HEAD), len] {
+            let what = format!("{name}: JPEG chunk {index}");
+            let mut head = crate::limits::zeroed(take as usize, &what)?;
+            file.read_exact_at(&mut head, offset)
+                .map_err(|err| Error::io(path, err))?;
+            frame = super::jpeg::frame(&head);
+            if frame.is_some() || take == len {
+                break;
+            }
+        }
+        let fits = frame.as_ref().is_some_and(|f| {
+            f.width <= u64::from(cw) && f.height <= u64::from(ch) && f.sampling.len() <= 4
+        });
+        if !fits {
+            return Err(Error::format(format!(
+                "{name}: the JPEG data of chunk {index} ({}) does not fit the {cw}x{ch} chunk",
+                frame.map_or("no frame header".to_string(), |f| format!(
+                    "a {}x{} frame of {} components",
+                    f.width,
+                    f.height,
+                    f.sampling.len()
+                ))
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The pixel type the decoder delivers its samples in.
+fn decoded_type(t: DecodingSampleType) -> PixelType {
+    match t {
+        DecodingSampleType::U8 => PixelType::U8,
+        DecodingSampleType::U16 => PixelType::U16,
+        DecodingSampleType::U32 => PixelType::U32,
+        DecodingSampleType::U64 => PixelType::U64,
+        DecodingSampleType::F16 => PixelType::F16,
+        DecodingSampleType::F32 => PixelType::F32,
+        DecodingSampleType::F64 => PixelType::F64,
+        DecodingSampleType::I8 => PixelType::I8,
+        DecodingSampleType::I16 => PixelType::I16,
+        DecodingSampleType::I32 => PixelType::I32,
+        DecodingSampleType::I64 => PixelType::I64,
     }
 }
 
@@ -266,29 +348,36 @@ pub(crate) fn unsupported_samples(name: &str, sample_format: u64, bits: u64) -> 
     ))
 }
 
-/// Reads the first image of a TIFF file.
+/// Reads the first image of a TIFF file into a buffer allocated here, fallibly, after the
+/// size check (the decoder's own result buffer would abort when memory runs out).
 pub fn read_file(path: &Path) -> Result<Image> {
     let name = path.display().to_string();
     let (mut decoder, w, h, channels) = open(path)?;
-    crate::limits::check_image(
-        &format!("{name}: the TIFF"),
-        w as u64,
-        h as u64,
-        channels as u64,
-    )?;
-    let result = decoder.read_image().map_err(|e| tiff_error(&name, e))?;
-    let (dtype, bytes) = into_bytes(result);
+    let what = format!("{name}: the TIFF");
+    crate::limits::check_image(&what, w as u64, h as u64, channels as u64)?;
+    check_jpeg_chunks(path, &mut decoder)?;
+    let layout = decoder
+        .image_buffer_layout()
+        .map_err(|e| tiff_error(&name, e))?;
+    let dtype = layout
+        .sample_type
+        .map(decoded_type)
+        .ok_or_else(|| Error::unsupported(format!("{name}: TIFF sample type not supported")))?;
     let format = PixelFormat::new(dtype, channels)?;
     let expected = w
         .checked_mul(h)
         .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
         .ok_or_else(|| Error::format(format!("{name}: TIFF size overflows")))?;
-    if bytes.len() != expected {
+    if layout.len != expected {
         return Err(Error::unsupported(format!(
-            "{name}: TIFF decoded to {} bytes, expected {expected} for {w}x{h} {format} \
+            "{name}: TIFF decodes to {} bytes, expected {expected} for {w}x{h} {format} \
              (planar / separate-plane TIFFs are not supported)",
-            bytes.len()
+            layout.len
         )));
     }
+    let mut bytes = crate::buffer::zeroed(expected, &what)?;
+    decoder
+        .read_image_bytes(&mut bytes)
+        .map_err(|e| tiff_error(&name, e))?;
     Image::from_vec(w, h, format, bytes)
 }

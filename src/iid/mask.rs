@@ -25,6 +25,17 @@ pub fn read_bits(bits: &[u8], bit: u64, n: u32) -> u64 {
     (word << (bit % 8)) >> (64 - n)
 }
 
+/// ORs `out.len()` bits of `bits`, from bit `bit` on, into `out`, one byte (0 or 1) per bit.
+pub fn unpack_bits(bits: &[u8], bit: u64, out: &mut [u8]) {
+    for (k, chunk) in out.chunks_mut(56).enumerate() {
+        let n = chunk.len() as u32;
+        let v = read_bits(bits, bit + 56 * k as u64, n);
+        for (j, px) in chunk.iter_mut().enumerate() {
+            *px |= ((v >> (n - 1 - j as u32)) & 1) as u8;
+        }
+    }
+}
+
 /// The bit at index `i` (false past the end).
 pub fn get_bit(bits: &[u8], i: u64) -> bool {
     bits.get((i / 8) as usize)

@@ -8,6 +8,7 @@
 //! - Queries ([`IidFile::fetch`], [`IidFile::look_for`], [`IidFile::filter`],
 //!   [`IidFile::region`], [`IidFile::at`], [`IidFile::overlap_graph`]) answer in ascending
 //!   key order; spatial ones go through a packed R-tree over region boxes built on first use.
+//! - [`render`] paints the segments in distinct colours over an image, band by band.
 //! - [`IidWriter`] writes files the reference writes, byte for byte (group key lists
 //!   ascending), atomically.
 //!
@@ -23,6 +24,7 @@ pub mod mask;
 pub mod pyjson;
 pub mod query;
 pub mod reader;
+pub mod render;
 pub mod writer;
 
 pub use dump::dump_json;
@@ -30,4 +32,5 @@ pub use format::{BBox, Header, IidRecord, Region};
 pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};
 pub use reader::{Group, IidFile, Segment};
+pub use render::{render, segment_colour, Rendered};
 pub use writer::{IidWriter, NewEntry};

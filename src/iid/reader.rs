@@ -104,14 +104,7 @@ impl<'a> Segment<'a> {
             for i in 0..rh {
                 let row = (r.bbox.minr - self.bbox.minr) as usize + i;
                 let dst = row * w + (r.bbox.minc - self.bbox.minc) as usize;
-                let src_bit = (i * rw) as u64;
-                for (k, chunk) in out[dst..dst + rw].chunks_mut(56).enumerate() {
-                    let n = chunk.len() as u32;
-                    let v = mask::read_bits(r.bits, src_bit + 56 * k as u64, n);
-                    for (j, px) in chunk.iter_mut().enumerate() {
-                        *px |= ((v >> (n - 1 - j as u32)) & 1) as u8;
-                    }
-                }
+                mask::unpack_bits(r.bits, (i * rw) as u64, &mut out[dst..dst + rw]);
             }
         }
         Ok(())

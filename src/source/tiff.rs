@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use tiff::decoder::{ChunkType, Decoder, Limits};
+use tiff::decoder::{ChunkType, Decoder};
 use tiff::tags::{ByteOrder, Tag};
 
 use super::{Channels, RegionSource};
@@ -205,13 +205,7 @@ fn fast_codec(path: &Path, d: &mut TiffDecoder, format: PixelFormat) -> Result<O
 }
 
 fn tiff_error(path: &Path, e: tiff::TiffError) -> Error {
-    match e {
-        tiff::TiffError::IoError(io) => Error::io(path, io),
-        tiff::TiffError::UnsupportedError(u) => {
-            Error::unsupported(format!("{}: unsupported TIFF: {u}", path.display()))
-        }
-        other => Error::format(format!("{}: invalid TIFF: {other}", path.display())),
-    }
+    crate::codec::tiff::tiff_error(&path.display().to_string(), e)
 }
 
 /// A page's size, pixel layout, chunk size and chunk type (true = tiles).
@@ -274,6 +268,7 @@ impl TiffSource {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut codec = fast_codec(path, &mut d, format)?;
+        crate::codec::tiff::check_jpeg_chunks(path, &mut d)?;
         let mut tables = vec![chunk_table(path, &mut d, tiled, file_len)?];
         let mut pages = 1;
         while d.more_images() {
@@ -282,6 +277,7 @@ impl TiffSource {
             if fast_codec(path, &mut d, format)? != codec || (c, t) != (chunk, tiled) {
                 codec = None;
             }
+            crate::codec::tiff::check_jpeg_chunks(path, &mut d)?;
             tables.push(chunk_table(path, &mut d, t, file_len)?);
             if (w, h, f) != (width, height, format) {
                 return Err(Error::unsupported(format!(
@@ -332,10 +328,7 @@ impl TiffSource {
     }
 
     fn new_decoder(path: &Path) -> Result<TiffDecoder> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Decoder::new(BufReader::with_capacity(1 << 16, file))
-            .map(|d| d.with_limits(Limits::unlimited()))
-            .map_err(|e| tiff_error(path, e))
+        crate::codec::tiff::open_decoder(path)
     }
 
     /// Chunk (tile or strip) size in pixels, as (width, height).
@@ -479,8 +472,11 @@ impl TiffSource {
             d.seek_to_image(page as usize).map_err(e)?;
             at = page;
         }
-        let mut data = d.read_chunk(index).map_err(e)?;
-        let bytes = data.as_buffer(0).as_bytes().to_vec();
+        // Into a buffer allocated here, fallibly (the crate's own would abort).
+        let len = d.image_chunk_buffer_layout(index).map_err(e)?.len;
+        let what = format!("{}: TIFF chunk {index}", self.path.display());
+        let mut bytes = crate::buffer::zeroed(len, &what)?;
+        d.read_chunk_bytes(index, &mut bytes).map_err(e)?;
         if let Ok(mut pool) = self.decoders.lock() {
             pool.push((at, d));
         }

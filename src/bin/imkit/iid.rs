@@ -1,9 +1,13 @@
-//! `imkit iid …`: inspect and query `.iid` segmentation files.
+//! `imkit iid …`: inspect, query and draw `.iid` segmentation files.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use imkit::codec::WriteOptions;
 use imkit::iid::{dump_json, IidFile};
+use imkit::progress::Progress;
+
+use crate::progress_bar::ProgressBar;
 
 /// The `iid` subcommands.
 #[derive(Subcommand)]
@@ -47,6 +51,17 @@ pub enum IidCommand {
         /// Print {"nodes": [...], "edges": [[a, b, pixels], ...]} instead.
         #[arg(long)]
         json: bool,
+    },
+    /// Draw the segments in distinct colours over an image (or a black canvas of the
+    /// segments' extent) into a picture (RGB uint8; format from the extension).
+    Render {
+        /// The .iid file.
+        file: PathBuf,
+        /// The picture to write, e.g. segments.png.
+        output: PathBuf,
+        /// The image to draw over (PNG, TIFF, NPY or EXR, uint8 or uint16).
+        #[arg(long, value_name = "BASE")]
+        image: Option<PathBuf>,
     },
 }
 
@@ -147,6 +162,29 @@ pub fn run(cmd: IidCommand) -> imkit::Result<()> {
                     println!("{a} {b} {w}");
                 }
             }
+        }
+        IidCommand::Render {
+            file,
+            output,
+            image,
+        } => {
+            let mut bar = ProgressBar::new("render");
+            let mut report = |d, t| bar.update(d, t);
+            let done = imkit::iid::render(
+                &IidFile::open(&file)?,
+                image.as_deref(),
+                &output,
+                &WriteOptions::default(),
+                &mut Progress::new(&mut report),
+            )?;
+            drop(bar);
+            println!(
+                "wrote {} ({}x{}, {} segments)",
+                output.display(),
+                done.width,
+                done.height,
+                done.segments
+            );
         }
     }
     Ok(())
