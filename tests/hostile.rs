@@ -398,7 +398,7 @@ fn a_fragment_into_too_many_files_is_refused_before_planning() {
             "t",
         ],
     );
-    assert_refused(&out, &["a fragment into 1200 files", "limit of 1000"]);
+    assert_refused(&out, &["a fragment of 1200 cells", "limit of 1000"]);
     assert!(listing(&dir.join("t")).is_empty());
 }
 

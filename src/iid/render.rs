@@ -16,10 +16,10 @@ use super::reader::{IidFile, Segment};
 use crate::codec::row_writer::RowWriter;
 use crate::codec::WriteOptions;
 use crate::error::{Error, Result};
-use crate::rect::Rect;
 use crate::image::Image;
 use crate::pixel::{PixelFormat, PixelType};
 use crate::progress::Progress;
+use crate::rect::Rect;
 use crate::source::{self, Channels, OpenOptions, RegionSource};
 
 /// Rows painted and encoded at a time.

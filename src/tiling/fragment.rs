@@ -207,7 +207,8 @@ impl Plan {
         let layers = grid.depth().count();
         if layers > 1 && !template.contains("{z") {
             return Err(Error::invalid(format!(
-                "the grid has {layers} depth cells (slices of a volume): the name template                  {template:?} needs {{z}}"
+                "the grid has {layers} depth cells (slices of a volume): the name template \
+                 {template:?} needs {{z}}"
             )));
         }
         let deep = has_deep_cells(grid);
@@ -218,7 +219,8 @@ impl Plan {
             .map_err(|e| Error::unsupported(format!("tiles {template:?}: {e}")))?;
         if deep && !matches!(format, Format::Tiff | Format::Npy) {
             return Err(Error::unsupported(format!(
-                "tiles {template:?}: cells of {} slices are volumes and {} holds one image                  (use .npy or .tif tiles, or cells of one slice)",
+                "tiles {template:?}: cells of {} slices are volumes and {} holds one image \
+                 (use .npy or .tif tiles, or cells of one slice)",
                 grid.depth().cell(),
                 format.name()
             )));
@@ -285,7 +287,7 @@ fn wanted_cells(grid: &Grid, cells: Option<&[(u64, u64)]>) -> Result<Vec<(u64, u
     let (rows, cols) = grid.shape();
     let Some(list) = cells else {
         let all = crate::limits::product("the grid", &[rows, cols])?;
-        crate::limits::check_samples(&format!("a grid of {all} cells"), all)?;
+        crate::limits::check_samples(&format!("a fragment of {all} cells"), all)?;
         return Ok(grid.cells().collect());
     };
     if let Some(&(r, c)) = list.iter().find(|&&(r, c)| r >= rows || c >= cols) {

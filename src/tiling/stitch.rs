@@ -319,7 +319,9 @@ impl Output {
         let file_format = codec::output_format(out)?;
         if slices > 1 && !matches!(file_format, Format::Tiff | Format::Npy) {
             return Err(Error::unsupported(format!(
-                "{}: {} holds one image and the manifest has {slices} slices: write .tif or                  .npy, put {{z}} in the output name for one file per slice, or stitch one                  slice",
+                "{}: {} holds one image and the manifest has {slices} slices: write .tif or \
+                 .npy, put {{z}} in the output name for one file per slice, or stitch one \
+                 slice",
                 out.display(),
                 file_format.name()
             )));
