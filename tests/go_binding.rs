@@ -38,7 +38,10 @@ fn pkg_config_prefix() -> &'static Path {
 
 fn make_prefix() -> PathBuf {
     let b = built();
-    let prefix = common::scratch_root().join(format!("imkit-go-prefix-{}", std::process::id()));
+    // A fixed path: Go's build cache keeps the `-L` directory pkg-config gave when it compiled
+    // the binding and does not recompile when only that directory changes, so a per-process
+    // path would leave later runs linking against a directory that no longer exists.
+    let prefix = common::scratch_root().join("imkit-go-prefix");
     let _ = std::fs::remove_dir_all(&prefix);
     std::fs::create_dir_all(&prefix).unwrap();
     std::os::unix::fs::symlink(&b.lib_dir, prefix.join("lib")).unwrap();
