@@ -176,10 +176,7 @@ pub fn save_list(
         overwrite: false,
     };
     let meta = metadata_list(metadata)?;
-    let saved = arrays
-        .try_iter()?
-        .map(|a| Saved::new(&a?))
-        .collect::<PyResult<Vec<_>>>()?;
+    let saved = saved_arrays(arrays)?;
     let data = saved
         .iter()
         .map(Saved::data)
@@ -192,6 +189,11 @@ pub fn save_list(
     }
     py.detach(|| io::sequence::save_list(&paths, &data, &meta, &options))
         .py(py)
+}
+
+/// Every array of the iterable `arrays`, held for saving.
+fn saved_arrays<'py>(arrays: &Bound<'py, PyAny>) -> PyResult<Vec<Saved<'py>>> {
+    arrays.try_iter()?.map(|a| Saved::new(&a?)).collect()
 }
 
 /// Saves arrays into a directory as ``0.<ext>``, ``1.<ext>``, ... (created when missing);
@@ -218,10 +220,7 @@ pub fn save_dir(
         overwrite,
     };
     let meta = metadata_list(metadata)?;
-    let saved = arrays
-        .try_iter()?
-        .map(|a| Saved::new(&a?))
-        .collect::<PyResult<Vec<_>>>()?;
+    let saved = saved_arrays(arrays)?;
     let data = saved
         .iter()
         .map(Saved::data)
