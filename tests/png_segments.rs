@@ -183,3 +183,45 @@ fn damaged_image_data_is_an_error_not_a_wrong_image() {
     std::fs::write(&cut_path, &file[..at + 100]).unwrap();
     assert!(read_rows(&cut_path).is_err());
 }
+
+/// Rows after `skip_rows(skip)`, each skip followed by `take` rows, until the image ends.
+fn read_skipping(path: &std::path::Path, skip: usize, take: usize) -> Vec<(usize, Vec<u8>)> {
+    let mut reader = PngReader::open(path).unwrap();
+    let mut y = 0;
+    let mut rows = Vec::new();
+    while y + skip < reader.height() {
+        reader.skip_rows(skip).unwrap();
+        y += skip;
+        for _ in 0..take.min(reader.height() - y) {
+            rows.push((y, reader.next_row().unwrap().to_vec()));
+            y += 1;
+        }
+    }
+    assert!(reader.skip_rows(reader.height() - y + 1).is_err());
+    rows
+}
+
+#[test]
+fn skipped_rows_land_on_the_right_row() {
+    let img = image(PixelType::U8, 3, 300, 1000);
+    let path = tmp("skip.png");
+    codec::write_image(&path, &img.view(), &Default::default()).unwrap();
+    let mut file = std::fs::read(&path).unwrap();
+    // The same file with a damaged index: the serial fallback after skips.
+    let (at, _, mut index) = chunks(&file).into_iter().find(|c| c.1 == *b"imSG").unwrap();
+    index[5 + 12 * 2 + 8] ^= 1;
+    patch_chunk(&mut file, at, &index);
+    let damaged = tmp("skip_damaged.png");
+    std::fs::write(&damaged, &file).unwrap();
+    let row = 300 * 3;
+    for p in [&path, &damaged] {
+        for (skip, take) in [(0, 1), (1, 1), (289, 2), (290, 3), (700, 5), (999, 1)] {
+            for (y, got) in read_skipping(p, skip, take) {
+                assert!(
+                    got == img.data()[y * row..(y + 1) * row],
+                    "row {y} skip {skip}"
+                );
+            }
+        }
+    }
+}

@@ -237,8 +237,20 @@ impl<R: BufRead + Seek> PngReader<R> {
         Ok(())
     }
 
-    /// Skips rows without copying them out (they are still decompressed).
+    /// Skips rows without copying them out. They are still decompressed, except in files
+    /// with a segment index, where segments skipped whole are not read at all.
     pub fn skip_rows(&mut self, count: usize) -> Result<()> {
+        if let Some(bands) = &mut self.bands {
+            if count > self.height - self.next_row {
+                return Err(Error::Internal(format!(
+                    "{}: skip past the last row",
+                    self.name
+                )));
+            }
+            bands.skip_rows(count);
+            self.next_row += count;
+            return Ok(());
+        }
         for _ in 0..count {
             self.next_row()?;
         }

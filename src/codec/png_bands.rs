@@ -197,6 +197,8 @@ pub(crate) struct BandDecoder {
     band: Vec<u8>,
     /// The next row of the band to hand out.
     band_at: usize,
+    /// Rows of the next batch's first segment to skip (set by [`BandDecoder::skip_rows`]).
+    skip_next: usize,
 }
 
 impl BandDecoder {
@@ -227,6 +229,7 @@ impl BandDecoder {
             next_segment: 0,
             band: Vec::new(),
             band_at: 0,
+            skip_next: 0,
         }))
     }
 
@@ -242,6 +245,22 @@ impl BandDecoder {
         out.copy_from_slice(&self.band[start..start + self.row_len]);
         self.band_at += 1;
         Ok(Decoded::Rows)
+    }
+
+    /// Skips `count` rows (the caller checked they exist); segments skipped whole are not
+    /// even read.
+    pub(crate) fn skip_rows(&mut self, count: usize) {
+        let in_band = self.band.len() / self.row_len - self.band_at;
+        if count <= in_band {
+            self.band_at += count;
+            return;
+        }
+        let rps = self.index.rows_per_segment;
+        let target = self.next_segment * rps + self.skip_next + (count - in_band);
+        self.next_segment = target / rps;
+        self.skip_next = target % rps;
+        self.band.clear();
+        self.band_at = 0;
     }
 
     /// Rows in segment `i`.
@@ -284,7 +303,7 @@ impl BandDecoder {
             }
         }
         self.next_segment = last;
-        self.band_at = 0;
+        self.band_at = std::mem::take(&mut self.skip_next);
         Ok(Decoded::Rows)
     }
 
