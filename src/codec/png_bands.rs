@@ -144,6 +144,10 @@ fn find_index(file: &File, height: usize) -> std::io::Result<Option<SegmentIndex
         return Ok(None);
     }
     let count = u32::from_be_bytes(tail) as u64;
+    // At most one segment a row, so a hostile count cannot make the index read large.
+    if count == 0 || count > height as u64 {
+        return Ok(None);
+    }
     let data_len = 9 + 12 * count;
     let Some(start) = (count_at + 4).checked_sub(data_len + 8) else {
         return Ok(None);
