@@ -8,6 +8,7 @@ pub mod exr;
 pub mod jpeg;
 pub mod npy;
 pub mod png;
+mod png_bands;
 mod png_idat;
 pub mod row_writer;
 pub mod tiff;

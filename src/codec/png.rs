@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
+use super::png_bands::{BandDecoder, Decoded, INDEX_CHUNK};
 use super::png_idat::{write_idat, ParallelIdat};
 use crate::error::{Error, Result};
 use crate::pixel::{PixelFormat, PixelType};
@@ -63,6 +64,8 @@ pub struct PngReader<R: BufRead + Seek> {
     row: Vec<u8>,
     /// The whole decoded image, for interlaced files only.
     whole: Option<Vec<u8>>,
+    /// Segments decoded in parallel, for files with a valid segment index (imkit's own).
+    bands: Option<BandDecoder>,
 }
 
 impl PngReader<BufReader<File>> {
@@ -70,10 +73,21 @@ impl PngReader<BufReader<File>> {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        PngReader::new(
-            BufReader::with_capacity(1 << 16, file),
-            &path.display().to_string(),
-        )
+        let name = path.display().to_string();
+        let bands_file = file.try_clone().map_err(|e| Error::io(path, e))?;
+        let mut reader = PngReader::new(BufReader::with_capacity(1 << 16, file), &name)?;
+        let (color, depth) = (
+            reader.reader.info().color_type,
+            reader.reader.info().bit_depth,
+        );
+        let plain = !matches!(color, png::ColorType::Indexed)
+            && matches!(depth, png::BitDepth::Eight | png::BitDepth::Sixteen);
+        if plain && reader.whole.is_none() {
+            let row_bytes = reader.row.len();
+            let bpp = reader.format.bytes_per_pixel();
+            reader.bands = BandDecoder::open(bands_file, &name, reader.height, row_bytes, bpp)?;
+        }
+        Ok(reader)
     }
 }
 
@@ -153,6 +167,7 @@ impl<R: BufRead + Seek> PngReader<R> {
             next_row: 0,
             row: crate::limits::zeroed(row_bytes, &what)?,
             whole,
+            bands: None,
         })
     }
 
@@ -182,21 +197,23 @@ impl<R: BufRead + Seek> PngReader<R> {
             )));
         }
         let row_bytes = self.row.len();
+        if let Some(bands) = &mut self.bands {
+            if let Decoded::Invalid = bands.next_row(&mut self.row)? {
+                // The index does not fit the file: the serial decoder, still at the first row,
+                // skips the rows already handed out.
+                self.bands = None;
+                for _ in 0..self.next_row {
+                    self.serial_row()?;
+                }
+            }
+        }
         match &self.whole {
+            _ if self.bands.is_some() => {}
             Some(whole) => {
                 let start = self.next_row * row_bytes;
                 self.row.copy_from_slice(&whole[start..start + row_bytes]);
             }
-            None => {
-                let row = self
-                    .reader
-                    .next_row()
-                    .map_err(|e| decode_error(&self.name, e))?
-                    .ok_or_else(|| {
-                        Error::format(format!("{}: PNG ends before its last row", self.name))
-                    })?;
-                self.row.copy_from_slice(&row.data()[..row_bytes]);
-            }
+            None => self.serial_row()?,
         }
         if self.format.dtype == PixelType::U16 {
             for pair in self.row.chunks_exact_mut(2) {
@@ -208,8 +225,32 @@ impl<R: BufRead + Seek> PngReader<R> {
         Ok(&self.row)
     }
 
-    /// Skips rows without copying them out (they are still decompressed).
+    /// Decodes the next row with the `png` crate into the row buffer (big-endian samples).
+    fn serial_row(&mut self) -> Result<()> {
+        let row_bytes = self.row.len();
+        let row = self
+            .reader
+            .next_row()
+            .map_err(|e| decode_error(&self.name, e))?
+            .ok_or_else(|| Error::format(format!("{}: PNG ends before its last row", self.name)))?;
+        self.row.copy_from_slice(&row.data()[..row_bytes]);
+        Ok(())
+    }
+
+    /// Skips rows without copying them out. They are still decompressed, except in files
+    /// with a segment index, where segments skipped whole are not read at all.
     pub fn skip_rows(&mut self, count: usize) -> Result<()> {
+        if let Some(bands) = &mut self.bands {
+            if count > self.height - self.next_row {
+                return Err(Error::Internal(format!(
+                    "{}: skip past the last row",
+                    self.name
+                )));
+            }
+            bands.skip_rows(count);
+            self.next_row += count;
+            return Ok(());
+        }
         for _ in 0..count {
             self.next_row()?;
         }
@@ -381,7 +422,12 @@ impl<W: Write + 'static> PngWriter<W> {
         }
         match self.output {
             Output::Stream(stream) => stream.finish(),
-            Output::Parallel(writer, _) => writer.finish(),
+            Output::Parallel(mut writer, idat) => match idat.index_chunk() {
+                Some(index) => writer
+                    .write_chunk(png::chunk::ChunkType(INDEX_CHUNK), &index)
+                    .and_then(|()| writer.finish()),
+                None => writer.finish(),
+            },
         }
         .map_err(|e| encode_error(&self.name, e))
     }

@@ -5,13 +5,17 @@
 //! depend only on the pixels, never on the thread count.
 //!
 //! Filters: per row the one of None, Sub, Up, Average and Paeth with the least sum of absolute
-//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's.
+//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's. The
+//! first row of every segment is None or Sub (the cheaper), which do not look at the row above,
+//! so each segment inflates and unfilters on its own: the segment index written after the
+//! image data ([`super::png_bands`]) lets readers decode the segments in parallel.
 
 use std::io::Write;
 
 use rayon::prelude::*;
 
 use super::deflate::{self, adler32_combine, ZLIB_HEADER};
+use super::png_bands::SegmentIndex;
 
 /// Filtered bytes per segment (rounded to whole rows): large enough that the Huffman tables
 /// cost nothing, small enough that a 4K frame gives every core many segments.
@@ -105,6 +109,26 @@ fn filter_row(raw: &[u8], prev: &[u8], bpp: usize, out: &mut [u8], scratch: &mut
     out[1..].copy_from_slice(candidates[best.1]);
 }
 
+/// Filters `raw`, the first row of a segment, into `out` (filter byte + row) with the cheaper
+/// of None and Sub: neither reads the row above, so the segment decodes on its own.
+fn filter_first_row(raw: &[u8], bpp: usize, out: &mut [u8], sub: &mut Vec<u8>) {
+    sub.clear();
+    sub.extend_from_slice(&raw[..bpp.min(raw.len())]);
+    sub.extend(
+        raw.iter()
+            .skip(bpp)
+            .zip(raw)
+            .map(|(&x, &a)| x.wrapping_sub(a)),
+    );
+    let (kind, row) = if cost(sub, bpp) < cost(raw, bpp) {
+        (1, &sub[..])
+    } else {
+        (0, raw)
+    };
+    out[0] = kind;
+    out[1..].copy_from_slice(row);
+}
+
 /// One compressed segment: its deflate bytes, the Adler-32 of its filtered bytes and their
 /// count.
 struct Segment {
@@ -113,25 +137,25 @@ struct Segment {
     len: u64,
 }
 
-/// Filters and compresses `rows` (packed big-endian rows of `row_len` bytes) whose row above
-/// is `prev`.
-fn segment(rows: &[u8], prev: &[u8], row_len: usize, bpp: usize, last: bool) -> Segment {
+/// Filters and compresses `rows` (packed big-endian rows of `row_len` bytes); the first row
+/// does not look above.
+fn segment(rows: &[u8], row_len: usize, bpp: usize, last: bool) -> Segment {
     let count = rows.len() / row_len;
     let mut filtered = vec![0u8; count * (row_len + 1)];
     let mut scratch: [Vec<u8>; 4] = Default::default();
     for (y, out) in filtered.chunks_exact_mut(row_len + 1).enumerate() {
-        let above = if y == 0 {
-            prev
+        let raw = &rows[y * row_len..(y + 1) * row_len];
+        if y == 0 {
+            filter_first_row(raw, bpp, out, &mut scratch[0]);
         } else {
-            &rows[(y - 1) * row_len..y * row_len]
-        };
-        filter_row(
-            &rows[y * row_len..(y + 1) * row_len],
-            above,
-            bpp,
-            out,
-            &mut scratch,
-        );
+            filter_row(
+                raw,
+                &rows[(y - 1) * row_len..y * row_len],
+                bpp,
+                out,
+                &mut scratch,
+            );
+        }
     }
     Segment {
         adler: libdeflater::adler32(&filtered),
@@ -147,12 +171,15 @@ pub(crate) struct ParallelIdat {
     rows_per_segment: usize,
     rows_per_batch: usize,
     rows_left: usize,
-    /// The last row of the previous batch (zeros above the first row).
-    prev: Vec<u8>,
     /// Big-endian rows waiting to be compressed.
     batch: Vec<u8>,
     adler: u32,
     started: bool,
+    /// The segment index so far: where each segment's IDAT chunk starts (counted from the
+    /// first IDAT chunk) and the Adler-32 of its filtered bytes.
+    index: SegmentIndex,
+    /// Bytes of the IDAT chunks handed out so far (headers and CRCs included).
+    idat_bytes: u64,
 }
 
 impl ParallelIdat {
@@ -168,10 +195,14 @@ impl ParallelIdat {
             rows_per_segment,
             rows_per_batch,
             rows_left: height,
-            prev: vec![0; row_len],
             batch: Vec::new(),
             adler: 1,
             started: false,
+            index: SegmentIndex {
+                rows_per_segment,
+                segments: Vec::new(),
+            },
+            idat_bytes: 0,
         }
     }
 
@@ -191,21 +222,14 @@ impl ParallelIdat {
         if pending < self.rows_per_batch && !done {
             return Ok(Vec::new());
         }
-        let (row_len, bpp, prev) = (self.row_len, self.bpp, &self.prev);
+        let (row_len, bpp) = (self.row_len, self.bpp);
         let pieces: Vec<&[u8]> = self.batch.chunks(self.rows_per_segment * row_len).collect();
         let last_piece = pieces.len().saturating_sub(1);
         let segments = crate::threads::install(|| {
             pieces
                 .par_iter()
                 .enumerate()
-                .map(|(i, rows)| {
-                    let above = if i == 0 {
-                        &prev[..]
-                    } else {
-                        &pieces[i - 1][pieces[i - 1].len() - row_len..]
-                    };
-                    segment(rows, above, row_len, bpp, done && i == last_piece)
-                })
+                .map(|(i, rows)| segment(rows, row_len, bpp, done && i == last_piece))
                 .collect::<Vec<Segment>>()
         })
         .map_err(std::io::Error::other)?;
@@ -218,6 +242,8 @@ impl ParallelIdat {
                 self.started = true;
             }
             self.adler = adler32_combine(self.adler, s.adler, s.len);
+            self.index.segments.push((self.idat_bytes, s.adler));
+            self.idat_bytes += chunk.len() as u64 + 12;
             chunks.push(chunk);
         }
         if done {
@@ -228,12 +254,14 @@ impl ParallelIdat {
                 last.extend_from_slice(&self.adler.to_be_bytes());
             }
         }
-        if pending > 0 {
-            let start = self.batch.len() - row_len;
-            self.prev.copy_from_slice(&self.batch[start..]);
-        }
         self.batch.clear();
         Ok(chunks)
+    }
+
+    /// The segment index chunk's data, once every row was compressed (`None` for an image
+    /// without rows).
+    pub(crate) fn index_chunk(&self) -> Option<Vec<u8>> {
+        (self.rows_left == 0 && !self.index.segments.is_empty()).then(|| self.index.encode())
     }
 }
 

@@ -223,9 +223,9 @@ impl RegionSource for PngStream {
         let drop_rows = (rect.top.min(s.next_y) - s.band_top) as usize;
         s.band.drain(..drop_rows * row_bytes);
         s.band_top += drop_rows as u64;
-        while s.next_y < rect.top {
-            s.reader.next_row()?;
-            s.next_y += 1;
+        if s.next_y < rect.top {
+            s.reader.skip_rows((rect.top - s.next_y) as usize)?;
+            s.next_y = rect.top;
             s.band_top = s.next_y;
         }
         while s.next_y < rect.bottom {
