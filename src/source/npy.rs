@@ -136,7 +136,12 @@ impl NpySource {
         let bpp = self.format.bytes_per_pixel();
         let row_bytes = self.width as usize * bpp;
         let direct = channels.is_identity();
-        let mut span = vec![0u8; if direct { 0 } else { rect.width() as usize * bpp }];
+        let span_len = if direct {
+            0
+        } else {
+            rect.width() as usize * bpp
+        };
+        let mut span = vec![0u8; span_len];
         for (i, y) in (rect.top..rect.bottom).enumerate() {
             let at = base + y as usize * row_bytes + rect.left as usize * bpp;
             let dst = out.row_mut(i);
