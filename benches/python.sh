@@ -6,16 +6,19 @@
 #      (target < 5 % more);
 #   3. imkit.load of a 4K float32 NPY vs numpy.load (target >= 1x).
 #
-#   benches/python.sh [ROUNDS]      (default 7; everything lands in bench-out/python)
+#   benches/python.sh [ROUNDS]      (default 15; everything lands in bench-out/python)
 #
 # Builds the wheel into its own venv (bench-out/python/venv, with maturin and numpy from
 # PyPI) and the C library with `cargo build --release`. Prints the best (min) of alternating
 # runs, which a loaded machine disturbs least, with the medians. numpy's BLAS threads (idle
 # here, but spinning after import) are limited to one so they do not steal the timed cores.
+# Part 2 prints the thread count of the Python process: by then imkit's worker pool is up
+# (part 1 saved images), so it is multi-threaded while the C program is not; per-row reads
+# must not pay for that (glibc's cancellable pread did: issue 9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=${1:-7}
+ROUNDS=${1:-15}
 OUT=$ROOT/bench-out/python
 mkdir -p "$OUT"
 
@@ -42,7 +45,7 @@ gcc -O2 -std=c11 -Wall -Werror -I include -o "$OUT/c_partition_read" -x c - \
 #include <time.h>
 #include "imkit.h"
 /* c_partition_read FILE N: N reads of 1024x1024 cells (row-major, wrapping) into one buffer;
-   prints the seconds per read. */
+   prints the wall and the CPU seconds (every thread) per read. */
 int main(int argc, char **argv) {
     if (argc != 3) return 2;
     int n = atoi(argv[2]);
@@ -57,13 +60,16 @@ int main(int argc, char **argv) {
     if (imkit_partition_shape(p, &rows, &cols, &depth)) return 1;
     size_t len = 1024 * 1024 * 3;
     unsigned char *buf = malloc(len);
-    struct timespec a, b;
+    struct timespec a, b, ca, cb;
     clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
     for (int i = 0; i < n; i++) {
         if (imkit_partition_read_cell(p, (int64_t)((i / cols) % rows), (int64_t)(i % cols), 0, buf, len)) return 1;
     }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("%.9f\n", ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9) / n);
+    printf("%.9f %.9f\n", ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9) / n,
+           ((cb.tv_sec - ca.tv_sec) + (cb.tv_nsec - ca.tv_nsec) * 1e-9) / n);
     free(buf);
     imkit_partition_free(p);
     imkit_partition_options_free(o);
@@ -121,19 +127,28 @@ part = imkit.Partition(npy_big, cell=1024)
 rows, cols = part.shape
 buf = np.empty((1024, 1024, 3), np.uint8)
 def py_reads(use_out):
-    t = time.perf_counter()
+    """(wall, CPU of every thread) seconds per read."""
+    t, cpu = time.perf_counter(), time.process_time()
     for i in range(N):
         region = part[(i // cols) % rows, i % cols]
         region.numpy(out=buf) if use_out else region.numpy()
-    return (time.perf_counter() - t) / N
+    return (time.perf_counter() - t) / N, (time.process_time() - cpu) / N
 c_exe = str(out / "c_partition_read")
-c, pn, po = [], [], []
+runs = {"C ABI": [], "Python out=": [], "Python new array": []}
 for _ in range(rounds):
-    c.append(float(subprocess.check_output([c_exe, str(npy_big), str(N)])))
-    pn.append(py_reads(False)); po.append(py_reads(True))
-med = statistics.median(po) / statistics.median(c) - 1
-c, pn, po = map(min, (c, pn, po))
-print(f"partition 1024^2  C ABI {c*1e6:8.0f} us   Python out= {po*1e6:8.0f} us ({(po/c-1)*100:+.1f} %, target < +5 %)   Python new array {pn*1e6:8.0f} us ({(pn/c-1)*100:+.1f} %; out= medians {med*100:+.1f} %)")
+    runs["C ABI"].append(tuple(map(float, subprocess.check_output([c_exe, str(npy_big), str(N)]).split())))
+    runs["Python new array"].append(py_reads(False)); runs["Python out="].append(py_reads(True))
+threads = len(list(Path("/proc/self/task").iterdir()))
+# Wall time (the target) and CPU time of all threads (what a loaded machine disturbs least).
+for k, what in enumerate(("wall", "CPU ")):
+    for name, pick in (("best", min), ("median", statistics.median)):
+        v = {impl: pick(r[k] for r in rs) for impl, rs in runs.items()}
+        c = v["C ABI"]
+        cells = "   ".join(f"{impl} {t*1e6:6.0f} us" + ("" if impl == "C ABI" else f" ({(t/c-1)*100:+5.1f} %)")
+                           for impl, t in v.items())
+        head = "partition 1024^2" if (k, name) == (0, "best") else ""
+        print(f"{head:<17} {what} {name:<6} {cells}")
+print(f"                  target: Python out= < +5 % over the C ABI; {rounds} rounds alternating; the Python process has {threads} threads, the C one 1")
 
 # 3. 4K float32 NPY: imkit.load vs numpy.load, alternating.
 a, b = [], []

@@ -278,6 +278,33 @@ impl<'a> ImageViewMut<'a> {
         let len = self.width * self.format.bytes_per_pixel();
         &mut self.data[start..start + len]
     }
+    /// The view cut into horizontal bands of `rows` rows each (the last may be shorter), to
+    /// be filled from several threads.
+    pub fn row_bands(&mut self, rows: usize) -> Vec<ImageViewMut<'_>> {
+        let rows = rows.max(1);
+        let mut bands = Vec::with_capacity(self.height.div_ceil(rows));
+        let mut data: &mut [u8] = self.data;
+        let mut top = 0;
+        while top < self.height {
+            let height = rows.min(self.height - top);
+            let cut = if top + height < self.height {
+                height * self.row_stride
+            } else {
+                data.len()
+            };
+            let (band, rest) = std::mem::take(&mut data).split_at_mut(cut);
+            bands.push(ImageViewMut {
+                data: band,
+                width: self.width,
+                height,
+                format: self.format,
+                row_stride: self.row_stride,
+            });
+            data = rest;
+            top += height;
+        }
+        bands
+    }
     /// A writable view of the part inside `rect`, which must lie inside the image.
     pub fn crop_mut(&mut self, rect: Rect) -> Result<ImageViewMut<'_>> {
         rect.check_inside(self.width as u64, self.height as u64)?;

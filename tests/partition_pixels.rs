@@ -461,3 +461,31 @@ fn compressed_tiff_fast_path_and_fallback() {
         }
     }
 }
+
+#[test]
+fn big_regions_copied_in_parallel_bands_match_the_pixels() {
+    // 1100x500 RGB: cells of 1100x400 are 1.3 MB, over the size copied as parallel row bands.
+    imkit::threads::set_num_threads(3).unwrap();
+    let img = test_image(1100, 500, 3);
+    let spec = GridSpec::new(400, 1100, Stride::Pixels(100), Stride::Pixels(1100));
+    for channels in [None, Some(&[2i64, 0][..])] {
+        let p = Partition::from_image(img.clone(), &spec, channels).unwrap();
+        for row in 0..p.shape().0 as i64 {
+            let got = p.read_cell(row, 0).unwrap();
+            let bands: Vec<usize> =
+                channels.map_or(vec![0, 1, 2], |c| c.iter().map(|&b| b as usize).collect());
+            for y in 0..got.height() {
+                let src = img.view().row(y + row as usize * 100);
+                let want: Vec<u8> = src
+                    .chunks_exact(3)
+                    .flat_map(|px| bands.iter().map(|&b| px[b]).collect::<Vec<_>>())
+                    .collect();
+                assert_eq!(
+                    got.view().row(y),
+                    &want[..],
+                    "row {y} of cell {row}, bands {bands:?}"
+                );
+            }
+        }
+    }
+}

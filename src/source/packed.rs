@@ -3,11 +3,18 @@
 //! streamed rows, a caller's array), and [`PackedSource`], a region source over any such
 //! buffer.
 
+use rayon::prelude::*;
+
 use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
 use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
 use crate::rect::Rect;
+
+/// Regions of at least this many output bytes are copied as row bands in parallel (one band
+/// per pool thread): one core's copy leaves most of the memory bandwidth unused, and a 1024²
+/// RGB cell (3 MiB) from a mapped file is a memory-bound copy.
+const PARALLEL_BYTES: usize = 1 << 20;
 
 /// Where packed slices sit in a byte buffer: `depth` slices of `height` rows of `width`
 /// pixels of `format`; row `y` of slice `z` starts at byte
@@ -63,8 +70,42 @@ impl PackedLayout {
 
     /// Copies `rect` of slice `z` of `bytes` (laid out as `self`) with `channels` into `out`
     /// (arguments checked by [`super::read_region`]). A buffer shorter than the layout is an
-    /// `Error::Internal`, never a panic.
+    /// `Error::Internal`, never a panic. Regions of [`PARALLEL_BYTES`] or more, read from
+    /// outside a pool thread, are copied as row bands in parallel on the library pool.
     pub fn read(
+        &self,
+        bytes: &[u8],
+        z: u64,
+        rect: Rect,
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+    ) -> Result<()> {
+        let rows = rect.height() as usize;
+        let size = rows * out.width() * out.format().bytes_per_pixel();
+        let bands = (size / PARALLEL_BYTES)
+            .min(crate::threads::num_threads())
+            .min(rows);
+        // On a pool thread the work is parallel already, and a caller there may hold a lock
+        // (a streamed PNG's band) that a job stolen while waiting for the bands would take.
+        if bands < 2 || rayon::current_thread_index().is_some() {
+            return self.read_rows(bytes, z, rect, channels, out);
+        }
+        let per = rows.div_ceil(bands);
+        let views = out.row_bands(per);
+        crate::threads::install(|| {
+            views
+                .into_par_iter()
+                .enumerate()
+                .try_for_each(|(i, mut band)| {
+                    let top = rect.top + (i * per) as u64;
+                    let part = Rect::from_xywh(rect.left, top, rect.width(), band.height() as u64);
+                    self.read_rows(bytes, z, part, channels, &mut band)
+                })
+        })?
+    }
+
+    /// [`PackedLayout::read`] on the calling thread, one row after the other.
+    fn read_rows(
         &self,
         bytes: &[u8],
         z: u64,
