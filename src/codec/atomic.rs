@@ -83,7 +83,13 @@ impl AtomicFile {
             .map_err(|e| Error::io(&self.target, e.into_error()))
             .and_then(|file| {
                 drop(file);
-                std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))
+                let replaced = replaced::hold(&self.target);
+                let renamed = std::fs::rename(&self.temp, &self.target)
+                    .map_err(|e| Error::io(&self.target, e));
+                if let Some(old) = replaced {
+                    replaced::release_later(old);
+                }
+                renamed
             });
         if result.is_err() {
             let _ = std::fs::remove_file(&self.temp);
@@ -115,10 +121,103 @@ impl Drop for AtomicFile {
     }
 }
 
+/// The file a commit replaces, held open across the rename so that the rename only unlinks
+/// it: freeing a big file's pages and blocks (and first waiting for any of its writeback still
+/// in flight) then happens at the last close, on a background thread, not inside the caller's
+/// rename. The replacement itself stays one atomic rename; an unlinked, still-open file is on
+/// the filesystem's orphan list, so a crash leaves no stray name behind.
+#[cfg(target_os = "linux")]
+mod replaced {
+    use std::fs::File;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::Path;
+    use std::sync::mpsc::{sync_channel, SyncSender};
+    use std::sync::OnceLock;
+
+    /// Replaced files smaller than this are released inline (a close costs next to nothing).
+    const DEFER_BYTES: u64 = 1 << 20;
+    /// Replaced files waiting for the background thread; beyond that the caller closes.
+    const QUEUE: usize = 16;
+
+    /// A handle on the regular file at `target` when it is big enough to be worth releasing
+    /// in the background. `O_PATH`: no read permission needed, no blocking on a FIFO, and a
+    /// symbolic link is held as the link itself (which is what the rename replaces).
+    pub(super) fn hold(target: &Path) -> Option<File> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(target)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        (meta.is_file() && meta.len() >= DEFER_BYTES).then_some(file)
+    }
+
+    /// Closes `file` on the background thread (started on first use), or here when that
+    /// thread cannot start or is behind.
+    pub(super) fn release_later(file: File) {
+        static CLOSER: OnceLock<Option<SyncSender<File>>> = OnceLock::new();
+        let closer = CLOSER.get_or_init(|| {
+            let (send, receive) = sync_channel::<File>(QUEUE);
+            std::thread::Builder::new()
+                .name("imkit-close".into())
+                .spawn(move || receive.into_iter().for_each(drop))
+                .ok()
+                .map(|_| send)
+        });
+        if let Some(closer) = closer {
+            // On a full queue the file comes back in the error and is closed here.
+            let _ = closer.try_send(file);
+        }
+    }
+}
+
+/// Elsewhere the rename releases the replaced file itself.
+#[cfg(not(target_os = "linux"))]
+mod replaced {
+    use std::fs::File;
+    use std::path::Path;
+
+    pub(super) fn hold(_target: &Path) -> Option<File> {
+        None
+    }
+
+    pub(super) fn release_later(_file: File) {}
+}
+
 /// Writes `bytes` to `target` atomically.
 pub fn write_bytes(target: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(target)?;
     file.write_all(bytes)
         .map_err(|e| Error::io(file.target(), e))?;
     file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_a_big_file_leaves_only_the_new_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/atomic-replace");
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("big.bin");
+        // Above the size whose release goes to the background thread, replaced twice.
+        let old = vec![1u8; 3 << 20];
+        write_bytes(&target, &old).unwrap();
+        let reader = File::open(&target).unwrap();
+        for fill in [2u8, 3] {
+            write_bytes(&target, &vec![fill; 2 << 20]).unwrap();
+            assert_eq!(std::fs::read(&target).unwrap(), vec![fill; 2 << 20]);
+        }
+        // A reader of the replaced file still sees the old bytes.
+        let mut seen = Vec::new();
+        std::io::Read::read_to_end(&mut &reader, &mut seen).unwrap();
+        assert_eq!(seen, old);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("big.bin")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
