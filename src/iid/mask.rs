@@ -104,162 +104,21 @@ pub fn set_bits(dst: &mut [u8], bit: u64, n: u64) {
     }
 }
 
-/// A bit raster whose rows start on 64-bit word boundaries (MSB first in each word: pixel
-/// `c` of a row is bit `63 - c % 64` of word `c / 64`), used to AND two masks row by row and
-/// to scan a mask for runs a word at a time.
-#[derive(Debug, Default)]
+/// A bit raster whose rows start on 64-bit word boundaries (MSB first in each word), used
+/// to AND two masks row by row.
 pub struct Raster {
     words_per_row: usize,
     words: Vec<u64>,
 }
 
-/// The eight bytes of `chunk` (pixels `c..c + 8`) as one flag byte, non-zero = 1, pixel `c`
-/// most significant.
-fn flag_byte(chunk: [u8; 8]) -> u8 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // Big-endian: pixel c is the top byte, so the gathered flags come out MSB first.
-    let v = u64::from_be_bytes(chunk);
-    let high = (((v & LOW7) + LOW7) | v) & HIGHS;
-    // Gathers bit 7 of each byte into the top byte (no two partial products collide).
-    ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
-}
-
-/// The flags of the `n` (1..8) pixels of `b` from `at`, MSB first, as [`flag_byte`]: one
-/// 8-byte load reaching past them (or ending with them at the end of `b`), no copy.
-fn tail_flags(b: &[u8], at: usize, n: usize) -> u8 {
-    if let Some(chunk) = b.get(at..at + 8) {
-        return flag_byte(chunk.try_into().expect("8 bytes")) & !(0xff >> n);
-    }
-    if at + n >= 8 {
-        let chunk = &b[at + n - 8..at + n];
-        return flag_byte(chunk.try_into().expect("8 bytes")) << (8 - n);
-    }
-    let mut last = [0u8; 8];
-    last[..n].copy_from_slice(&b[at..at + n]);
-    flag_byte(last)
-}
-
 impl Raster {
     /// An all-zero raster of `height` rows of `width` bits.
     pub fn new(height: usize, width: usize) -> Raster {
-        let mut r = Raster::default();
-        r.reset(height, width);
-        r
-    }
-
-    /// Makes this raster all-zero with `height` rows of `width` bits (reusing its memory).
-    fn reset(&mut self, height: usize, width: usize) {
-        self.words_per_row = width.div_ceil(64);
-        self.words.clear();
-        self.words.resize(self.words_per_row * height, 0);
-    }
-
-    /// The words of row `row`.
-    fn row(&self, row: usize) -> &[u64] {
-        &self.words[row * self.words_per_row..(row + 1) * self.words_per_row]
-    }
-
-    /// Fills this raster with a `height × width` mask (one byte per pixel, non-zero = true,
-    /// or packed bits), eight pixels per step.
-    fn load(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
-        self.reset(height, width);
-        match mask {
-            MaskData::Bytes(b) => {
-                let wpr = self.words_per_row;
-                let (full, tail) = (width / 8, width % 8);
-                for r in 0..height {
-                    let row = r * width;
-                    let words = &mut self.words[r * wpr..(r + 1) * wpr];
-                    for q in 0..full {
-                        let at = row + 8 * q;
-                        let f = flag_byte(b[at..at + 8].try_into().expect("8 bytes")) as u64;
-                        words[q / 8] |= f << (56 - 8 * (q % 8));
-                    }
-                    if tail > 0 {
-                        let f = tail_flags(b, row + 8 * full, tail) as u64;
-                        words[full / 8] |= f << (56 - 8 * (full % 8));
-                    }
-                }
-            }
-            MaskData::Packed(b) => {
-                for r in 0..height {
-                    self.or_run(r, 0, b, (r * width) as u64, width);
-                }
-            }
+        let words_per_row = width.div_ceil(64);
+        Raster {
+            words_per_row,
+            words: vec![0; words_per_row * height],
         }
-    }
-
-    /// Appends the runs of true pixels of every row to `runs`, in scan order.
-    fn runs_into(&self, height: usize, width: usize, runs: &mut Vec<Run>) {
-        runs.clear();
-        for r in 0..height {
-            let mut push = |c0: usize, c1: usize| {
-                runs.push(Run {
-                    row: r as u32,
-                    c0: c0 as u32,
-                    c1: c1 as u32,
-                })
-            };
-            // The start of a run that reaches the end of the previous word.
-            let mut open: Option<usize> = None;
-            for (k, &word) in self.row(r).iter().enumerate() {
-                let base = 64 * k;
-                let mut x = word;
-                if let Some(s) = open {
-                    let t = (!x).leading_zeros();
-                    if t == 64 {
-                        continue;
-                    }
-                    push(s, base + t as usize);
-                    open = None;
-                    x &= u64::MAX >> t;
-                }
-                while x != 0 {
-                    let s = x.leading_zeros();
-                    // The first zero bit after the run's start ends it.
-                    let e = (!(x | !(u64::MAX >> s))).leading_zeros();
-                    if e == 64 {
-                        open = Some(base + s as usize);
-                        break;
-                    }
-                    push(base + s as usize, base + e as usize);
-                    x &= u64::MAX >> e;
-                }
-            }
-            if let Some(s) = open {
-                push(s, width);
-            }
-        }
-    }
-
-    /// The `n` (≤ 57) bits of row `row` from column `col`, right-aligned, first bit most
-    /// significant.
-    fn bits_at(&self, row: usize, col: usize, n: u32) -> u64 {
-        let words = self.row(row);
-        let (k, off) = (col / 64, (col % 64) as u32);
-        let mut v = words[k] << off;
-        if off > 0 {
-            if let Some(next) = words.get(k + 1) {
-                v |= next >> (64 - off);
-            }
-        }
-        v >> (64 - n)
-    }
-
-    /// Writes the pixels of `b` packed (row-major, MSB first, rows not byte-aligned) into
-    /// `out`, which holds `ceil(b.pixels() / 8)` zeroed bytes.
-    fn pack_box(&self, b: &BBox, out: &mut [u8]) {
-        let mut w = BitWriter::new(out);
-        let (c0, c1) = (b.minc as usize, b.maxc as usize);
-        for r in b.minr as usize..b.maxr as usize {
-            let mut c = c0;
-            while c < c1 {
-                let n = (c1 - c).min(56) as u32;
-                w.push(self.bits_at(r, c, n), n);
-                c += n as usize;
-            }
-        }
-        w.finish();
     }
 
     /// ORs `n` bits of `src` (from `src_bit`) into row `row` at column `col`.
@@ -341,46 +200,66 @@ impl MaskData<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    fn runs_into(&self, height: usize, width: usize, runs: &mut Vec<Run>, unpacked: &mut Vec<u8>) {
+        runs.clear();
+        for r in 0..height {
+            let row: &[u8] = match self {
+                MaskData::Bytes(b) => &b[r * width..(r + 1) * width],
+                MaskData::Packed(b) => {
+                    let base = (r * width) as u64;
+                    unpacked.clear();
+                    unpacked.extend((0..width as u64).map(|c| get_bit(b, base + c) as u8));
+                    unpacked
+                }
+            };
+            let mut c = 0usize;
+            while let Some(start) = next_nonzero(row, c) {
+                let end = next_zero(row, start);
+                runs.push(Run {
+                    row: r as u32,
+                    c0: start as u32,
+                    c1: end as u32,
+                });
+                c = end;
+            }
+        }
+    }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Appends bit fields to a byte buffer, MSB first.
-struct BitWriter<'a> {
-    out: &'a mut [u8],
-    pos: usize,
-    acc: u64,
-    pending: u32,
+fn word_at(row: &[u8], i: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&row[i..i + 8]);
+    u64::from_le_bytes(b)
 }
 
-impl<'a> BitWriter<'a> {
-    fn new(out: &'a mut [u8]) -> BitWriter<'a> {
-        BitWriter {
-            out,
-            pos: 0,
-            acc: 0,
-            pending: 0,
+/// Index of the first non-zero byte of `row` at or after `i`, eight bytes at a time.
+fn next_nonzero(row: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        if v != 0 {
+            return Some(i + (v.trailing_zeros() / 8) as usize);
         }
+        i += 8;
     }
+    (i..row.len()).find(|&j| row[j] != 0)
+}
 
-    /// Appends the low `n` (≤ 56) bits of `v`, most significant first.
-    fn push(&mut self, v: u64, n: u32) {
-        // At most 7 bits are pending, so the accumulator holds the new ones.
-        self.acc = (self.acc << n) | v;
-        self.pending += n;
-        while self.pending >= 8 {
-            self.pending -= 8;
-            self.out[self.pos] = (self.acc >> self.pending) as u8;
-            self.pos += 1;
+/// Index of the first zero byte of `row` at or after `i` (`row.len()` if none).
+fn next_zero(row: &[u8], mut i: usize) -> usize {
+    while i + 8 <= row.len() {
+        let v = word_at(row, i);
+        // The lowest flagged byte is exactly the first zero byte.
+        let z = v.wrapping_sub(ONES) & !v & HIGHS;
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
         }
+        i += 8;
     }
-
-    /// Writes the last partial byte, zero-padded.
-    fn finish(self) {
-        if self.pending > 0 {
-            self.out[self.pos] = (self.acc << (8 - self.pending)) as u8;
-        }
-    }
+    (i..row.len()).find(|&j| row[j] == 0).unwrap_or(row.len())
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -412,15 +291,14 @@ pub struct Labeler {
     run_comp: Vec<u32>,
     acc: Vec<[u32; 5]>,
     comps: Vec<(BBox, u32)>,
-    raster: Raster,
+    unpacked: Vec<u8>,
 }
 
 impl Labeler {
     /// Labels the runs of a mask: fills `runs`, `run_comp` and `comps` (tight box relative
     /// to the mask, pixel count) in scan order of each component's first pixel.
     fn label(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
-        self.raster.load(mask, height, width);
-        self.raster.runs_into(height, width, &mut self.runs);
+        mask.runs_into(height, width, &mut self.runs, &mut self.unpacked);
         let runs = &self.runs;
         let parent = &mut self.parent;
         parent.clear();
@@ -492,22 +370,21 @@ impl Labeler {
         width: usize,
     ) -> Vec<Component> {
         self.label(mask, height, width);
-        let mut bits = Vec::new();
-        self.offsets.clear();
-        for (b, _) in &self.comps {
-            self.offsets.push(bits.len());
-            bits.resize(bits.len() + b.pixels().div_ceil(8) as usize, 0);
-        }
-        self.fill_bits(&mut bits);
-        self.comps
+        let mut comps: Vec<Component> = self
+            .comps
             .iter()
-            .zip(&self.offsets)
-            .map(|(&(bbox, area), &at)| Component {
+            .map(|&(bbox, area)| Component {
                 bbox,
                 area,
-                bits: bits[at..at + bbox.pixels().div_ceil(8) as usize].to_vec(),
+                bits: vec![0; bbox.pixels().div_ceil(8) as usize],
             })
-            .collect()
+            .collect();
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let comp = &mut comps[c as usize];
+            let (bit, n) = run_bits(run, &comp.bbox);
+            set_bits(&mut comp.bits, bit, n);
+        }
+        comps
     }
 
     /// Appends the regions of a mask placed at (`minr`, `minc`) to `out` in the file's
@@ -521,33 +398,23 @@ impl Labeler {
         out: &mut Vec<u8>,
     ) -> u64 {
         self.label(mask, height, width);
+        // Where each component's bits start in `out`.
         self.offsets.clear();
-        let start = out.len();
         let mut area = 0u64;
         for &(b, a) in &self.comps {
             let bytes = b.pixels().div_ceil(8) as usize;
             out.extend_from_slice(&((REGION_HEAD + bytes) as u32).to_le_bytes());
             BBox::new(b.minr + minr, b.minc + minc, b.maxr + minr, b.maxc + minc).write(out);
-            self.offsets.push(out.len() - start);
+            self.offsets.push(out.len());
             out.resize(out.len() + bytes, 0);
             area += a as u64;
-        }
-        self.fill_bits(&mut out[start..]);
-        area
-    }
-
-    /// Writes each labelled component's packed bits at its offset in `out` (zeroed there).
-    fn fill_bits(&self, out: &mut [u8]) {
-        if let [(b, _)] = self.comps[..] {
-            // The only component holds every true pixel: its bits are the mask's, cropped.
-            self.raster.pack_box(&b, &mut out[self.offsets[0]..]);
-            return;
         }
         for (run, &c) in self.runs.iter().zip(&self.run_comp) {
             let (b, _) = self.comps[c as usize];
             let (bit, n) = run_bits(run, &b);
             set_bits(&mut out[self.offsets[c as usize]..], bit, n);
         }
+        area
     }
 }
 
@@ -599,71 +466,27 @@ mod tests {
     }
 
     #[test]
-    fn flag_bytes_gather_every_pattern() {
-        for f in 0..=255u8 {
-            let chunk: [u8; 8] = std::array::from_fn(|i| {
-                if f & (0x80 >> i) != 0 {
-                    1 + i as u8 * 31
+    fn word_scans_find_exact_positions() {
+        let row: Vec<u8> = (0..37u8)
+            .map(|i| {
+                if (5..20).contains(&i) || i == 33 {
+                    i | 1
                 } else {
                     0
                 }
-            });
-            assert_eq!(flag_byte(chunk), f);
-        }
-        assert_eq!(flag_byte([0x80, 0, 0xff, 0, 0, 0, 0, 0x01]), 0b1010_0001);
-    }
-
-    #[test]
-    fn runs_cross_word_boundaries_and_pack_like_the_pixels() {
-        // Rows wider than a word, runs ending on, starting after and spanning boundaries.
-        let (h, w) = (4usize, 150usize);
-        let spans: [&[(usize, usize)]; 4] = [
-            &[(0, 64)],
-            &[(3, 5), (63, 65), (127, 150)],
-            &[(0, 150)],
-            &[(64, 128), (149, 150)],
-        ];
-        let mut m = vec![0u8; h * w];
-        for (r, row) in spans.iter().enumerate() {
-            for &(a, b) in row.iter() {
-                m[r * w + a..r * w + b].fill(2);
-            }
-        }
-        let mut raster = Raster::default();
-        raster.load(MaskData::Bytes(&m), h, w);
-        let mut runs = Vec::new();
-        raster.runs_into(h, w, &mut runs);
-        let got: Vec<_> = runs.iter().map(|r| (r.row, r.c0, r.c1)).collect();
-        let want: Vec<_> = spans
-            .iter()
-            .enumerate()
-            .flat_map(|(r, row)| {
-                row.iter()
-                    .map(move |&(a, b)| (r as u32, a as u32, b as u32))
             })
             .collect();
-        assert_eq!(got, want);
-        let bits: Vec<u8> = m.iter().map(|&v| (v != 0) as u8).collect();
-        let mut packed = vec![0u8; (h * w).div_ceil(8)];
-        for (i, &v) in bits.iter().enumerate() {
-            packed[i / 8] |= v << (7 - i % 8);
-        }
-        let mut from_packed = Raster::default();
-        from_packed.load(MaskData::Packed(&packed), h, w);
-        assert_eq!(from_packed.words, raster.words);
-        // A crop packs exactly the pixels inside it.
-        let b = BBox::new(1, 3, 4, 149);
-        let mut out = vec![0u8; b.pixels().div_ceil(8) as usize];
-        raster.pack_box(&b, &mut out);
-        let mut want = vec![0u8; out.len()];
-        let mut i = 0;
-        for r in 1..4 {
-            for c in 3..149 {
-                want[i / 8] |= bits[r * w + c] << (7 - i % 8);
-                i += 1;
-            }
-        }
-        assert_eq!(out, want);
+        assert_eq!(next_nonzero(&row, 0), Some(5));
+        assert_eq!(next_zero(&row, 5), 20);
+        assert_eq!(next_nonzero(&row, 20), Some(33));
+        assert_eq!(next_zero(&row, 33), 34);
+        assert_eq!(next_nonzero(&row, 34), None);
+        let full = vec![0x80u8; 19];
+        assert_eq!(next_zero(&full, 0), 19);
+        let mixed = [1u8, 0x01, 0, 0xff, 0, 0, 0, 0, 0, 7];
+        assert_eq!(next_zero(&mixed, 0), 2);
+        assert_eq!(next_nonzero(&mixed, 4), Some(9));
+        assert_eq!(next_nonzero(&mixed, 10), None);
     }
 
     #[test]
