@@ -736,6 +736,8 @@ impl IidWriter {
     }
 
     /// The file's bytes.
+    // `&mut`: staged entries are handed to the writer first.
+    #[allow(clippy::wrong_self_convention)]
     fn to_bytes<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let writer = self.flush(py)?;
         let bytes = py.detach(|| writer.to_bytes()).py(py)?;
