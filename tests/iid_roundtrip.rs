@@ -335,6 +335,20 @@ fn add_many_equals_one_add_per_entry() {
     let mut fresh = IidWriter::new();
     fresh.add_many(&entries).unwrap();
     assert_eq!(fresh.to_bytes().unwrap(), one.to_bytes().unwrap());
+    // A batch holds copies: the same file again.
+    let mut batch = imkit::iid::EntryBatch::new();
+    for e in &entries {
+        let MaskData::Bytes(m) = e.mask else {
+            unreachable!()
+        };
+        batch.push(e.address, e.domain, e.bbox, m);
+    }
+    assert_eq!(batch.len(), entries.len());
+    let mut batched = IidWriter::new();
+    assert_eq!(batched.add_batch(&batch).unwrap(), 0..1500);
+    assert_eq!(batched.to_bytes().unwrap(), one.to_bytes().unwrap());
+    batch.clear();
+    assert!(batch.is_empty());
 }
 
 #[test]

@@ -33,4 +33,4 @@ pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};
 pub use reader::{Group, IidFile, Segment};
 pub use render::{render, segment_colour, Rendered};
-pub use writer::{IidWriter, NewEntry};
+pub use writer::{EntryBatch, IidWriter, NewEntry};

@@ -81,6 +81,80 @@ pub struct NewEntry<'a> {
     pub mask: MaskData<'a>,
 }
 
+/// Entries copied for a later [`IidWriter::add_batch`]: labels and masks (one byte per
+/// pixel, non-zero = true) each in one growing buffer, so collecting many small entries costs
+/// one copy each and no allocation per entry.
+#[derive(Debug, Default)]
+pub struct EntryBatch {
+    labels: Vec<u8>,
+    masks: Vec<u8>,
+    items: Vec<BatchItem>,
+}
+
+/// Where one batched entry's parts are in the batch's buffers.
+#[derive(Debug)]
+struct BatchItem {
+    address: Range<usize>,
+    domain: Range<usize>,
+    mask: Range<usize>,
+    bbox: [u64; 4],
+}
+
+impl EntryBatch {
+    /// An empty batch.
+    pub fn new() -> EntryBatch {
+        EntryBatch::default()
+    }
+
+    /// Copies an entry (the arguments of [`IidWriter::add`], the mask one byte per pixel);
+    /// it is checked when the batch is added.
+    pub fn push(&mut self, address: &[u8], domain: &[u8], bbox: [u64; 4], mask: &[u8]) {
+        let take = |buf: &mut Vec<u8>, part: &[u8]| {
+            let start = buf.len();
+            buf.extend_from_slice(part);
+            start..buf.len()
+        };
+        let address = take(&mut self.labels, address);
+        let domain = take(&mut self.labels, domain);
+        let mask = take(&mut self.masks, mask);
+        self.items.push(BatchItem {
+            address,
+            domain,
+            mask,
+            bbox,
+        });
+    }
+
+    /// Number of entries held.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the batch holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Removes every entry (keeping the memory).
+    pub fn clear(&mut self) {
+        self.labels.clear();
+        self.masks.clear();
+        self.items.clear();
+    }
+
+    fn entries(&self) -> Vec<NewEntry<'_>> {
+        self.items
+            .iter()
+            .map(|it| NewEntry {
+                address: &self.labels[it.address.clone()],
+                domain: &self.labels[it.domain.clone()],
+                bbox: it.bbox,
+                mask: MaskData::Bytes(&self.masks[it.mask.clone()]),
+            })
+            .collect()
+    }
+}
+
 /// Checks an entry's box and that its mask covers it exactly.
 fn check_entry(bbox: [u64; 4], mask: &MaskData<'_>) -> Result<BBox> {
     let b = check_bbox(bbox)?;
@@ -264,6 +338,12 @@ impl IidWriter {
             return Err(e);
         }
         Ok(first..first + entries.len() as u32)
+    }
+
+    /// Adds every entry of `batch` as [`add_many`](Self::add_many) does (in order, masks
+    /// split in parallel; on any error nothing is added) and returns their keys.
+    pub fn add_batch(&mut self, batch: &EntryBatch) -> Result<Range<u32>> {
+        self.add_many(&batch.entries())
     }
 
     fn check_capacity(&self, more: usize) -> Result<()> {

@@ -4,15 +4,15 @@
 use std::path::PathBuf;
 
 use imkit::iid::{
-    AreaRange, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData, NewEntry, Parts,
-    Select,
+    AreaRange, EntryBatch, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData,
+    NewEntry, Parts, Select,
 };
 use numpy::{
     PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyRange, PyRangeMethods, PyString, PyTuple, PyType};
 
 use crate::convert::{numpy, InArray, Need};
 use crate::errors::{invalid, CoreResult};
@@ -504,6 +504,71 @@ impl IidEntry {
 #[pyclass(module = "imkit")]
 pub struct IidWriter {
     writer: CoreWriter,
+    /// Entries of :meth:`IidWriter.stage` not yet handed to `writer`.
+    staged: EntryBatch,
+}
+
+impl IidWriter {
+    fn wrap(writer: CoreWriter) -> IidWriter {
+        IidWriter {
+            writer,
+            staged: EntryBatch::new(),
+        }
+    }
+
+    /// Hands the staged entries to the writer (masks split in parallel); every method but
+    /// `stage` and `__len__` starts with it, so entries keep their order.
+    fn flush(&mut self, py: Python<'_>) -> PyResult<&mut CoreWriter> {
+        if !self.staged.is_empty() {
+            let (writer, staged) = (&mut self.writer, &self.staged);
+            py.detach(|| writer.add_batch(staged)).py(py)?;
+            self.staged.clear();
+        }
+        Ok(&mut self.writer)
+    }
+}
+
+/// iidfile's label rule: bytes, or None for empty.
+fn compat_label(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    if obj.is_none() {
+        return Ok(Vec::new());
+    }
+    obj.cast::<PyBytes>()
+        .map(|b| b.as_bytes().to_vec())
+        .map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("'{what}' must be encoded as bytes"))
+        })
+}
+
+/// iidfile's box: four integers within 0..65535 (as ``int()`` reads them).
+fn compat_box(bbox: &Bound<'_, PyAny>) -> PyResult<[i64; 4]> {
+    let py = bbox.py();
+    let bad = |why: &str| -> PyResult<[i64; 4]> {
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "bbox must be (minr, minc, maxr, maxc){why}, got {}",
+            bbox.str()?
+        )))
+    };
+    if bbox.len()? != 4 {
+        return bad("");
+    }
+    let mut b = [0i64; 4];
+    for (i, v) in b.iter_mut().enumerate() {
+        let item = bbox.get_item(i)?;
+        *v = match item.extract::<i64>() {
+            Ok(v) => v,
+            Err(_) => py
+                .get_type::<pyo3::types::PyInt>()
+                .call1((item,))?
+                .extract()?,
+        };
+    }
+    if b.iter()
+        .any(|&v| !(0..=imkit::iid::writer::MAX_COORD as i64).contains(&v))
+    {
+        return bad(" within 0..65535");
+    }
+    Ok(b)
 }
 
 /// The box of a mask: given, or the mask's own size at the origin.
@@ -519,9 +584,7 @@ impl IidWriter {
     /// An empty file (no entry, no group, meta ``{}``).
     #[new]
     fn new() -> IidWriter {
-        IidWriter {
-            writer: CoreWriter::new(),
-        }
+        IidWriter::wrap(CoreWriter::new())
     }
 
     /// A writer holding a copy of every entry, group and the meta of ``file``.
@@ -529,11 +592,51 @@ impl IidWriter {
     fn from_file(py: Python<'_>, file: &Bound<'_, IidFile>) -> PyResult<IidWriter> {
         let f = &file.get().file;
         let writer = py.detach(|| CoreWriter::from_file(f)).py(py)?;
-        Ok(IidWriter { writer })
+        Ok(IidWriter::wrap(writer))
     }
 
     fn __len__(&self) -> usize {
-        self.writer.len()
+        self.writer.len() + self.staged.len()
+    }
+
+    /// Adds an entry as iidfile 0.2.0's ``add(address, domain, bbox, mask)`` takes it and
+    /// returns its key: labels bytes or None, ``bbox`` four ints within 0..65535, ``mask``
+    /// an array of exactly the box's shape, no side zero (non-zero = true); ValueError
+    /// otherwise. The mask is copied now and split, in parallel with the other staged
+    /// entries, when the writer is next used.
+    fn stage(
+        &mut self,
+        address: &Bound<'_, PyAny>,
+        domain: &Bound<'_, PyAny>,
+        bbox: &Bound<'_, PyAny>,
+        mask: &Bound<'_, PyAny>,
+    ) -> PyResult<u32> {
+        let py = mask.py();
+        let address = compat_label(address, "iid")?;
+        let domain = compat_label(domain, "domain")?;
+        let [minr, minc, maxr, maxc] = compat_box(bbox)?;
+        let mask = match mask.cast::<PyUntypedArray>() {
+            Ok(a) => a.clone().into_any(),
+            Err(_) => numpy(py)?.call_method1("asarray", (mask,))?,
+        };
+        let array = mask.cast::<PyUntypedArray>()?;
+        let (h, w) = ((maxr - minr) as usize, (maxc - minc) as usize);
+        if array.shape() != [h, w] || h == 0 || w == 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "Mask shape must match bounding box: mask {}, box ({minr}, {minc}, {maxr}, {maxc})",
+                array.getattr("shape")?.str()?
+            )));
+        }
+        let d = array.dtype();
+        let mask = if d.itemsize() == 1 && matches!(d.kind(), b'b' | b'u') {
+            mask
+        } else {
+            mask.call_method1("__ne__", (0,))?
+        };
+        let bits = mask_array(&mask)?;
+        let bbox = [minr, minc, maxr, maxc].map(|v| v as u64);
+        self.staged.push(&address, &domain, bbox, bits.bytes());
+        Ok((self.writer.len() + self.staged.len() - 1) as u32)
     }
 
     /// Adds an entry; returns its key. ``mask``: 2-D bool/uint8 array (non-zero = true) over
@@ -557,7 +660,7 @@ impl IidWriter {
         let mask = mask_array(mask)?;
         let b = entry_box(&mask, bbox);
         let bits = mask.bytes();
-        let writer = &mut self.writer;
+        let writer = self.flush(py)?;
         py.detach(|| writer.add(&address, &domain, b, MaskData::Bytes(bits)))
             .py(py)
     }
@@ -599,7 +702,7 @@ impl IidWriter {
                 mask: MaskData::Bytes(mask.bytes()),
             })
             .collect();
-        let writer = &mut self.writer;
+        let writer = self.flush(py)?;
         let keys = py.detach(|| writer.add_many(&new)).py(py)?;
         Ok(keys_array(py, keys.collect()))
     }
@@ -607,7 +710,7 @@ impl IidWriter {
     /// Sets group ``name`` to exactly ``keys`` in this order (creating it after the existing
     /// groups if needed); :meth:`add_to_group` keeps lists ascending instead.
     fn set_group(&mut self, py: Python<'_>, name: &str, keys: Vec<u32>) -> PyResult<()> {
-        self.writer.set_group(name, &keys).py(py)
+        self.flush(py)?.set_group(name, &keys).py(py)
     }
 
     /// Sets the meta from JSON text (Python's dialect), stored as ``json.dumps`` writes it.
@@ -617,7 +720,7 @@ impl IidWriter {
 
     /// Adds an existing key to group ``name`` (created after the existing groups if new).
     fn add_to_group(&mut self, py: Python<'_>, name: &str, key: u32) -> PyResult<()> {
-        self.writer.add_to_group(name, key).py(py)
+        self.flush(py)?.add_to_group(name, key).py(py)
     }
 
     /// The meta to write (any JSON value; stored as Python's ``json.dumps`` writes it).
@@ -633,14 +736,17 @@ impl IidWriter {
     }
 
     /// The file's bytes.
-    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = py.detach(|| self.writer.to_bytes()).py(py)?;
+    // `&mut`: staged entries are handed to the writer first.
+    #[allow(clippy::wrong_self_convention)]
+    fn to_bytes<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let writer = self.flush(py)?;
+        let bytes = py.detach(|| writer.to_bytes()).py(py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
     /// Writes the file to ``path`` atomically; returns ``path``.
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<PathBuf> {
-        let writer = &self.writer;
+    fn save(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<PathBuf> {
+        let writer = self.flush(py)?;
         py.detach(|| writer.save(&path)).py(py)?;
         Ok(path)
     }
@@ -739,11 +845,18 @@ impl EntryTable {
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
         let py = slf.py();
-        // Keys first: iterating may run Python code, which must not run under the lock.
-        let keys = keys
-            .try_iter()?
-            .map(|k| k?.extract::<u32>())
-            .collect::<PyResult<Vec<u32>>>()?;
+        // Keys first: iterating may run Python code, which must not run under the lock. A
+        // `range` (fetching everything) is read without making an int per key.
+        let keys = match keys.cast::<PyRange>() {
+            Ok(r) if r.step()? == 1 => {
+                let bound = |v: isize| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+                (bound(r.start()?)..bound(r.stop()?)).collect()
+            }
+            _ => keys
+                .try_iter()?
+                .map(|k| k?.extract::<u32>())
+                .collect::<PyResult<Vec<u32>>>()?,
+        };
         let mut slots = slf.get().slots.lock().unwrap_or_else(|e| e.into_inner());
         let list = pyo3::types::PyList::empty(py);
         for key in keys {

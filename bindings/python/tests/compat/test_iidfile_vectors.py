@@ -154,3 +154,37 @@ def test_negative_keys_are_refused():
     f = IIDFile(IID / "overlapping.iid")
     with pytest.raises(IndexError):
         f.fetch(keys=-1)
+
+
+def test_add_checks_like_the_reference_and_keeps_its_copy(tmp_path):
+    f = IIDFile()
+    with pytest.raises(ValueError, match="'iid' must be encoded as bytes"):
+        f.add("a", None, (0, 0, 1, 1), np.ones((1, 1), bool))
+    with pytest.raises(ValueError, match="'domain' must be encoded as bytes"):
+        f.add(b"a", "d", (0, 0, 1, 1), np.ones((1, 1), bool))
+    with pytest.raises(ValueError, match="bbox must be"):
+        f.add(b"a", None, (0, 0, 1), np.ones((1, 1), bool))
+    with pytest.raises(ValueError, match="within 0..65535"):
+        f.add(b"a", None, (-1, 0, 1, 1), np.ones((2, 1), bool))
+    with pytest.raises(ValueError, match="Mask shape must match"):
+        f.add(b"a", None, (0, 0, 2, 3), np.ones((3, 2), bool))
+    with pytest.raises(ValueError, match="Mask shape must match"):
+        f.add(b"a", None, (0, 0, 0, 3), np.ones((0, 3), bool))
+    assert len(f.fetch(everything=True)) == 0, "a refused add adds nothing"
+    ints = np.array([[0, 7, 0], [300, 0, -2]], np.int64)
+    mask = ints != 0
+    assert f.add(b"int", b"d", (np.int64(5), 6, 7, 9), ints) == 0
+    assert f.add(b"bool", None, [5, 6, 7, 9], mask) == 1
+    assert f.add(b"list", None, (5, 6, 7, 9), mask.tolist(), group="g") == 2
+    mask[:] = False  # the entry is what the mask held at add()
+    f.save(tmp_path / "a.iid")
+    g = IIDFile(tmp_path / "a.iid")
+    entries = g.fetch(everything=True)
+    assert [e.iid.address for e in entries] == [b"int", b"bool", b"list"]
+    for e in entries:
+        assert e.seg.bbox == (5, 6, 7, 9) and e.seg.area == 3
+        assert (e.seg.mask() == (ints != 0)).all()
+    # Adding to an opened file continues its keys, and queries see the new entry.
+    assert g.add(b"more", None, (0, 0, 1, 2), np.ones((1, 2), np.uint8)) == 3
+    assert [e.key for e in g.at(1, 0)] == [3]
+    assert len(g.lut.fetched_keys) == 4

@@ -45,9 +45,6 @@ __all__ = ["IIDFile", "LookupTableEntry", "IID", "Segment", "Region"]
 
 BBox = Tuple[int, int, int, int]
 
-#: Mask types the writer reads as they are (non-zero = true); others become bool.
-_MASK_DTYPES = (np.dtype(bool), np.dtype(np.uint8))
-
 
 def _xywh(bbox: BBox, center: bool = False) -> Tuple[Any, Any, int, int]:
     minr, minc, maxr, maxc = bbox
@@ -186,8 +183,27 @@ class LookupTable:
 
     def __init__(self, owner: "IIDFile") -> None:
         self.entries = _Entries(owner)
-        self.fetched_keys: Set[int] = set()
+        self._fetched: Set[int] = set()
+        # Keys below this count are loaded too: fetching everything keeps a count, and the
+        # set is only filled when asked for.
+        self._below = 0
         self._owner = owner
+
+    @property
+    def fetched_keys(self) -> Set[int]:
+        """The loaded keys."""
+        if self._below:
+            self._fetched.update(range(self._below))
+            self._below = 0
+        return self._fetched
+
+    @fetched_keys.setter
+    def fetched_keys(self, keys: Set[int]) -> None:
+        self._fetched = keys
+        self._below = 0
+
+    def _load_all(self, count: int) -> None:
+        self._below = max(self._below, count)
 
     def fetched_entries(self) -> List[LookupTableEntry]:
         """The loaded entries, ascending."""
@@ -255,7 +271,6 @@ class IIDFile:
         self._writer: Optional[imkit.IidWriter] = None
         self._view: Optional[imkit.IidFile] = self._reader
         self._table: Optional[Any] = None
-        self._pending: List[Tuple[bytes, np.ndarray, BBox, bytes]] = []
         meta = json.loads(self._reader.meta_json) if self._reader is not None else {}
         self.meta = Metadata(meta)
         stored = self._reader.stored_groups if self._reader is not None else {}
@@ -266,7 +281,7 @@ class IIDFile:
 
     def _count(self) -> int:
         if self._writer is not None:
-            return len(self._writer) + len(self._pending)
+            return len(self._writer)
         return len(self._reader) if self._reader is not None else 0
 
     def _check_key(self, key: Any) -> int:
@@ -284,15 +299,6 @@ class IIDFile:
         self._table = None
         return self._writer
 
-    def _flush(self) -> imkit.IidWriter:
-        """Hands the entries added since the last call to the writer, masks split in
-        parallel (the same bytes as one add per entry)."""
-        writer = self._modify() if self._writer is None else self._writer
-        if self._pending:
-            pending, self._pending = self._pending, []
-            writer.add_many(pending)
-        return writer
-
     def _file(self) -> "imkit.IidFile":
         """The file the queries run on: the opened one, or the unsaved entries."""
         if self._view is None:
@@ -308,16 +314,15 @@ class IIDFile:
         return self._table.entries(keys)
 
     def _load(self, keys: Iterable[int]) -> Sequence[int]:
-        if isinstance(keys, range):  # every key: valid by construction
-            if len(self.lut.fetched_keys) != len(keys):
-                self.lut.fetched_keys.update(keys)
+        if isinstance(keys, range):  # every key (range(count)): valid by construction
+            self.lut._load_all(len(keys))
             return keys
         keys = sorted({self._check_key(k) for k in keys})
         self.lut.fetched_keys.update(keys)
         return keys
 
     def _build(self) -> imkit.IidWriter:
-        writer = self._flush()
+        writer = self._modify() if self._writer is None else self._writer
         writer.set_meta_json(json.dumps(self.meta.data))
         for name, keys in self.groups._sets.items():
             writer.set_group(name, list(keys))
@@ -328,25 +333,11 @@ class IIDFile:
     def add(self, address: Optional[bytes], domain: Optional[bytes], bbox: Sequence[int],
             mask: Any, group: Optional[str] = None) -> int:
         """Add an entry (label ``address`` in ``domain``, segment ``bbox`` + ``mask``, optional
-        ``group``); returns its key. Shapes and the box are checked here; the mask is copied
-        and encoded, in parallel with the other pending ones, when the file is next built."""
-        if address is not None and not isinstance(address, bytes):
-            raise ValueError("'iid' must be encoded as bytes")
-        if domain is not None and not isinstance(domain, bytes):
-            raise ValueError("'domain' must be encoded as bytes")
-        if len(bbox) != 4:
-            raise ValueError(f"bbox must be (minr, minc, maxr, maxc), got {bbox}")
-        box = minr, minc, maxr, maxc = int(bbox[0]), int(bbox[1]), int(bbox[2]), int(bbox[3])
-        if min(box) < 0 or max(box) > 65535:
-            raise ValueError(f"bbox must be (minr, minc, maxr, maxc) within 0..65535, got {bbox}")
-        if type(mask) is not np.ndarray:
-            mask = np.asarray(mask)
-        if mask.shape != (maxr - minr, maxc - minc) or minr == maxr or minc == maxc:
-            raise ValueError(f"Mask shape must match bounding box: mask {mask.shape}, box {box}")
-        # A private copy: the entry is what the mask held at add(), as in the reference.
-        mask = mask.copy() if mask.dtype in _MASK_DTYPES else mask != 0
-        key = len(self._modify()) + len(self._pending)
-        self._pending.append((address or b"", mask, box, domain or b""))
+        ``group``); returns its key. Labels, box and mask shape are checked here and the mask
+        is copied; masks are split, in parallel, when the file is next built."""
+        if self._writer is None or self._view is not None:
+            self._modify()
+        key = self._writer.stage(address, domain, bbox, mask)
         if group:
             self.groups._sets.setdefault(group, set()).add(key)
         return key
@@ -387,10 +378,10 @@ class IIDFile:
                 chosen = [keys] if isinstance(keys, (int, np.integer)) else keys
         return self._entries(self._load(chosen))
 
-    def _candidates(self, groups: Any) -> List[int]:
+    def _candidates(self, groups: Any) -> Sequence[int]:
         if isinstance(groups, str):
             groups = [groups]
-        return self.groups._keys(groups) if groups else list(range(self._count()))
+        return self.groups._keys(groups) if groups else range(self._count())
 
     def look_for(self, addresses: Any, domains: Any = None, groups: Any = None,
                  segs: bool = False) -> List[LookupTableEntry]:
