@@ -548,9 +548,13 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let band = self.options.band_rows.max(1);
         std::thread::scope(|scope| {
             let (bands, composed) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            // Written buffers come back for the next bands (composing writes every byte, so
+            // they need no clearing, and no fresh pages are touched per band).
+            let (give_back, written) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
             let writer = scope.spawn(move || -> Result<()> {
                 for buf in composed {
                     sink.write_rows(&buf)?;
+                    let _ = give_back.try_send(buf);
                 }
                 Ok(())
             });
@@ -562,7 +566,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     .iter()
                     .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
                     .collect();
-                let mut buf = Vec::new();
+                let mut buf = written.try_recv().unwrap_or_default();
                 let composed = to_usize(n).and_then(|n| {
                     buf.resize(n * row_bytes, 0);
                     crate::threads::install(|| {

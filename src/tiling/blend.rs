@@ -272,7 +272,8 @@ struct Scratch {
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
 /// `format`) from `tiles`, accumulated in slice order. Pixels no tile covers get `fill` (one
-/// encoded pixel). Rows are computed in parallel on the current pool.
+/// encoded pixel); every byte of `out` is written. Rows are computed in parallel on the current
+/// pool.
 pub fn compose_rows(
     tiles: &[&BlendTile],
     blend: Blend,
