@@ -456,13 +456,15 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             (self.function)(&tile, &mut out)?;
         }
         drop(input);
-        Ok(BlendTile::new(
+        let tile = BlendTile::new(
             output,
             out_rect,
             self.options.blend,
             self.plan.output_size(),
             self.overlaps,
-        ))
+        );
+        // Held in bands of output rows, so that emitting frees it band by band.
+        Ok(tile.in_chunks(to_usize(self.options.band_rows.max(1))?))
     }
 
     /// Every cell of grid row `row`, in column order; the first failing column is reported.
@@ -528,8 +530,15 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
 
     /// Blends output rows `from..to` from `tiles` (grid order) on the pool, a band at a time,
     /// and hands them to `sink` on a thread of their own, so encoding one band overlaps
-    /// blending the next.
-    fn emit(&self, tiles: &[BlendTile], from: u64, to: u64, sink: &mut dyn RowSink) -> Result<()> {
+    /// blending the next. The rows of each band are released from the tiles once composed
+    /// (tiles left without rows are removed), so memory shrinks as the output is written.
+    fn emit(
+        &self,
+        tiles: &mut Vec<BlendTile>,
+        from: u64,
+        to: u64,
+        sink: &mut dyn RowSink,
+    ) -> Result<()> {
         if from >= to {
             return Ok(());
         }
@@ -539,9 +548,13 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let band = self.options.band_rows.max(1);
         std::thread::scope(|scope| {
             let (bands, composed) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+            // Written buffers come back for the next bands (composing writes every byte, so
+            // they need no clearing, and no fresh pages are touched per band).
+            let (give_back, written) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
             let writer = scope.spawn(move || -> Result<()> {
                 for buf in composed {
                     sink.write_rows(&buf)?;
+                    let _ = give_back.try_send(buf);
                 }
                 Ok(())
             });
@@ -553,7 +566,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     .iter()
                     .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
                     .collect();
-                let mut buf = Vec::new();
+                let mut buf = written.try_recv().unwrap_or_default();
                 let composed = to_usize(n).and_then(|n| {
                     buf.resize(n * row_bytes, 0);
                     crate::threads::install(|| {
@@ -576,6 +589,10 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     break; // the writer failed: its error is reported below
                 }
                 y += n;
+                if let Err(e) = release_rows_above(tiles, y) {
+                    result = Err(e);
+                    break;
+                }
             }
             drop(bands);
             let written = writer
@@ -584,6 +601,19 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             result.and(written)
         })
     }
+}
+
+/// Drops the rows above `y` from `tiles`, removing the tiles left without rows (the order of
+/// the others is kept).
+fn release_rows_above(tiles: &mut Vec<BlendTile>, y: u64) -> Result<()> {
+    let mut kept = Vec::with_capacity(tiles.len());
+    for mut tile in tiles.drain(..) {
+        if tile.drop_rows_above(y)? {
+            kept.push(tile);
+        }
+    }
+    *tiles = kept;
+    Ok(())
 }
 
 /// Where output rows go, top to bottom, whole packed rows at a time.
@@ -660,7 +690,7 @@ pub fn run(
         // this row are read and processed.
         let ready = grid.rows().cell_range(row).start * options.scale;
         let (emitted, fresh) = std::thread::scope(|scope| {
-            let emitting = scope.spawn(|| run.emit(&held, done_rows, ready, sink));
+            let emitting = scope.spawn(|| run.emit(&mut held, done_rows, ready, sink));
             let fresh = run.cell_row(row);
             let emitted = emitting
                 .join()
@@ -670,17 +700,11 @@ pub fn run(
         emitted?;
         let fresh = fresh?;
         done_rows = done_rows.max(ready);
-        let mut kept = Vec::with_capacity(held.len() + fresh.len());
-        for mut tile in held.drain(..) {
-            if tile.drop_rows_above(done_rows)? {
-                kept.push(tile);
-            }
-        }
-        kept.extend(fresh);
-        held = kept;
+        release_rows_above(&mut held, done_rows)?;
+        held.extend(fresh);
         progress.report((row + 1) * grid.cols().count(), total)?;
     }
-    run.emit(&held, done_rows, height, sink)?;
+    run.emit(&mut held, done_rows, height, sink)?;
     Ok(())
 }
 

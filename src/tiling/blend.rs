@@ -107,10 +107,19 @@ pub(super) fn axis_weights(
 }
 
 /// A tile placed on the output with its per-axis weights. `rect` may reach past the output
-/// (padded cells); only the part inside is used.
+/// (padded cells); only the part inside is used. The rows are held in chunks so that rows
+/// already composed can be released without copying the others ([`BlendTile::in_chunks`],
+/// [`BlendTile::drop_rows_above`]).
 pub struct BlendTile {
+    /// The rows still held (the top moves down as rows are dropped).
     rect: Rect,
-    image: Image,
+    /// The tile's first row on the output: row 0 of the first chunk and of `wy`.
+    origin: u64,
+    row_bytes: usize,
+    chunk_rows: usize,
+    /// Consecutive chunks of `chunk_rows` rows (the last may be shorter); dropped chunks are
+    /// empty.
+    chunks: Vec<Vec<u8>>,
     wx: Vec<f32>,
     wy: Vec<f32>,
 }
@@ -129,8 +138,26 @@ impl BlendTile {
             wx: axis_weights(blend, rect.left, rect.right, width, overlap.1),
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
-            image,
+            origin: rect.top,
+            row_bytes: image.width() * image.format().bytes_per_pixel(),
+            chunk_rows: image.height().max(1),
+            chunks: vec![image.into_vec()],
         }
+    }
+
+    /// The same tile with its rows re-held in chunks of `rows` rows (one copy), so that
+    /// [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time.
+    pub fn in_chunks(mut self, rows: usize) -> BlendTile {
+        let rows = rows.max(1);
+        if self.chunks.len() == 1 && rows < self.chunk_rows {
+            let whole = std::mem::take(&mut self.chunks[0]);
+            self.chunks = whole
+                .chunks(rows * self.row_bytes.max(1))
+                .map(<[u8]>::to_vec)
+                .collect();
+            self.chunk_rows = rows;
+        }
+        self
     }
 
     /// The same tile with every weight multiplied by `weight` (its weight along the depth
@@ -147,48 +174,106 @@ impl BlendTile {
         self.rect
     }
 
-    /// Forgets the rows above `y` (already composed), keeping the weights of the others.
-    /// Returns false when no row is left.
+    /// Forgets the rows above `y` (already composed), freeing the chunks wholly above it and
+    /// keeping the weights of the others. Returns false when no row is left.
     pub fn drop_rows_above(&mut self, y: u64) -> Result<bool> {
         if y >= self.rect.bottom {
+            self.chunks.clear();
             return Ok(false);
         }
         if y <= self.rect.top {
             return Ok(true);
         }
-        let skip = (y - self.rect.top) as usize;
-        let (w, h) = (self.image.width(), self.image.height());
-        let row_bytes = w * self.image.format().bytes_per_pixel();
-        let mut rest = self.image.data()[skip * row_bytes..].to_vec();
-        rest.shrink_to_fit();
-        self.image = Image::from_vec(w, h - skip, self.image.format(), rest)?;
-        self.wy.drain(..skip);
+        let gone = ((y - self.origin) as usize / self.chunk_rows).min(self.chunks.len());
+        self.chunks[..gone].iter_mut().for_each(|c| *c = Vec::new());
         self.rect.top = y;
         Ok(true)
     }
-}
 
-fn get(dtype: PixelType, bytes: &[u8]) -> f32 {
-    match dtype {
-        PixelType::U8 => bytes[0] as f32,
-        PixelType::U16 => u16::from_ne_bytes([bytes[0], bytes[1]]) as f32,
-        _ => f32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+    /// Packed pixels of output row `y` (within the remaining rows).
+    fn row(&self, y: u64) -> &[u8] {
+        let i = (y - self.origin) as usize;
+        let at = (i % self.chunk_rows) * self.row_bytes;
+        &self.chunks[i / self.chunk_rows][at..at + self.row_bytes]
+    }
+
+    /// The tile's columns inside an output of `width` pixels, as a range.
+    fn span(&self, width: u64) -> (usize, usize) {
+        (self.rect.left as usize, self.rect.right.min(width) as usize)
     }
 }
 
-fn put(dtype: PixelType, v: f32, out: &mut [u8]) {
-    match dtype {
-        PixelType::U8 => out[0] = v.round().clamp(0.0, 255.0) as u8,
-        PixelType::U16 => {
-            out.copy_from_slice(&(v.round().clamp(0.0, 65535.0) as u16).to_ne_bytes())
-        }
-        _ => out.copy_from_slice(&v.to_ne_bytes()),
+/// A sample type the weighted modes blend, read and written in native byte order.
+trait Sample {
+    const SIZE: usize;
+    fn load(bytes: &[u8]) -> f32;
+    fn store(v: f32, out: &mut [u8]);
+}
+
+/// `v.round().clamp(0.0, max) as u32` (half away from zero) without the `roundf` call: after
+/// clamping, `v - trunc(v)` is exact (Sterbenz), and NaN gives 0 as the cast does.
+fn round_clamped(v: f32, max: f32) -> u32 {
+    let v = v.clamp(0.0, max);
+    let whole = v as u32;
+    whole + u32::from(v - whole as f32 >= 0.5)
+}
+
+impl Sample for u8 {
+    const SIZE: usize = 1;
+    fn load(bytes: &[u8]) -> f32 {
+        bytes[0] as f32
     }
+    fn store(v: f32, out: &mut [u8]) {
+        out[0] = round_clamped(v, 255.0) as u8;
+    }
+}
+
+impl Sample for u16 {
+    const SIZE: usize = 2;
+    fn load(bytes: &[u8]) -> f32 {
+        u16::from_ne_bytes([bytes[0], bytes[1]]) as f32
+    }
+    fn store(v: f32, out: &mut [u8]) {
+        out.copy_from_slice(&(round_clamped(v, 65535.0) as u16).to_ne_bytes());
+    }
+}
+
+impl Sample for f32 {
+    const SIZE: usize = 4;
+    fn load(bytes: &[u8]) -> f32 {
+        f32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+    fn store(v: f32, out: &mut [u8]) {
+        out.copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+/// Sets every pixel of `out` to `fill` (one encoded pixel).
+fn fill_pixels(out: &mut [u8], fill: &[u8]) {
+    match fill.split_first() {
+        Some((&b, rest)) if rest.iter().all(|&r| r == b) => out.fill(b),
+        _ => out
+            .chunks_exact_mut(fill.len())
+            .for_each(|px| px.copy_from_slice(fill)),
+    }
+}
+
+/// Per-thread buffers of [`weighted_row`], reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    count: Vec<u16>,
+    /// Runs of equal coverage: (start, end, tiles covering, offset into the mixed buffers).
+    runs: Vec<(usize, usize, u16, usize)>,
+    base: Vec<f32>,
+    acc: Vec<f32>,
+    wsum: Vec<f32>,
+    seen: Vec<bool>,
 }
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
 /// `format`) from `tiles`, accumulated in slice order. Pixels no tile covers get `fill` (one
-/// encoded pixel). Rows are computed in parallel on the current pool.
+/// encoded pixel); every byte of `out` is written. Rows are computed in parallel on the current
+/// pool.
 pub fn compose_rows(
     tiles: &[&BlendTile],
     blend: Blend,
@@ -200,100 +285,142 @@ pub fn compose_rows(
 ) {
     let bpp = format.bytes_per_pixel();
     let row_bytes = width as usize * bpp;
-    out.par_chunks_mut(row_bytes)
-        .enumerate()
-        .for_each(|(i, row)| {
+    out.par_chunks_mut(row_bytes).enumerate().for_each_init(
+        Scratch::default,
+        |scratch, (i, row)| {
             let y = y0 + i as u64;
             let over: Vec<&BlendTile> = tiles
                 .iter()
                 .copied()
                 .filter(|t| t.rect.top <= y && y < t.rect.bottom)
                 .collect();
-            for px in row.chunks_exact_mut(bpp) {
-                px.copy_from_slice(fill);
-            }
             if blend == Blend::Overwrite {
+                fill_pixels(row, fill);
                 for t in over {
-                    let (l, r) = (t.rect.left, t.rect.right.min(width));
-                    let src = t.image.view().row((y - t.rect.top) as usize);
-                    row[l as usize * bpp..r as usize * bpp]
-                        .copy_from_slice(&src[..(r - l) as usize * bpp]);
+                    let (l, r) = t.span(width);
+                    row[l * bpp..r * bpp].copy_from_slice(&t.row(y)[..(r - l) * bpp]);
                 }
                 return;
             }
-            weighted_row(&over, format, width, y, row);
-        });
+            let c = format.channels;
+            let width = width as usize;
+            match format.dtype {
+                PixelType::U8 => weighted_row::<u8>(&over, c, width, y, fill, row, scratch),
+                PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
+                _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
+            }
+        },
+    );
 }
 
 /// One row of the weighted mean, as `base + sum(w * (v - base)) / sum(w)`, `base` being the
 /// first tile's sample: where every tile holds the same value the result is that value
 /// exactly, for float samples too (a plain `sum(w * v) / sum(w)` can be off by an ulp).
-/// Runs covered by a single tile are that tile's pixels (the formula gives them exactly).
-fn weighted_row(over: &[&BlendTile], format: PixelFormat, width: u64, y: u64, row: &mut [u8]) {
-    let bpp = format.bytes_per_pixel();
-    let sample = format.dtype.size();
-    let c = format.channels;
-    let w = width as usize;
-    let mut count = vec![0u16; w];
+/// Runs covered by a single tile are that tile's pixels (the formula gives them exactly);
+/// runs no tile covers get the fill.
+fn weighted_row<S: Sample>(
+    over: &[&BlendTile],
+    c: usize,
+    width: usize,
+    y: u64,
+    fill: &[u8],
+    row: &mut [u8],
+    s: &mut Scratch,
+) {
+    let bpp = c * S::SIZE;
+    s.count.clear();
+    s.count.resize(width, 0);
     for t in over {
-        for n in &mut count[t.rect.left as usize..t.rect.right.min(width) as usize] {
+        let (l, r) = t.span(width as u64);
+        for n in &mut s.count[l..r] {
             *n = n.saturating_add(1);
         }
     }
-    // Single-contributor runs: plain copies.
-    for t in over {
-        let src = t.image.view().row((y - t.rect.top) as usize);
-        let (l, r) = (t.rect.left as usize, t.rect.right.min(width) as usize);
-        let mut x = l;
-        while x < r {
-            if count[x] != 1 {
-                x += 1;
-                continue;
-            }
-            let start = x;
-            while x < r && count[x] == 1 {
-                x += 1;
-            }
-            row[start * bpp..x * bpp].copy_from_slice(&src[(start - l) * bpp..(x - l) * bpp]);
+    s.runs.clear();
+    let mut mixed = 0;
+    let mut x = 0;
+    while x < width {
+        let (start, n) = (x, s.count[x]);
+        while x < width && s.count[x] == n {
+            x += 1;
+        }
+        s.runs.push((start, x, n, mixed));
+        if n >= 2 {
+            mixed += x - start;
         }
     }
-    let mut base = vec![0f32; w * c];
-    let mut acc = vec![0f32; w * c];
-    let mut wsum = vec![0f32; w];
-    let mut seen = vec![false; w];
+    for &(start, end, n, _) in &s.runs {
+        if n == 0 {
+            fill_pixels(&mut row[start * bpp..end * bpp], fill);
+        }
+    }
+    // Each pixel of a single-tile run lies in exactly one tile (abutting tiles share a run).
     for t in over {
-        let wy = t.wy[(y - t.rect.top) as usize];
-        let src = t.image.view().row((y - t.rect.top) as usize);
-        for x in t.rect.left as usize..t.rect.right.min(width) as usize {
-            if count[x] < 2 {
+        let (l, r) = t.span(width as u64);
+        let src = t.row(y);
+        let first = s.runs.partition_point(|run| run.1 <= l);
+        for &(start, end, n, _) in s.runs[first..].iter().take_while(|run| run.0 < r) {
+            let (a, b) = (start.max(l), end.min(r));
+            if n == 1 {
+                row[a * bpp..b * bpp].copy_from_slice(&src[(a - l) * bpp..(b - l) * bpp]);
+            }
+        }
+    }
+    if mixed == 0 {
+        return;
+    }
+    for buf in [&mut s.base, &mut s.acc] {
+        buf.clear();
+        buf.resize(mixed * c, 0.0);
+    }
+    s.wsum.clear();
+    s.wsum.resize(mixed, 0.0);
+    s.seen.clear();
+    s.seen.resize(mixed, false);
+    for t in over {
+        let (l, r) = t.span(width as u64);
+        let wy = t.wy[(y - t.origin) as usize];
+        let src = t.row(y);
+        let first = s.runs.partition_point(|run| run.1 <= l);
+        for &(start, end, n, off) in s.runs[first..].iter().take_while(|run| run.0 < r) {
+            if n < 2 {
                 continue;
             }
-            let k = x - t.rect.left as usize;
-            let wt = t.wx[k] * wy;
-            wsum[x] += wt;
-            let first = !std::mem::replace(&mut seen[x], true);
-            for ch in 0..c {
-                let at = (k * c + ch) * sample;
-                let v = get(format.dtype, &src[at..at + sample]);
-                if first {
-                    base[x * c + ch] = v;
+            for x in start.max(l)..end.min(r) {
+                let k = x - l;
+                let j = x - start + off;
+                let wt = t.wx[k] * wy;
+                s.wsum[j] += wt;
+                let px = &src[k * bpp..(k + 1) * bpp];
+                let first = !std::mem::replace(&mut s.seen[j], true);
+                let (base, acc) = (&mut s.base[j * c..][..c], &mut s.acc[j * c..][..c]);
+                for ch in 0..c {
+                    let v = S::load(&px[ch * S::SIZE..]);
+                    if first {
+                        base[ch] = v;
+                    }
+                    acc[ch] += wt * (v - base[ch]);
                 }
-                acc[x * c + ch] += wt * (v - base[x * c + ch]);
             }
         }
     }
-    for x in (0..w).filter(|&x| count[x] >= 2) {
-        let wt = wsum[x];
-        for ch in 0..c {
-            let i = x * c + ch;
-            let at = i * sample;
+    for &(start, end, n, off) in &s.runs {
+        if n < 2 {
+            continue;
+        }
+        for x in start..end {
+            let j = x - start + off;
+            let wt = s.wsum[j];
+            let px = &mut row[x * bpp..(x + 1) * bpp];
             // Weights are positive, so wt > 0; the guard only keeps the fill otherwise.
-            if wt > 0.0 {
-                put(
-                    format.dtype,
-                    base[i] + acc[i] / wt,
-                    &mut row[at..at + sample],
-                );
+            if wt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                fill_pixels(px, fill);
+                continue;
+            }
+            for ch in 0..c {
+                let i = j * c + ch;
+                let at = ch * S::SIZE;
+                S::store(s.base[i] + s.acc[i] / wt, &mut px[at..at + S::SIZE]);
             }
         }
     }
