@@ -8,6 +8,7 @@
 //! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's.
 
 use std::io::Write;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -17,20 +18,34 @@ use super::deflate::{self, adler32_combine, ZLIB_HEADER};
 /// cost nothing, small enough that a 4K frame gives every core many segments.
 const SEGMENT_BYTES: usize = 256 << 10;
 
-/// The filter heuristic's cost of a filtered row: the sum of absolute signed bytes (libpng's
-/// measure) over the bytes that differ from the byte one pixel (`bpp` bytes) before. Bytes
-/// that repeat the previous pixel's cost nothing, since runs of repeated pixels become long
-/// matches: on repeating patterns (gradients, synthetic images) this picks the filter that
-/// makes the row periodic, where the plain sum picked Paeth and left the output 4x larger.
-fn cost(row: &[u8], bpp: usize) -> u64 {
-    let head: u64 = row[..bpp.min(row.len())]
-        .iter()
-        .map(|&b| (b as i8).unsigned_abs() as u64)
-        .sum();
-    let rest = row.get(bpp..).unwrap_or_default();
-    let tail: u64 = rest
+/// Bytes of each stretch of a row the filter choice looks at, and the stride between
+/// stretches: the choice is made on a quarter of a long row and applied to all of it (four
+/// times fewer candidate bytes computed and costed, for files 0.1% larger on photographs).
+const SAMPLE_BYTES: usize = 512;
+/// See [`SAMPLE_BYTES`].
+const SAMPLE_STRIDE: usize = 2048;
+
+/// The filter heuristic's cost of filtered bytes: the sum of absolute signed bytes (libpng's
+/// measure) over the bytes that differ from the byte one pixel (`bpp` bytes) before; the
+/// first `bpp` bytes only serve as that context unless `head` (the row's start, where they
+/// count in full). Bytes that repeat the previous pixel's cost nothing, since runs of
+/// repeated pixels become long matches: on repeating patterns (gradients, synthetic images)
+/// this picks the filter that makes the row periodic, where the plain sum picked Paeth and
+/// left the output 4x larger.
+fn cost(filtered: &[u8], bpp: usize, head: bool) -> u64 {
+    let lead = bpp.min(filtered.len());
+    let first: u64 = if head {
+        filtered[..lead]
+            .iter()
+            .map(|&b| (b as i8).unsigned_abs() as u64)
+            .sum()
+    } else {
+        0
+    };
+    // Partial sums of at most 4096 bytes fit in u32, which keeps the loop vectorised.
+    let rest: u64 = filtered[lead..]
         .chunks(4096)
-        .zip(row.chunks(4096))
+        .zip(filtered.chunks(4096))
         .map(|(part, before)| {
             part.iter()
                 .zip(before)
@@ -44,7 +59,7 @@ fn cost(row: &[u8], bpp: usize) -> u64 {
                 .sum::<u32>() as u64
         })
         .sum();
-    head + tail
+    first + rest
 }
 
 /// Paeth's predictor, branch-free so the row loop vectorises.
@@ -62,47 +77,67 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
+/// Writes bytes `range` of row `raw` (whose row above is `prev`) filtered with PNG filter
+/// `filter` (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth) to `out`.
+fn apply(filter: u8, raw: &[u8], prev: &[u8], bpp: usize, range: Range<usize>, out: &mut [u8]) {
+    let out = &mut out[..range.len()];
+    // The first pixel has no left neighbour (zeros); after it every byte depends on the raw
+    // rows only, so each filter's loop has no carried dependency and vectorises.
+    let split = range.end.min(range.start.max(bpp));
+    for (o, j) in out.iter_mut().zip(range.start..split) {
+        let (x, b) = (raw[j], prev[j]);
+        *o = match filter {
+            0 | 1 => x,
+            3 => x.wrapping_sub(b / 2),
+            _ => x.wrapping_sub(b),
+        };
+    }
+    let (x, a) = (&raw[split..range.end], &raw[split - bpp..range.end - bpp]);
+    let (b, c) = (&prev[split..range.end], &prev[split - bpp..range.end - bpp]);
+    let out = &mut out[split - range.start..];
+    match filter {
+        0 => out.copy_from_slice(x),
+        1 => out
+            .iter_mut()
+            .zip(x.iter().zip(a))
+            .for_each(|(o, (&x, &a))| *o = x.wrapping_sub(a)),
+        2 => out
+            .iter_mut()
+            .zip(x.iter().zip(b))
+            .for_each(|(o, (&x, &b))| *o = x.wrapping_sub(b)),
+        3 => out
+            .iter_mut()
+            .zip(x.iter().zip(a.iter().zip(b)))
+            .for_each(|(o, (&x, (&a, &b)))| {
+                *o = x.wrapping_sub(((a as u16 + b as u16) >> 1) as u8)
+            }),
+        _ => out
+            .iter_mut()
+            .zip(x.iter().zip(a).zip(b.iter().zip(c)))
+            .for_each(|(o, ((&x, &a), (&b, &c)))| *o = x.wrapping_sub(paeth(a, b, c))),
+    }
+}
+
 /// Filters `raw` (whose row above is `prev`) into `out` (filter byte + row) with the filter
-/// of least cost; `scratch` holds the four candidate rows.
-fn filter_row(raw: &[u8], prev: &[u8], bpp: usize, out: &mut [u8], scratch: &mut [Vec<u8>; 4]) {
+/// of least cost on the sampled stretches of the row; `scratch` holds one candidate stretch.
+fn filter_row(raw: &[u8], prev: &[u8], bpp: usize, out: &mut [u8], scratch: &mut Vec<u8>) {
     let n = raw.len();
-    for s in scratch.iter_mut() {
-        s.resize(n, 0);
-    }
-    let [sub, up, avg, pth] = scratch;
-    let head = bpp.min(n);
-    for i in 0..head {
-        let (x, b) = (raw[i], prev[i]);
-        sub[i] = x;
-        up[i] = x.wrapping_sub(b);
-        avg[i] = x.wrapping_sub(b / 2);
-        pth[i] = x.wrapping_sub(b);
-    }
-    // Each output byte depends on the raw rows only, so the loop has no carried dependency.
-    let inputs = raw[head..]
-        .iter()
-        .zip(&raw[..n - head])
-        .zip(prev[head..].iter().zip(&prev[..n - head]));
-    let outputs = sub[head..]
-        .iter_mut()
-        .zip(up[head..].iter_mut())
-        .zip(avg[head..].iter_mut().zip(pth[head..].iter_mut()));
-    for (((&x, &a), (&b, &c)), ((s, u), (v, p))) in inputs.zip(outputs) {
-        *s = x.wrapping_sub(a);
-        *u = x.wrapping_sub(b);
-        *v = x.wrapping_sub(((a as u16 + b as u16) >> 1) as u8);
-        *p = x.wrapping_sub(paeth(a, b, c));
-    }
-    let candidates: [&[u8]; 5] = [raw, sub, up, avg, pth];
     let mut best = (u64::MAX, 0);
-    for (k, row) in candidates.iter().enumerate() {
-        let c = cost(row, bpp);
-        if c < best.0 {
-            best = (c, k);
+    for filter in 0..5 {
+        let mut total = 0;
+        for start in (0..n).step_by(SAMPLE_STRIDE) {
+            // From one pixel earlier, so the stretch's first bytes have their context.
+            let range = start.saturating_sub(bpp)..(start + SAMPLE_BYTES).min(n);
+            scratch.resize(range.len(), 0);
+            apply(filter, raw, prev, bpp, range, scratch);
+            total += cost(scratch, bpp, start == 0);
+        }
+        if total < best.0 {
+            best = (total, filter);
         }
     }
-    out[0] = best.1 as u8;
-    out[1..].copy_from_slice(candidates[best.1]);
+    out[0] = best.1;
+    apply(best.1, raw, prev, bpp, 0..n, &mut out[1..]);
 }
 
 /// One compressed segment: its deflate bytes, the Adler-32 of its filtered bytes and their
@@ -118,7 +153,7 @@ struct Segment {
 fn segment(rows: &[u8], prev: &[u8], row_len: usize, bpp: usize, last: bool) -> Segment {
     let count = rows.len() / row_len;
     let mut filtered = vec![0u8; count * (row_len + 1)];
-    let mut scratch: [Vec<u8>; 4] = Default::default();
+    let mut scratch = Vec::new();
     for (y, out) in filtered.chunks_exact_mut(row_len + 1).enumerate() {
         let above = if y == 0 {
             prev
