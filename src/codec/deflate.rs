@@ -3,7 +3,8 @@
 //! matches found greedily (runs of the previous byte first, zlib's `Z_RLE` idea, which suits
 //! filtered PNG rows; otherwise the last earlier position with the same four bytes, through a
 //! one-entry hash table, zlib's level-1 idea), closed by an empty stored block so it ends on a
-//! byte boundary; the last segment's block is final. Concatenated after [`ZLIB_HEADER`] and
+//! byte boundary; the last segment's block is final. Only matches are kept as tokens: the
+//! literals between them are read back from the input when the block is written. Concatenated after [`ZLIB_HEADER`] and
 //! followed by the big-endian Adler-32 of the whole input (per-segment checksums joined with
 //! [`adler32_combine`]) they form one valid zlib stream. The bytes depend only on the segment
 //! contents, never on the thread count.
@@ -377,8 +378,14 @@ fn tokenize(data: &[u8], lit_freqs: &mut [u32], dist_freqs: &mut [u32]) -> Vec<M
     let mut start = 0;
     let mut i = 1;
     while i + 8 <= n {
+        let mut window = run_start(load64(data, i - 1));
+        // Windows without a run are skipped up to the next due probe.
+        while window.is_none() && i < next_probe && i + 13 <= n {
+            i = (i + 5).min(next_probe);
+            window = run_start(load64(data, i - 1));
+        }
         let limit = |at: usize| (n - at).min(MAX_MATCH);
-        let run = run_start(load64(data, i - 1)).map(|k| {
+        let run = window.map(|k| {
             let at = i + k;
             (at, match_length(data, at - 1, at, limit(at)), 1)
         });

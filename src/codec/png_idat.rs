@@ -5,7 +5,8 @@
 //! depend only on the pixels, never on the thread count.
 //!
 //! Filters: per row the one of None, Sub, Up, Average and Paeth with the least sum of absolute
-//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's.
+//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's,
+//! measured on evenly spread stretches covering a quarter of the row.
 
 use std::io::Write;
 use std::ops::Range;
