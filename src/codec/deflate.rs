@@ -665,6 +665,20 @@ mod tests {
     }
 
     #[test]
+    fn run_start_is_the_first_position_repeating_the_byte_before_thrice() {
+        // Bytes from a two-letter alphabet make runs at every offset.
+        let data = sample(20_000, 5)
+            .iter()
+            .map(|&b| b & 1)
+            .collect::<Vec<u8>>();
+        for w in data.windows(8) {
+            let naive = (0..5).find(|&k| w[k + 1..k + 4].iter().all(|&b| b == w[k]));
+            let window = u64::from_le_bytes(w.try_into().unwrap());
+            assert_eq!(run_start(window), naive, "{w:?}");
+        }
+    }
+
+    #[test]
     fn adler_combines_like_one_pass() {
         let data = sample(70_001, 3);
         let (a, b) = data.split_at(12_345);
