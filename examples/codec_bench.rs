@@ -1,10 +1,11 @@
 //! Timing driver for benches/all.sh: imkit's PNG (u8, u16), EXR and NPY writes and reads on
 //! 4096x2160 RGB frames at 1 and all threads. Writes the frames as .npy for the Python peers
-//! first. Prints `name seconds bytes` lines (best of RUNS).
+//! first (and reads them back from there on later runs). Prints `name seconds bytes` lines
+//! (best of RUNS).
 //!
-//! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all); for profiles:
-//! png_write and exr_read repeat one operation five times, exr_write and exr_write_u8 RUNS
-//! times
+//! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all); for profilers
+//! (callgrind): png_write (one in-memory PNG encode of the top quarter of the u8 and u16
+//! frames at 1 thread), exr_read (five reads), exr_write and exr_write_u8 (RUNS writes)
 
 #[path = "common/frames.rs"]
 mod frames;
@@ -53,6 +54,23 @@ fn u8_as_f32(src: &Image) -> Image {
     img
 }
 
+/// The f32, u8 and u16 frames: read from DIR's .npy files when a run wrote them, else made
+/// and written there.
+fn frames(dir: &Path) -> [Image; 3] {
+    let paths = ["f32", "u8", "u16"].map(|name| dir.join(format!("frame_{name}.npy")));
+    if paths.iter().all(|p| p.exists()) {
+        return paths.map(|p| npy::read_file(&p).unwrap().into_image().unwrap());
+    }
+    let f32img = frame_f32();
+    let u8img = quantised(&f32img, PixelType::U8);
+    let u16img = quantised(&f32img, PixelType::U16);
+    let images = [f32img, u8img, u16img];
+    for (path, img) in paths.iter().zip(&images) {
+        npy::write_file(path, &NdArray::from_image(&img.view())).unwrap();
+    }
+    images
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(
@@ -65,28 +83,17 @@ fn main() {
         _ => vec!["png", "exr", "npy"],
     };
     std::fs::create_dir_all(&dir).unwrap();
-    let f32img = frame_f32();
-    let u8img = quantised(&f32img, PixelType::U8);
-    let u16img = quantised(&f32img, PixelType::U16);
-    for (name, img) in [("u8", &u8img), ("u16", &u16img), ("f32", &f32img)] {
-        let path = dir.join(format!("frame_{name}.npy"));
-        if !path.exists() {
-            npy::write_file(&path, &NdArray::from_image(&img.view())).unwrap();
-        }
-    }
+    let [f32img, u8img, u16img] = frames(&dir);
     if cases.contains(&"png") {
         write_read(runs, "png_u8", &dir.join("imkit_u8.png"), &u8img);
         write_read(runs, "png_u16", &dir.join("imkit_u16.png"), &u16img);
     }
     if cases.contains(&"png_write") {
         imkit::threads::set_num_threads(1).unwrap();
-        for _ in 0..5 {
-            codec::write_image(
-                dir.join("imkit_u8.png"),
-                &u8img.view(),
-                &WriteOptions::default(),
-            )
-            .unwrap();
+        let quarter = imkit::Rect::from_xywh(0, 0, frames::W as u64, frames::H as u64 / 4);
+        for img in [&u8img, &u16img] {
+            let bytes = codec::png::encode(&img.view().crop(quarter).unwrap(), 1).unwrap();
+            println!("png_encode {} bytes", bytes.len());
         }
     }
     // exr_write_u8: samples that are u8 values / 255, like the frames of benches/compat.sh.

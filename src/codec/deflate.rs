@@ -3,7 +3,8 @@
 //! matches found greedily (runs of the previous byte first, zlib's `Z_RLE` idea, which suits
 //! filtered PNG rows; otherwise the last earlier position with the same four bytes, through a
 //! one-entry hash table, zlib's level-1 idea), closed by an empty stored block so it ends on a
-//! byte boundary; the last segment's block is final. Concatenated after [`ZLIB_HEADER`] and
+//! byte boundary; the last segment's block is final. Only matches are kept as tokens: the
+//! literals between them are read back from the input when the block is written. Concatenated after [`ZLIB_HEADER`] and
 //! followed by the big-endian Adler-32 of the whole input (per-segment checksums joined with
 //! [`adler32_combine`]) they form one valid zlib stream. The bytes depend only on the segment
 //! contents, never on the thread count.
@@ -112,33 +113,64 @@ const LENGTH_INDEX: [u8; 259] = {
     table
 };
 
-/// Little-endian bit writer.
+/// Little-endian bit writer into a buffer sized in advance: bits gather in a 64-bit word that
+/// is stored whole at each flush, after which the position advances by the whole bytes it
+/// held. At most 56 bits may be added between two flushes.
 struct Bits {
     out: Vec<u8>,
+    pos: usize,
     buffer: u64,
     count: u32,
 }
 
 impl Bits {
-    fn put(&mut self, bits: u32, n: u8) {
-        self.buffer |= (bits as u64) << self.count;
-        self.count += n as u32;
-        if self.count >= 32 {
-            self.out
-                .extend_from_slice(&(self.buffer as u32).to_le_bytes());
-            self.buffer >>= 32;
-            self.count -= 32;
+    /// A writer of at most `bytes` bytes.
+    fn with_capacity(bytes: usize) -> Bits {
+        Bits {
+            out: vec![0; bytes + 8],
+            pos: 0,
+            buffer: 0,
+            count: 0,
         }
     }
 
-    /// Pads with zero bits to a byte boundary and flushes.
+    /// Adds the low `n` bits of `bits` (no higher bit set) without flushing.
+    #[inline(always)]
+    fn add(&mut self, bits: u64, n: u32) {
+        self.buffer |= bits << self.count;
+        self.count += n;
+    }
+
+    /// Stores the gathered bits; fewer than 8 stay in the word.
+    #[inline(always)]
+    fn flush(&mut self) {
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.buffer.to_le_bytes());
+        let bytes = self.count >> 3;
+        self.pos += bytes as usize;
+        self.buffer >>= bytes * 8;
+        self.count &= 7;
+    }
+
+    /// Adds `n` bits (at most 56) and flushes.
+    #[inline(always)]
+    fn put(&mut self, bits: u64, n: u32) {
+        self.add(bits, n);
+        self.flush();
+    }
+
+    /// Pads with zero bits to a byte boundary.
     fn align(&mut self) {
-        while self.count > 0 {
-            self.out.push(self.buffer as u8);
-            self.buffer >>= 8;
-            self.count = self.count.saturating_sub(8);
-        }
+        self.flush();
+        self.pos += (self.count > 0) as usize;
         self.buffer = 0;
+        self.count = 0;
+    }
+
+    /// The bytes written, padded to a byte boundary.
+    fn finish(mut self) -> Vec<u8> {
+        self.align();
+        self.out.truncate(self.pos);
+        self.out
     }
 }
 
@@ -270,18 +302,20 @@ fn encode_lengths(lengths: &[u8]) -> Vec<(u8, u8)> {
     out
 }
 
-/// A token of the compressed stream: a literal byte (below 256) or a match, its length in
-/// the high 16 bits and its distance in the low 16.
-type Token = u32;
+/// A match and the literals before it (the bytes since the previous match or the start).
+#[derive(Clone, Copy)]
+struct Match {
+    literals: u32,
+    length: u16,
+    distance: u16,
+}
 
 /// How many bytes at `a` and `b` (`a < b`) agree, up to `limit` bytes from `b`.
 #[inline(always)]
 fn match_length(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
     let mut n = 0;
     while n + 8 <= limit {
-        let x = u64::from_le_bytes(data[a + n..a + n + 8].try_into().unwrap_or_default());
-        let y = u64::from_le_bytes(data[b + n..b + n + 8].try_into().unwrap_or_default());
-        let diff = x ^ y;
+        let diff = load64(data, a + n) ^ load64(data, b + n);
         if diff != 0 {
             return n + (diff.trailing_zeros() / 8) as usize;
         }
@@ -293,57 +327,108 @@ fn match_length(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
     n
 }
 
-/// Splits `data` into literals and greedy matches, counting symbol frequencies. Runs are
-/// checked at every byte; the hash table is probed less and less often while probes keep
-/// missing (LZ4's acceleration, at most every [`MAX_PROBE_STEP`] bytes), so data without
-/// distant repeats (filtered photographs) costs little more than runs alone.
-fn tokenize(data: &[u8], lit_freqs: &mut [u32], dist_freqs: &mut [u32]) -> Vec<Token> {
-    let mut tokens: Vec<Token> = vec![0; data.len()];
-    let mut count = 0;
+/// The eight bytes at `at`, little-endian.
+#[inline(always)]
+fn load64(data: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(data[at..at + 8].try_into().unwrap_or_default())
+}
+
+/// Offset (0..5) of the first position `i + k` at which a run starts, that is whose byte and
+/// the two after it equal the byte before, from the eight bytes `window` at `i - 1`.
+#[inline(always)]
+fn run_start(window: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Byte k of `same` is zero where byte k + 1 of the window equals byte k; byte k of `run`
+    // where bytes k..=k+3 are equal. Bytes 5..8 see past the window and are masked off.
+    let same = window ^ (window >> 8);
+    let run = same | same >> 8 | same >> 16 | 0xff_ffff << 40;
+    // The lowest flagged byte of the classic zero-byte test is exact.
+    let zero = run.wrapping_sub(ONES) & !run & (ONES << 7);
+    (zero != 0).then(|| (zero.trailing_zeros() / 8) as usize)
+}
+
+/// Adds the byte counts of `bytes` to four interleaved histograms (no store waits on the one
+/// before when bytes repeat).
+fn count_literals(bytes: &[u8], hist: &mut [[u32; 256]; 4]) {
+    let mut quads = bytes.chunks_exact(4);
+    for q in &mut quads {
+        hist[0][q[0] as usize] += 1;
+        hist[1][q[1] as usize] += 1;
+        hist[2][q[2] as usize] += 1;
+        hist[3][q[3] as usize] += 1;
+    }
+    for &b in quads.remainder() {
+        hist[0][b as usize] += 1;
+    }
+}
+
+/// Splits `data` into literals and greedy matches, counting symbol frequencies. Runs (of the
+/// byte before, distance 1) are searched eight bytes at a time; the hash table is probed less
+/// and less often while probes keep missing (LZ4's acceleration, at most every
+/// [`MAX_PROBE_STEP`] bytes), so data without distant repeats (filtered photographs) costs
+/// little more than runs alone. The last few bytes are literals.
+fn tokenize(data: &[u8], lit_freqs: &mut [u32], dist_freqs: &mut [u32]) -> Vec<Match> {
+    let n = data.len();
+    let mut matches = Vec::new();
+    let mut hist = [[0u32; 256]; 4];
     // Position + 1 of the last place each hash was seen (0: never).
     let mut table = vec![0u32; 1 << HASH_BITS];
     let (mut next_probe, mut misses) = (0, 0);
-    let mut i = 0;
-    while i < data.len() {
-        let b = data[i];
-        let limit = (data.len() - i).min(MAX_MATCH);
-        let mut best = (0, 0);
-        if i > 0 && limit >= MIN_MATCH && data[i - 1] == b && data[i + 1] == b && data[i + 2] == b {
-            best = (match_length(data, i - 1, i, limit), 1);
+    // The first byte not yet counted as a literal or covered by a match.
+    let mut start = 0;
+    let mut i = 1;
+    while i + 8 <= n {
+        let mut window = run_start(load64(data, i - 1));
+        // Windows without a run are skipped up to the next due probe.
+        while window.is_none() && i < next_probe && i + 13 <= n {
+            i = (i + 5).min(next_probe);
+            window = run_start(load64(data, i - 1));
         }
-        if best.0 < MIN_HASH_MATCH && limit >= MIN_HASH_MATCH && i >= next_probe {
-            let word = u32::from_le_bytes([b, data[i + 1], data[i + 2], data[i + 3]]);
-            let slot = (word.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize;
-            let seen = table[slot] as usize;
-            table[slot] = (i + 1) as u32;
+        let limit = |at: usize| (n - at).min(MAX_MATCH);
+        let run = window.map(|k| {
+            let at = i + k;
+            (at, match_length(data, at - 1, at, limit(at)), 1)
+        });
+        let mut found = run;
+        let long_run = run.is_some_and(|(_, length, _)| length >= MIN_HASH_MATCH);
+        if !long_run && i >= next_probe && n - i >= MIN_HASH_MATCH {
+            let slot = (load64(data, i) as u32).wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS);
+            let seen = table[slot as usize] as usize;
+            table[slot as usize] = (i + 1) as u32;
             let length = if seen > 0 && i + 1 - seen <= MAX_DISTANCE {
-                match_length(data, seen - 1, i, limit)
+                match_length(data, seen - 1, i, limit(i))
             } else {
                 0
             };
             if length >= MIN_HASH_MATCH {
-                best = (length, i + 1 - seen);
+                found = Some((i, length, i + 1 - seen));
                 misses = 0;
             } else {
                 misses += 1;
             }
             next_probe = i + (1 + (misses >> 4)).min(MAX_PROBE_STEP);
         }
-        let (length, distance) = best;
-        if length >= MIN_MATCH {
-            tokens[count] = (length as u32) << 16 | distance as u32;
-            lit_freqs[257 + LENGTH_INDEX[length] as usize] += 1;
-            dist_freqs[dist_code(distance)] += 1;
-            i += length;
-        } else {
-            tokens[count] = b as u32;
-            lit_freqs[b as usize] += 1;
-            i += 1;
-        }
-        count += 1;
+        let Some((at, length, distance)) = found else {
+            // The window's run candidates are checked; a due probe is not skipped.
+            i = (i + 5).min(next_probe.max(i + 1));
+            continue;
+        };
+        count_literals(&data[start..at], &mut hist);
+        matches.push(Match {
+            literals: (at - start) as u32,
+            length: length as u16,
+            distance: distance as u16,
+        });
+        lit_freqs[257 + LENGTH_INDEX[length] as usize] += 1;
+        dist_freqs[dist_code(distance)] += 1;
+        i = at + length;
+        start = i;
     }
-    tokens.truncate(count);
-    tokens
+    count_literals(&data[start.min(n)..], &mut hist);
+    for (s, f) in lit_freqs[..256].iter_mut().enumerate() {
+        *f += hist.iter().map(|h| h[s]).sum::<u32>();
+    }
+    matches
 }
 
 /// Compresses `data` as one dynamic-Huffman block. `last`: the block is final; otherwise an
@@ -351,7 +436,7 @@ fn tokenize(data: &[u8], lit_freqs: &mut [u32], dist_freqs: &mut [u32]) -> Vec<T
 pub fn compress_segment(data: &[u8], last: bool) -> Vec<u8> {
     let mut freqs = vec![0u32; LIT_CODES];
     let mut dist_freqs = vec![0u32; DIST_CODES];
-    let tokens = tokenize(data, &mut freqs, &mut dist_freqs);
+    let matches = tokenize(data, &mut freqs, &mut dist_freqs);
     freqs[END] = 1;
     let lit_lengths = code_lengths(&freqs, MAX_BITS);
     let lit_codes = codes(&lit_lengths);
@@ -378,32 +463,39 @@ pub fn compress_segment(data: &[u8], last: bool) -> Vec<u8> {
             .map_or(0, |p| p + 1),
     );
 
-    let mut bits = Bits {
-        out: Vec::with_capacity(data.len() / 2 + 1024),
-        buffer: 0,
-        count: 0,
-    };
-    bits.put(last as u32 | 2 << 1, 3);
-    bits.put((nlit - 257) as u32, 5);
-    bits.put((ndist - 1) as u32, 5);
-    bits.put((ncl - 4) as u32, 4);
+    // Bound of the block's size: header, every symbol's code, the most extra bits a match
+    // carries (5 + 13), and the closing stored block.
+    let symbol_bits =
+        |f: &[u32], l: &[u8]| -> u64 { f.iter().zip(l).map(|(&f, &l)| f as u64 * l as u64).sum() };
+    let bound_bits = 17
+        + 19 * 3
+        + cl_symbols.len() as u64 * 14
+        + symbol_bits(&freqs, &lit_lengths)
+        + symbol_bits(&dist_freqs, &dist_lengths)
+        + matches.len() as u64 * 18
+        + 64;
+    let mut bits = Bits::with_capacity((bound_bits / 8) as usize + 8);
+    bits.put(last as u64 | 2 << 1, 3);
+    bits.put((nlit - 257) as u64, 5);
+    bits.put((ndist - 1) as u64, 5);
+    bits.put((ncl - 4) as u64, 4);
     for &s in &CL_ORDER[..ncl] {
-        bits.put(cl_lengths[s] as u32, 3);
+        bits.put(cl_lengths[s] as u64, 3);
     }
     for &(s, extra) in &cl_symbols {
-        bits.put(cl_codes[s as usize], cl_lengths[s as usize]);
+        bits.add(cl_codes[s as usize] as u64, cl_lengths[s as usize] as u32);
         match s {
-            16 => bits.put(extra as u32, 2),
-            17 => bits.put(extra as u32, 3),
-            18 => bits.put(extra as u32, 7),
+            16 => bits.add(extra as u64, 2),
+            17 => bits.add(extra as u64, 3),
+            18 => bits.add(extra as u64, 7),
             _ => {}
         }
+        bits.flush();
     }
     // Symbol tables: code in the low 32 bits, bit count above; a length's entry also carries
-    // its extra bits, a distance code's entry its extra bit count only.
-    let literal: Vec<u64> = (0..256)
-        .map(|s| lit_codes[s] as u64 | (lit_lengths[s] as u64) << 32)
-        .collect();
+    // its extra bits.
+    let literal: [u64; 256] =
+        std::array::from_fn(|s| lit_codes[s] as u64 | (lit_lengths[s] as u64) << 32);
     let length_entry: Vec<u64> = (0..=MAX_MATCH)
         .map(|len| {
             let index = LENGTH_INDEX[len] as usize;
@@ -414,39 +506,55 @@ pub fn compress_segment(data: &[u8], last: bool) -> Vec<u8> {
             (code | extra_value << n) | ((n + extra) as u64) << 32
         })
         .collect();
-    let (mut buffer, mut nbits, out) = (bits.buffer, bits.count, &mut bits.out);
-    let mut put = |entry: u64| {
-        buffer |= (entry & 0xffff_ffff) << nbits;
-        nbits += (entry >> 32) as u32;
-        if nbits >= 32 {
-            out.extend_from_slice(&(buffer as u32).to_le_bytes());
-            buffer >>= 32;
-            nbits -= 32;
-        }
+    // Four literals fit between flushes when no literal code is longer than 14 bits.
+    let put_literals = if lit_lengths[..256].iter().all(|&l| l <= 14) {
+        put_literals::<4>
+    } else {
+        put_literals::<3>
     };
-    for &t in &tokens {
-        if t < 256 {
-            put(literal[t as usize]);
-            continue;
-        }
-        put(length_entry[(t >> 16) as usize]);
-        let distance = (t & 0xffff) as usize;
+    let mut pos = 0;
+    for m in &matches {
+        let literals = m.literals as usize;
+        put_literals(&mut bits, &data[pos..pos + literals], &literal);
+        pos += literals + m.length as usize;
+        let entry = length_entry[m.length as usize];
+        bits.add(entry & 0xffff_ffff, (entry >> 32) as u32);
+        let distance = m.distance as usize;
         let code = dist_code(distance);
-        let n = dist_lengths[code] as u64;
-        let extra = DIST_EXTRA[code] as u64;
+        let n = dist_lengths[code] as u32;
         let extra_value = (distance - DIST_BASE[code] as usize) as u64;
-        put(dist_codes[code] as u64 | extra_value << n | (n + extra) << 32);
+        bits.add(
+            dist_codes[code] as u64 | extra_value << n,
+            n + DIST_EXTRA[code] as u32,
+        );
+        bits.flush();
     }
-    bits.buffer = buffer;
-    bits.count = nbits;
-    bits.put(lit_codes[END], lit_lengths[END]);
+    put_literals(&mut bits, &data[pos..], &literal);
+    bits.put(lit_codes[END] as u64, lit_lengths[END] as u32);
     if !last {
         bits.put(0, 3);
         bits.align();
-        bits.out.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+        bits.put(0xffff_0000, 32);
     }
-    bits.align();
-    bits.out
+    bits.finish()
+}
+
+/// Writes the codes of `bytes` as literals, `N` codes between flushes (`N` times the longest
+/// literal code must stay within 56 bits).
+#[inline(always)]
+fn put_literals<const N: usize>(bits: &mut Bits, bytes: &[u8], literal: &[u64; 256]) {
+    let mut groups = bytes.chunks_exact(N);
+    for group in &mut groups {
+        for &b in group {
+            let entry = literal[b as usize];
+            bits.add(entry & 0xffff_ffff, (entry >> 32) as u32);
+        }
+        bits.flush();
+    }
+    for &b in groups.remainder() {
+        let entry = literal[b as usize];
+        bits.put(entry & 0xffff_ffff, (entry >> 32) as u32);
+    }
 }
 
 /// The Adler-32 of `a ++ b` from the checksums of `a` and `b` and the length of `b` (zlib's
@@ -553,6 +661,20 @@ mod tests {
             let z = stream(&data, cut, false);
             assert!(z.len() < 6_000, "cut {cut}: {} bytes", z.len());
             assert!(fdeflate::decompress_to_vec(&z).unwrap() == data);
+        }
+    }
+
+    #[test]
+    fn run_start_is_the_first_position_repeating_the_byte_before_thrice() {
+        // Bytes from a two-letter alphabet make runs at every offset.
+        let data = sample(20_000, 5)
+            .iter()
+            .map(|&b| b & 1)
+            .collect::<Vec<u8>>();
+        for w in data.windows(8) {
+            let naive = (0..5).find(|&k| w[k + 1..k + 4].iter().all(|&b| b == w[k]));
+            let window = u64::from_le_bytes(w.try_into().unwrap());
+            assert_eq!(run_start(window), naive, "{w:?}");
         }
     }
 

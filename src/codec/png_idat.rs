@@ -5,12 +5,14 @@
 //! depend only on the pixels, never on the thread count.
 //!
 //! Filters: per row the one of None, Sub, Up, Average and Paeth with the least sum of absolute
-//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's. The
-//! first row of every segment is None or Sub (the cheaper), which do not look at the row above,
-//! so each segment inflates and unfilters on its own: the segment index written after the
-//! image data ([`super::png_bands`]) lets readers decode the segments in parallel.
+//! signed bytes (libpng's heuristic), not counting bytes that repeat the previous pixel's,
+//! measured on evenly spread stretches covering a quarter of the row. The first row of every
+//! segment is None or Sub (the cheaper), which do not look at the row above, so each segment
+//! inflates and unfilters on its own: the segment index written after the image data
+//! ([`super::png_bands`]) lets readers decode the segments in parallel.
 
 use std::io::Write;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -21,20 +23,34 @@ use super::png_bands::SegmentIndex;
 /// cost nothing, small enough that a 4K frame gives every core many segments.
 const SEGMENT_BYTES: usize = 256 << 10;
 
-/// The filter heuristic's cost of a filtered row: the sum of absolute signed bytes (libpng's
-/// measure) over the bytes that differ from the byte one pixel (`bpp` bytes) before. Bytes
-/// that repeat the previous pixel's cost nothing, since runs of repeated pixels become long
-/// matches: on repeating patterns (gradients, synthetic images) this picks the filter that
-/// makes the row periodic, where the plain sum picked Paeth and left the output 4x larger.
-fn cost(row: &[u8], bpp: usize) -> u64 {
-    let head: u64 = row[..bpp.min(row.len())]
-        .iter()
-        .map(|&b| (b as i8).unsigned_abs() as u64)
-        .sum();
-    let rest = row.get(bpp..).unwrap_or_default();
-    let tail: u64 = rest
+/// Bytes of each stretch of a row the filter choice looks at, and the stride between
+/// stretches: the choice is made on a quarter of a long row and applied to all of it (four
+/// times fewer candidate bytes computed and costed, for files 0.1% larger on photographs).
+const SAMPLE_BYTES: usize = 512;
+/// See [`SAMPLE_BYTES`].
+const SAMPLE_STRIDE: usize = 2048;
+
+/// The filter heuristic's cost of filtered bytes: the sum of absolute signed bytes (libpng's
+/// measure) over the bytes that differ from the byte one pixel (`bpp` bytes) before; the
+/// first `bpp` bytes only serve as that context unless `head` (the row's start, where they
+/// count in full). Bytes that repeat the previous pixel's cost nothing, since runs of
+/// repeated pixels become long matches: on repeating patterns (gradients, synthetic images)
+/// this picks the filter that makes the row periodic, where the plain sum picked Paeth and
+/// left the output 4x larger.
+fn cost(filtered: &[u8], bpp: usize, head: bool) -> u64 {
+    let lead = bpp.min(filtered.len());
+    let first: u64 = if head {
+        filtered[..lead]
+            .iter()
+            .map(|&b| (b as i8).unsigned_abs() as u64)
+            .sum()
+    } else {
+        0
+    };
+    // Partial sums of at most 4096 bytes fit in u32, which keeps the loop vectorised.
+    let rest: u64 = filtered[lead..]
         .chunks(4096)
-        .zip(row.chunks(4096))
+        .zip(filtered.chunks(4096))
         .map(|(part, before)| {
             part.iter()
                 .zip(before)
@@ -48,7 +64,7 @@ fn cost(row: &[u8], bpp: usize) -> u64 {
                 .sum::<u32>() as u64
         })
         .sum();
-    head + tail
+    first + rest
 }
 
 /// Paeth's predictor, branch-free so the row loop vectorises.
@@ -66,67 +82,77 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
-/// Filters `raw` (whose row above is `prev`) into `out` (filter byte + row) with the filter
-/// of least cost; `scratch` holds the four candidate rows.
-fn filter_row(raw: &[u8], prev: &[u8], bpp: usize, out: &mut [u8], scratch: &mut [Vec<u8>; 4]) {
-    let n = raw.len();
-    for s in scratch.iter_mut() {
-        s.resize(n, 0);
+/// Writes bytes `range` of row `raw` (whose row above is `prev`) filtered with PNG filter
+/// `filter` (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth) to `out`.
+fn apply(filter: u8, raw: &[u8], prev: &[u8], bpp: usize, range: Range<usize>, out: &mut [u8]) {
+    let out = &mut out[..range.len()];
+    // The first pixel has no left neighbour (zeros); after it every byte depends on the raw
+    // rows only, so each filter's loop has no carried dependency and vectorises.
+    let split = range.end.min(range.start.max(bpp));
+    for (o, j) in out.iter_mut().zip(range.start..split) {
+        let (x, b) = (raw[j], prev[j]);
+        *o = match filter {
+            0 | 1 => x,
+            3 => x.wrapping_sub(b / 2),
+            _ => x.wrapping_sub(b),
+        };
     }
-    let [sub, up, avg, pth] = scratch;
-    let head = bpp.min(n);
-    for i in 0..head {
-        let (x, b) = (raw[i], prev[i]);
-        sub[i] = x;
-        up[i] = x.wrapping_sub(b);
-        avg[i] = x.wrapping_sub(b / 2);
-        pth[i] = x.wrapping_sub(b);
+    if split == range.end {
+        return;
     }
-    // Each output byte depends on the raw rows only, so the loop has no carried dependency.
-    let inputs = raw[head..]
-        .iter()
-        .zip(&raw[..n - head])
-        .zip(prev[head..].iter().zip(&prev[..n - head]));
-    let outputs = sub[head..]
-        .iter_mut()
-        .zip(up[head..].iter_mut())
-        .zip(avg[head..].iter_mut().zip(pth[head..].iter_mut()));
-    for (((&x, &a), (&b, &c)), ((s, u), (v, p))) in inputs.zip(outputs) {
-        *s = x.wrapping_sub(a);
-        *u = x.wrapping_sub(b);
-        *v = x.wrapping_sub(((a as u16 + b as u16) >> 1) as u8);
-        *p = x.wrapping_sub(paeth(a, b, c));
+    let (x, a) = (&raw[split..range.end], &raw[split - bpp..range.end - bpp]);
+    let (b, c) = (&prev[split..range.end], &prev[split - bpp..range.end - bpp]);
+    let out = &mut out[split - range.start..];
+    match filter {
+        0 => out.copy_from_slice(x),
+        1 => out
+            .iter_mut()
+            .zip(x.iter().zip(a))
+            .for_each(|(o, (&x, &a))| *o = x.wrapping_sub(a)),
+        2 => out
+            .iter_mut()
+            .zip(x.iter().zip(b))
+            .for_each(|(o, (&x, &b))| *o = x.wrapping_sub(b)),
+        3 => out
+            .iter_mut()
+            .zip(x.iter().zip(a.iter().zip(b)))
+            .for_each(|(o, (&x, (&a, &b)))| {
+                *o = x.wrapping_sub(((a as u16 + b as u16) >> 1) as u8)
+            }),
+        _ => out
+            .iter_mut()
+            .zip(x.iter().zip(a).zip(b.iter().zip(c)))
+            .for_each(|(o, ((&x, &a), (&b, &c)))| *o = x.wrapping_sub(paeth(a, b, c))),
     }
-    let candidates: [&[u8]; 5] = [raw, sub, up, avg, pth];
-    let mut best = (u64::MAX, 0);
-    for (k, row) in candidates.iter().enumerate() {
-        let c = cost(row, bpp);
-        if c < best.0 {
-            best = (c, k);
-        }
-    }
-    out[0] = best.1 as u8;
-    out[1..].copy_from_slice(candidates[best.1]);
 }
 
-/// Filters `raw`, the first row of a segment, into `out` (filter byte + row) with the cheaper
-/// of None and Sub: neither reads the row above, so the segment decodes on its own.
-fn filter_first_row(raw: &[u8], bpp: usize, out: &mut [u8], sub: &mut Vec<u8>) {
-    sub.clear();
-    sub.extend_from_slice(&raw[..bpp.min(raw.len())]);
-    sub.extend(
-        raw.iter()
-            .skip(bpp)
-            .zip(raw)
-            .map(|(&x, &a)| x.wrapping_sub(a)),
-    );
-    let (kind, row) = if cost(sub, bpp) < cost(raw, bpp) {
-        (1, &sub[..])
-    } else {
-        (0, raw)
+/// Filters `raw` (whose row above is `prev`) into `out` (filter byte + row) with the filter
+/// of least cost on the sampled stretches of the row; `scratch` holds one candidate stretch.
+/// With `prev` `None` (the first row of a segment) the choice is between None and Sub, which
+/// do not read the row above, so the segment decodes on its own.
+fn filter_row(raw: &[u8], prev: Option<&[u8]>, bpp: usize, out: &mut [u8], scratch: &mut Vec<u8>) {
+    let n = raw.len();
+    // None and Sub never read the row above: any row of the right length stands in for it.
+    let (prev, filters) = match prev {
+        Some(prev) => (prev, 0..5),
+        None => (raw, 0..2),
     };
-    out[0] = kind;
-    out[1..].copy_from_slice(row);
+    let mut best = (u64::MAX, 0);
+    for filter in filters {
+        let mut total = 0;
+        for start in (0..n).step_by(SAMPLE_STRIDE) {
+            // From one pixel earlier, so the stretch's first bytes have their context.
+            let range = start.saturating_sub(bpp)..(start + SAMPLE_BYTES).min(n);
+            scratch.resize(range.len(), 0);
+            apply(filter, raw, prev, bpp, range, scratch);
+            total += cost(scratch, bpp, start == 0);
+        }
+        if total < best.0 {
+            best = (total, filter);
+        }
+    }
+    out[0] = best.1;
+    apply(best.1, raw, prev, bpp, 0..n, &mut out[1..]);
 }
 
 /// One compressed segment: its deflate bytes, the Adler-32 of its filtered bytes and their
@@ -142,20 +168,11 @@ struct Segment {
 fn segment(rows: &[u8], row_len: usize, bpp: usize, last: bool) -> Segment {
     let count = rows.len() / row_len;
     let mut filtered = vec![0u8; count * (row_len + 1)];
-    let mut scratch: [Vec<u8>; 4] = Default::default();
+    let mut scratch = Vec::new();
     for (y, out) in filtered.chunks_exact_mut(row_len + 1).enumerate() {
         let raw = &rows[y * row_len..(y + 1) * row_len];
-        if y == 0 {
-            filter_first_row(raw, bpp, out, &mut scratch[0]);
-        } else {
-            filter_row(
-                raw,
-                &rows[(y - 1) * row_len..y * row_len],
-                bpp,
-                out,
-                &mut scratch,
-            );
-        }
+        let prev = y.checked_sub(1).map(|p| &rows[p * row_len..y * row_len]);
+        filter_row(raw, prev, bpp, out, &mut scratch);
     }
     Segment {
         adler: libdeflater::adler32(&filtered),
@@ -273,4 +290,31 @@ pub(crate) fn write_idat<W: Write>(
     chunks
         .iter()
         .try_for_each(|chunk| writer.write_chunk(png::chunk::IDAT, chunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Filtering a stretch of a row gives the same bytes as filtering the whole row, so the
+    /// sampled cost sees what the written row will hold.
+    #[test]
+    fn a_stretch_filters_like_the_whole_row() {
+        let n = 5000;
+        let raw: Vec<u8> = (0..n)
+            .map(|i| (i * 7 % 251) as u8 ^ (i / 13) as u8)
+            .collect();
+        let prev: Vec<u8> = (0..n).map(|i| (i * 3 % 241) as u8).collect();
+        for bpp in [1, 3, 6] {
+            for filter in 0..5 {
+                let mut whole = vec![0; n];
+                apply(filter, &raw, &prev, bpp, 0..n, &mut whole);
+                for range in [0..2, 0..512, 2..515, 2043..2560, 4900..5000] {
+                    let mut part = vec![0; range.len()];
+                    apply(filter, &raw, &prev, bpp, range.clone(), &mut part);
+                    assert_eq!(part, whole[range.clone()], "{filter} {bpp} {range:?}");
+                }
+            }
+        }
+    }
 }
