@@ -9,6 +9,7 @@ pub mod jpeg;
 pub mod npy;
 pub mod png;
 mod png_idat;
+pub mod png_part;
 pub mod row_writer;
 pub mod tiff;
 

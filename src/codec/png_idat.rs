@@ -151,14 +151,44 @@ pub(crate) struct ParallelIdat {
     prev: Vec<u8>,
     /// Big-endian rows waiting to be compressed.
     batch: Vec<u8>,
+    /// Adler-32 and length of the filtered bytes compressed so far.
     adler: u32,
+    len: u64,
     started: bool,
+    /// The rows end the image: the last segment's block is final.
+    ends: bool,
+    /// The stream is the whole image's (not a part): it closes with its Adler-32.
+    whole: bool,
+}
+
+/// Rows per segment for rows of `row_len` bytes: a part of an image ([`ParallelIdat::part`])
+/// starts on a multiple of it.
+pub(crate) fn segment_rows(row_len: usize) -> usize {
+    (SEGMENT_BYTES / (row_len + 1)).max(1)
 }
 
 impl ParallelIdat {
     /// A stream for `height` rows of `row_len` bytes with `bpp` bytes per pixel.
     pub(crate) fn new(row_len: usize, bpp: usize, height: usize) -> ParallelIdat {
-        let rows_per_segment = (SEGMENT_BYTES / (row_len + 1)).max(1);
+        ParallelIdat {
+            whole: true,
+            ..ParallelIdat::part(row_len, bpp, height, 0..height, vec![0; row_len])
+        }
+    }
+
+    /// The chunks of rows `rows` of a `height`-row image (`rows.start` a multiple of
+    /// [`segment_rows`]) whose row above is `above` (zeros for the first row): the same
+    /// chunks the whole image's stream has for those rows, except that the Adler-32 closing
+    /// the stream is left to whoever joins the parts (see [`ParallelIdat::checksum`]).
+    pub(crate) fn part(
+        row_len: usize,
+        bpp: usize,
+        height: usize,
+        rows: std::ops::Range<usize>,
+        above: Vec<u8>,
+    ) -> ParallelIdat {
+        let rows_per_segment = segment_rows(row_len);
+        debug_assert!(rows.start % rows_per_segment == 0 && above.len() == row_len);
         // Batch size only schedules work (it never changes the bytes); capped so one IDAT chunk
         // stays far below PNG's 2^31 limit.
         let rows_per_batch = rows_per_segment * 4 * crate::threads::num_threads().clamp(1, 64);
@@ -167,12 +197,25 @@ impl ParallelIdat {
             bpp,
             rows_per_segment,
             rows_per_batch,
-            rows_left: height,
-            prev: vec![0; row_len],
+            rows_left: rows.len(),
+            prev: above,
             batch: Vec::new(),
             adler: 1,
-            started: false,
+            len: 0,
+            started: rows.start > 0,
+            ends: rows.end == height,
+            whole: false,
         }
+    }
+
+    /// The row above the stream's first row, to be filled by the caller before any row.
+    pub(crate) fn above_mut(&mut self) -> &mut [u8] {
+        &mut self.prev
+    }
+
+    /// The Adler-32 and length of the filtered bytes compressed so far.
+    pub(crate) fn checksum(&self) -> (u32, u64) {
+        (self.adler, self.len)
     }
 
     /// The buffer the next row goes into (big-endian samples), to be filled by the caller.
@@ -192,6 +235,7 @@ impl ParallelIdat {
             return Ok(Vec::new());
         }
         let (row_len, bpp, prev) = (self.row_len, self.bpp, &self.prev);
+        let ends = done && self.ends;
         let pieces: Vec<&[u8]> = self.batch.chunks(self.rows_per_segment * row_len).collect();
         let last_piece = pieces.len().saturating_sub(1);
         let segments = crate::threads::install(|| {
@@ -204,7 +248,7 @@ impl ParallelIdat {
                     } else {
                         &pieces[i - 1][pieces[i - 1].len() - row_len..]
                     };
-                    segment(rows, above, row_len, bpp, done && i == last_piece)
+                    segment(rows, above, row_len, bpp, ends && i == last_piece)
                 })
                 .collect::<Vec<Segment>>()
         })
@@ -218,9 +262,10 @@ impl ParallelIdat {
                 self.started = true;
             }
             self.adler = adler32_combine(self.adler, s.adler, s.len);
+            self.len += s.len;
             chunks.push(chunk);
         }
-        if done {
+        if done && self.whole {
             if chunks.is_empty() {
                 chunks.push(deflate::EMPTY_FINAL_BLOCK.to_vec());
             }
