@@ -10,6 +10,7 @@ pub mod npy;
 pub mod png;
 mod png_bands;
 mod png_idat;
+pub mod png_part;
 pub mod row_writer;
 pub mod tiff;
 

@@ -412,6 +412,18 @@ impl<W: Write + 'static> PngWriter<W> {
         Ok(())
     }
 
+    /// The `png` crate's writer past the header, for IDAT chunks encoded elsewhere
+    /// ([`super::png_part`]); at the fast level (1) only, instead of writing rows.
+    pub(crate) fn into_chunk_writer(self) -> Result<png::Writer<W>> {
+        match self.output {
+            Output::Parallel(writer, _) => Ok(writer),
+            Output::Stream(_) => Err(Error::Internal(format!(
+                "{}: chunks encoded elsewhere need the fast level",
+                self.name
+            ))),
+        }
+    }
+
     /// Writes the end of the file; every row must have been written.
     pub fn finish(self) -> Result<()> {
         if self.rows_left != 0 {
@@ -434,7 +446,7 @@ impl<W: Write + 'static> PngWriter<W> {
 }
 
 /// Copies native-endian u16 samples into `dst` as big-endian (PNG's order).
-fn to_big_endian(src: &[u8], dst: &mut [u8]) {
+pub(crate) fn to_big_endian(src: &[u8], dst: &mut [u8]) {
     for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
         d.copy_from_slice(&u16::from_ne_bytes([s[0], s[1]]).to_be_bytes());
     }

@@ -181,7 +181,7 @@ fn segment(rows: &[u8], row_len: usize, bpp: usize, last: bool) -> Segment {
     }
 }
 
-/// The IDAT stream of one image, fed a row at a time.
+/// The IDAT stream of one image (or of a part of it), fed a row at a time.
 pub(crate) struct ParallelIdat {
     row_len: usize,
     bpp: usize,
@@ -190,19 +190,48 @@ pub(crate) struct ParallelIdat {
     rows_left: usize,
     /// Big-endian rows waiting to be compressed.
     batch: Vec<u8>,
+    /// Adler-32 and length of the filtered bytes compressed so far.
     adler: u32,
+    len: u64,
     started: bool,
+    /// The rows end the image: the last segment's block is final.
+    ends: bool,
+    /// The stream is the whole image's (not a part): it closes with its Adler-32.
+    whole: bool,
     /// The segment index so far: where each segment's IDAT chunk starts (counted from the
-    /// first IDAT chunk) and the Adler-32 of its filtered bytes.
+    /// stream's first IDAT chunk) and the Adler-32 of its filtered bytes.
     index: SegmentIndex,
     /// Bytes of the IDAT chunks handed out so far (headers and CRCs included).
     idat_bytes: u64,
 }
 
+/// Rows per segment for rows of `row_len` bytes: a part of an image ([`ParallelIdat::part`])
+/// starts on a multiple of it.
+pub(crate) fn segment_rows(row_len: usize) -> usize {
+    (SEGMENT_BYTES / (row_len + 1)).max(1)
+}
+
 impl ParallelIdat {
     /// A stream for `height` rows of `row_len` bytes with `bpp` bytes per pixel.
     pub(crate) fn new(row_len: usize, bpp: usize, height: usize) -> ParallelIdat {
-        let rows_per_segment = (SEGMENT_BYTES / (row_len + 1)).max(1);
+        ParallelIdat {
+            whole: true,
+            ..ParallelIdat::part(row_len, bpp, height, 0..height)
+        }
+    }
+
+    /// The chunks of rows `rows` of a `height`-row image (`rows.start` a multiple of
+    /// [`segment_rows`]): the same chunks the whole image's stream has for those rows (a
+    /// segment never looks above its first row), except that the Adler-32 closing the stream
+    /// is left to whoever joins the parts (see [`ParallelIdat::checksum`]).
+    pub(crate) fn part(
+        row_len: usize,
+        bpp: usize,
+        height: usize,
+        rows: std::ops::Range<usize>,
+    ) -> ParallelIdat {
+        let rows_per_segment = segment_rows(row_len);
+        debug_assert!(rows.start % rows_per_segment == 0);
         // Batch size only schedules work (it never changes the bytes); capped so one IDAT chunk
         // stays far below PNG's 2^31 limit.
         let rows_per_batch = rows_per_segment * 4 * crate::threads::num_threads().clamp(1, 64);
@@ -211,16 +240,29 @@ impl ParallelIdat {
             bpp,
             rows_per_segment,
             rows_per_batch,
-            rows_left: height,
+            rows_left: rows.len(),
             batch: Vec::new(),
             adler: 1,
-            started: false,
+            len: 0,
+            started: rows.start > 0,
+            ends: rows.end == height,
+            whole: false,
             index: SegmentIndex {
                 rows_per_segment,
                 segments: Vec::new(),
             },
             idat_bytes: 0,
         }
+    }
+
+    /// The Adler-32 and length of the filtered bytes compressed so far.
+    pub(crate) fn checksum(&self) -> (u32, u64) {
+        (self.adler, self.len)
+    }
+
+    /// The Adler-32 of each segment's filtered bytes compressed so far, in order.
+    pub(crate) fn segment_checksums(&self) -> impl Iterator<Item = u32> + '_ {
+        self.index.segments.iter().map(|&(_, adler)| adler)
     }
 
     /// The buffer the next row goes into (big-endian samples), to be filled by the caller.
@@ -240,13 +282,14 @@ impl ParallelIdat {
             return Ok(Vec::new());
         }
         let (row_len, bpp) = (self.row_len, self.bpp);
+        let ends = done && self.ends;
         let pieces: Vec<&[u8]> = self.batch.chunks(self.rows_per_segment * row_len).collect();
         let last_piece = pieces.len().saturating_sub(1);
         let segments = crate::threads::install(|| {
             pieces
                 .par_iter()
                 .enumerate()
-                .map(|(i, rows)| segment(rows, row_len, bpp, done && i == last_piece))
+                .map(|(i, rows)| segment(rows, row_len, bpp, ends && i == last_piece))
                 .collect::<Vec<Segment>>()
         })
         .map_err(std::io::Error::other)?;
@@ -259,11 +302,12 @@ impl ParallelIdat {
                 self.started = true;
             }
             self.adler = adler32_combine(self.adler, s.adler, s.len);
+            self.len += s.len;
             self.index.segments.push((self.idat_bytes, s.adler));
             self.idat_bytes += chunk.len() as u64 + 12;
             chunks.push(chunk);
         }
-        if done {
+        if done && self.whole {
             if chunks.is_empty() {
                 chunks.push(deflate::EMPTY_FINAL_BLOCK.to_vec());
             }

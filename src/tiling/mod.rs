@@ -15,7 +15,7 @@ mod tile;
 pub use blend::{compose_rows, overlap, Blend, BlendTile};
 pub use fragment::{fragment, FragmentOptions};
 pub use manifest::{Manifest, TileChange, TileEntry, TileState};
-pub use stitch::{stitch, stitch_manifest, StitchOptions};
+pub use stitch::{stitch, stitch_manifest, stitch_png_part, StitchOptions};
 pub use tile::{extract, extract_file, extract_into, paste, paste_file};
 
 use crate::error::{Error, Result};

@@ -21,7 +21,7 @@ pub use super::blend::Blend;
 use super::blend::{axis_weights, compose_rows, overlap, BlendTile};
 use super::fragment::render_slice_name;
 use super::manifest::{Manifest, TileEntry};
-use crate::codec::{self, row_writer::RowWriter, Format, WriteOptions};
+use crate::codec::{self, png_part, row_writer::RowWriter, Format, WriteOptions};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::Progress;
@@ -84,11 +84,42 @@ pub fn stitch_manifest(
     for (i, z) in plan.slices.clone().enumerate() {
         let done = i as u64 * manifest.height;
         let writer = output.start_slice(z)?;
-        plan.stitch_slice(z, writer, |rows| progress.report(done + rows, total))?;
+        let mut sink = |rows: &[u8]| writer.write_rows(rows);
+        plan.stitch_rows(z, 0..manifest.height, &mut sink, |rows| {
+            progress.report(done + rows, total)
+        })?;
         output.end_slice()?;
     }
     progress.report(total, total)?;
     output.finish()
+}
+
+/// Stitches rows `rows` of the image of `manifest` (tile files relative to `tile_dir`), moved
+/// to PNG segment boundaries ([`png_part::part_rows`]), into the PNG part file `part`; the
+/// output is PNG at the fast level (`options.write.png_compression` 1). The parts of any
+/// increasing list of boundaries, joined by [`png_part::join_parts`], are the file
+/// [`stitch_manifest`] writes. Only the tiles touching the part are read. Returns the rows
+/// the part covers.
+pub fn stitch_png_part(
+    manifest: &Manifest,
+    tile_dir: &Path,
+    rows: Range<u64>,
+    part: &Path,
+    options: &StitchOptions,
+) -> Result<Range<u64>> {
+    let plan = StitchPlan::new(manifest, tile_dir, options)?;
+    if plan.slices.end - plan.slices.start != 1 || options.write.png_compression != 1 {
+        return Err(Error::unsupported(
+            "PNG parts hold one image at compression 1: stitch one slice, or the whole file",
+        ));
+    }
+    let (w, h, format) = (manifest.width, manifest.height, manifest.format);
+    let rows = png_part::part_rows(w, h, format, rows);
+    let mut writer = png_part::PngPartWriter::create(part, w, h, format, rows.clone())?;
+    let mut sink = |band: &[u8]| writer.write_rows(band);
+    plan.stitch_rows(plan.slices.start, rows.clone(), &mut sink, |_| Ok(()))?;
+    writer.finish()?;
+    Ok(rows)
 }
 
 /// What a stitch does: the manifest, where its tiles are, the slices to rebuild, the overlaps
@@ -134,24 +165,26 @@ impl<'a> StitchPlan<'a> {
         })
     }
 
-    /// Rebuilds slice `z` into `writer` band by band: only the tiles touching the current
-    /// band are held (decoded in parallel when the band first reaches them, dropped once it
-    /// has passed them), and the previous band is encoded while the next is computed.
-    /// `report` gets the rows done.
-    fn stitch_slice(
+    /// Rebuilds rows `rows` of slice `z` into `sink` band by band: only the tiles touching
+    /// the current band are held (decoded in parallel when the band first reaches them,
+    /// dropped once it has passed them), and the previous band is encoded while the next is
+    /// computed. `report` gets the rows done.
+    fn stitch_rows(
         &self,
         z: u64,
-        writer: &mut RowWriter,
+        rows: Range<u64>,
+        sink: &mut (dyn FnMut(&[u8]) -> Result<()> + Send),
         mut report: impl FnMut(u64) -> Result<()>,
     ) -> Result<()> {
         let m = self.manifest;
-        let (width, height, format) = (m.width, m.height, m.format);
+        let (width, height, format) = (m.width, rows.end, m.format);
         let band_rows = self.options.band_rows.max(1);
         // Fixed accumulation order: manifest order. Activation order: by top edge.
         let entries: Vec<&TileEntry> = m
             .tiles
             .iter()
             .filter(|t| (t.z..t.z + t.slices).contains(&z))
+            .filter(|t| t.rect.top < rows.end && t.rect.bottom > rows.start)
             .collect();
         let mut by_top: Vec<usize> = (0..entries.len()).collect();
         by_top.sort_by_key(|&i| (entries[i].rect.top, i));
@@ -159,7 +192,7 @@ impl<'a> StitchPlan<'a> {
         let mut active: Vec<(usize, BlendTile)> = Vec::new();
         let fill = vec![0u8; format.bytes_per_pixel()];
         let mut pending: Option<Image> = None;
-        let mut y0 = 0;
+        let mut y0 = rows.start;
         while y0 < height || pending.is_some() {
             let y1 = (y0 + band_rows).min(height);
             // Tiles reaching this band, decoded in parallel; tiles above it dropped.
@@ -188,16 +221,18 @@ impl<'a> StitchPlan<'a> {
                 Ok(Some(band))
             };
             // Encode the previous band while this one is computed.
-            let emit = |band: Option<Image>, w: &mut RowWriter| match band {
-                Some(band) => w.write_rows(band.data()),
-                None => Ok(()),
+            let emit = |band: Option<Image>, sink: &mut (dyn FnMut(&[u8]) -> Result<()> + Send)| {
+                match band {
+                    Some(band) => sink(band.data()),
+                    None => Ok(()),
+                }
             };
             let (done, next) = crate::threads::install(|| {
-                rayon::join(|| emit(pending.take(), writer), || compute(y0, y1))
+                rayon::join(|| emit(pending.take(), sink), || compute(y0, y1))
             })?;
             done?;
             pending = next?;
-            report(y0.min(height))?;
+            report(y0.min(height) - rows.start)?;
             y0 = y1.max(y0 + band_rows);
         }
         Ok(())

@@ -50,6 +50,9 @@ fn _imkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tiles::paste_tile, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::fragment, m)?)?;
     m.add_function(wrap_pyfunction!(tiles::stitch, m)?)?;
+    m.add_function(wrap_pyfunction!(tiles::stitch_png_part, m)?)?;
+    m.add_function(wrap_pyfunction!(tiles::join_png_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(tiles::png_part_rows, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::map_tiles, m)?)?;
     m.add_class::<partition::Partition>()?;
     m.add_class::<partition::Region>()?;

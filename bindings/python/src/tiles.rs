@@ -277,3 +277,47 @@ pub fn stitch(
     })?;
     Ok(output)
 }
+
+/// Stitches rows ``rows = (start, end)`` of the manifest whose JSON text is ``manifest``
+/// (tile files relative to ``tile_dir``), moved down to PNG segment boundaries, into the PNG
+/// part file ``part`` (compression 1); returns the rows the part covers. The parts of any
+/// increasing list of boundaries, joined by ``join_png_parts``, are the file ``stitch``
+/// writes. Only the tiles touching the part are read (``imkit.dask`` runs parts as tasks).
+#[pyfunction]
+#[pyo3(signature = (manifest, tile_dir, rows, part, *, blend))]
+pub fn stitch_png_part(
+    py: Python<'_>,
+    manifest: &str,
+    tile_dir: PathBuf,
+    rows: (u64, u64),
+    part: PathBuf,
+    blend: &str,
+) -> PyResult<(u64, u64)> {
+    let options = StitchOptions {
+        blend: Blend::parse(blend).py(py)?,
+        ..StitchOptions::default()
+    };
+    let done = py.detach(|| {
+        let manifest = tiling::Manifest::from_json(manifest)?;
+        tiling::stitch_png_part(&manifest, &tile_dir, rows.0..rows.1, &part, &options)
+    });
+    done.map(|r| (r.start, r.end)).py(py)
+}
+
+/// Joins PNG part files written by ``stitch_png_part`` (in row order, covering the image
+/// once) into the PNG ``output``, atomically; returns ``output``.
+#[pyfunction]
+pub fn join_png_parts(py: Python<'_>, parts: Vec<PathBuf>, output: PathBuf) -> PyResult<PathBuf> {
+    py.detach(|| imkit::codec::png_part::join_parts(&parts, &output))
+        .py(py)?;
+    Ok(output)
+}
+
+/// The rows ``stitch_png_part`` covers when asked for ``rows = (start, end)`` of the image of
+/// the manifest whose JSON text is ``manifest`` (its tiles do not matter).
+#[pyfunction]
+pub fn png_part_rows(py: Python<'_>, manifest: &str, rows: (u64, u64)) -> PyResult<(u64, u64)> {
+    let m = tiling::Manifest::from_json(manifest).py(py)?;
+    let r = imkit::codec::png_part::part_rows(m.width, m.height, m.format, rows.0..rows.1);
+    Ok((r.start, r.end))
+}

@@ -76,6 +76,10 @@ def test_fragment_and_stitch_on_the_cluster(local_client, image, tmp_path):
     manifest = idask.fragment(path, tmp_path / "tiles", cell=100, overlap=20)
     out = idask.stitch(manifest, tmp_path / "back.png", blend="average")
     np.testing.assert_array_equal(imkit.load(out)[0], arr)
+    # Stitched in parts on the cluster: the bytes of the one-process stitch.
+    one = imkit.stitch(manifest, tmp_path / "one.png", blend="average")
+    assert out.read_bytes() == one.read_bytes()
+    assert not list((tmp_path / "tiles").glob(".part_*"))  # the parts are removed
 
 
 def test_exception_names_the_cell(local_client, image, tmp_path):

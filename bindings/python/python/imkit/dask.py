@@ -130,11 +130,27 @@ def _tile_name(row: int, col: int) -> str:
     return f"tile_{row:05}_{col:05}.npy"
 
 
+#: Threads imkit uses inside a task on a worker: one, as a Dask worker thread is one core
+#: (Dask sets ``OMP_NUM_THREADS=1`` in workers for the same reason).
+TASK_THREADS = 1
+
+_task_threads: Optional[int] = None
+
+
+def _use_task_threads() -> None:
+    """Sizes imkit's pool in this worker process to :data:`TASK_THREADS` (once)."""
+    global _task_threads
+    if _task_threads != TASK_THREADS:
+        imkit.set_num_threads(TASK_THREADS)
+        _task_threads = TASK_THREADS
+
+
 def _run_band(src: str, fn: Callable, tile_dir: str, cell: Tuple[int, int],
               step: Tuple[int, int], cache_dir: Optional[str], token: Any,
               cells: List[Tuple[int, int]], scale: int) -> List[Dict[str, Any]]:
     """One task: read each cell, apply ``fn``, write its tile atomically; return the
     manifest entries (rects scaled to the output)."""
+    _use_task_threads()
     p = _partition(src, cell, step, None, cache_dir, token)
     out = []
     for row, col in cells:
@@ -165,25 +181,36 @@ def _run_band(src: str, fn: Callable, tile_dir: str, cell: Tuple[int, int],
     return out
 
 
-def _write_manifest(tile_dir: Path, src: str, shape: Tuple[int, int],
-                    size: Tuple[int, int], cell: Tuple[int, int], step: Tuple[int, int],
-                    entries: List[Dict[str, Any]]) -> Path:
-    kinds = {(e["dtype"], e["channels"]) for e in entries}
-    if len(kinds) != 1:
-        raise imkit.MismatchError(f"the tile function returned tiles of different types: "
-                                  f"{sorted(kinds)}")
-    dtype, nchan = kinds.pop()
-    manifest = {
-        "imkit_manifest": 1,
-        "source": {"path": src, "width": size[1], "height": size[0], "depth": 1,
-                   "dtype": dtype, "channels": list(range(nchan))},
-        "grid": {"shape": list(shape), "cell": list(cell),
-                 "stride": [{"pixels": step[0]}, {"pixels": step[1]}],
-                 "edge": "clip", "fill": 0.0},
-        "template": "tile_{row:05}_{col:05}.npy",
-        "tiles": [{k: e[k] for k in ("z", "row", "col", "rect", "file", "sha256")}
-                  for e in sorted(entries, key=lambda e: (e["row"], e["col"]))],
-    }
+class _Grid:
+    """The output grid of a run: what the manifest records besides its tiles."""
+
+    def __init__(self, src: str, shape: Tuple[int, int], size: Tuple[int, int],
+                 cell: Tuple[int, int], step: Tuple[int, int]):
+        self.src, self.shape, self.size, self.cell, self.step = src, shape, size, cell, step
+
+    def manifest(self, entries: List[Dict[str, Any]],
+                 kind: Optional[Tuple[str, int]] = None) -> Dict[str, Any]:
+        """The fragment manifest (the documented JSON) listing ``entries``, which must all
+        have one pixel type (``kind = (dtype, channels)`` when given)."""
+        kinds = {(e["dtype"], e["channels"]) for e in entries} | ({kind} if kind else set())
+        if len(kinds) != 1:
+            raise imkit.MismatchError(f"the tile function returned tiles of different types: "
+                                      f"{sorted(kinds)}")
+        dtype, nchan = kinds.pop()
+        return {
+            "imkit_manifest": 1,
+            "source": {"path": self.src, "width": self.size[1], "height": self.size[0],
+                       "depth": 1, "dtype": dtype, "channels": list(range(nchan))},
+            "grid": {"shape": list(self.shape), "cell": list(self.cell),
+                     "stride": [{"pixels": self.step[0]}, {"pixels": self.step[1]}],
+                     "edge": "clip", "fill": 0.0},
+            "template": "tile_{row:05}_{col:05}.npy",
+            "tiles": [{k: e[k] for k in ("z", "row", "col", "rect", "file", "sha256")}
+                      for e in sorted(entries, key=lambda e: (e["row"], e["col"]))],
+        }
+
+
+def _write_manifest(tile_dir: Path, manifest: Dict[str, Any]) -> Path:
     path = tile_dir / "manifest.json"
     tmp = path.with_name(f".manifest.json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
@@ -196,40 +223,119 @@ def _stitch_task(manifest: str, output: str, blend: str, png_compression: int) -
                                   png_compression=png_compression))
 
 
+def _stitch_part_task(header: Dict[str, Any], tile_dir: str, rows: Tuple[int, int], part: str,
+                      blend: str, *bands: List[Dict[str, Any]]) -> str:
+    """One task: output rows ``rows`` (PNG segment boundaries) of the manifest ``header``
+    (without tiles) from the tiles of ``bands`` (in manifest order) touching them or the row
+    above, encoded into the PNG part file ``part``; returns it."""
+    _use_task_threads()
+    y0, y1 = rows
+    tiles = [e for band in bands for e in band
+             if e["rect"][1] < y1 and e["rect"][1] + e["rect"][3] >= y0]
+    imkit._imkit.stitch_png_part(json.dumps(dict(header, tiles=tiles)), tile_dir, rows, part,
+                                 blend=blend)
+    return part
+
+
+def _stitch_in_parts(client: Any, header: Dict[str, Any], tile_dir: Path, starts: List[int],
+                     tiles_for: Callable[[int, int], List[Any]], blend: str, retries: int,
+                     key: str) -> List[Any]:
+    """Submits one task per part of the PNG output of manifest ``header`` (without tiles),
+    the parts starting at the segment boundaries at or above the rows ``starts``: each gets
+    ``tiles_for(top, bottom)``, lists of tile entries (or futures of them) holding every
+    tile touching rows ``top..bottom``, and runs ahead of tile tasks once they are done."""
+    text = json.dumps(header)
+    height = header["source"]["height"]
+    bounds = ([0] + [imkit._imkit.png_part_rows(text, (y, y))[0] for y in starts if y > 0]
+              + [height])
+    return [client.submit(_stitch_part_task, header, os.fspath(tile_dir), (y0, y1),
+                          os.fspath(tile_dir / f".part_{i:05}.imkit-png-part"), blend,
+                          *tiles_for(y0, y1), retries=retries, pure=False,
+                          priority=1, key=f"imkit-part-{key}-{i}")
+            for i, (y0, y1) in enumerate(zip(bounds, bounds[1:]))]
+
+
+def _join_task(output: str, *parts: str) -> str:
+    """One task: joins the PNG part files (in row order) into ``output``, then removes them."""
+    imkit._imkit.join_png_parts(list(parts), output)
+    for part in parts:
+        os.remove(part)
+    return output
+
+
+def _join(client: Any, output: str, parts: List[Any], retries: int) -> Path:
+    """Joins the parts (futures of their files) into ``output`` in a task; returns it."""
+    done = client.submit(_join_task, output, *parts, retries=retries, pure=False)
+    return Path(done.result())
+
+
 def _identity(tile: np.ndarray, info: Any) -> np.ndarray:
     return tile
 
 
-def _map_to_tiles(src: PathLike, fn: Callable, tiles: Path, cell: Union[int, Tuple[int, int]],
-                  overlap: int, scale: int, client: Any, rows_per_task: int,
-                  cache_dir: Optional[PathLike], retries: int) -> Path:
-    """Tasks over bands of grid rows write the tiles; then the manifest; returns its path."""
-    from .compat.impart import default_cache_dir
+class _Run:
+    """The tile tasks of one job, submitted: their futures, the output rows each covers and
+    the output grid."""
 
-    client = _client(client)
-    path = os.path.abspath(os.fspath(src))
-    cache = os.fspath(cache_dir) if cache_dir else default_cache_dir()
-    ch, cw = (cell, cell) if isinstance(cell, int) else tuple(cell)
-    if not 0 <= overlap < min(ch, cw):
-        raise imkit.InvalidArgumentError(f"overlap {overlap} must be smaller than the cell")
-    step = (ch - overlap, cw - overlap)
-    token = _file_token(path)
-    grid = _partition(path, (ch, cw), step, None, cache, token)
-    rows, cols = grid.shape
-    height, width = grid.image_shape[:2]
-    tiles.mkdir(parents=True, exist_ok=True)
-    bands = [[(r, c) for r in range(r0, min(rows, r0 + rows_per_task)) for c in range(cols)]
-             for r0 in range(0, rows, rows_per_task)]
-    n = len(bands)
-    key = tokenize(token, (ch, cw), step, scale, os.fspath(tiles), fn)
-    futures = client.map(_run_band, [path] * n, [fn] * n, [os.fspath(tiles)] * n,
-                         [(ch, cw)] * n, [step] * n, [cache] * n, [token] * n, bands,
-                         [scale] * n, retries=retries, pure=False,
-                         key=[f"imkit-map-{key}-{i}" for i in range(n)])
-    entries = [e for band in client.gather(futures) for e in band]
-    return _write_manifest(tiles, path, (rows, cols), (height * scale, width * scale),
-                           (ch * scale, cw * scale), (step[0] * scale, step[1] * scale),
-                           entries)
+    def __init__(self, src: PathLike, fn: Callable, tiles: Path,
+                 cell: Union[int, Tuple[int, int]], overlap: int, scale: int, client: Any,
+                 rows_per_task: int, cache_dir: Optional[PathLike], retries: int):
+        from .compat.impart import default_cache_dir
+
+        self.client = _client(client)
+        self.tiles = Path(os.path.abspath(tiles))
+        path = os.path.abspath(os.fspath(src))
+        cache = os.fspath(cache_dir) if cache_dir else default_cache_dir()
+        ch, cw = (cell, cell) if isinstance(cell, int) else tuple(cell)
+        if not 0 <= overlap < min(ch, cw):
+            raise imkit.InvalidArgumentError(f"overlap {overlap} must be smaller than the cell")
+        if rows_per_task < 1:
+            raise imkit.InvalidArgumentError(f"rows_per_task must be at least 1, got "
+                                             f"{rows_per_task}")
+        step = (ch - overlap, cw - overlap)
+        token = _file_token(path)
+        grid = _partition(path, (ch, cw), step, None, cache, token)
+        rows, cols = grid.shape
+        height, width = grid.image_shape[:2]
+        self.grid = _Grid(path, (rows, cols), (height * scale, width * scale),
+                          (ch * scale, cw * scale), (step[0] * scale, step[1] * scale))
+        tiles.mkdir(parents=True, exist_ok=True)
+        firsts = range(0, rows, rows_per_task)
+        bands = [[(r, c) for r in range(r0, min(rows, r0 + rows_per_task)) for c in range(cols)]
+                 for r0 in firsts]
+        #: Output rows [top, bottom) each band's tiles cover.
+        self.spans = [(grid.cell_rect(r0, 0).top * scale,
+                       grid.cell_rect(min(rows, r0 + rows_per_task) - 1, 0).bottom * scale)
+                      for r0 in firsts]
+        n = len(bands)
+        self.key = tokenize(token, (ch, cw), step, scale, os.fspath(tiles), fn)
+        self.retries = retries
+        self.futures = self.client.map(
+            _run_band, [path] * n, [fn] * n, [os.fspath(tiles)] * n, [(ch, cw)] * n,
+            [step] * n, [cache] * n, [token] * n, bands, [scale] * n, retries=retries,
+            pure=False, key=[f"imkit-map-{self.key}-{i}" for i in range(n)])
+
+    def stitch_parts(self, blend: str) -> List[Any]:
+        """Tasks stitching the PNG output in parts, one per band of tiles, each starting as
+        soon as the tiles it needs are written (ahead of the remaining tile tasks)."""
+        first = self.futures[0].result()[0]
+        header = self.grid.manifest([], (first["dtype"], first["channels"]))
+
+        def tiles_for(top: int, bottom: int) -> List[Any]:
+            return [f for f, (t, b) in zip(self.futures, self.spans) if t < bottom and b > top]
+
+        return _stitch_in_parts(self.client, header, self.tiles, [t for t, _ in self.spans],
+                                tiles_for, blend, self.retries, self.key)
+
+    def write_manifest(self) -> Path:
+        """Waits for every tile and writes the manifest (last); returns its path."""
+        entries = [e for band in self.client.gather(self.futures) for e in band]
+        return _write_manifest(self.tiles, self.grid.manifest(entries))
+
+
+def _parts_apply(out: PathLike, png_compression: int) -> bool:
+    """Whether the output can be stitched in parts: PNG at the fast level."""
+    return os.fspath(out).lower().endswith(".png") and png_compression == 1
 
 
 def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: PathLike, *,
@@ -243,18 +349,27 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
     Each task reads its cells (``rows_per_task`` rows of the grid) from ``src`` itself,
     applies ``fn(tile, info)`` and writes each result atomically as an NPY tile into
     ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is written
-    last, then one task stitches ``out`` with ``blend``. A failed task is retried ``retries``
-    times (an atomic tile is never torn, so a retry is harmless); an exception from ``fn`` is
-    raised here with the cell in its notes and as ``exc.imkit_cell``. The grid clips at the
-    far edges, as :func:`imkit.map_tiles` does by default; canvas growth (``grow``) is not
-    available on a cluster."""
+    once every tile is. A PNG output (at ``png_compression`` 1, the default) is stitched by
+    tasks over bands of rows, each encoding its rows into a part file as soon as its tiles
+    are written; the parts are joined into ``out`` after the manifest. Other outputs are
+    stitched by one task after the manifest. A failed task is retried ``retries`` times
+    (tiles and parts are written atomically, so a retry is harmless); an exception from
+    ``fn`` is raised here with the cell in its notes and as ``exc.imkit_cell``. The grid
+    clips at the far edges, as :func:`imkit.map_tiles` does by default; canvas growth
+    (``grow``) is not available on a cluster. Tasks run imkit on :data:`TASK_THREADS`
+    thread(s) each."""
     tiles = Path(tile_dir) if tile_dir else Path(os.fspath(out) + ".tiles")
-    manifest = _map_to_tiles(src, fn, tiles, cell, overlap, scale, client, rows_per_task,
-                             cache_dir, retries)
-    done = _client(client).submit(_stitch_task, os.fspath(manifest),
-                                  os.path.abspath(os.fspath(out)), blend, png_compression,
-                                  retries=retries, pure=False)
-    return Path(done.result())
+    output = os.path.abspath(os.fspath(out))
+    run = _Run(src, fn, tiles, cell, overlap, scale, client, rows_per_task, cache_dir,
+               retries)
+    if not _parts_apply(out, png_compression):
+        manifest = run.write_manifest()
+        done = run.client.submit(_stitch_task, os.fspath(manifest), output, blend,
+                                 png_compression, retries=retries, pure=False)
+        return Path(done.result())
+    parts = run.stitch_parts(blend)
+    run.write_manifest()
+    return _join(run.client, output, parts, retries)
 
 
 def fragment(src: PathLike, directory: PathLike, *, cell: Union[int, Tuple[int, int]] = 1024,
@@ -263,15 +378,33 @@ def fragment(src: PathLike, directory: PathLike, *, cell: Union[int, Tuple[int, 
     """Fragment ``src`` into NPY tiles + ``manifest.json`` in ``directory`` on a cluster
     (tasks over bands of grid rows); returns the manifest path, which :func:`stitch` and
     :func:`imkit.stitch` read."""
-    return _map_to_tiles(src, _identity, Path(directory), cell, overlap, 1, client,
-                         rows_per_task, cache_dir, retries)
+    return _Run(src, _identity, Path(directory), cell, overlap, 1, client, rows_per_task,
+                cache_dir, retries).write_manifest()
 
 
 def stitch(manifest: PathLike, out: PathLike, *, blend: str = "overwrite", client: Any = None,
            retries: int = 2) -> Path:
-    """Run :func:`imkit.stitch` as a task on the cluster (it streams row bands and uses every
-    core of its worker); returns ``out``."""
+    """:func:`imkit.stitch` on the cluster; returns ``out``. A 2-D manifest into a PNG is
+    stitched by tasks over the rows of the grid, each encoding its rows into a part file from
+    the tiles touching them, then joined (the bytes of :func:`imkit.stitch`); anything else
+    runs as one task (which streams row bands on every core of its worker)."""
     client = _client(client)
-    done = client.submit(_stitch_task, os.path.abspath(os.fspath(manifest)),
-                         os.path.abspath(os.fspath(out)), blend, 1, retries=retries, pure=False)
-    return Path(done.result())
+    path = os.path.abspath(os.fspath(manifest))
+    output = os.path.abspath(os.fspath(out))
+    m = json.loads(Path(path).read_text())
+    tiles = m.get("tiles") if isinstance(m, dict) else None
+    flat = isinstance(tiles, list) and tiles and m.get("source", {}).get("depth") == 1 and all(
+        isinstance(t, dict) and t.get("slices", 1) == 1 for t in tiles)
+    if not (flat and _parts_apply(out, 1)):
+        done = client.submit(_stitch_task, path, output, blend, 1, retries=retries,
+                             pure=False)
+        return Path(done.result())
+    header = dict(m, tiles=[])
+    starts = sorted({t["rect"][1] for t in tiles})
+
+    def tiles_for(top: int, bottom: int) -> List[Any]:
+        return [[t for t in tiles if t["rect"][1] < bottom and t["rect"][1] + t["rect"][3] > top]]
+
+    parts = _stitch_in_parts(client, header, Path(path).parent, starts, tiles_for, blend,
+                             retries, tokenize(_file_token(path), blend))
+    return _join(client, output, parts, retries)
