@@ -93,10 +93,14 @@ def photo(seed):
     base = np.stack([x / 15 + y / 30, y / 9, (x + y) / 24], axis=-1) % 256
     return np.clip(base + r.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
 
-pngs = [out / "a.png", out / "b.png"]
+# Written at level 6 (the streaming encoder, no imSG segment index), so each decodes on its
+# calling thread as a file from another tool does: the comparison isolates the GIL release.
+# (A PNG imkit writes at the fast level carries the index and one imkit.load of it already
+# decodes on every core.)
+pngs = [out / "a_level6.png", out / "b_level6.png"]
 for i, p in enumerate(pngs):
     if not p.exists():
-        imkit.save(p, photo(i))
+        imkit.save(p, photo(i), png_compression=6)
 npy_big = out / "big_rgb.npy"
 if not npy_big.exists():
     np.save(npy_big, rng.integers(0, 256, (8192, 8192, 3), dtype=np.uint8))
