@@ -386,12 +386,7 @@ impl<W: Write + 'static> PngWriter<W> {
         let wide = self.format.dtype == PixelType::U16;
         match &mut self.output {
             Output::Parallel(writer, idat) => {
-                let dst = idat.next_row();
-                if wide {
-                    to_big_endian(row, dst);
-                } else {
-                    dst.copy_from_slice(row);
-                }
+                idat.push_row(row, wide);
                 let chunks = idat.take_chunks().map_err(|e| Error::io(&self.name, e))?;
                 write_idat(writer, &chunks).map_err(|e| encode_error(&self.name, e))?;
             }

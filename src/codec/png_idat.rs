@@ -265,12 +265,18 @@ impl ParallelIdat {
         self.index.segments.iter().map(|&(_, adler)| adler)
     }
 
-    /// The buffer the next row goes into (big-endian samples), to be filled by the caller.
-    pub(crate) fn next_row(&mut self) -> &mut [u8] {
-        let at = self.batch.len();
-        self.batch.resize(at + self.row_len, 0);
+    /// Appends the next row (`row_len` bytes in native byte order; `wide`: u16 samples,
+    /// stored big-endian as PNG wants them).
+    pub(crate) fn push_row(&mut self, row: &[u8], wide: bool) {
+        debug_assert_eq!(row.len(), self.row_len);
+        if wide {
+            let at = self.batch.len();
+            self.batch.resize(at + self.row_len, 0);
+            super::png::to_big_endian(row, &mut self.batch[at..]);
+        } else {
+            self.batch.extend_from_slice(row);
+        }
         self.rows_left = self.rows_left.saturating_sub(1);
-        &mut self.batch[at..]
     }
 
     /// Compresses the pending rows when a batch is full or the image is complete and

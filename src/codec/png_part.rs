@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::atomic::AtomicFile;
 use super::deflate::adler32_combine;
-use super::png::{check_format, to_big_endian, PngMetadata, PngWriter};
+use super::png::{check_format, PngMetadata, PngWriter};
 use super::png_bands::{SegmentIndex, INDEX_CHUNK};
 use super::png_idat::{segment_rows, ParallelIdat};
 use crate::error::{Error, Result};
@@ -221,12 +221,7 @@ impl PngPartWriter {
         let wide = self.format.dtype == PixelType::U16;
         for row in rows.chunks_exact(self.row_bytes) {
             self.rows_left -= 1;
-            let dst = self.idat.next_row();
-            if wide {
-                to_big_endian(row, dst);
-            } else {
-                dst.copy_from_slice(row);
-            }
+            self.idat.push_row(row, wide);
             for chunk in self.idat.take_chunks().map_err(|e| Error::io(&name, e))? {
                 write_chunk(&mut self.file, IDAT, &chunk).map_err(|e| Error::io(&name, e))?;
             }
