@@ -4,8 +4,8 @@
 //! page must have the same size and pixel layout). Chunky (interleaved) samples only.
 //!
 //! Fast path: the file is mapped with mmap; uncompressed chunks are copied straight from the
-//! map, deflate chunks are inflated with `fdeflate` (horizontal predictor undone for 8-bit
-//! samples). Other compressions, predictors and big-endian multi-byte samples go through the
+//! map, deflate chunks are inflated with libdeflate in one call (`fdeflate` piece by piece when
+//! that fails; horizontal predictor undone for 8-bit samples). Other compressions, predictors and big-endian multi-byte samples go through the
 //! `tiff` crate's chunk decoder. Either way only the touched chunks are read.
 
 use std::collections::HashMap;
@@ -154,6 +154,29 @@ fn chunk_table(
         )));
     }
     Ok(table)
+}
+
+/// Inflates the zlib stream `data` into `out[..full]` with `fdeflate`, piece by piece (the
+/// fallback when a chunk does not inflate in one libdeflate call, e.g. a padded strip); returns
+/// the bytes made.
+fn inflate_streaming(
+    data: &[u8],
+    out: &mut [u8],
+    full: usize,
+) -> std::result::Result<usize, String> {
+    let mut inflater = fdeflate::Decompressor::new();
+    let (mut used, mut made) = (0, 0);
+    while made < full && !inflater.is_done() {
+        let (c, p) = inflater
+            .read(&data[used..], &mut out[..full], made, true)
+            .map_err(|e| format!("{e:?}"))?;
+        if c == 0 && p == 0 {
+            break;
+        }
+        used += c;
+        made += p;
+    }
+    Ok(made)
 }
 
 /// Undoes TIFF's horizontal differencing on one row of 8-bit samples (`bpp` per pixel).
@@ -424,24 +447,21 @@ impl TiffSource {
             }
             Codec::Deflate { predictor } => {
                 let full = rows as usize * stride;
-                let mut out = crate::limits::zeroed(full, &what)?;
-                let mut inflater = fdeflate::Decompressor::new();
-                let (mut used, mut made) = (0, 0);
-                while made < full && !inflater.is_done() {
-                    let (c, p) =
-                        inflater
-                            .read(&data[used..], &mut out, made, true)
-                            .map_err(|e| {
-                                Error::format(format!(
-                                    "{}: chunk {index}: {e:?}",
-                                    self.path.display()
-                                ))
-                            })?;
-                    if c == 0 && p == 0 {
-                        break;
-                    }
-                    used += c;
-                    made += p;
+                // A tile holds full tile height even at the bottom edge: room for all of it lets
+                // libdeflate inflate the whole stream in one call.
+                let held = if self.tiled {
+                    full.max(self.chunk.1 as usize * stride)
+                } else {
+                    full
+                };
+                let mut out = crate::limits::zeroed(held, &what)?;
+                let whole = libdeflater::Decompressor::new().zlib_decompress(data, &mut out);
+                let mut made = whole.unwrap_or(0);
+                out.truncate(full);
+                if made < need {
+                    made = inflate_streaming(data, &mut out, full).map_err(|e| {
+                        Error::format(format!("{}: chunk {index}: {e}", self.path.display()))
+                    })?;
                 }
                 if made < need {
                     return Err(short(made));
