@@ -1,6 +1,10 @@
-"""Driver and tasks of benches/compat.sh: `compat_bench.py OUTDIR full|quick` runs every task
-(original vs imkit, alternating, two rounds) in child processes and prints one table;
-`compat_bench.py OUTDIR SIZE TASK IMPL` runs one task and prints its own timing in seconds."""
+"""Driver and tasks of benches/compat.sh.
+
+`compat_bench.py OUTDIR full|quick [TASK_PREFIX ...] [--rounds N]` runs every task (or those
+whose name starts with one of the prefixes, e.g. `impart`) in child processes, original and
+imkit alternating, N rounds (default 2), and prints one table of the best of each;
+`compat_bench.py OUTDIR SIZE --child TASK IMPL` runs one task and prints its own timing in
+seconds."""
 
 from __future__ import annotations
 
@@ -223,7 +227,8 @@ TASKS = {
 
 
 def run_child(out, size, task, impl):
-    cmd = ["/usr/bin/time", "-f", "RSS %M", sys.executable, __file__, str(out), size, task, impl]
+    cmd = ["/usr/bin/time", "-f", "RSS %M", sys.executable, __file__, str(out), size, "--child",
+           task, impl]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"}
@@ -236,20 +241,29 @@ def run_child(out, size, task, impl):
 def main():
     out = Path(sys.argv[1]).resolve()
     size = sys.argv[2]
-    if len(sys.argv) == 5:
+    rest = sys.argv[3:]
+    if rest[:1] == ["--child"]:
         inputs = json.loads((out / f"inputs-{size}.json").read_text())
         inputs["out"] = str(out)
-        fn, arg = TASKS[sys.argv[3]]
-        print(json.dumps(fn(sys.argv[4], inputs, arg)))
+        fn, arg = TASKS[rest[1]]
+        print(json.dumps(fn(rest[2], inputs, arg)))
         return
+    rounds = 2
+    if "--rounds" in rest:
+        i = rest.index("--rounds")
+        rounds = int(rest[i + 1])
+        del rest[i:i + 2]
+    tasks = [t for t in TASKS if not rest or any(t.startswith(p) for p in rest)]
+    if not tasks:
+        sys.exit(f"no task starts with {rest}; tasks: {', '.join(TASKS)}")
     inputs = prepare(out, size)
     (out / f"inputs-{size}.json").write_text(json.dumps(inputs))
     print(f"inputs: {inputs}")
     print(f"{'task':<18} {'metric':<13} {'original':>10} {'imkit':>10} {'ratio':>8}  "
           f"{'RSS orig':>9} {'RSS imkit':>9}")
-    for task in TASKS:
+    for task in tasks:
         best = {"orig": {}, "imkit": {}}
-        for _ in range(2):
+        for _ in range(rounds):
             for impl in ("orig", "imkit"):
                 r = run_child(out, size, task, impl)
                 for k, v in r.items():

@@ -50,8 +50,16 @@ pub fn num_threads() -> usize {
         .and_then(|v| v.trim().parse::<usize>().ok())
     {
         Some(n) if (1..=MAX_THREADS).contains(&n) => n,
-        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        _ => available_cores(),
     }
+}
+
+/// The cores this process may use, asked once: `available_parallelism` reads the cgroup
+/// quota files and the affinity mask on every call (tens of microseconds), and per-read
+/// callers (a region copy deciding how to split) ask often.
+fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The current pool, started on first use.

@@ -3,7 +3,7 @@
 //! streamed rows, a caller's array), and [`PackedSource`], a region source over any such
 //! buffer.
 
-use rayon::prelude::*;
+use std::sync::Mutex;
 
 use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
@@ -11,10 +11,14 @@ use crate::image::ImageViewMut;
 use crate::pixel::PixelFormat;
 use crate::rect::Rect;
 
-/// Regions of at least this many output bytes are copied as row bands in parallel (one band
-/// per pool thread): one core's copy leaves most of the memory bandwidth unused, and a 1024²
-/// RGB cell (3 MiB) from a mapped file is a memory-bound copy.
+/// Regions of at least this many output bytes are copied on several threads: one core's copy
+/// leaves memory bandwidth unused, and a 1024² RGB cell (3 MiB) from a mapped file is a
+/// memory-bound copy.
 const PARALLEL_BYTES: usize = 1 << 20;
+
+/// Output bytes per piece of a parallel copy: small enough that the threads share the work
+/// evenly whenever each starts, large enough that handing out pieces costs nothing.
+const PIECE_BYTES: usize = 1 << 18;
 
 /// Where packed slices sit in a byte buffer: `depth` slices of `height` rows of `width`
 /// pixels of `format`; row `y` of slice `z` starts at byte
@@ -71,7 +75,8 @@ impl PackedLayout {
     /// Copies `rect` of slice `z` of `bytes` (laid out as `self`) with `channels` into `out`
     /// (arguments checked by [`super::read_region`]). A buffer shorter than the layout is an
     /// `Error::Internal`, never a panic. Regions of [`PARALLEL_BYTES`] or more, read from
-    /// outside a pool thread, are copied as row bands in parallel on the library pool.
+    /// outside a pool thread, are copied in row pieces by the calling thread and pool threads
+    /// together (see [`PackedLayout::read_shared`]).
     pub fn read(
         &self,
         bytes: &[u8],
@@ -80,28 +85,55 @@ impl PackedLayout {
         channels: &Channels,
         out: &mut ImageViewMut<'_>,
     ) -> Result<()> {
-        let rows = rect.height() as usize;
-        let size = rows * out.width() * out.format().bytes_per_pixel();
-        let bands = (size / PARALLEL_BYTES)
-            .min(crate::threads::num_threads())
-            .min(rows);
+        let row_bytes = out.width() * out.format().bytes_per_pixel();
+        let threads =
+            (row_bytes * out.height() / PARALLEL_BYTES).min(crate::threads::num_threads());
         // On a pool thread the work is parallel already, and a caller there may hold a lock
-        // (a streamed PNG's band) that a job stolen while waiting for the bands would take.
-        if bands < 2 || rayon::current_thread_index().is_some() {
+        // (a streamed PNG's band) that a job stolen while waiting for the pieces would take.
+        if threads < 2 || rayon::current_thread_index().is_some() {
             return self.read_rows(bytes, z, rect, channels, out);
         }
-        let per = rows.div_ceil(bands);
-        let views = out.row_bands(per);
-        crate::threads::install(|| {
-            views
-                .into_par_iter()
-                .enumerate()
-                .try_for_each(|(i, mut band)| {
-                    let top = rect.top + (i * per) as u64;
-                    let part = Rect::from_xywh(rect.left, top, rect.width(), band.height() as u64);
-                    self.read_rows(bytes, z, part, channels, &mut band)
-                })
-        })?
+        self.read_shared(bytes, (z, rect), channels, out, threads)
+    }
+
+    /// Copies `rect` of slice `z` in pieces of [`PIECE_BYTES`] taken in turn from one queue
+    /// by the calling thread, which starts at once, and `threads - 1` pool threads, which
+    /// join when they wake: a slow wake-up delays nothing but its own share.
+    fn read_shared(
+        &self,
+        bytes: &[u8],
+        (z, rect): (u64, Rect),
+        channels: &Channels,
+        out: &mut ImageViewMut<'_>,
+        threads: usize,
+    ) -> Result<()> {
+        let row_bytes = out.width() * out.format().bytes_per_pixel();
+        let piece_rows = (PIECE_BYTES / row_bytes.max(1)).max(1);
+        let pieces = Mutex::new(out.row_bands(piece_rows).into_iter().enumerate());
+        let failed: Mutex<Option<Error>> = Mutex::new(None);
+        let work = || loop {
+            let next = pieces.lock().ok().and_then(|mut q| q.next());
+            let Some((i, mut piece)) = next else { return };
+            let top = rect.top + (i * piece_rows) as u64;
+            let part = Rect::from_xywh(rect.left, top, rect.width(), piece.height() as u64);
+            if let Err(e) = self.read_rows(bytes, z, part, channels, &mut piece) {
+                if let Ok(mut f) = failed.lock() {
+                    f.get_or_insert(e);
+                }
+                return;
+            }
+        };
+        crate::threads::pool()?.in_place_scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(|_| work());
+            }
+            work();
+        });
+        match failed.into_inner() {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(_) => Err(Error::Internal("a region copy thread panicked".into())),
+        }
     }
 
     /// [`PackedLayout::read`] on the calling thread, one row after the other.
