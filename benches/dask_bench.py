@@ -89,7 +89,6 @@ def breakdown(stream, workers: int, wall: float) -> str:
 def main():
     import imkit
     import imkit.dask as idask
-    import dask
     import dask.array as da
     from dask.distributed import Client, LocalCluster, get_task_stream
 
@@ -109,16 +108,6 @@ def main():
     rows.append(("plain loop, one thread: read + fn + write tile per cell", loop_tiles))
     rows.append(("plain loop, one thread: the above + manifest + stitch", loop))
     times, tile_busy, work_cpu, worker_cpu = {}, {}, {}, {}
-    # Dask's default MALLOC_TRIM_THRESHOLD_ in workers turns off glibc's adaptive mmap
-    # threshold: every large array (the function's float copies, imkit's bands) is mapped and
-    # faulted in afresh (+45 % worker CPU at 4096^2, in system time). Unset for the runs compared with
-    # the plain loop; one run with Dask's default shows its cost.
-    with LocalCluster(processes=True, n_workers=1, threads_per_worker=1,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        t0 = time.perf_counter()
-        idask.map_tiles(src, work, out / "dask1_default.png", cell=cell, client=client)
-        default_env = time.perf_counter() - t0
-    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     for n in (1, 2):
         with LocalCluster(processes=True, n_workers=n, threads_per_worker=1,
                           dashboard_address=None) as cluster, Client(cluster) as client:
@@ -161,7 +150,6 @@ def main():
           f"tile tasks busy {tile_busy[1] / loop_tiles - 1:+.1%}, end to end "
           f"{times[1] / loop - 1:+.1%} wall, {work_cpu[1] / loop_cpu - 1:+.1%} CPU (target "
           f"< +10 %); plain loop CPU {loop_tiles_cpu:.2f} s tiles, {loop_cpu:.2f} s in all")
-    print(f"  1 worker with Dask's default MALLOC_TRIM_THRESHOLD_: {default_env:.2f} s")
     print(f"  end to end, 1 worker vs imkit.map_tiles in one process on every core: "
           f"{times[1] / single - 1:+.1%}; 2 workers: {times[2] / single - 1:+.1%}")
     print(f"  dask output bytes == imkit.map_tiles output (1 and 2 workers): {same}")
