@@ -445,7 +445,9 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
     ``fn`` is raised here with the cell in its notes and as ``exc.imkit_cell``. The grid
     clips at the far edges, as :func:`imkit.map_tiles` does by default; canvas growth
     (``grow``) is not available on a cluster. Tasks run imkit on :data:`TASK_THREADS`
-    thread(s) each."""
+    thread(s) each, and under Dask's ``MALLOC_TRIM_THRESHOLD_`` with glibc's adaptive malloc
+    thresholds (:data:`TASK_MMAP_THRESHOLD`), restored when the worker's last imkit task
+    ends."""
     tiles = Path(tile_dir) if tile_dir else Path(os.fspath(out) + ".tiles")
     output = os.path.abspath(os.fspath(out))
     run = _Run(src, fn, tiles, cell, overlap, scale, client, rows_per_task, cache_dir,
