@@ -307,8 +307,10 @@ def _write_manifest(tile_dir: Path, manifest: Dict[str, Any]) -> Path:
 
 
 def _stitch_task(manifest: str, output: str, blend: str, png_compression: int) -> str:
-    return os.fspath(imkit.stitch(manifest, output, blend=blend,
-                                  png_compression=png_compression))
+    """One task: the whole stitch of ``manifest`` into ``output``; returns it."""
+    with _task_malloc:
+        return os.fspath(imkit.stitch(manifest, output, blend=blend,
+                                      png_compression=png_compression))
 
 
 def _stitch_part_task(header: Dict[str, Any], tile_dir: str, rows: Tuple[int, int], part: str,
@@ -345,7 +347,8 @@ def _stitch_in_parts(client: Any, header: Dict[str, Any], tile_dir: Path, starts
 
 def _join_task(output: str, *parts: str) -> str:
     """One task: joins the PNG part files (in row order) into ``output``, then removes them."""
-    imkit._imkit.join_png_parts(list(parts), output)
+    with _task_malloc:
+        imkit._imkit.join_png_parts(list(parts), output)
     for part in parts:
         os.remove(part)
     return output
