@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -89,7 +90,6 @@ def breakdown(stream, workers: int, wall: float) -> str:
 def main():
     import imkit
     import imkit.dask as idask
-    import dask
     import dask.array as da
     from dask.distributed import Client, LocalCluster, get_task_stream
 
@@ -99,6 +99,7 @@ def main():
     os.makedirs(os.environ["IMKIT_CACHE_DIR"], exist_ok=True)
     src = source(out, side)
     cell = 1024
+    load0 = os.getloadavg()[0]
     rows = []
     notes = []
     t0 = time.perf_counter()
@@ -109,16 +110,6 @@ def main():
     rows.append(("plain loop, one thread: read + fn + write tile per cell", loop_tiles))
     rows.append(("plain loop, one thread: the above + manifest + stitch", loop))
     times, tile_busy, work_cpu, worker_cpu = {}, {}, {}, {}
-    # Dask's default MALLOC_TRIM_THRESHOLD_ in workers turns off glibc's adaptive mmap
-    # threshold: every large array (the function's float copies, imkit's bands) is mapped and
-    # faulted in afresh (+45 % worker CPU at 4096^2, in system time). Unset for the runs compared with
-    # the plain loop; one run with Dask's default shows its cost.
-    with LocalCluster(processes=True, n_workers=1, threads_per_worker=1,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        t0 = time.perf_counter()
-        idask.map_tiles(src, work, out / "dask1_default.png", cell=cell, client=client)
-        default_env = time.perf_counter() - t0
-    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     for n in (1, 2):
         with LocalCluster(processes=True, n_workers=n, threads_per_worker=1,
                           dashboard_address=None) as cluster, Client(cluster) as client:
@@ -149,7 +140,12 @@ def main():
                              time.perf_counter() - t0))
     single_bytes = (out / "single.png").read_bytes()
     same = all((out / f"dask{n}.png").read_bytes() == single_bytes for n in (1, 2))
-    print(f"source {side}x{side} RGB PNG, {-(-side // cell)}^2 cells of {cell}^2")
+    # The NPY tiles are intermediate (3 bytes a pixel each run): gone, so reruns start alike.
+    for tiles in ("loop.tiles", "dask1.png.tiles", "dask2.png.tiles"):
+        shutil.rmtree(out / tiles, ignore_errors=True)
+    print(f"source {side}x{side} RGB PNG, {-(-side // cell)}^2 cells of {cell}^2; load "
+          f"average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (on "
+          f"{os.cpu_count()} cores: wall times are only fair on a quiet machine)")
     for name, t in rows:
         print(f"  {name:<66} {t:8.2f} s")
     for note in notes:
@@ -161,7 +157,6 @@ def main():
           f"tile tasks busy {tile_busy[1] / loop_tiles - 1:+.1%}, end to end "
           f"{times[1] / loop - 1:+.1%} wall, {work_cpu[1] / loop_cpu - 1:+.1%} CPU (target "
           f"< +10 %); plain loop CPU {loop_tiles_cpu:.2f} s tiles, {loop_cpu:.2f} s in all")
-    print(f"  1 worker with Dask's default MALLOC_TRIM_THRESHOLD_: {default_env:.2f} s")
     print(f"  end to end, 1 worker vs imkit.map_tiles in one process on every core: "
           f"{times[1] / single - 1:+.1%}; 2 workers: {times[2] / single - 1:+.1%}")
     print(f"  dask output bytes == imkit.map_tiles output (1 and 2 workers): {same}")

@@ -164,3 +164,37 @@ def test_default_chunks_follow_the_file_blocks(local_client, tmp_path):
     # Whole tiles, at least 1024 per side: 4 x 256 rows, 3 x 384 columns.
     assert lazy.chunks == ((1024, 276), (1152, 48))
     np.testing.assert_array_equal(lazy.compute(), grey)
+
+
+def _reuse_faults(in_task: bool) -> int:
+    """Minor page faults touching a 16 MiB buffer allocated right after one of that size was
+    freed, in this worker thread (inside an imkit task's malloc scope or not). A bytearray, not
+    a NumPy array, which may ask for huge pages (fewer faults)."""
+    import resource
+
+    def faults():
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+
+    def reuse():
+        bytearray(16 << 20)
+        before = faults()
+        bytearray(16 << 20)
+        return faults() - before
+
+    if not in_task:
+        return reuse()
+    with idask._task_malloc:
+        return reuse()
+
+
+def test_tasks_reuse_freed_arrays_under_dasks_malloc_setting(local_client):
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_ set: outside imkit's tasks each large
+    # array is a fresh mapping; inside them freed memory is reused; after them Dask's
+    # setting is back.
+    if local_client.submit(lambda: idask._malloc_control() is None, pure=False).result():
+        pytest.skip("SKIPPED (not glibc, or the workers' environment sets no malloc threshold)")
+    pages = (16 << 20) // 4096
+    before, inside, after = (local_client.submit(_reuse_faults, t, pure=False).result()
+                             for t in (False, True, False))
+    assert before >= pages and after >= pages
+    assert inside < pages // 10

@@ -12,12 +12,15 @@ Client("tcp://scheduler:8786")`` and pass ``client=client`` (or make it the defa
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -145,40 +148,125 @@ def _use_task_threads() -> None:
         _task_threads = TASK_THREADS
 
 
+# glibc's ``mallopt`` parameters, and its default trim and mmap thresholds.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_DEFAULT_THRESHOLD = 128 << 10
+
+#: Allocations from this size up are mapped afresh while imkit's tasks run in a worker (the
+#: largest mmap threshold of glibc's adaptive mode on 64-bit); see :class:`_TaskMalloc`.
+TASK_MMAP_THRESHOLD = 32 << 20
+
+
+class _TaskMalloc:
+    """glibc's malloc as imkit's tasks run with it in a worker process.
+
+    Dask starts workers with ``MALLOC_TRIM_THRESHOLD_`` set (so that freed memory goes back
+    to the OS), which also turns off glibc's adaptive mmap threshold: every array over
+    128 KiB (a cell, each temporary of the tile function, imkit's stitch bands) is then a
+    fresh mapping, faulted in page by page and unmapped when freed. While imkit tasks run,
+    the thresholds are those the adaptive mode reaches (:data:`TASK_MMAP_THRESHOLD`, trim
+    at twice that), so freed arrays are reused; when the last running task ends, the
+    environment's thresholds are restored and free memory is returned to the OS
+    (``malloc_trim``), as Dask's setting intends. Nothing changes outside glibc or when
+    neither ``MALLOC_TRIM_THRESHOLD_`` nor ``MALLOC_MMAP_THRESHOLD_`` is set (the adaptive
+    mode already reuses)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+
+    def __enter__(self) -> "_TaskMalloc":
+        with self._lock:
+            self._running += 1
+            tuned = _malloc_control()
+            if self._running == 1 and tuned is not None:
+                tuned[0].mallopt(_M_MMAP_THRESHOLD, TASK_MMAP_THRESHOLD)
+                tuned[0].mallopt(_M_TRIM_THRESHOLD, 2 * TASK_MMAP_THRESHOLD)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._running -= 1
+            tuned = _malloc_control()
+            if self._running == 0 and tuned is not None:
+                libc, trim, mmap = tuned
+                libc.mallopt(_M_TRIM_THRESHOLD, trim)
+                libc.mallopt(_M_MMAP_THRESHOLD, mmap)
+                libc.malloc_trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_control() -> Optional[Tuple[Any, int, int]]:
+    """glibc (through ctypes) and the (trim, mmap) thresholds this process's environment set
+    at its start, when glibc read them (``os.environ`` changes since do not count), or None
+    outside glibc or when the environment set neither."""
+    try:
+        start = Path("/proc/self/environ").read_bytes().split(b"\0")
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+    except (OSError, ValueError):
+        return None
+    given = dict(v.split(b"=", 1) for v in start if b"=" in v)
+    env = [given.get(f"MALLOC_{k}_THRESHOLD_".encode()) for k in ("TRIM", "MMAP")]
+    libc = ctypes.CDLL(None)
+    if env == [None, None] or not (hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")):
+        return None
+    try:
+        trim, mmap = (_DEFAULT_THRESHOLD if v is None else int(v) for v in env)
+    except ValueError:
+        return None
+    return libc, trim, mmap
+
+
+_task_malloc = _TaskMalloc()
+
+
+@contextlib.contextmanager
+def _in_task() -> Iterator[None]:
+    """What imkit's tasks run inside on a worker: imkit on :data:`TASK_THREADS` thread(s),
+    malloc as :class:`_TaskMalloc` says."""
+    _use_task_threads()
+    with _task_malloc:
+        yield
+
+
 def _run_band(src: str, fn: Callable, tile_dir: str, cell: Tuple[int, int],
               step: Tuple[int, int], cache_dir: Optional[str], token: Any,
               cells: List[Tuple[int, int]], scale: int) -> List[Dict[str, Any]]:
-    """One task: read each cell, apply ``fn``, write its tile atomically; return the
-    manifest entries (rects scaled to the output)."""
-    _use_task_threads()
-    p = _partition(src, cell, step, None, cache_dir, token)
-    out = []
-    for row, col in cells:
-        rect = p.cell_rect(row, col)
-        info = imkit.TileInfo(row, col, rect, rect, imkit.Rect(*(v * scale for v in rect)))
-        try:
-            tile = np.asarray(fn(p[row, col].numpy(), info))
-        except Exception as e:
-            note = f"raised by the tile function in cell (row {row}, col {col})"
-            if hasattr(e, "add_note"):
-                e.add_note(note)
-            e.imkit_cell = (row, col)
-            raise
-        want = (rect.height * scale, rect.width * scale)
-        if tile.shape[:2] != want:
-            raise imkit.MismatchError(
-                f"cell (row {row}, col {col}): the function returned a "
-                f"{tile.shape[1]}x{tile.shape[0]} tile, the output tile is {want[1]}x{want[0]}")
-        name = _tile_name(row, col)
-        written = imkit.save(Path(tile_dir) / name, np.ascontiguousarray(tile))
-        digest = hashlib.sha256(Path(written).read_bytes()).hexdigest()
-        left, top, right, bottom = rect
-        out.append({"z": 0, "row": row, "col": col,
-                    "rect": [left * scale, top * scale, (right - left) * scale,
-                             (bottom - top) * scale],
-                    "file": name, "sha256": digest,
-                    "dtype": str(tile.dtype), "channels": 1 if tile.ndim == 2 else tile.shape[2]})
-    return out
+    """One task: each of ``cells`` through :func:`_run_cell`; returns their manifest
+    entries."""
+    with _in_task():
+        p = _partition(src, cell, step, None, cache_dir, token)
+        return [_run_cell(p, fn, tile_dir, row, col, scale) for row, col in cells]
+
+
+def _run_cell(p: "imkit.Partition", fn: Callable, tile_dir: str, row: int, col: int,
+              scale: int) -> Dict[str, Any]:
+    """Reads cell (row, col) of ``p``, applies ``fn``, writes the result tile atomically;
+    returns its manifest entry (rect scaled to the output)."""
+    rect = p.cell_rect(row, col)
+    info = imkit.TileInfo(row, col, rect, rect, imkit.Rect(*(v * scale for v in rect)))
+    try:
+        tile = np.asarray(fn(p[row, col].numpy(), info))
+    except Exception as e:
+        note = f"raised by the tile function in cell (row {row}, col {col})"
+        if hasattr(e, "add_note"):
+            e.add_note(note)
+        e.imkit_cell = (row, col)
+        raise
+    want = (rect.height * scale, rect.width * scale)
+    if tile.shape[:2] != want:
+        raise imkit.MismatchError(
+            f"cell (row {row}, col {col}): the function returned a "
+            f"{tile.shape[1]}x{tile.shape[0]} tile, the output tile is {want[1]}x{want[0]}")
+    name = _tile_name(row, col)
+    written = imkit.save(Path(tile_dir) / name, np.ascontiguousarray(tile))
+    digest = hashlib.sha256(Path(written).read_bytes()).hexdigest()
+    left, top, right, bottom = rect
+    return {"z": 0, "row": row, "col": col,
+            "rect": [left * scale, top * scale, (right - left) * scale, (bottom - top) * scale],
+            "file": name, "sha256": digest,
+            "dtype": str(tile.dtype), "channels": 1 if tile.ndim == 2 else tile.shape[2]}
 
 
 class _Grid:
@@ -219,8 +307,10 @@ def _write_manifest(tile_dir: Path, manifest: Dict[str, Any]) -> Path:
 
 
 def _stitch_task(manifest: str, output: str, blend: str, png_compression: int) -> str:
-    return os.fspath(imkit.stitch(manifest, output, blend=blend,
-                                  png_compression=png_compression))
+    """One task: the whole stitch of ``manifest`` into ``output``; returns it."""
+    with _task_malloc:
+        return os.fspath(imkit.stitch(manifest, output, blend=blend,
+                                      png_compression=png_compression))
 
 
 def _stitch_part_task(header: Dict[str, Any], tile_dir: str, rows: Tuple[int, int], part: str,
@@ -228,12 +318,12 @@ def _stitch_part_task(header: Dict[str, Any], tile_dir: str, rows: Tuple[int, in
     """One task: output rows ``rows`` (PNG segment boundaries) of the manifest ``header``
     (without tiles) from the tiles of ``bands`` (in manifest order) touching them or the row
     above, encoded into the PNG part file ``part``; returns it."""
-    _use_task_threads()
     y0, y1 = rows
     tiles = [e for band in bands for e in band
              if e["rect"][1] < y1 and e["rect"][1] + e["rect"][3] >= y0]
-    imkit._imkit.stitch_png_part(json.dumps(dict(header, tiles=tiles)), tile_dir, rows, part,
-                                 blend=blend)
+    with _in_task():
+        imkit._imkit.stitch_png_part(json.dumps(dict(header, tiles=tiles)), tile_dir, rows,
+                                     part, blend=blend)
     return part
 
 
@@ -257,7 +347,8 @@ def _stitch_in_parts(client: Any, header: Dict[str, Any], tile_dir: Path, starts
 
 def _join_task(output: str, *parts: str) -> str:
     """One task: joins the PNG part files (in row order) into ``output``, then removes them."""
-    imkit._imkit.join_png_parts(list(parts), output)
+    with _task_malloc:
+        imkit._imkit.join_png_parts(list(parts), output)
     for part in parts:
         os.remove(part)
     return output
@@ -357,7 +448,9 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
     ``fn`` is raised here with the cell in its notes and as ``exc.imkit_cell``. The grid
     clips at the far edges, as :func:`imkit.map_tiles` does by default; canvas growth
     (``grow``) is not available on a cluster. Tasks run imkit on :data:`TASK_THREADS`
-    thread(s) each."""
+    thread(s) each, and under Dask's ``MALLOC_TRIM_THRESHOLD_`` with glibc's adaptive malloc
+    thresholds (:data:`TASK_MMAP_THRESHOLD`), restored when the worker's last imkit task
+    ends."""
     tiles = Path(tile_dir) if tile_dir else Path(os.fspath(out) + ".tiles")
     output = os.path.abspath(os.fspath(out))
     run = _Run(src, fn, tiles, cell, overlap, scale, client, rows_per_task, cache_dir,
