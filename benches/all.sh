@@ -8,6 +8,8 @@
 #   env: BIG=32768 (side of the streaming inputs), FRAG=8192 (side of the fragment input),
 #        EARLIER=1 also runs the earlier benches (io, tiling, partition, iid) after the table.
 # Run it with `nice` on a shared machine. Needs ~4 GB of disk for the streaming inputs.
+# Both sides settle (sync + 0.3 s) before each NPY row, so a row never pays for the previous
+# row's writeback or for imkit releasing the file its overwrite replaced in the background.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

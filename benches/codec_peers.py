@@ -60,11 +60,23 @@ if "exr" in cases:
             for channel in f.channels().values():
                 channel.pixels
     report("openexr_exr_read", read, exr)
+
+
+def settle():
+    """As codec_bench's settle() before imkit's rows: the previous row's dirty pages written
+    back (and a pause for any release still running), so no row pays for the one before."""
+    os.sync()
+    time.sleep(0.3)
+
+
 if "npy" in cases:
     npy = out / "np.npy"
 
     # A new file each run; removing the previous one is not timed (nor is it for imkit).
+    settle()
     report("numpy_npy_write", lambda: np.save(npy, f32), npy,
            setup=lambda: npy.unlink(missing_ok=True))
+    settle()
     report("numpy_npy_overwrite", lambda: np.save(npy, f32), npy)
+    settle()
     report("numpy_npy_read", lambda: np.load(npy), npy)

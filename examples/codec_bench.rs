@@ -5,7 +5,8 @@
 //!
 //! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all); for profilers
 //! (callgrind): png_write (one in-memory PNG encode of the top quarter of the u8 and u16
-//! frames at 1 thread), exr_read (five reads), exr_write and exr_write_u8 (RUNS writes)
+//! frames at 1 thread), exr_read and npy_read (five reads of the file the exr / npy case
+//! wrote), exr_write and exr_write_u8 (RUNS writes)
 
 #[path = "common/frames.rs"]
 mod frames;
@@ -42,6 +43,15 @@ fn best_new_file(runs: usize, path: &Path, mut write: impl FnMut()) -> f64 {
             best(1, &mut write)
         })
         .fold(f64::INFINITY, f64::min)
+}
+
+/// Lets the previous row's background work end before the next row is timed: `sync` writes
+/// back its dirty pages, and the pause covers the release of a replaced file on imkit's
+/// closing thread (tens of milliseconds for a 4K f32 NPY). codec_peers.py settles the same way
+/// before numpy's rows, so neither side's row pays for the one before it.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(std::time::Duration::from_millis(300));
 }
 
 /// The u8 frame as float32 samples `v / 255`.
@@ -114,6 +124,11 @@ fn main() {
             codec::read_image(dir.join("imkit.exr")).unwrap();
         }
     }
+    if cases.contains(&"npy_read") {
+        for _ in 0..5 {
+            npy::read_file(&dir.join("imkit.npy")).unwrap();
+        }
+    }
     if cases.contains(&"exr") {
         write_read(runs, "exr", &dir.join("imkit.exr"), &f32img);
     }
@@ -121,10 +136,13 @@ fn main() {
         imkit::threads::set_num_threads(0).unwrap();
         let arr = NdArray::from_image(&f32img.view());
         let path = dir.join("imkit.npy");
+        settle();
         let t = best_new_file(runs, &path, || npy::write_file(&path, &arr).unwrap());
         println!("imkit_npy_write {t:.4} {}", size(&path));
+        settle();
         let t = best(runs, || npy::write_file(&path, &arr).unwrap());
         println!("imkit_npy_overwrite {t:.4} {}", size(&path));
+        settle();
         let t = best(runs, || {
             npy::read_file(&path).unwrap();
         });

@@ -260,9 +260,9 @@ const ZIP_LEVEL: i32 = 1;
 /// would each come as new pages that the kernel zeroes first.
 struct ZipScratch {
     compressor: libdeflater::Compressor,
-    /// The block's bytes split into even and odd halves.
-    split: Vec<u8>,
-    /// `split` through the difference predictor.
+    /// One line plane's even and odd bytes.
+    halves: Vec<u8>,
+    /// The block split into even and odd halves and through the difference predictor.
     packed: Vec<u8>,
     /// zlib output.
     compressed: Vec<u8>,
@@ -284,22 +284,17 @@ fn zip_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
             compressor: libdeflater::Compressor::new(
                 libdeflater::CompressionLvl::new(ZIP_LEVEL).expect("level 1 is valid"),
             ),
-            split: Vec::new(),
+            halves: Vec::new(),
             packed: Vec::new(),
             compressed: Vec::new(),
         });
         let bound = s.compressor.zlib_compress_bound(len);
-        for (buffer, n) in [
-            (&mut s.split, len),
-            (&mut s.packed, len),
-            (&mut s.compressed, bound),
-        ] {
+        for (buffer, n) in [(&mut s.packed, len), (&mut s.compressed, bound)] {
             if buffer.len() < n {
                 buffer.resize(n, 0);
             }
         }
-        split_block(image, order, index, &mut s.split[..len]);
-        predict(&s.split[..len], &mut s.packed[..len]);
+        split_predict(image, order, index, &mut s.halves, &mut s.packed[..len]);
         match s
             .compressor
             .zlib_compress(&s.packed[..len], &mut s.compressed[..bound])
@@ -320,27 +315,46 @@ fn zip_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
     }
 }
 
-/// Writes the even bytes of the block [`planar_block`] would build into the first half of
-/// `out` and its odd bytes into the second, straight from the image rows. Samples have an
-/// even size, so each sample gives half its bytes to each half.
-fn split_block(image: &ImageView<'_>, order: &[usize], index: BlockIndex, out: &mut [u8]) {
+/// Writes what OpenEXR's ZIP compressor feeds zlib for the block [`planar_block`] would
+/// build, straight from the image rows and line plane by line plane (each plane's halves stay
+/// in cache between the two steps): the block's even bytes form the first half of `out`, its
+/// odd bytes the second, and every byte is replaced by its difference to the byte before it in
+/// that order, plus 128 (the first byte is kept). Samples have an even size, so each sample
+/// gives half its bytes to each half.
+fn split_predict(
+    image: &ImageView<'_>,
+    order: &[usize],
+    index: BlockIndex,
+    halves: &mut Vec<u8>,
+    out: &mut [u8],
+) {
     let (x0, y0) = (index.pixel_position.0, index.pixel_position.1);
     let (w, h) = (index.pixel_size.0, index.pixel_size.1);
     let size = image.dtype().size();
     let bpp = image.format().bytes_per_pixel();
-    let (even, odd) = out.split_at_mut(out.len() / 2);
-    let planes = (y0..y0 + h).flat_map(|y| order.iter().map(move |&c| (y, c)));
     let half_plane = w * size / 2;
+    halves.resize(2 * half_plane, 0);
+    let (even_half, odd_half) = halves.split_at_mut(half_plane);
+    let (even_out, odd_out) = out.split_at_mut(out.len() / 2);
+    let planes = (y0..y0 + h).flat_map(|y| order.iter().map(move |&c| (y, c)));
+    // 128 keeps the first even byte as it is; the odd half's first byte is corrected below.
+    let (mut last_even, mut last_odd) = (128, 0);
     for (((y, channel), even), odd) in planes
-        .zip(even.chunks_exact_mut(half_plane))
-        .zip(odd.chunks_exact_mut(half_plane))
+        .zip(even_out.chunks_exact_mut(half_plane))
+        .zip(odd_out.chunks_exact_mut(half_plane))
     {
         let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
         let offset = channel * size;
         match size {
-            2 => split_plane::<1>(row, bpp, offset, even, odd),
-            _ => split_plane::<2>(row, bpp, offset, even, odd),
+            2 => split_plane::<1>(row, bpp, offset, even_half, odd_half),
+            _ => split_plane::<2>(row, bpp, offset, even_half, odd_half),
         }
+        last_even = predict(last_even, even_half, even);
+        last_odd = predict(last_odd, odd_half, odd);
+    }
+    // The odd half follows the last even byte, not the 0 it was predicted from.
+    if let Some(first) = odd_out.first_mut() {
+        *first = first.wrapping_sub(last_even);
     }
 }
 
@@ -366,14 +380,18 @@ fn split_plane<const HALF: usize>(
     }
 }
 
-/// OpenEXR's ZIP predictor: each byte becomes its difference to the previous one, plus 128.
-fn predict(src: &[u8], dst: &mut [u8]) {
-    if let (Some(first), Some(out)) = (src.first(), dst.first_mut()) {
-        *out = *first;
+/// OpenEXR's ZIP predictor over one piece of the stream: each byte of `src` becomes its
+/// difference to the byte before it (`previous` for the first), plus 128. Returns the last
+/// byte of `src`, the `previous` of the next piece.
+fn predict(previous: u8, src: &[u8], dst: &mut [u8]) -> u8 {
+    let (Some(&first), Some(&last)) = (src.first(), src.last()) else {
+        return previous;
+    };
+    dst[0] = first.wrapping_sub(previous).wrapping_add(128);
+    for ((d, &current), &before) in dst[1..].iter_mut().zip(&src[1..]).zip(src) {
+        *d = current.wrapping_sub(before).wrapping_add(128);
     }
-    for ((d, &current), &previous) in dst.iter_mut().skip(1).zip(&src[1..]).zip(src) {
-        *d = current.wrapping_sub(previous).wrapping_add(128);
-    }
+    last
 }
 
 /// Where each file channel lands: the output channel order and the output type.
@@ -711,6 +729,41 @@ pub fn read_file(path: &Path) -> Result<Image> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ZIP encoder's bytes inflate (through the reader's own inverse) to the planar block
+    /// OpenEXR defines, for half and float samples, several channel orders and a block that
+    /// does not start at the image's origin.
+    #[test]
+    fn zip_blocks_decode_to_the_planar_block() {
+        for (dtype, channels, width) in [(PixelType::F32, 3, 37), (PixelType::F16, 2, 21)] {
+            let format = PixelFormat::new(dtype, channels).unwrap();
+            let mut image = Image::new(width, 40, format).unwrap();
+            for (i, b) in image.data_mut().iter_mut().enumerate() {
+                *b = ((i / 7) % 5 + (i % 3) * 40) as u8;
+            }
+            let names = channel_names(channels);
+            let mut order: Vec<usize> = (0..channels).collect();
+            order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+            let index = BlockIndex {
+                layer: 0,
+                pixel_position: Vec2(0, 16),
+                pixel_size: Vec2(width, 16),
+                level: Vec2(0, 0),
+            };
+            let view = image.view();
+            let planar = planar_block(&view, &order, index);
+            let chunk = zip_chunk(&view, &order, index);
+            let exr::block::chunk::CompressedBlock::ScanLine(block) = chunk.compressed_block else {
+                panic!("a scan-line block");
+            };
+            assert!(
+                block.compressed_pixels_le.len() < planar.len(),
+                "compressible"
+            );
+            let decoded = unzip_block(&block.compressed_pixels_le, planar.len()).unwrap();
+            assert_eq!(decoded, planar);
+        }
+    }
 
     #[test]
     fn names_sort_in_channel_order() {

@@ -553,22 +553,15 @@ impl NpyFile {
         }
     }
 
-    /// Reads the samples into a new array.
+    /// Reads the samples into a new array, the way [`NpyFile::read_into`] fills a caller's
+    /// buffer: the allocator's zero pages (nothing written before the read) filled by
+    /// parallel pieces, so the kernel's copies and the first touch of the pages run on every
+    /// core.
     pub fn read(mut self) -> Result<NdArray> {
         let len = self.header.data_len()?;
         let what = format!("{}: the NPY array", self.path.display());
-        // Read into fresh capacity: no pass zeroing the buffer first.
-        let mut data = crate::buffer::with_capacity(len, &what)?;
-        (&mut self.file)
-            .take(len as u64)
-            .read_to_end(&mut data)
-            .map_err(|e| Error::io(&self.path, e))?;
-        if data.len() != len {
-            return Err(name_error(
-                &self.path,
-                bad("the file shrank while being read"),
-            ));
-        }
+        let mut data = crate::buffer::zeroed(len, &what)?;
+        self.read_samples(&mut data)?;
         normalise(&self.header, data).map_err(|e| name_error(&self.path, e))
     }
 }
