@@ -338,23 +338,43 @@ impl<'a> BitSink<'a> {
     }
 }
 
-/// The box and area of the runs when they form one component in the simplest way: one run
-/// on each of consecutive rows, each touching the one above (8-connected).
-fn single_chain(runs: &[Run]) -> Option<(BBox, u32)> {
-    let first = runs.first()?;
-    let (mut minc, mut maxc, mut area) = (first.c0, first.c1, first.c1 - first.c0);
-    for w in runs.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if b.row != a.row + 1 || b.c0 > a.c1 || a.c0 > b.c1 {
+/// The box and area of a mask at most 56 pixels wide (packed and padded) whose true pixels
+/// form one component in the simplest way: one run on each of consecutive rows, each
+/// touching the one above (8-connected). `None` for any other mask.
+fn narrow_chain(padded: &[u8], height: usize, width: usize) -> Option<(BBox, u32)> {
+    if width == 0 || width > 56 {
+        return None;
+    }
+    let n = width as u32;
+    // (first row, rows after the last non-empty one seen, previous run, column span, area)
+    let (mut first, mut end) = (None, 0usize);
+    let (mut prev, mut span, mut area) = ((0u32, 0u32), (u32::MAX, 0u32), 0u32);
+    for r in 0..height {
+        // Left-aligned: column 0 is bit 63.
+        let x = bits_at(padded, r * width, n) << (64 - n);
+        if x == 0 {
+            continue;
+        }
+        let c0 = x.leading_zeros();
+        let c1 = c0 + (!(x << c0)).leading_zeros();
+        let touches = c0 <= prev.1 && prev.0 <= c1;
+        match first {
+            None => first = Some(r),
+            // Not one run, a gap above, or no contact with the run above.
+            Some(_) if r != end || !touches => return None,
+            Some(_) => {}
+        }
+        if x != (u64::MAX >> c0) ^ (u64::MAX >> c1) {
             return None;
         }
-        minc = minc.min(b.c0);
-        maxc = maxc.max(b.c1);
-        area += b.c1 - b.c0;
+        prev = (c0, c1);
+        span = (span.0.min(c0), span.1.max(c1));
+        area += c1 - c0;
+        end = r + 1;
     }
-    let last = runs[runs.len() - 1].row + 1;
+    let first = first?;
     Some((
-        BBox::new(first.row as u16, minc as u16, last as u16, maxc as u16),
+        BBox::new(first as u16, span.0 as u16, end as u16, span.1 as u16),
         area,
     ))
 }
@@ -394,18 +414,19 @@ pub struct Labeler {
 }
 
 impl Labeler {
-    /// Labels the runs of a mask: fills `runs`, `run_comp` and `comps` (tight box relative
-    /// to the mask, pixel count) in scan order of each component's first pixel.
+    /// Labels a mask: fills `comps` (tight box relative to the mask, pixel count) in scan
+    /// order of each component's first pixel, and `runs` and `run_comp` unless the mask is
+    /// one narrow chain (then `paint` needs no runs).
     fn label(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
         mask.pack_into(height * width, &mut self.packed);
         self.width = width;
-        find_runs(&self.packed, height, width, &mut self.runs);
         self.comps.clear();
-        if let Some(one) = single_chain(&self.runs) {
-            // The common shape needs no union-find: `paint` reads the mask's bits directly.
+        if let Some(one) = narrow_chain(&self.packed, height, width) {
+            // The common shape needs neither runs nor union-find: `paint` copies its bits.
             self.comps.push(one);
             return;
         }
+        find_runs(&self.packed, height, width, &mut self.runs);
         let runs = &self.runs;
         let parent = &mut self.parent;
         parent.clear();
@@ -692,9 +713,26 @@ mod tests {
             let w = [1, 7, 8, 55, 56, 57, 64, 113, 130][case % 9];
             // From sparse noise to one blob (solid rows): one or many components.
             let density = next() % 100;
-            let m: Vec<u8> = (0..h * w)
+            let mut m: Vec<u8> = (0..h * w)
                 .map(|_| ((next() % 100) < density) as u8 * (1 + (next() % 255) as u8))
                 .collect();
+            if case % 4 == 0 {
+                // Ellipses, whole or cut by a blank row or column: chains and near-chains.
+                let (cy, cx) = (h as f64 / 2.0, w as f64 / 2.0);
+                let cut = (next() % 3, next() as usize);
+                for (i, px) in m.iter_mut().enumerate() {
+                    let (dy, dx) = (
+                        ((i / w) as f64 + 0.5 - cy) / cy,
+                        ((i % w) as f64 + 0.5 - cx) / cx,
+                    );
+                    let blank = match cut.0 {
+                        0 => i / w == cut.1 % h,
+                        1 => i % w == cut.1 % w,
+                        _ => false,
+                    };
+                    *px = (dy * dy + dx * dx < 1.0 && !blank) as u8;
+                }
+            }
             let want = naive(&m, h, w);
             assert_eq!(
                 labeler.components(MaskData::Bytes(&m), h, w),
