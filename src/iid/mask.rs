@@ -685,8 +685,7 @@ mod tests {
             );
             let mut bits = vec![0u8; bbox.pixels().div_ceil(8) as usize];
             for p in &px {
-                let i = (p / w - bbox.minr as usize) * bbox.width() as usize
-                    + (p % w - bbox.minc as usize);
+                let i = (p / w - bbox.minr as usize) * bbox.width() + (p % w - bbox.minc as usize);
                 bits[i / 8] |= 0x80 >> (i % 8);
             }
             comps.push(Component {
