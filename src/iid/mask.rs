@@ -201,65 +201,182 @@ impl MaskData<'_> {
         self.len() == 0
     }
 
-    fn runs_into(&self, height: usize, width: usize, runs: &mut Vec<Run>, unpacked: &mut Vec<u8>) {
-        runs.clear();
-        for r in 0..height {
-            let row: &[u8] = match self {
-                MaskData::Bytes(b) => &b[r * width..(r + 1) * width],
-                MaskData::Packed(b) => {
-                    let base = (r * width) as u64;
-                    unpacked.clear();
-                    unpacked.extend((0..width as u64).map(|c| get_bit(b, base + c) as u8));
-                    unpacked
+    /// Copies the mask's `pixels` pixels into `out` as packed bits (the `Packed` layout)
+    /// followed by 8 zero bytes, so that [`bits_at`] may read 8 bytes at any pixel.
+    fn pack_into(&self, pixels: usize, out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            MaskData::Bytes(b) => {
+                let b = &b[..pixels];
+                out.reserve(pixels.div_ceil(8) + 8);
+                let chunks = b.chunks_exact(8);
+                let tail = chunks.remainder();
+                out.extend(chunks.map(|c| pack8(u64::from_le_bytes(c.try_into().expect("8")))));
+                if !tail.is_empty() {
+                    let mut last = [0u8; 8];
+                    last[..tail.len()].copy_from_slice(tail);
+                    out.push(pack8(u64::from_le_bytes(last)));
                 }
-            };
-            let mut c = 0usize;
-            while let Some(start) = next_nonzero(row, c) {
-                let end = next_zero(row, start);
+            }
+            MaskData::Packed(b) => out.extend_from_slice(&b[..pixels.div_ceil(8)]),
+        }
+        out.extend_from_slice(&[0; 8]);
+    }
+}
+
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// Packs 8 mask bytes (little-endian in `v`, non-zero = true) into one byte, the first
+/// byte in the most significant bit.
+fn pack8(v: u64) -> u8 {
+    // The high bit of each byte is set iff the byte is non-zero (no carry crosses bytes).
+    let flags = (((v & LOWS) + LOWS) | v) & HIGHS;
+    // Moves byte i's flag to bit 63 - i; the eight products land on distinct bits.
+    ((flags >> 7).wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8
+}
+
+/// The `n` (1..=56) bits of `padded` starting at bit `bit`, right-aligned, first bit most
+/// significant; `padded` holds at least 8 bytes from byte `bit / 8` on.
+fn bits_at(padded: &[u8], bit: usize, n: u32) -> u64 {
+    let b = bit / 8;
+    let word = u64::from_be_bytes(padded[b..b + 8].try_into().expect("8 bytes"));
+    (word << (bit % 8)) >> (64 - n)
+}
+
+/// Appends the runs of true pixels of a `height × width` packed mask (padded as
+/// [`MaskData::pack_into`] leaves it) to `runs`, row by row, left to right.
+fn find_runs(padded: &[u8], height: usize, width: usize, runs: &mut Vec<Run>) {
+    runs.clear();
+    for r in 0..height {
+        let base = r * width;
+        // Start column of a run still open at the end of the previous chunk.
+        let mut open: Option<usize> = None;
+        let mut c = 0usize;
+        while c < width {
+            let n = (width - c).min(56) as u32;
+            // Left-aligned: the chunk's first pixel is bit 63; bits past the chunk are 0.
+            let mut x = bits_at(padded, base + c, n) << (64 - n);
+            let mut pos = 0u32;
+            loop {
+                let start = match open {
+                    Some(s) => s,
+                    None if x == 0 => break,
+                    None => {
+                        let z = x.leading_zeros();
+                        pos += z;
+                        x <<= z;
+                        c + pos as usize
+                    }
+                };
+                // Leading ones; they stop at the chunk's end, whose bits are 0.
+                let ones = (!x).leading_zeros();
+                pos += ones;
+                if pos == n {
+                    open = Some(start);
+                    break;
+                }
+                x <<= ones;
                 runs.push(Run {
                     row: r as u32,
                     c0: start as u32,
-                    c1: end as u32,
+                    c1: (c + pos as usize) as u32,
                 });
-                c = end;
+                open = None;
             }
+            c += n as usize;
+        }
+        if let Some(start) = open {
+            runs.push(Run {
+                row: r as u32,
+                c0: start as u32,
+                c1: width as u32,
+            });
         }
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-fn word_at(row: &[u8], i: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&row[i..i + 8]);
-    u64::from_le_bytes(b)
+/// Writes bit strings, most significant bit first, into consecutive bytes of a slice.
+struct BitSink<'a> {
+    out: &'a mut [u8],
+    at: usize,
+    acc: u64,
+    held: u32,
 }
 
-/// Index of the first non-zero byte of `row` at or after `i`, eight bytes at a time.
-fn next_nonzero(row: &[u8], mut i: usize) -> Option<usize> {
-    while i + 8 <= row.len() {
-        let v = word_at(row, i);
-        if v != 0 {
-            return Some(i + (v.trailing_zeros() / 8) as usize);
+impl<'a> BitSink<'a> {
+    fn new(out: &'a mut [u8]) -> BitSink<'a> {
+        BitSink {
+            out,
+            at: 0,
+            acc: 0,
+            held: 0,
         }
-        i += 8;
     }
-    (i..row.len()).find(|&j| row[j] != 0)
+
+    /// Appends the low `n` (1..=32) bits of `v` (higher bits 0).
+    fn put(&mut self, v: u64, n: u32) {
+        // At most 31 bits are held before, so the 64-bit accumulator keeps every new bit.
+        self.acc = (self.acc << n) | v;
+        self.held += n;
+        while self.held >= 32 {
+            self.held -= 32;
+            let word = (self.acc >> self.held) as u32;
+            self.out[self.at..self.at + 4].copy_from_slice(&word.to_be_bytes());
+            self.at += 4;
+        }
+    }
+
+    /// Writes the bits still held, the last byte zero-padded.
+    fn finish(mut self) {
+        while self.held > 0 {
+            let k = self.held.min(8);
+            self.held -= k;
+            self.out[self.at] = ((self.acc >> self.held) as u8) << (8 - k);
+            self.at += 1;
+        }
+    }
 }
 
-/// Index of the first zero byte of `row` at or after `i` (`row.len()` if none).
-fn next_zero(row: &[u8], mut i: usize) -> usize {
-    while i + 8 <= row.len() {
-        let v = word_at(row, i);
-        // The lowest flagged byte is exactly the first zero byte.
-        let z = v.wrapping_sub(ONES) & !v & HIGHS;
-        if z != 0 {
-            return i + (z.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
+/// The box and area of a mask at most 56 pixels wide (packed and padded) whose true pixels
+/// form one component in the simplest way: one run on each of consecutive rows, each
+/// touching the one above (8-connected). `None` for any other mask.
+fn narrow_chain(padded: &[u8], height: usize, width: usize) -> Option<(BBox, u32)> {
+    if width == 0 || width > 56 {
+        return None;
     }
-    (i..row.len()).find(|&j| row[j] == 0).unwrap_or(row.len())
+    let n = width as u32;
+    // (first row, rows after the last non-empty one seen, previous run, column span, area)
+    let (mut first, mut end) = (None, 0usize);
+    let (mut prev, mut span, mut area) = ((0u32, 0u32), (u32::MAX, 0u32), 0u32);
+    for r in 0..height {
+        // Left-aligned: column 0 is bit 63.
+        let x = bits_at(padded, r * width, n) << (64 - n);
+        if x == 0 {
+            continue;
+        }
+        let c0 = x.leading_zeros();
+        let c1 = c0 + (!(x << c0)).leading_zeros();
+        let touches = c0 <= prev.1 && prev.0 <= c1;
+        match first {
+            None => first = Some(r),
+            // Not one run, a gap above, or no contact with the run above.
+            Some(_) if r != end || !touches => return None,
+            Some(_) => {}
+        }
+        if x != (u64::MAX >> c0) ^ (u64::MAX >> c1) {
+            return None;
+        }
+        prev = (c0, c1);
+        span = (span.0.min(c0), span.1.max(c1));
+        area += c1 - c0;
+        end = r + 1;
+    }
+    let first = first?;
+    Some((
+        BBox::new(first as u16, span.0 as u16, end as u16, span.1 as u16),
+        area,
+    ))
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -291,14 +408,25 @@ pub struct Labeler {
     run_comp: Vec<u32>,
     acc: Vec<[u32; 5]>,
     comps: Vec<(BBox, u32)>,
-    unpacked: Vec<u8>,
+    /// The mask being labeled, packed and padded ([`MaskData::pack_into`]).
+    packed: Vec<u8>,
+    width: usize,
 }
 
 impl Labeler {
-    /// Labels the runs of a mask: fills `runs`, `run_comp` and `comps` (tight box relative
-    /// to the mask, pixel count) in scan order of each component's first pixel.
+    /// Labels a mask: fills `comps` (tight box relative to the mask, pixel count) in scan
+    /// order of each component's first pixel, and `runs` and `run_comp` unless the mask is
+    /// one narrow chain (then `paint` needs no runs).
     fn label(&mut self, mask: MaskData<'_>, height: usize, width: usize) {
-        mask.runs_into(height, width, &mut self.runs, &mut self.unpacked);
+        mask.pack_into(height * width, &mut self.packed);
+        self.width = width;
+        self.comps.clear();
+        if let Some(one) = narrow_chain(&self.packed, height, width) {
+            // The common shape needs neither runs nor union-find: `paint` copies its bits.
+            self.comps.push(one);
+            return;
+        }
+        find_runs(&self.packed, height, width, &mut self.runs);
         let runs = &self.runs;
         let parent = &mut self.parent;
         parent.clear();
@@ -350,13 +478,36 @@ impl Labeler {
             a[2] = a[2].max(run.row + 1);
             a[4] += run.c1 - run.c0;
         }
-        self.comps.clear();
         self.comps.extend(acc.iter().map(|a| {
             (
                 BBox::new(a[0] as u16, a[1] as u16, a[2] as u16, a[3] as u16),
                 a[4],
             )
         }));
+    }
+
+    /// Writes the packed bits of every component of the last labeled mask into `out`,
+    /// component `c` at byte `starts[c]` (zeroed, exactly its box's size).
+    fn paint(&self, out: &mut [u8], starts: &[usize]) {
+        if let [(b, _)] = self.comps[..] {
+            // The only component: its bits are the mask's bits inside its box.
+            let mut sink = BitSink::new(&mut out[starts[0]..]);
+            for r in b.minr as usize..b.maxr as usize {
+                let mut col = b.minc as usize;
+                while col < b.maxc as usize {
+                    let n = (b.maxc as usize - col).min(32) as u32;
+                    sink.put(bits_at(&self.packed, r * self.width + col, n), n);
+                    col += n as usize;
+                }
+            }
+            sink.finish();
+            return;
+        }
+        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
+            let (b, _) = self.comps[c as usize];
+            let (bit, n) = run_bits(run, &b);
+            set_bits(&mut out[starts[c as usize]..], bit, n);
+        }
     }
 
     /// Splits a `height × width` mask into its 8-connected components, ordered by the
@@ -370,20 +521,24 @@ impl Labeler {
         width: usize,
     ) -> Vec<Component> {
         self.label(mask, height, width);
-        let mut comps: Vec<Component> = self
+        let mut starts = Vec::with_capacity(self.comps.len());
+        let mut total = 0usize;
+        for (bbox, _) in &self.comps {
+            starts.push(total);
+            total += bbox.pixels().div_ceil(8) as usize;
+        }
+        let mut bits = vec![0u8; total];
+        self.paint(&mut bits, &starts);
+        let comps = self
             .comps
             .iter()
-            .map(|&(bbox, area)| Component {
+            .zip(&starts)
+            .map(|(&(bbox, area), &at)| Component {
                 bbox,
                 area,
-                bits: vec![0; bbox.pixels().div_ceil(8) as usize],
+                bits: bits[at..at + bbox.pixels().div_ceil(8) as usize].to_vec(),
             })
             .collect();
-        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
-            let comp = &mut comps[c as usize];
-            let (bit, n) = run_bits(run, &comp.bbox);
-            set_bits(&mut comp.bits, bit, n);
-        }
         comps
     }
 
@@ -409,11 +564,7 @@ impl Labeler {
             out.resize(out.len() + bytes, 0);
             area += a as u64;
         }
-        for (run, &c) in self.runs.iter().zip(&self.run_comp) {
-            let (b, _) = self.comps[c as usize];
-            let (bit, n) = run_bits(run, &b);
-            set_bits(&mut out[self.offsets[c as usize]..], bit, n);
-        }
+        self.paint(out, &self.offsets);
         area
     }
 }
@@ -466,27 +617,146 @@ mod tests {
     }
 
     #[test]
-    fn word_scans_find_exact_positions() {
-        let row: Vec<u8> = (0..37u8)
-            .map(|i| {
-                if (5..20).contains(&i) || i == 33 {
-                    i | 1
-                } else {
-                    0
+    fn pack8_sets_one_bit_per_nonzero_byte() {
+        for i in 0..8 {
+            for v in [1u8, 0x80, 0x7f, 0xff, 0x10] {
+                let mut b = [0u8; 8];
+                b[i] = v;
+                assert_eq!(pack8(u64::from_le_bytes(b)), 0x80 >> i);
+                let mut b = [0xffu8; 8];
+                b[i] = 0;
+                assert_eq!(pack8(u64::from_le_bytes(b)), !(0x80u8 >> i));
+            }
+        }
+    }
+
+    #[test]
+    fn runs_cross_chunk_boundaries() {
+        let w = 130;
+        let on = |c: usize| (50..60).contains(&c) || (112..113).contains(&c) || c >= 127;
+        let row: Vec<u8> = (0..w).map(|c| on(c) as u8 * 3).collect();
+        let mut packed = Vec::new();
+        MaskData::Bytes(&row).pack_into(w, &mut packed);
+        let mut runs = Vec::new();
+        find_runs(&packed, 1, w, &mut runs);
+        let got: Vec<_> = runs.iter().map(|r| (r.c0, r.c1)).collect();
+        assert_eq!(got, vec![(50, 60), (112, 113), (127, 130)]);
+        let full = vec![1u8; 112];
+        MaskData::Bytes(&full).pack_into(112, &mut packed);
+        find_runs(&packed, 2, 56, &mut runs);
+        let got: Vec<_> = runs.iter().map(|r| (r.row, r.c0, r.c1)).collect();
+        assert_eq!(got, vec![(0, 0, 56), (1, 0, 56)]);
+    }
+
+    /// Components by flood fill, in scan order of their first pixel.
+    fn naive(m: &[u8], h: usize, w: usize) -> Vec<Component> {
+        let mut label = vec![usize::MAX; h * w];
+        let mut comps = Vec::new();
+        for start in 0..h * w {
+            if m[start] == 0 || label[start] != usize::MAX {
+                continue;
+            }
+            let id = comps.len();
+            let mut stack = vec![start];
+            let mut px = Vec::new();
+            label[start] = id;
+            while let Some(p) = stack.pop() {
+                px.push(p);
+                let (r, c) = ((p / w) as i64, (p % w) as i64);
+                for (dr, dc) in (-1..=1).flat_map(|a| (-1..=1).map(move |b| (a, b))) {
+                    let (nr, nc) = (r + dr, c + dc);
+                    if nr < 0 || nc < 0 || nr >= h as i64 || nc >= w as i64 {
+                        continue;
+                    }
+                    let q = nr as usize * w + nc as usize;
+                    if m[q] != 0 && label[q] == usize::MAX {
+                        label[q] = id;
+                        stack.push(q);
+                    }
                 }
-            })
-            .collect();
-        assert_eq!(next_nonzero(&row, 0), Some(5));
-        assert_eq!(next_zero(&row, 5), 20);
-        assert_eq!(next_nonzero(&row, 20), Some(33));
-        assert_eq!(next_zero(&row, 33), 34);
-        assert_eq!(next_nonzero(&row, 34), None);
-        let full = vec![0x80u8; 19];
-        assert_eq!(next_zero(&full, 0), 19);
-        let mixed = [1u8, 0x01, 0, 0xff, 0, 0, 0, 0, 0, 7];
-        assert_eq!(next_zero(&mixed, 0), 2);
-        assert_eq!(next_nonzero(&mixed, 4), Some(9));
-        assert_eq!(next_nonzero(&mixed, 10), None);
+            }
+            let rows = px.iter().map(|p| p / w);
+            let cols = px.iter().map(|p| p % w);
+            let bbox = BBox::new(
+                rows.clone().min().unwrap() as u16,
+                cols.clone().min().unwrap() as u16,
+                rows.max().unwrap() as u16 + 1,
+                cols.max().unwrap() as u16 + 1,
+            );
+            let mut bits = vec![0u8; bbox.pixels().div_ceil(8) as usize];
+            for p in &px {
+                let i = (p / w - bbox.minr as usize) * bbox.width() + (p % w - bbox.minc as usize);
+                bits[i / 8] |= 0x80 >> (i % 8);
+            }
+            comps.push(Component {
+                bbox,
+                area: px.len() as u32,
+                bits,
+            });
+        }
+        comps
+    }
+
+    #[test]
+    fn random_masks_match_flood_fill() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut labeler = Labeler::default();
+        for case in 0..400 {
+            let h = 1 + (next() % 12) as usize;
+            let w = [1, 7, 8, 55, 56, 57, 64, 113, 130][case % 9];
+            // From sparse noise to one blob (solid rows): one or many components.
+            let density = next() % 100;
+            let mut m: Vec<u8> = (0..h * w)
+                .map(|_| ((next() % 100) < density) as u8 * (1 + (next() % 255) as u8))
+                .collect();
+            if case % 4 == 0 {
+                // Ellipses, whole or cut by a blank row or column: chains and near-chains.
+                let (cy, cx) = (h as f64 / 2.0, w as f64 / 2.0);
+                let cut = (next() % 3, next() as usize);
+                for (i, px) in m.iter_mut().enumerate() {
+                    let (dy, dx) = (
+                        ((i / w) as f64 + 0.5 - cy) / cy,
+                        ((i % w) as f64 + 0.5 - cx) / cx,
+                    );
+                    let blank = match cut.0 {
+                        0 => i / w == cut.1 % h,
+                        1 => i % w == cut.1 % w,
+                        _ => false,
+                    };
+                    *px = (dy * dy + dx * dx < 1.0 && !blank) as u8;
+                }
+            }
+            let want = naive(&m, h, w);
+            assert_eq!(
+                labeler.components(MaskData::Bytes(&m), h, w),
+                want,
+                "{h}x{w}"
+            );
+            let mut packed = vec![0u8; (h * w).div_ceil(8)];
+            for (i, &v) in m.iter().enumerate() {
+                if v != 0 {
+                    packed[i / 8] |= 0x80 >> (i % 8);
+                }
+            }
+            assert_eq!(labeler.components(MaskData::Packed(&packed), h, w), want);
+            let mut out = Vec::new();
+            let area = labeler.encode_regions(MaskData::Bytes(&m), h, w, (3, 5), &mut out);
+            assert_eq!(area, want.iter().map(|c| c.area as u64).sum::<u64>());
+            let mut expect = Vec::new();
+            for c in &want {
+                expect.extend_from_slice(&((REGION_HEAD + c.bits.len()) as u32).to_le_bytes());
+                let b = c.bbox;
+                BBox::new(b.minr + 3, b.minc + 5, b.maxr + 3, b.maxc + 5).write(&mut expect);
+                expect.extend_from_slice(&c.bits);
+            }
+            assert_eq!(out, expect);
+        }
     }
 
     #[test]

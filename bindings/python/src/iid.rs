@@ -529,15 +529,13 @@ impl IidWriter {
 }
 
 /// iidfile's label rule: bytes, or None for empty.
-fn compat_label(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+fn compat_label<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]> {
     if obj.is_none() {
-        return Ok(Vec::new());
+        return Ok(&[]);
     }
-    obj.cast::<PyBytes>()
-        .map(|b| b.as_bytes().to_vec())
-        .map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err(format!("'{what}' must be encoded as bytes"))
-        })
+    obj.cast::<PyBytes>().map(|b| b.as_bytes()).map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("'{what}' must be encoded as bytes"))
+    })
 }
 
 /// iidfile's box: four integers within 0..65535 (as ``int()`` reads them).
@@ -549,6 +547,23 @@ fn compat_box(bbox: &Bound<'_, PyAny>) -> PyResult<[i64; 4]> {
             bbox.str()?
         )))
     };
+    // Fast path: a tuple of four ints in range (what callers pass).
+    if let Ok(t) = bbox.cast::<PyTuple>() {
+        if t.len() == 4 {
+            let mut b = [0i64; 4];
+            let all = b.iter_mut().enumerate().all(|(i, v)| {
+                t.get_borrowed_item(i)
+                    .ok()
+                    .and_then(|item| item.extract::<i64>().ok())
+                    .filter(|x| (0..=imkit::iid::writer::MAX_COORD as i64).contains(x))
+                    .map(|x| *v = x)
+                    .is_some()
+            });
+            if all {
+                return Ok(b);
+            }
+        }
+    }
     if bbox.len()? != 4 {
         return bad("");
     }
@@ -615,12 +630,33 @@ impl IidWriter {
         let address = compat_label(address, "iid")?;
         let domain = compat_label(domain, "domain")?;
         let [minr, minc, maxr, maxc] = compat_box(bbox)?;
+        let bbox = [minr, minc, maxr, maxc].map(|v| v as u64);
+        let (h, w) = ((maxr - minr) as usize, (maxc - minc) as usize);
+        let key = (self.writer.len() + self.staged.len()) as u32;
+        // Fast path: a C-contiguous bool/uint8 array of the box's shape is copied as it is.
+        if let Ok(a) = mask.cast::<PyUntypedArray>() {
+            let d = a.dtype();
+            if a.shape() == [h, w]
+                && h > 0
+                && w > 0
+                && d.itemsize() == 1
+                && matches!(d.kind(), b'b' | b'u')
+                && a.is_c_contiguous()
+            {
+                // SAFETY: a C-contiguous array of h x w one-byte items spans h * w bytes from
+                // its data pointer; it stays alive (borrowed) and is only read here.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts((*a.as_array_ptr()).fields.data as *const u8, h * w)
+                };
+                self.staged.push(address, domain, bbox, bytes);
+                return Ok(key);
+            }
+        }
         let mask = match mask.cast::<PyUntypedArray>() {
             Ok(a) => a.clone().into_any(),
             Err(_) => numpy(py)?.call_method1("asarray", (mask,))?,
         };
         let array = mask.cast::<PyUntypedArray>()?;
-        let (h, w) = ((maxr - minr) as usize, (maxc - minc) as usize);
         if array.shape() != [h, w] || h == 0 || w == 0 {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "Mask shape must match bounding box: mask {}, box ({minr}, {minc}, {maxr}, {maxc})",
@@ -634,9 +670,8 @@ impl IidWriter {
             mask.call_method1("__ne__", (0,))?
         };
         let bits = mask_array(&mask)?;
-        let bbox = [minr, minc, maxr, maxc].map(|v| v as u64);
-        self.staged.push(&address, &domain, bbox, bits.bytes());
-        Ok((self.writer.len() + self.staged.len() - 1) as u32)
+        self.staged.push(address, domain, bbox, bits.bytes());
+        Ok(key)
     }
 
     /// Adds an entry; returns its key. ``mask``: 2-D bool/uint8 array (non-zero = true) over
