@@ -1,0 +1,367 @@
+//! Serial PNG decoding in two stages, for files without imkit's segment index: one zlib
+//! stream can only be inflated from its start, and each row unfiltered only after the one
+//! above, but the two stages need not wait for each other.
+//!
+//! The inflate stage walks the IDAT chunks (lengths and CRCs checked), inflates the zlib stream
+//! with `zlib-rs` (the fastest streaming inflater measured, see docs/ARCHITECTURE.md) into
+//! blocks of whole filtered scanlines, and checks the stream's Adler-32 before the last block
+//! leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block
+//! and hands out rows. With two or more library threads the inflate stage runs on a thread of
+//! its own, a bounded number of blocks ahead (memory: three blocks of about
+//! [`BLOCK_BYTES`]), so decoding takes the time of the slower stage, not their sum; with one
+//! thread both run on the caller's. Either way the rows are the same.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use super::png_unfilter::unfilter_lines;
+use crate::error::{Error, Result};
+
+/// The filtered bytes a block of scanlines aims at (at least one line).
+const BLOCK_BYTES: usize = 512 << 10;
+
+/// How much compressed data is read from the file at a time.
+const READ_BYTES: usize = 256 << 10;
+
+/// PNG's largest chunk length.
+const MAX_CHUNK_LEN: u32 = (1 << 31) - 1;
+
+/// The IDAT chunks of a file, read in order as one byte stream (CRCs checked).
+struct IdatChunks {
+    file: File,
+    name: String,
+    /// Offset of the next unread byte (chunk data, or the next chunk's header).
+    at: u64,
+    /// Data bytes left in the current chunk.
+    left: u32,
+    /// CRC of the current chunk so far (type and data).
+    crc: u32,
+    /// A chunk other than IDAT came: the image data has ended.
+    ended: bool,
+}
+
+impl IdatChunks {
+    /// Reads exactly `buf.len()` bytes at the current offset.
+    fn read(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.file.read_exact_at(buf, self.at).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::format(format!(
+                    "{}: PNG data is truncated (unexpected end of file)",
+                    self.name
+                ))
+            } else {
+                Error::io(&self.name, e)
+            }
+        })?;
+        self.at += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Starts the next chunk if the current one is used up; `false` once the IDAT chunks end.
+    fn next_chunk(&mut self) -> Result<bool> {
+        while self.left == 0 && !self.ended {
+            let mut head = [0u8; 8];
+            self.read(&mut head)?;
+            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            if &head[4..] != b"IDAT" {
+                self.ended = true;
+                break;
+            }
+            if len > MAX_CHUNK_LEN {
+                return Err(Error::format(format!(
+                    "{}: invalid PNG: IDAT chunk length {len} is over 2^31-1",
+                    self.name
+                )));
+            }
+            self.crc = zlib_rs::crc32::crc32(0, &head[4..]);
+            self.left = len;
+            if len == 0 {
+                self.check_crc()?;
+            }
+        }
+        Ok(!self.ended)
+    }
+
+    /// Reads the CRC that ends the current chunk and compares it with the data's.
+    fn check_crc(&mut self) -> Result<()> {
+        let mut stored = [0u8; 4];
+        self.read(&mut stored)?;
+        if u32::from_be_bytes(stored) != self.crc {
+            return Err(Error::format(format!(
+                "{}: invalid PNG: CRC error in an IDAT chunk",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces `buf`'s contents with the next compressed bytes (at most [`READ_BYTES`]); empty
+    /// once the image data has ended.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        buf.clear();
+        if !self.next_chunk()? {
+            return Ok(());
+        }
+        let n = READ_BYTES.min(self.left as usize);
+        buf.resize(n, 0);
+        self.read(buf)?;
+        self.crc = zlib_rs::crc32::crc32(self.crc, buf);
+        self.left -= n as u32;
+        if self.left == 0 {
+            self.check_crc()?;
+        }
+        Ok(())
+    }
+}
+
+/// The inflate stage: the zlib stream, inflated into blocks of filtered scanlines.
+struct Inflater {
+    chunks: IdatChunks,
+    inflate: zlib_rs::Inflate,
+    /// Compressed bytes read and not yet consumed: `input[input_at..]`.
+    input: Vec<u8>,
+    input_at: usize,
+    /// Filtered scanline length (filter byte and row).
+    stride: usize,
+    lines_per_block: usize,
+    lines_left: usize,
+}
+
+impl Inflater {
+    fn name(&self) -> &str {
+        &self.chunks.name
+    }
+
+    /// Inflates into `out` until it is full or the stream ends: (bytes written, stream ended).
+    fn inflate_into(&mut self, out: &mut [u8]) -> Result<(usize, bool)> {
+        let mut written = 0;
+        loop {
+            let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
+            let status = self
+                .inflate
+                .decompress(
+                    &self.input[self.input_at..],
+                    &mut out[written..],
+                    zlib_rs::InflateFlush::NoFlush,
+                )
+                .map_err(|e| {
+                    Error::format(format!(
+                        "{}: invalid PNG: corrupt image data ({})",
+                        self.chunks.name,
+                        self.inflate.error_message().unwrap_or(e.as_str())
+                    ))
+                })?;
+            let consumed = (self.inflate.total_in() - in_before) as usize;
+            let produced = (self.inflate.total_out() - out_before) as usize;
+            self.input_at += consumed;
+            written += produced;
+            if status == zlib_rs::Status::StreamEnd {
+                return Ok((written, true));
+            }
+            if written == out.len() {
+                return Ok((written, false));
+            }
+            if self.input_at < self.input.len() {
+                if consumed == 0 && produced == 0 {
+                    return Err(Error::Internal(format!(
+                        "{}: the inflater stopped making progress",
+                        self.name()
+                    )));
+                }
+                continue;
+            }
+            // Room left and every byte given consumed: the stream needs more input.
+            self.chunks.fill(&mut self.input)?;
+            self.input_at = 0;
+            if self.input.is_empty() {
+                return Err(Error::format(format!(
+                    "{}: PNG data is truncated (the image data ends inside its zlib stream)",
+                    self.name()
+                )));
+            }
+        }
+    }
+
+    /// Fills `block` with the next block of filtered scanlines; after the last one the rest of
+    /// the stream is inflated (and dropped) so its Adler-32 is checked before the block is used.
+    fn next_block(&mut self, block: &mut Vec<u8>) -> Result<()> {
+        let lines = self.lines_per_block.min(self.lines_left);
+        if lines == 0 {
+            return Err(Error::Internal(format!(
+                "{}: read past the last row",
+                self.name()
+            )));
+        }
+        block.resize(lines * self.stride, 0);
+        let (written, ended) = self.inflate_into(block)?;
+        if written < block.len() {
+            return Err(Error::format(format!(
+                "{}: PNG ends before its last row (its image data is too short)",
+                self.name()
+            )));
+        }
+        self.lines_left -= lines;
+        if self.lines_left == 0 && !ended {
+            let mut rest = [0u8; 4096];
+            while !self.inflate_into(&mut rest)?.1 {}
+        }
+        Ok(())
+    }
+}
+
+/// Where blocks come from: the inflate stage on the caller's thread, or on its own.
+enum Stage {
+    Inline(Box<Inflater>),
+    Thread {
+        blocks: Option<Receiver<Result<Vec<u8>>>>,
+        spent: SyncSender<Vec<u8>>,
+        worker: Option<JoinHandle<()>>,
+    },
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if let Stage::Thread { blocks, worker, .. } = self {
+            // Closing the channel makes the worker stop at its next block.
+            drop(blocks.take());
+            if let Some(worker) = worker.take() {
+                let _ = worker.join();
+            }
+        }
+    }
+}
+
+/// Runs the inflate stage: blocks go out through `blocks` (an error ends the stage), spent
+/// blocks come back through `spent` to be refilled.
+fn run_inflater(
+    mut inflater: Inflater,
+    blocks: SyncSender<Result<Vec<u8>>>,
+    spent: Receiver<Vec<u8>>,
+) {
+    while inflater.lines_left > 0 {
+        let mut block = spent.try_recv().unwrap_or_default();
+        let result = inflater.next_block(&mut block).map(|()| block);
+        let failed = result.is_err();
+        if blocks.send(result).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Decodes a non-interlaced PNG with 8- or 16-bit samples row by row through the two stages.
+pub(crate) struct StagedDecoder {
+    name: String,
+    bpp: usize,
+    stage: Stage,
+    /// The current block: unfiltered scanlines once received.
+    block: Vec<u8>,
+    /// The next line of the block to hand out.
+    block_at: usize,
+    /// The last unfiltered row (zeros above the first).
+    above: Vec<u8>,
+    /// Rows handed out so far.
+    rows_done: usize,
+}
+
+impl StagedDecoder {
+    /// A decoder for the image data of the PNG in `file` (`height` rows of `row_len` bytes,
+    /// `bpp` bytes a pixel), whose first IDAT chunk is at `first_idat`.
+    pub(crate) fn new(
+        file: File,
+        name: &str,
+        first_idat: u64,
+        height: usize,
+        row_len: usize,
+        bpp: usize,
+    ) -> Result<Self> {
+        let stride = row_len + 1;
+        let inflater = Inflater {
+            chunks: IdatChunks {
+                file,
+                name: name.to_string(),
+                at: first_idat,
+                left: 0,
+                crc: 0,
+                ended: false,
+            },
+            inflate: zlib_rs::Inflate::new(true, 15),
+            input: Vec::new(),
+            input_at: 0,
+            stride,
+            lines_per_block: (BLOCK_BYTES / stride).clamp(1, height.max(1)),
+            lines_left: height,
+        };
+        let stage = if crate::threads::num_threads() >= 2 {
+            spawn(inflater)?
+        } else {
+            Stage::Inline(Box::new(inflater))
+        };
+        Ok(StagedDecoder {
+            name: name.to_string(),
+            bpp,
+            stage,
+            block: Vec::new(),
+            block_at: 0,
+            above: crate::limits::zeroed(row_len, &format!("{name}: a row of the PNG"))?,
+            rows_done: 0,
+        })
+    }
+
+    /// Copies the next row (big-endian samples) into `out`.
+    pub(crate) fn next_row(&mut self, out: &mut [u8]) -> Result<()> {
+        let stride = self.above.len() + 1;
+        if self.block_at * stride >= self.block.len() {
+            self.next_block()?;
+        }
+        let start = self.block_at * stride + 1;
+        out.copy_from_slice(&self.block[start..start + stride - 1]);
+        self.block_at += 1;
+        self.rows_done += 1;
+        Ok(())
+    }
+
+    /// Takes the next block from the inflate stage and unfilters it.
+    fn next_block(&mut self) -> Result<()> {
+        match &mut self.stage {
+            Stage::Inline(inflater) => inflater.next_block(&mut self.block)?,
+            Stage::Thread { blocks, spent, .. } => {
+                // The worker may have stopped already; the block is then simply dropped.
+                let _ = spent.try_send(std::mem::take(&mut self.block));
+                let received = blocks.as_ref().and_then(|b| b.recv().ok());
+                self.block = received.ok_or_else(|| {
+                    Error::BadState(format!(
+                        "{}: the PNG decoder stopped after an earlier error",
+                        self.name
+                    ))
+                })??;
+            }
+        }
+        self.block_at = 0;
+        unfilter_lines(&mut self.block, &mut self.above, self.bpp).map_err(|line| {
+            let stride = self.above.len() + 1;
+            Error::format(format!(
+                "{}: invalid PNG: unknown filter type {} on row {}",
+                self.name,
+                self.block[line * stride],
+                self.rows_done + line
+            ))
+        })
+    }
+}
+
+/// Starts the inflate stage on a thread of its own.
+fn spawn(inflater: Inflater) -> Result<Stage> {
+    let (block_tx, block_rx) = sync_channel(1);
+    let (spent_tx, spent_rx) = sync_channel(2);
+    let worker = std::thread::Builder::new()
+        .name("imkit-inflate".into())
+        .spawn(move || run_inflater(inflater, block_tx, spent_rx))
+        .map_err(|e| Error::Internal(format!("cannot start the PNG inflate thread: {e}")))?;
+    Ok(Stage::Thread {
+        blocks: Some(block_rx),
+        spent: spent_tx,
+        worker: Some(worker),
+    })
+}
