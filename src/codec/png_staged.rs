@@ -5,11 +5,12 @@
 //! The inflate stage walks the IDAT chunks (lengths and CRCs checked), inflates the zlib stream
 //! with `zlib-rs` (the fastest streaming inflater measured, see docs/ARCHITECTURE.md) into
 //! blocks of whole filtered scanlines, and checks the stream's Adler-32 before the last block
-//! leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block
-//! and hands out rows. With two or more library threads the inflate stage runs on a thread of
-//! its own, a bounded number of blocks ahead (memory: three blocks of about
-//! [`BLOCK_BYTES`]), so decoding takes the time of the slower stage, not their sum; with one
-//! thread both run on the caller's. Either way the rows are the same.
+//! leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block.
+//! With two or more library threads each stage runs on a thread of its own, a bounded number
+//! of blocks ahead of the caller (memory: at most five blocks of about [`BLOCK_BYTES`]), so
+//! decoding takes the time of the slowest stage (inflate, unfilter, or the caller's own work on
+//! the rows), not their sum; with one thread both stages run on the caller's. Either way the
+//! rows are the same.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -211,22 +212,53 @@ impl Inflater {
     }
 }
 
-/// Where blocks come from: the inflate stage on the caller's thread, or on its own.
+/// The unfilter stage: reverses the filters of block after block, top to bottom.
+struct Unfilter {
+    name: String,
+    bpp: usize,
+    /// The last unfiltered row (zeros above the first).
+    above: Vec<u8>,
+    /// Rows unfiltered so far.
+    rows_done: usize,
+}
+
+impl Unfilter {
+    /// Unfilters `block` (whole filtered scanlines) in place.
+    fn apply(&mut self, block: &mut [u8]) -> Result<()> {
+        let stride = self.above.len() + 1;
+        unfilter_lines(block, &mut self.above, self.bpp).map_err(|line| {
+            Error::format(format!(
+                "{}: invalid PNG: unknown filter type {} on row {}",
+                self.name,
+                block[line * stride],
+                self.rows_done + line
+            ))
+        })?;
+        self.rows_done += block.len() / stride;
+        Ok(())
+    }
+}
+
+/// Where unfiltered blocks come from: both stages on the caller's thread, or each on a thread
+/// of its own.
 enum Stage {
-    Inline(Box<Inflater>),
-    Thread {
+    Inline(Box<(Inflater, Unfilter)>),
+    Threads {
         blocks: Option<Receiver<Result<Vec<u8>>>>,
         spent: SyncSender<Vec<u8>>,
-        worker: Option<JoinHandle<()>>,
+        workers: Vec<JoinHandle<()>>,
     },
 }
 
 impl Drop for Stage {
     fn drop(&mut self) {
-        if let Stage::Thread { blocks, worker, .. } = self {
-            // Closing the channel makes the worker stop at its next block.
+        if let Stage::Threads {
+            blocks, workers, ..
+        } = self
+        {
+            // Closing the channel makes the workers stop at their next block.
             drop(blocks.take());
-            if let Some(worker) = worker.take() {
+            for worker in workers.drain(..) {
                 let _ = worker.join();
             }
         }
@@ -250,19 +282,62 @@ fn run_inflater(
     }
 }
 
+/// Runs the unfilter stage between the inflate stage (`filtered`) and the caller (`blocks`).
+fn run_unfilter(
+    mut unfilter: Unfilter,
+    filtered: Receiver<Result<Vec<u8>>>,
+    blocks: SyncSender<Result<Vec<u8>>>,
+) {
+    for received in filtered {
+        let result = received.and_then(|mut block| unfilter.apply(&mut block).map(|()| block));
+        let failed = result.is_err();
+        if blocks.send(result).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Starts the inflate and unfilter stages on threads of their own.
+fn spawn(inflater: Inflater, unfilter: Unfilter) -> Result<Stage> {
+    let (filtered_tx, filtered_rx) = sync_channel(1);
+    let (block_tx, block_rx) = sync_channel(1);
+    let (spent_tx, spent_rx) = sync_channel(2);
+    let start = |name: &str, work: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(work)
+            .map_err(|e| Error::Internal(format!("cannot start the PNG {name} thread: {e}")))
+    };
+    // Started last to first, so a failure leaves no thread waiting on a stage never started.
+    let unfiltering = start(
+        "imkit-unfilter",
+        Box::new(move || run_unfilter(unfilter, filtered_rx, block_tx)),
+    )?;
+    let mut stage = Stage::Threads {
+        blocks: Some(block_rx),
+        spent: spent_tx,
+        workers: vec![unfiltering],
+    };
+    let inflating = start(
+        "imkit-inflate",
+        Box::new(move || run_inflater(inflater, filtered_tx, spent_rx)),
+    )?;
+    if let Stage::Threads { workers, .. } = &mut stage {
+        workers.push(inflating);
+    }
+    Ok(stage)
+}
+
 /// Decodes a non-interlaced PNG with 8- or 16-bit samples row by row through the two stages.
 pub(crate) struct StagedDecoder {
     name: String,
-    bpp: usize,
     stage: Stage,
-    /// The current block: unfiltered scanlines once received.
+    /// The current block of unfiltered scanlines.
     block: Vec<u8>,
     /// The next line of the block to hand out.
     block_at: usize,
-    /// The last unfiltered row (zeros above the first).
-    above: Vec<u8>,
-    /// Rows handed out so far.
-    rows_done: usize,
+    /// Filtered scanline length (filter byte and row).
+    stride: usize,
 }
 
 impl StagedDecoder {
@@ -293,41 +368,47 @@ impl StagedDecoder {
             lines_per_block: (BLOCK_BYTES / stride).clamp(1, height.max(1)),
             lines_left: height,
         };
+        let unfilter = Unfilter {
+            name: name.to_string(),
+            bpp,
+            above: crate::limits::zeroed(row_len, &format!("{name}: a row of the PNG"))?,
+            rows_done: 0,
+        };
         let stage = if crate::threads::num_threads() >= 2 {
-            spawn(inflater)?
+            spawn(inflater, unfilter)?
         } else {
-            Stage::Inline(Box::new(inflater))
+            Stage::Inline(Box::new((inflater, unfilter)))
         };
         Ok(StagedDecoder {
             name: name.to_string(),
-            bpp,
             stage,
             block: Vec::new(),
             block_at: 0,
-            above: crate::limits::zeroed(row_len, &format!("{name}: a row of the PNG"))?,
-            rows_done: 0,
+            stride,
         })
     }
 
     /// Copies the next row (big-endian samples) into `out`.
     pub(crate) fn next_row(&mut self, out: &mut [u8]) -> Result<()> {
-        let stride = self.above.len() + 1;
-        if self.block_at * stride >= self.block.len() {
+        if self.block_at * self.stride >= self.block.len() {
             self.next_block()?;
         }
-        let start = self.block_at * stride + 1;
-        out.copy_from_slice(&self.block[start..start + stride - 1]);
+        let start = self.block_at * self.stride + 1;
+        out.copy_from_slice(&self.block[start..start + self.stride - 1]);
         self.block_at += 1;
-        self.rows_done += 1;
         Ok(())
     }
 
-    /// Takes the next block from the inflate stage and unfilters it.
+    /// Takes the next unfiltered block.
     fn next_block(&mut self) -> Result<()> {
         match &mut self.stage {
-            Stage::Inline(inflater) => inflater.next_block(&mut self.block)?,
-            Stage::Thread { blocks, spent, .. } => {
-                // The worker may have stopped already; the block is then simply dropped.
+            Stage::Inline(stages) => {
+                let (inflater, unfilter) = &mut **stages;
+                inflater.next_block(&mut self.block)?;
+                unfilter.apply(&mut self.block)?;
+            }
+            Stage::Threads { blocks, spent, .. } => {
+                // The workers may have stopped already; the block is then simply dropped.
                 let _ = spent.try_send(std::mem::take(&mut self.block));
                 let received = blocks.as_ref().and_then(|b| b.recv().ok());
                 self.block = received.ok_or_else(|| {
@@ -339,29 +420,6 @@ impl StagedDecoder {
             }
         }
         self.block_at = 0;
-        unfilter_lines(&mut self.block, &mut self.above, self.bpp).map_err(|line| {
-            let stride = self.above.len() + 1;
-            Error::format(format!(
-                "{}: invalid PNG: unknown filter type {} on row {}",
-                self.name,
-                self.block[line * stride],
-                self.rows_done + line
-            ))
-        })
+        Ok(())
     }
-}
-
-/// Starts the inflate stage on a thread of its own.
-fn spawn(inflater: Inflater) -> Result<Stage> {
-    let (block_tx, block_rx) = sync_channel(1);
-    let (spent_tx, spent_rx) = sync_channel(2);
-    let worker = std::thread::Builder::new()
-        .name("imkit-inflate".into())
-        .spawn(move || run_inflater(inflater, block_tx, spent_rx))
-        .map_err(|e| Error::Internal(format!("cannot start the PNG inflate thread: {e}")))?;
-    Ok(Stage::Thread {
-        blocks: Some(block_rx),
-        spent: spent_tx,
-        worker: Some(worker),
-    })
 }
