@@ -36,7 +36,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     let start = out.len();
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
-    let crc = zlib_rs::crc32::crc32(0, &out[start..]);
+    let crc = libdeflater::crc32(&out[start..]);
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
@@ -102,9 +102,11 @@ fn png_file(
     for (k, data) in extra {
         chunk(&mut file, k, data);
     }
-    let mut z = vec![0u8; zlib_rs::compress_bound(lines.len())];
-    let (packed, code) = zlib_rs::compress_slice(&mut z, lines, zlib_rs::DeflateConfig::new(level));
-    assert_eq!(code, zlib_rs::ReturnCode::Ok);
+    let level = libdeflater::CompressionLvl::new(level).unwrap();
+    let mut deflater = libdeflater::Compressor::new(level);
+    let mut z = vec![0u8; deflater.zlib_compress_bound(lines.len())];
+    let n = deflater.zlib_compress(lines, &mut z).unwrap();
+    let packed = &z[..n];
     for part in packed.chunks(idat_len) {
         chunk(&mut file, b"IDAT", part);
     }
@@ -294,7 +296,7 @@ fn damaged(good: &[u8]) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     flipped[data + len / 3] ^= 0x40;
     cases.push(("bit flip", flipped.clone(), "CRC"));
     // The same flip with a CRC that matches it: the deflate data or its checksum is wrong.
-    let crc = zlib_rs::crc32::crc32(0, &flipped[idat + 4..data + len]);
+    let crc = libdeflater::crc32(&flipped[idat + 4..data + len]);
     flipped[data + len..data + len + 4].copy_from_slice(&crc.to_be_bytes());
     cases.push(("corrupt stream", flipped, "invalid PNG"));
     let mut long = good.to_vec();
@@ -333,7 +335,7 @@ fn bad_checksum_filter_and_short_data_are_errors() {
     let mut bad_adler = good.clone();
     bad_adler[iend - 5] ^= 1;
     let at = good[..iend].windows(4).rposition(|w| w == b"IDAT").unwrap();
-    let crc = zlib_rs::crc32::crc32(0, &bad_adler[at..iend - 4]);
+    let crc = libdeflater::crc32(&bad_adler[at..iend - 4]);
     bad_adler[iend - 4..iend].copy_from_slice(&crc.to_be_bytes());
     let stride = w * 4 + 1;
     let short = png_file(kind, w, h, &lines[..stride * (h - 3)], 6, 1 << 20, &[]);

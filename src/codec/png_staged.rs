@@ -3,7 +3,7 @@
 //! above, but the two stages need not wait for each other.
 //!
 //! The inflate stage walks the IDAT chunks (lengths and CRCs checked), inflates the zlib stream
-//! with `zlib-rs` (the fastest streaming inflater measured, see docs/ARCHITECTURE.md) into
+//! with `fdeflate` (the streaming inflater measured fastest overall, see docs/ARCHITECTURE.md) into
 //! blocks of whole filtered scanlines, and checks the stream's Adler-32 before the last block
 //! leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block.
 //! With two or more library threads each stage runs on a thread of its own, a bounded number
@@ -38,7 +38,7 @@ struct IdatChunks {
     /// Data bytes left in the current chunk.
     left: u32,
     /// CRC of the current chunk so far (type and data).
-    crc: u32,
+    crc: libdeflater::Crc,
     /// A chunk other than IDAT came: the image data has ended.
     ended: bool,
 }
@@ -76,7 +76,8 @@ impl IdatChunks {
                     self.name
                 )));
             }
-            self.crc = zlib_rs::crc32::crc32(0, &head[4..]);
+            self.crc = libdeflater::Crc::new();
+            self.crc.update(&head[4..]);
             self.left = len;
             if len == 0 {
                 self.check_crc()?;
@@ -89,7 +90,7 @@ impl IdatChunks {
     fn check_crc(&mut self) -> Result<()> {
         let mut stored = [0u8; 4];
         self.read(&mut stored)?;
-        if u32::from_be_bytes(stored) != self.crc {
+        if u32::from_be_bytes(stored) != self.crc.sum() {
             return Err(Error::format(format!(
                 "{}: invalid PNG: CRC error in an IDAT chunk",
                 self.name
@@ -98,32 +99,41 @@ impl IdatChunks {
         Ok(())
     }
 
-    /// Replaces `buf`'s contents with the next compressed bytes (at most [`READ_BYTES`]); empty
-    /// once the image data has ended.
-    fn fill(&mut self, buf: &mut Vec<u8>) -> Result<()> {
-        buf.clear();
+    /// Appends the next compressed bytes (at most [`READ_BYTES`]) to `buf`; `false` (nothing
+    /// appended) once the image data has ended.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
         if !self.next_chunk()? {
-            return Ok(());
+            return Ok(false);
         }
         let n = READ_BYTES.min(self.left as usize);
-        buf.resize(n, 0);
-        self.read(buf)?;
-        self.crc = zlib_rs::crc32::crc32(self.crc, buf);
+        let from = buf.len();
+        buf.resize(from + n, 0);
+        self.read(&mut buf[from..])?;
+        self.crc.update(&buf[from..]);
         self.left -= n as u32;
         if self.left == 0 {
             self.check_crc()?;
         }
-        Ok(())
+        Ok(true)
     }
 }
+
+/// How far back deflate may refer: the inflater keeps that much of its output.
+const WINDOW: usize = 32 << 10;
 
 /// The inflate stage: the zlib stream, inflated into blocks of filtered scanlines.
 struct Inflater {
     chunks: IdatChunks,
-    inflate: zlib_rs::Inflate,
+    inflate: fdeflate::Decompressor,
     /// Compressed bytes read and not yet consumed: `input[input_at..]`.
     input: Vec<u8>,
     input_at: usize,
+    /// The IDAT chunks have ended: `input` is all there is.
+    input_ended: bool,
+    /// The inflater's output, `out[..out_at]`: the last [`WINDOW`] bytes handed on (which
+    /// back-references read), then room for new ones.
+    out: Vec<u8>,
+    out_at: usize,
     /// Filtered scanline length (filter byte and row).
     stride: usize,
     lines_per_block: usize,
@@ -135,52 +145,59 @@ impl Inflater {
         &self.chunks.name
     }
 
-    /// Inflates into `out` until it is full or the stream ends: (bytes written, stream ended).
-    fn inflate_into(&mut self, out: &mut [u8]) -> Result<(usize, bool)> {
+    /// Reads more compressed bytes, keeping the unconsumed ones; sets `input_ended` at the end.
+    fn refill(&mut self) -> Result<()> {
+        self.input.drain(..self.input_at);
+        self.input_at = 0;
+        if !self.chunks.fill(&mut self.input)? {
+            self.input_ended = true;
+        }
+        Ok(())
+    }
+
+    /// Inflates into `dst` until it is full or the stream ends (its Adler-32 checked then):
+    /// (bytes written, stream ended).
+    fn inflate_into(&mut self, dst: &mut [u8]) -> Result<(usize, bool)> {
         let mut written = 0;
         loop {
-            let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self
+            if self.out_at == self.out.len() {
+                self.out.copy_within(self.out_at - WINDOW.., 0);
+                self.out_at = WINDOW;
+            }
+            let limit = self.out.len().min(self.out_at + dst.len() - written);
+            let (used, produced) = self
                 .inflate
-                .decompress(
+                .read(
                     &self.input[self.input_at..],
-                    &mut out[written..],
-                    zlib_rs::InflateFlush::NoFlush,
+                    &mut self.out[..limit],
+                    self.out_at,
+                    self.input_ended,
                 )
                 .map_err(|e| {
                     Error::format(format!(
-                        "{}: invalid PNG: corrupt image data ({})",
-                        self.chunks.name,
-                        self.inflate.error_message().unwrap_or(e.as_str())
+                        "{}: invalid PNG: corrupt image data ({e:?})",
+                        self.chunks.name
                     ))
                 })?;
-            let consumed = (self.inflate.total_in() - in_before) as usize;
-            let produced = (self.inflate.total_out() - out_before) as usize;
-            self.input_at += consumed;
+            self.input_at += used;
+            dst[written..written + produced]
+                .copy_from_slice(&self.out[self.out_at..self.out_at + produced]);
+            self.out_at += produced;
             written += produced;
-            if status == zlib_rs::Status::StreamEnd {
+            if self.inflate.is_done() {
                 return Ok((written, true));
             }
-            if written == out.len() {
+            if written == dst.len() {
                 return Ok((written, false));
             }
-            if self.input_at < self.input.len() {
-                if consumed == 0 && produced == 0 {
-                    return Err(Error::Internal(format!(
-                        "{}: the inflater stopped making progress",
+            if used == 0 && produced == 0 {
+                if self.input_ended {
+                    return Err(Error::format(format!(
+                        "{}: PNG data is truncated (the image data ends inside its zlib stream)",
                         self.name()
                     )));
                 }
-                continue;
-            }
-            // Room left and every byte given consumed: the stream needs more input.
-            self.chunks.fill(&mut self.input)?;
-            self.input_at = 0;
-            if self.input.is_empty() {
-                return Err(Error::format(format!(
-                    "{}: PNG data is truncated (the image data ends inside its zlib stream)",
-                    self.name()
-                )));
+                self.refill()?;
             }
         }
     }
@@ -301,7 +318,8 @@ fn run_unfilter(
 fn spawn(inflater: Inflater, unfilter: Unfilter) -> Result<Stage> {
     let (filtered_tx, filtered_rx) = sync_channel(1);
     let (block_tx, block_rx) = sync_channel(1);
-    let (spent_tx, spent_rx) = sync_channel(2);
+    // Room for every block in flight (five), so spent blocks are always reused, never freed.
+    let (spent_tx, spent_rx) = sync_channel(5);
     let start = |name: &str, work: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new()
             .name(name.into())
@@ -358,12 +376,15 @@ impl StagedDecoder {
                 name: name.to_string(),
                 at: first_idat,
                 left: 0,
-                crc: 0,
+                crc: libdeflater::Crc::new(),
                 ended: false,
             },
-            inflate: zlib_rs::Inflate::new(true, 15),
+            inflate: fdeflate::Decompressor::new(),
             input: Vec::new(),
             input_at: 0,
+            input_ended: false,
+            out: vec![0; WINDOW + BLOCK_BYTES.max(stride)],
+            out_at: 0,
             stride,
             lines_per_block: (BLOCK_BYTES / stride).clamp(1, height.max(1)),
             lines_left: height,
