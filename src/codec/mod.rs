@@ -11,6 +11,8 @@ pub mod png;
 mod png_bands;
 mod png_idat;
 pub mod png_part;
+mod png_staged;
+mod png_unfilter;
 pub mod row_writer;
 pub mod tiff;
 

@@ -11,8 +11,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
-use super::png_bands::{BandDecoder, Decoded, INDEX_CHUNK};
+use super::png_bands::{first_idat, BandDecoder, Decoded, INDEX_CHUNK};
 use super::png_idat::{write_idat, ParallelIdat};
+use super::png_staged::StagedDecoder;
 use crate::error::{Error, Result};
 use crate::pixel::{PixelFormat, PixelType};
 
@@ -66,6 +67,9 @@ pub struct PngReader<R: BufRead + Seek> {
     whole: Option<Vec<u8>>,
     /// Segments decoded in parallel, for files with a valid segment index (imkit's own).
     bands: Option<BandDecoder>,
+    /// Inflate and unfilter overlapped, for other files with 8- or 16-bit samples stored as
+    /// they are handed out (otherwise the `png` crate decodes the rows).
+    staged: Option<StagedDecoder>,
 }
 
 impl PngReader<BufReader<File>> {
@@ -74,18 +78,27 @@ impl PngReader<BufReader<File>> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let name = path.display().to_string();
-        let bands_file = file.try_clone().map_err(|e| Error::io(path, e))?;
+        let own_file = file.try_clone().map_err(|e| Error::io(path, e))?;
         let mut reader = PngReader::new(BufReader::with_capacity(1 << 16, file), &name)?;
-        let (color, depth) = (
-            reader.reader.info().color_type,
-            reader.reader.info().bit_depth,
-        );
+        let info = reader.reader.info();
+        let (color, depth) = (info.color_type, info.bit_depth);
         let plain = !matches!(color, png::ColorType::Indexed)
             && matches!(depth, png::BitDepth::Eight | png::BitDepth::Sixteen);
-        if plain && reader.whole.is_none() {
+        let bpp = reader.format.bytes_per_pixel();
+        // Without expansion (a tRNS chunk makes the crate add an alpha channel).
+        let as_stored = plain && color.samples() * (depth as usize / 8) == bpp;
+        if as_stored && reader.whole.is_none() {
             let row_bytes = reader.row.len();
-            let bpp = reader.format.bytes_per_pixel();
-            reader.bands = BandDecoder::open(bands_file, &name, reader.height, row_bytes, bpp)?;
+            let file = own_file.try_clone().map_err(|e| Error::io(path, e))?;
+            reader.bands = BandDecoder::open(file, &name, reader.height, row_bytes, bpp)?;
+            if reader.bands.is_none() {
+                let start = first_idat(&own_file)
+                    .map_err(|e| Error::io(path, e))?
+                    .ok_or_else(|| Error::format(format!("{name}: PNG has no image data")))?;
+                let staged =
+                    StagedDecoder::new(own_file, &name, start, reader.height, row_bytes, bpp);
+                reader.staged = Some(staged?);
+            }
         }
         Ok(reader)
     }
@@ -168,6 +181,7 @@ impl<R: BufRead + Seek> PngReader<R> {
             row: crate::limits::zeroed(row_bytes, &what)?,
             whole,
             bands: None,
+            staged: None,
         })
     }
 
@@ -225,8 +239,11 @@ impl<R: BufRead + Seek> PngReader<R> {
         Ok(&self.row)
     }
 
-    /// Decodes the next row with the `png` crate into the row buffer (big-endian samples).
+    /// Decodes the next row serially into the row buffer (big-endian samples).
     fn serial_row(&mut self) -> Result<()> {
+        if let Some(staged) = &mut self.staged {
+            return staged.next_row(&mut self.row);
+        }
         let row_bytes = self.row.len();
         let row = self
             .reader

@@ -27,6 +27,7 @@ use std::os::unix::fs::FileExt;
 
 use rayon::prelude::*;
 
+use super::png_unfilter::unfilter_lines;
 use crate::error::{Error, Result};
 
 /// The index chunk's type: ancillary, private, reserved bit clear, unsafe to copy.
@@ -115,7 +116,7 @@ fn chunk_header(file: &File, offset: u64) -> std::io::Result<Option<(u32, [u8; 4
 }
 
 /// The file offset of the first IDAT chunk, walking the chunks after the signature.
-fn first_idat(file: &File) -> std::io::Result<Option<u64>> {
+pub(crate) fn first_idat(file: &File) -> std::io::Result<Option<u64>> {
     let mut at = 8u64;
     while let Some((len, kind)) = chunk_header(file, at)? {
         if kind == *b"IDAT" {
@@ -386,35 +387,20 @@ impl BandDecoder {
         {
             return Ok(false);
         }
-        for (y, line) in filtered.chunks_exact(stride).enumerate() {
-            let (done, rest) = out.split_at_mut(y * self.row_len);
-            let row = &mut rest[..self.row_len];
+        // The first row must not look at the (previous segment's) row above.
+        if filtered[0] > 1 {
+            return Ok(false);
+        }
+        let mut above = vec![0u8; self.row_len];
+        if unfilter_lines(&mut filtered, &mut above, self.bpp).is_err() {
+            return Ok(false);
+        }
+        for (row, line) in out
+            .chunks_exact_mut(self.row_len)
+            .zip(filtered.chunks_exact(stride))
+        {
             row.copy_from_slice(&line[1..]);
-            let (kind, above) = match y {
-                0 if line[0] > 1 => return Ok(false),
-                0 => (line[0], &[][..]),
-                _ => (line[0], &done[(y - 1) * self.row_len..]),
-            };
-            if !unfilter(kind, row, above, self.bpp) {
-                return Ok(false);
-            }
         }
         Ok(true)
     }
-}
-
-/// Reverses PNG filter `kind` on `row` in place, `prev` being the unfiltered row above (empty:
-/// zeros); `false` for an unknown filter. The `png` crate's own unfilter (vectorised per pixel
-/// size), exported by its `benchmarks` feature.
-fn unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) -> bool {
-    let filter = match kind {
-        0 => return true,
-        1 => png::Filter::Sub,
-        2 => png::Filter::Up,
-        3 => png::Filter::Avg,
-        4 => png::Filter::Paeth,
-        _ => return false,
-    };
-    png::benchable_apis::unfilter(filter, bpp as u8, prev, row);
-    true
 }
