@@ -425,3 +425,136 @@ fn weighted_row<S: Sample>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weighted mean pixel by pixel, straight from its definition: tiles in order,
+    /// `base` the first covering tile's sample, `base + sum(w * (v - base)) / sum(w)`.
+    fn reference<S: Sample>(
+        tiles: &[&BlendTile],
+        c: usize,
+        width: usize,
+        y: u64,
+        fill: &[u8],
+    ) -> Vec<u8> {
+        let bpp = c * S::SIZE;
+        let mut row = vec![0u8; width * bpp];
+        for x in 0..width {
+            let (mut base, mut acc, mut wsum) = (vec![0f32; c], vec![0f32; c], 0f32);
+            let mut n = 0;
+            let mut last = None;
+            for t in tiles {
+                let (l, r) = t.span(width as u64);
+                if !(t.rect.top <= y && y < t.rect.bottom && l <= x && x < r) {
+                    continue;
+                }
+                let k = x - l;
+                let wt = t.wx[k] * t.wy[(y - t.origin) as usize];
+                wsum += wt;
+                let px = &t.row(y)[k * bpp..(k + 1) * bpp];
+                for ch in 0..c {
+                    let v = S::load(&px[ch * S::SIZE..]);
+                    if n == 0 {
+                        base[ch] = v;
+                    }
+                    acc[ch] += wt * (v - base[ch]);
+                }
+                n += 1;
+                last = Some(px);
+            }
+            let out = &mut row[x * bpp..(x + 1) * bpp];
+            match (n, last) {
+                (0, _) => out.copy_from_slice(fill),
+                (1, Some(px)) => out.copy_from_slice(px),
+                _ => {
+                    for ch in 0..c {
+                        let at = ch * S::SIZE;
+                        S::store(base[ch] + acc[ch] / wsum, &mut out[at..at + S::SIZE]);
+                    }
+                }
+            }
+        }
+        row
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift).
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Float samples of moderate size (random bytes would give NaNs and infinities).
+    fn float_noise(n: usize, seed: u64) -> Vec<u8> {
+        noise(n, seed)
+            .chunks(4)
+            .flat_map(|b| (f32::from(b[0]) / 7.0 - f32::from(b[1]) / 3.0).to_ne_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn compose_rows_matches_the_per_pixel_definition() {
+        let (width, height) = (61u64, 23u64);
+        // Overlapping, abutting, padded past the edge, and a gap no tile covers (x 57..61).
+        let rects = [
+            Rect::from_xywh(0, 0, 20, 12),
+            Rect::from_xywh(14, 0, 20, 12),
+            Rect::from_xywh(34, 0, 23, 12),
+            Rect::from_xywh(0, 8, 20, 15),
+            Rect::from_xywh(14, 8, 20, 15),
+            Rect::from_xywh(28, 5, 40, 30),
+        ];
+        for dtype in [PixelType::U8, PixelType::U16, PixelType::F32] {
+            for c in [1, 3, 4] {
+                let format = PixelFormat::new(dtype, c).unwrap();
+                let bpp = format.bytes_per_pixel();
+                let fill: Vec<u8> = (1..=bpp as u8).collect();
+                for blend in Blend::ALL {
+                    let tiles: Vec<BlendTile> = rects
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &r)| {
+                            let n = (r.width() * r.height()) as usize * bpp;
+                            let bytes = match dtype {
+                                PixelType::F32 => float_noise(n, i as u64 + 7),
+                                _ => noise(n, i as u64 + 7),
+                            };
+                            let (w, h) = (r.width() as usize, r.height() as usize);
+                            let image = Image::from_vec(w, h, format, bytes).unwrap();
+                            BlendTile::new(image, r, blend, (width, height), (4.0, 6.0))
+                                .in_chunks(5)
+                        })
+                        .collect();
+                    let refs: Vec<&BlendTile> = tiles.iter().collect();
+                    let row_bytes = width as usize * bpp;
+                    let mut out = vec![0u8; row_bytes * height as usize];
+                    compose_rows(&refs, blend, format, width, 0, &fill, &mut out);
+                    for y in 0..height {
+                        let over: Vec<&BlendTile> = refs
+                            .iter()
+                            .copied()
+                            .filter(|t| t.rect.top <= y && y < t.rect.bottom)
+                            .collect();
+                        let w = width as usize;
+                        let want = match (blend, dtype) {
+                            (Blend::Overwrite, _) => continue,
+                            (_, PixelType::U8) => reference::<u8>(&over, c, w, y, &fill),
+                            (_, PixelType::U16) => reference::<u16>(&over, c, w, y, &fill),
+                            _ => reference::<f32>(&over, c, w, y, &fill),
+                        };
+                        let got = &out[y as usize * row_bytes..][..row_bytes];
+                        assert!(got == want, "{blend:?} {format:?} row {y}");
+                    }
+                }
+            }
+        }
+    }
+}
