@@ -108,8 +108,8 @@ pub(super) fn axis_weights(
 
 /// A tile placed on the output with its per-axis weights. `rect` may reach past the output
 /// (padded cells); only the part inside is used. The rows are held in chunks so that rows
-/// already composed can be released without copying the others ([`BlendTile::in_chunks`],
-/// [`BlendTile::drop_rows_above`]).
+/// already composed can be released without copying the others
+/// ([`BlendTile::copied_in_chunks`], [`BlendTile::drop_rows_above`]).
 pub struct BlendTile {
     /// The rows still held (the top moves down as rows are dropped).
     rect: Rect,
@@ -131,6 +131,41 @@ impl BlendTile {
         image: Image,
         rect: Rect,
         blend: Blend,
+        size: (u64, u64),
+        overlap: (f64, f64),
+    ) -> BlendTile {
+        let row_bytes = image.width() * image.format().bytes_per_pixel();
+        let rows = image.height().max(1);
+        BlendTile::placed(vec![image.into_vec()], rows, row_bytes, rect, blend, size, overlap)
+    }
+
+    /// Places a copy of `image` as [`BlendTile::new`] does, its rows held in chunks of `rows`
+    /// rows so that [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time (the
+    /// caller keeps `image` and its buffer).
+    pub fn copied_in_chunks(
+        image: &Image,
+        rows: usize,
+        rect: Rect,
+        blend: Blend,
+        size: (u64, u64),
+        overlap: (f64, f64),
+    ) -> BlendTile {
+        let row_bytes = image.width() * image.format().bytes_per_pixel();
+        let rows = rows.max(1);
+        let chunks = image
+            .data()
+            .chunks(rows * row_bytes.max(1))
+            .map(<[u8]>::to_vec)
+            .collect();
+        BlendTile::placed(chunks, rows, row_bytes, rect, blend, size, overlap)
+    }
+
+    fn placed(
+        chunks: Vec<Vec<u8>>,
+        chunk_rows: usize,
+        row_bytes: usize,
+        rect: Rect,
+        blend: Blend,
         (width, height): (u64, u64),
         overlap: (f64, f64),
     ) -> BlendTile {
@@ -139,25 +174,10 @@ impl BlendTile {
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
             origin: rect.top,
-            row_bytes: image.width() * image.format().bytes_per_pixel(),
-            chunk_rows: image.height().max(1),
-            chunks: vec![image.into_vec()],
+            row_bytes,
+            chunk_rows,
+            chunks,
         }
-    }
-
-    /// The same tile with its rows re-held in chunks of `rows` rows (one copy), so that
-    /// [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time.
-    pub fn in_chunks(mut self, rows: usize) -> BlendTile {
-        let rows = rows.max(1);
-        if self.chunks.len() == 1 && rows < self.chunk_rows {
-            let whole = std::mem::take(&mut self.chunks[0]);
-            self.chunks = whole
-                .chunks(rows * self.row_bytes.max(1))
-                .map(<[u8]>::to_vec)
-                .collect();
-            self.chunk_rows = rows;
-        }
-        self
     }
 
     /// The same tile with every weight multiplied by `weight` (its weight along the depth
@@ -261,13 +281,14 @@ fn fill_pixels(out: &mut [u8], fill: &[u8]) {
 /// Per-thread buffers of [`weighted_row`], reused from row to row.
 #[derive(Default)]
 struct Scratch {
-    count: Vec<u16>,
-    /// Runs of equal coverage: (start, end, tiles covering, offset into the mixed buffers).
-    runs: Vec<(usize, usize, u16, usize)>,
+    /// Every tile edge in the row, sorted: between two consecutive cuts the set of covering
+    /// tiles is constant.
+    cuts: Vec<usize>,
+    /// Indices of the tiles covering the current segment.
+    cover: Vec<usize>,
     base: Vec<f32>,
     acc: Vec<f32>,
     wsum: Vec<f32>,
-    seen: Vec<bool>,
 }
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
@@ -316,8 +337,8 @@ pub fn compose_rows(
 /// One row of the weighted mean, as `base + sum(w * (v - base)) / sum(w)`, `base` being the
 /// first tile's sample: where every tile holds the same value the result is that value
 /// exactly, for float samples too (a plain `sum(w * v) / sum(w)` can be off by an ulp).
-/// Runs covered by a single tile are that tile's pixels (the formula gives them exactly);
-/// runs no tile covers get the fill.
+/// The row is cut at every tile edge; segments covered by a single tile are that tile's
+/// pixels (the formula gives them exactly), segments no tile covers get the fill.
 fn weighted_row<S: Sample>(
     over: &[&BlendTile],
     c: usize,
@@ -328,99 +349,120 @@ fn weighted_row<S: Sample>(
     s: &mut Scratch,
 ) {
     let bpp = c * S::SIZE;
-    s.count.clear();
-    s.count.resize(width, 0);
+    let Scratch {
+        cuts,
+        cover,
+        base,
+        acc,
+        wsum,
+    } = s;
+    cuts.clear();
+    cuts.extend([0, width]);
     for t in over {
         let (l, r) = t.span(width as u64);
-        for n in &mut s.count[l..r] {
-            *n = n.saturating_add(1);
+        if l < r {
+            cuts.extend([l, r]);
         }
     }
-    s.runs.clear();
-    let mut mixed = 0;
-    let mut x = 0;
-    while x < width {
-        let (start, n) = (x, s.count[x]);
-        while x < width && s.count[x] == n {
-            x += 1;
-        }
-        s.runs.push((start, x, n, mixed));
-        if n >= 2 {
-            mixed += x - start;
-        }
-    }
-    for &(start, end, n, _) in &s.runs {
-        if n == 0 {
-            fill_pixels(&mut row[start * bpp..end * bpp], fill);
-        }
-    }
-    // Each pixel of a single-tile run lies in exactly one tile (abutting tiles share a run).
-    for t in over {
-        let (l, r) = t.span(width as u64);
-        let src = t.row(y);
-        let first = s.runs.partition_point(|run| run.1 <= l);
-        for &(start, end, n, _) in s.runs[first..].iter().take_while(|run| run.0 < r) {
-            let (a, b) = (start.max(l), end.min(r));
-            if n == 1 {
-                row[a * bpp..b * bpp].copy_from_slice(&src[(a - l) * bpp..(b - l) * bpp]);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for seg in cuts.windows(2) {
+        let (a, b) = (seg[0], seg[1]);
+        cover.clear();
+        cover.extend((0..over.len()).filter(|&i| {
+            let (l, r) = over[i].span(width as u64);
+            l <= a && b <= r
+        }));
+        let out = &mut row[a * bpp..b * bpp];
+        match cover[..] {
+            [] => fill_pixels(out, fill),
+            [i] => {
+                let (l, _) = over[i].span(width as u64);
+                out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
-        }
-    }
-    if mixed == 0 {
-        return;
-    }
-    for buf in [&mut s.base, &mut s.acc] {
-        buf.clear();
-        buf.resize(mixed * c, 0.0);
-    }
-    s.wsum.clear();
-    s.wsum.resize(mixed, 0.0);
-    s.seen.clear();
-    s.seen.resize(mixed, false);
-    for t in over {
-        let (l, r) = t.span(width as u64);
-        let wy = t.wy[(y - t.origin) as usize];
-        let src = t.row(y);
-        let first = s.runs.partition_point(|run| run.1 <= l);
-        for &(start, end, n, off) in s.runs[first..].iter().take_while(|run| run.0 < r) {
-            if n < 2 {
-                continue;
-            }
-            for x in start.max(l)..end.min(r) {
-                let k = x - l;
-                let j = x - start + off;
-                let wt = t.wx[k] * wy;
-                s.wsum[j] += wt;
-                let px = &src[k * bpp..(k + 1) * bpp];
-                let first = !std::mem::replace(&mut s.seen[j], true);
-                let (base, acc) = (&mut s.base[j * c..][..c], &mut s.acc[j * c..][..c]);
-                for ch in 0..c {
-                    let v = S::load(&px[ch * S::SIZE..]);
-                    if first {
-                        base[ch] = v;
-                    }
-                    acc[ch] += wt * (v - base[ch]);
+            _ => {
+                let covering = cover.iter().map(|&i| over[i]);
+                let mut mix = Mix {
+                    base: &mut *base,
+                    acc: &mut *acc,
+                    wsum: &mut *wsum,
+                };
+                // Constant channel counts let the compiler unroll the per-pixel loops.
+                match c {
+                    1 => mix.segment::<S>(covering, 1, a, width, y, fill, out),
+                    3 => mix.segment::<S>(covering, 3, a, width, y, fill, out),
+                    4 => mix.segment::<S>(covering, 4, a, width, y, fill, out),
+                    _ => mix.segment::<S>(covering, c, a, width, y, fill, out),
                 }
             }
         }
     }
-    for &(start, end, n, off) in &s.runs {
-        if n < 2 {
-            continue;
+}
+
+/// The accumulators of one segment covered by several tiles (per pixel and channel).
+struct Mix<'a> {
+    base: &'a mut Vec<f32>,
+    acc: &'a mut Vec<f32>,
+    wsum: &'a mut Vec<f32>,
+}
+
+impl Mix<'_> {
+    /// Blends the segment of row `y` starting at column `a` that `out` holds (packed pixels of
+    /// `c` channels) from the `tiles` covering all of it, accumulated in their order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn segment<'t, S: Sample>(
+        &mut self,
+        tiles: impl Iterator<Item = &'t BlendTile>,
+        c: usize,
+        a: usize,
+        width: usize,
+        y: u64,
+        fill: &[u8],
+        out: &mut [u8],
+    ) {
+        let bpp = c * S::SIZE;
+        let n = out.len() / bpp;
+        for buf in [&mut *self.base, &mut *self.acc] {
+            buf.clear();
+            buf.resize(n * c, 0.0);
         }
-        for x in start..end {
-            let j = x - start + off;
-            let wt = s.wsum[j];
-            let px = &mut row[x * bpp..(x + 1) * bpp];
+        self.wsum.clear();
+        self.wsum.resize(n, 0.0);
+        for (i, t) in tiles.enumerate() {
+            let (l, _) = t.span(width as u64);
+            let wy = t.wy[(y - t.origin) as usize];
+            let wx = &t.wx[a - l..a - l + n];
+            let src = &t.row(y)[(a - l) * bpp..(a - l + n) * bpp];
+            let pixels = src
+                .chunks_exact(bpp)
+                .zip(wx)
+                .zip(self.wsum.iter_mut())
+                .zip(self.base.chunks_exact_mut(c).zip(self.acc.chunks_exact_mut(c)));
+            for (((px, &w), wsum), (base, acc)) in pixels {
+                let wt = w * wy;
+                *wsum += wt;
+                for ((v, base), acc) in px.chunks_exact(S::SIZE).zip(base).zip(acc) {
+                    let v = S::load(v);
+                    if i == 0 {
+                        *base = v;
+                    }
+                    *acc += wt * (v - *base);
+                }
+            }
+        }
+        let pixels = out
+            .chunks_exact_mut(bpp)
+            .zip(self.wsum.iter())
+            .zip(self.base.chunks_exact(c).zip(self.acc.chunks_exact(c)));
+        for ((px, &wt), (base, acc)) in pixels {
             // Weights are positive, so wt > 0; the guard only keeps the fill otherwise.
             if wt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 fill_pixels(px, fill);
                 continue;
             }
-            for ch in 0..c {
-                let i = j * c + ch;
-                let at = ch * S::SIZE;
-                S::store(s.base[i] + s.acc[i] / wt, &mut px[at..at + S::SIZE]);
+            for ((out, &base), &acc) in px.chunks_exact_mut(S::SIZE).zip(base).zip(acc) {
+                S::store(base + acc / wt, out);
             }
         }
     }
@@ -529,8 +571,8 @@ mod tests {
                             };
                             let (w, h) = (r.width() as usize, r.height() as usize);
                             let image = Image::from_vec(w, h, format, bytes).unwrap();
-                            BlendTile::new(image, r, blend, (width, height), (4.0, 6.0))
-                                .in_chunks(5)
+                            let size = (width, height);
+                            BlendTile::copied_in_chunks(&image, 5, r, blend, size, (4.0, 6.0))
                         })
                         .collect();
                     let refs: Vec<&BlendTile> = tiles.iter().collect();
