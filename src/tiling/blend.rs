@@ -232,10 +232,11 @@ trait Sample {
 
 /// `v.round().clamp(0.0, max) as u32` (half away from zero) without the `roundf` call: after
 /// clamping, `v - trunc(v)` is exact (Sterbenz), and NaN gives 0 as the cast does.
+/// The arithmetic is done in `i32` (exact in the clamped range), which vectorizes.
 fn round_clamped(v: f32, max: f32) -> u32 {
     let v = v.clamp(0.0, max);
-    let whole = v as u32;
-    whole + u32::from(v - whole as f32 >= 0.5)
+    let whole = v as i32;
+    (whole + i32::from(v - whole as f32 >= 0.5)) as u32
 }
 
 impl Sample for u8 {
@@ -289,6 +290,7 @@ struct Scratch {
     base: Vec<f32>,
     acc: Vec<f32>,
     wsum: Vec<f32>,
+    weight: Vec<f32>,
 }
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
@@ -306,9 +308,13 @@ pub fn compose_rows(
 ) {
     let bpp = format.bytes_per_pixel();
     let row_bytes = width as usize * bpp;
-    out.par_chunks_mut(row_bytes).enumerate().for_each_init(
-        Scratch::default,
-        |scratch, (i, row)| {
+    // The scratch buffers live with the worker thread (rayon would build them anew for every
+    // split of the rows, and growing fresh buffers zeroes them).
+    thread_local!(static SCRATCH: std::cell::RefCell<Scratch> = Default::default());
+    out.par_chunks_mut(row_bytes)
+        .enumerate()
+        .for_each(|(i, row)| {
+            SCRATCH.with_borrow_mut(|scratch| {
             let y = y0 + i as u64;
             let over: Vec<&BlendTile> = tiles
                 .iter()
@@ -330,8 +336,8 @@ pub fn compose_rows(
                 PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
                 _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
             }
-        },
-    );
+            })
+        });
 }
 
 /// One row of the weighted mean, as `base + sum(w * (v - base)) / sum(w)`, `base` being the
@@ -355,6 +361,7 @@ fn weighted_row<S: Sample>(
         base,
         acc,
         wsum,
+        weight,
     } = s;
     cuts.clear();
     cuts.extend([0, width]);
@@ -386,6 +393,7 @@ fn weighted_row<S: Sample>(
                     base: &mut *base,
                     acc: &mut *acc,
                     wsum: &mut *wsum,
+                    weight: &mut *weight,
                 };
                 // Constant channel counts let the compiler unroll the per-pixel loops.
                 match c {
@@ -399,11 +407,13 @@ fn weighted_row<S: Sample>(
     }
 }
 
-/// The accumulators of one segment covered by several tiles (per pixel and channel).
+/// The accumulators of one segment covered by several tiles, one entry per sample (every
+/// channel of a pixel gets the pixel's weight), so the loops run over plain sample arrays.
 struct Mix<'a> {
     base: &'a mut Vec<f32>,
     acc: &'a mut Vec<f32>,
     wsum: &'a mut Vec<f32>,
+    weight: &'a mut Vec<f32>,
 }
 
 impl Mix<'_> {
@@ -423,46 +433,58 @@ impl Mix<'_> {
     ) {
         let bpp = c * S::SIZE;
         let n = out.len() / bpp;
-        for buf in [&mut *self.base, &mut *self.acc] {
-            buf.clear();
+        // Stale contents are fine: the first tile writes every entry.
+        for buf in [
+            &mut *self.base,
+            &mut *self.acc,
+            &mut *self.wsum,
+            &mut *self.weight,
+        ] {
             buf.resize(n * c, 0.0);
         }
-        self.wsum.clear();
-        self.wsum.resize(n, 0.0);
         for (i, t) in tiles.enumerate() {
             let (l, _) = t.span(width as u64);
             let wy = t.wy[(y - t.origin) as usize];
-            let wx = &t.wx[a - l..a - l + n];
-            let src = &t.row(y)[(a - l) * bpp..(a - l + n) * bpp];
-            let pixels = src
-                .chunks_exact(bpp)
-                .zip(wx)
+            for (w, &wx) in self.weight.chunks_exact_mut(c).zip(&t.wx[a - l..]) {
+                w.fill(wx * wy);
+            }
+            let src = t.row(y)[(a - l) * bpp..(a - l + n) * bpp].chunks_exact(S::SIZE);
+            let samples = src
+                .zip(self.weight.iter())
                 .zip(self.wsum.iter_mut())
-                .zip(self.base.chunks_exact_mut(c).zip(self.acc.chunks_exact_mut(c)));
-            for (((px, &w), wsum), (base, acc)) in pixels {
-                let wt = w * wy;
-                *wsum += wt;
-                for ((v, base), acc) in px.chunks_exact(S::SIZE).zip(base).zip(acc) {
+                .zip(self.base.iter_mut().zip(self.acc.iter_mut()));
+            if i == 0 {
+                // `0.0 + x`, not `x`: the same operations as accumulating from zero.
+                for (((v, &wt), wsum), (base, acc)) in samples {
                     let v = S::load(v);
-                    if i == 0 {
-                        *base = v;
-                    }
-                    *acc += wt * (v - *base);
+                    *base = v;
+                    *wsum = 0.0 + wt;
+                    *acc = 0.0 + wt * (v - v);
+                }
+            } else {
+                for (((v, &wt), wsum), (&mut base, acc)) in samples {
+                    let v = S::load(v);
+                    *wsum += wt;
+                    *acc += wt * (v - base);
                 }
             }
         }
-        let pixels = out
-            .chunks_exact_mut(bpp)
-            .zip(self.wsum.iter())
-            .zip(self.base.chunks_exact(c).zip(self.acc.chunks_exact(c)));
-        for ((px, &wt), (base, acc)) in pixels {
-            // Weights are positive, so wt > 0; the guard only keeps the fill otherwise.
-            if wt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-                fill_pixels(px, fill);
-                continue;
+        let samples = out.chunks_exact_mut(S::SIZE).zip(self.wsum.iter());
+        let samples = samples.zip(self.base.iter().zip(self.acc.iter()));
+        // Weights are positive, so wsum > 0; the guard only keeps the fill otherwise.
+        let positive = |w: f32| w.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+        if self.wsum.iter().all(|&w| positive(w)) {
+            for ((out, &wsum), (&base, &acc)) in samples {
+                S::store(base + acc / wsum, out);
             }
-            for ((out, &base), &acc) in px.chunks_exact_mut(S::SIZE).zip(base).zip(acc) {
-                S::store(base + acc / wt, out);
+            return;
+        }
+        for (j, ((out, &wsum), (&base, &acc))) in samples.enumerate() {
+            if positive(wsum) {
+                S::store(base + acc / wsum, out);
+            } else {
+                let at = j % c * S::SIZE;
+                out.copy_from_slice(&fill[at..at + S::SIZE]);
             }
         }
     }
