@@ -136,7 +136,15 @@ impl BlendTile {
     ) -> BlendTile {
         let row_bytes = image.width() * image.format().bytes_per_pixel();
         let rows = image.height().max(1);
-        BlendTile::placed(vec![image.into_vec()], rows, row_bytes, rect, blend, size, overlap)
+        BlendTile::placed(
+            vec![image.into_vec()],
+            rows,
+            row_bytes,
+            rect,
+            blend,
+            size,
+            overlap,
+        )
     }
 
     /// Places a copy of `image` as [`BlendTile::new`] does, its rows held in chunks of `rows`
@@ -315,27 +323,27 @@ pub fn compose_rows(
         .enumerate()
         .for_each(|(i, row)| {
             SCRATCH.with_borrow_mut(|scratch| {
-            let y = y0 + i as u64;
-            let over: Vec<&BlendTile> = tiles
-                .iter()
-                .copied()
-                .filter(|t| t.rect.top <= y && y < t.rect.bottom)
-                .collect();
-            if blend == Blend::Overwrite {
-                fill_pixels(row, fill);
-                for t in over {
-                    let (l, r) = t.span(width);
-                    row[l * bpp..r * bpp].copy_from_slice(&t.row(y)[..(r - l) * bpp]);
+                let y = y0 + i as u64;
+                let over: Vec<&BlendTile> = tiles
+                    .iter()
+                    .copied()
+                    .filter(|t| t.rect.top <= y && y < t.rect.bottom)
+                    .collect();
+                if blend == Blend::Overwrite {
+                    fill_pixels(row, fill);
+                    for t in over {
+                        let (l, r) = t.span(width);
+                        row[l * bpp..r * bpp].copy_from_slice(&t.row(y)[..(r - l) * bpp]);
+                    }
+                    return;
                 }
-                return;
-            }
-            let c = format.channels;
-            let width = width as usize;
-            match format.dtype {
-                PixelType::U8 => weighted_row::<u8>(&over, c, width, y, fill, row, scratch),
-                PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
-                _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
-            }
+                let c = format.channels;
+                let width = width as usize;
+                match format.dtype {
+                    PixelType::U8 => weighted_row::<u8>(&over, c, width, y, fill, row, scratch),
+                    PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
+                    _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
+                }
             })
         });
 }
@@ -459,7 +467,7 @@ impl Mix<'_> {
                     let v = S::load(v);
                     *base = v;
                     *wsum = 0.0 + wt;
-                    *acc = 0.0 + wt * (v - v);
+                    *acc = 0.0 + wt * (v - *base);
                 }
             } else {
                 for (((v, &wt), wsum), (&mut base, acc)) in samples {
