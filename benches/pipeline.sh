@@ -6,6 +6,7 @@
 #      saved with pyvips (installed into bench-out/venv).
 # Then the pipeline's peak RSS on a 32768^2 PNG (target < 400 MB).
 # Usage: benches/pipeline.sh [SIZE]        (needs ~3 GB of disk and ~5 GB of RAM for pyvips)
+#        SKIP_32K=1 benches/pipeline.sh 8192   (quick check: no 32768^2 run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-16384}
@@ -55,13 +56,14 @@ res = np.rint(acc / wsum).clip(0, 255).astype(np.uint8)
 pyvips.Image.new_from_memory(res.data, w, h, c, "uchar").write_to_file(dst, compression=1)
 PY
 
-measure() { # label, command... -> prints wall seconds and peak RSS; sets $secs
+measure() { # label, command... -> prints wall seconds, CPU seconds and peak RSS; sets $secs
   local label=$1; shift
   /usr/bin/time -v "$@" > /dev/null 2> "$out/time.txt" || { cat "$out/time.txt"; exit 1; }
-  local rss
+  local rss cpu
   rss=$(awk -F: '/Maximum resident set size/ {print $2+0}' "$out/time.txt")
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s+=$2} END {print s}' "$out/time.txt")
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$out/time.txt")
-  printf '%-46s wall %7.2fs  peak RSS %7.1f MB\n' "$label" "$secs" "$(echo "$rss/1024" | bc -l)"
+  printf '%-46s wall %7.2fs  CPU %7.2fs  peak RSS %7.1f MB\n' "$label" "$secs" "$cpu" "$(echo "$rss/1024" | bc -l)"
 }
 
 big=$out/in$size.png

@@ -381,17 +381,57 @@ struct Run<'a, F: ?Sized> {
     input_fill: Vec<u8>,
     output_fill: Vec<u8>,
     overlaps: (f64, f64),
+    spare: Spare,
+}
+
+/// Cell buffers handed back after use, so that the next cells need neither fresh pages nor
+/// zeroing (their contents are stale: takers overwrite every byte).
+struct Spare {
+    buffers: Mutex<Vec<Vec<u8>>>,
+    /// Most buffers kept.
+    keep: usize,
+}
+
+impl Spare {
+    fn new(keep: usize) -> Spare {
+        Spare {
+            buffers: Mutex::new(Vec::new()),
+            keep,
+        }
+    }
+
+    /// A buffer of `width` x `height` pixels of `format`, recycled when one is spare.
+    fn take(&self, width: usize, height: usize, format: PixelFormat) -> Result<Vec<u8>> {
+        let len = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
+            .ok_or_else(|| Error::invalid("cell size overflows"))?;
+        let spare = self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match spare {
+            Some(mut buf) if buf.capacity() >= len => {
+                buf.resize(len, 0);
+                Ok(buf)
+            }
+            _ => crate::buffer::zeroed(len, "a pipeline cell"),
+        }
+    }
+
+    /// Hands `buf` back for a later cell.
+    fn give(&self, buf: Vec<u8>) {
+        let mut buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        if buffers.len() < self.keep {
+            buffers.push(buf);
+        }
+    }
 }
 
 impl<F: TileFn + ?Sized> Run<'_, F> {
     /// Reads a cell's pixels from the canvas: fill outside the input, input pixels inside.
     fn read_cell(&self, extent: Rect, input: Option<Rect>) -> Result<Image> {
         let format = self.plan.input_format;
-        let mut image = Image::new(
-            to_usize(extent.width())?,
-            to_usize(extent.height())?,
-            format,
-        )?;
+        let (w, h) = (to_usize(extent.width())?, to_usize(extent.height())?);
+        // A recycled buffer: the fill and the read below write every byte.
+        let mut image = Image::from_vec(w, h, format, self.spare.take(w, h, format)?)?;
         let inside = input.map(|r| (r.width(), r.height()));
         if inside != Some((extent.width(), extent.height())) {
             image.view_mut().fill(&self.input_fill);
@@ -429,7 +469,9 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
         let format = self.plan.output_format;
         let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
-            input.clone()
+            let mut copy = self.spare.take(input.width(), input.height(), format)?;
+            copy.copy_from_slice(input.data());
+            Image::from_vec(input.width(), input.height(), format, copy)?
         } else {
             Image::new(
                 to_usize(out_rect.width())?,
@@ -455,16 +497,18 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                 .map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner()));
             (self.function)(&tile, &mut out)?;
         }
-        drop(input);
-        let tile = BlendTile::new(
-            output,
+        self.spare.give(input.into_vec());
+        // Held in bands of output rows, so that emitting frees it band by band.
+        let tile = BlendTile::copied_in_chunks(
+            &output,
+            to_usize(self.options.band_rows.max(1))?,
             out_rect,
             self.options.blend,
             self.plan.output_size(),
             self.overlaps,
         );
-        // Held in bands of output rows, so that emitting frees it band by band.
-        Ok(tile.in_chunks(to_usize(self.options.band_rows.max(1))?))
+        self.spare.give(output.into_vec());
+        Ok(tile)
     }
 
     /// Every cell of grid row `row`, in column order; the first failing column is reported.
@@ -675,6 +719,8 @@ pub fn run(
         output_fill: fill_pixel(plan.output_format, options.fill)?,
         channels: Channels::all(source.format().channels),
         serial: (!options.thread_safe).then(|| Mutex::new(())),
+        // The inputs in flight and one output each.
+        spare: Spare::new(4 * crate::threads::pool()?.current_num_threads().max(1)),
         plan,
         options,
         source,

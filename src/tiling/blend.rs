@@ -108,8 +108,8 @@ pub(super) fn axis_weights(
 
 /// A tile placed on the output with its per-axis weights. `rect` may reach past the output
 /// (padded cells); only the part inside is used. The rows are held in chunks so that rows
-/// already composed can be released without copying the others ([`BlendTile::in_chunks`],
-/// [`BlendTile::drop_rows_above`]).
+/// already composed can be released without copying the others
+/// ([`BlendTile::copied_in_chunks`], [`BlendTile::drop_rows_above`]).
 pub struct BlendTile {
     /// The rows still held (the top moves down as rows are dropped).
     rect: Rect,
@@ -131,6 +131,49 @@ impl BlendTile {
         image: Image,
         rect: Rect,
         blend: Blend,
+        size: (u64, u64),
+        overlap: (f64, f64),
+    ) -> BlendTile {
+        let row_bytes = image.width() * image.format().bytes_per_pixel();
+        let rows = image.height().max(1);
+        BlendTile::placed(
+            vec![image.into_vec()],
+            rows,
+            row_bytes,
+            rect,
+            blend,
+            size,
+            overlap,
+        )
+    }
+
+    /// Places a copy of `image` as [`BlendTile::new`] does, its rows held in chunks of `rows`
+    /// rows so that [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time (the
+    /// caller keeps `image` and its buffer).
+    pub fn copied_in_chunks(
+        image: &Image,
+        rows: usize,
+        rect: Rect,
+        blend: Blend,
+        size: (u64, u64),
+        overlap: (f64, f64),
+    ) -> BlendTile {
+        let row_bytes = image.width() * image.format().bytes_per_pixel();
+        let rows = rows.max(1);
+        let chunks = image
+            .data()
+            .chunks(rows * row_bytes.max(1))
+            .map(<[u8]>::to_vec)
+            .collect();
+        BlendTile::placed(chunks, rows, row_bytes, rect, blend, size, overlap)
+    }
+
+    fn placed(
+        chunks: Vec<Vec<u8>>,
+        chunk_rows: usize,
+        row_bytes: usize,
+        rect: Rect,
+        blend: Blend,
         (width, height): (u64, u64),
         overlap: (f64, f64),
     ) -> BlendTile {
@@ -139,25 +182,10 @@ impl BlendTile {
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
             origin: rect.top,
-            row_bytes: image.width() * image.format().bytes_per_pixel(),
-            chunk_rows: image.height().max(1),
-            chunks: vec![image.into_vec()],
+            row_bytes,
+            chunk_rows,
+            chunks,
         }
-    }
-
-    /// The same tile with its rows re-held in chunks of `rows` rows (one copy), so that
-    /// [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time.
-    pub fn in_chunks(mut self, rows: usize) -> BlendTile {
-        let rows = rows.max(1);
-        if self.chunks.len() == 1 && rows < self.chunk_rows {
-            let whole = std::mem::take(&mut self.chunks[0]);
-            self.chunks = whole
-                .chunks(rows * self.row_bytes.max(1))
-                .map(<[u8]>::to_vec)
-                .collect();
-            self.chunk_rows = rows;
-        }
-        self
     }
 
     /// The same tile with every weight multiplied by `weight` (its weight along the depth
@@ -212,10 +240,11 @@ trait Sample {
 
 /// `v.round().clamp(0.0, max) as u32` (half away from zero) without the `roundf` call: after
 /// clamping, `v - trunc(v)` is exact (Sterbenz), and NaN gives 0 as the cast does.
+/// The arithmetic is done in `i32` (exact in the clamped range), which vectorizes.
 fn round_clamped(v: f32, max: f32) -> u32 {
     let v = v.clamp(0.0, max);
-    let whole = v as u32;
-    whole + u32::from(v - whole as f32 >= 0.5)
+    let whole = v as i32;
+    (whole + i32::from(v - whole as f32 >= 0.5)) as u32
 }
 
 impl Sample for u8 {
@@ -261,13 +290,15 @@ fn fill_pixels(out: &mut [u8], fill: &[u8]) {
 /// Per-thread buffers of [`weighted_row`], reused from row to row.
 #[derive(Default)]
 struct Scratch {
-    count: Vec<u16>,
-    /// Runs of equal coverage: (start, end, tiles covering, offset into the mixed buffers).
-    runs: Vec<(usize, usize, u16, usize)>,
+    /// Every tile edge in the row, sorted: between two consecutive cuts the set of covering
+    /// tiles is constant.
+    cuts: Vec<usize>,
+    /// Indices of the tiles covering the current segment.
+    cover: Vec<usize>,
     base: Vec<f32>,
     acc: Vec<f32>,
     wsum: Vec<f32>,
-    seen: Vec<bool>,
+    weight: Vec<f32>,
 }
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
@@ -285,39 +316,43 @@ pub fn compose_rows(
 ) {
     let bpp = format.bytes_per_pixel();
     let row_bytes = width as usize * bpp;
-    out.par_chunks_mut(row_bytes).enumerate().for_each_init(
-        Scratch::default,
-        |scratch, (i, row)| {
-            let y = y0 + i as u64;
-            let over: Vec<&BlendTile> = tiles
-                .iter()
-                .copied()
-                .filter(|t| t.rect.top <= y && y < t.rect.bottom)
-                .collect();
-            if blend == Blend::Overwrite {
-                fill_pixels(row, fill);
-                for t in over {
-                    let (l, r) = t.span(width);
-                    row[l * bpp..r * bpp].copy_from_slice(&t.row(y)[..(r - l) * bpp]);
+    // The scratch buffers live with the worker thread (rayon would build them anew for every
+    // split of the rows, and growing fresh buffers zeroes them).
+    thread_local!(static SCRATCH: std::cell::RefCell<Scratch> = Default::default());
+    out.par_chunks_mut(row_bytes)
+        .enumerate()
+        .for_each(|(i, row)| {
+            SCRATCH.with_borrow_mut(|scratch| {
+                let y = y0 + i as u64;
+                let over: Vec<&BlendTile> = tiles
+                    .iter()
+                    .copied()
+                    .filter(|t| t.rect.top <= y && y < t.rect.bottom)
+                    .collect();
+                if blend == Blend::Overwrite {
+                    fill_pixels(row, fill);
+                    for t in over {
+                        let (l, r) = t.span(width);
+                        row[l * bpp..r * bpp].copy_from_slice(&t.row(y)[..(r - l) * bpp]);
+                    }
+                    return;
                 }
-                return;
-            }
-            let c = format.channels;
-            let width = width as usize;
-            match format.dtype {
-                PixelType::U8 => weighted_row::<u8>(&over, c, width, y, fill, row, scratch),
-                PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
-                _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
-            }
-        },
-    );
+                let c = format.channels;
+                let width = width as usize;
+                match format.dtype {
+                    PixelType::U8 => weighted_row::<u8>(&over, c, width, y, fill, row, scratch),
+                    PixelType::U16 => weighted_row::<u16>(&over, c, width, y, fill, row, scratch),
+                    _ => weighted_row::<f32>(&over, c, width, y, fill, row, scratch),
+                }
+            })
+        });
 }
 
 /// One row of the weighted mean, as `base + sum(w * (v - base)) / sum(w)`, `base` being the
 /// first tile's sample: where every tile holds the same value the result is that value
 /// exactly, for float samples too (a plain `sum(w * v) / sum(w)` can be off by an ulp).
-/// Runs covered by a single tile are that tile's pixels (the formula gives them exactly);
-/// runs no tile covers get the fill.
+/// The row is cut at every tile edge; segments covered by a single tile are that tile's
+/// pixels (the formula gives them exactly), segments no tile covers get the fill.
 fn weighted_row<S: Sample>(
     over: &[&BlendTile],
     c: usize,
@@ -328,99 +363,269 @@ fn weighted_row<S: Sample>(
     s: &mut Scratch,
 ) {
     let bpp = c * S::SIZE;
-    s.count.clear();
-    s.count.resize(width, 0);
+    let Scratch {
+        cuts,
+        cover,
+        base,
+        acc,
+        wsum,
+        weight,
+    } = s;
+    cuts.clear();
+    cuts.extend([0, width]);
     for t in over {
         let (l, r) = t.span(width as u64);
-        for n in &mut s.count[l..r] {
-            *n = n.saturating_add(1);
+        if l < r {
+            cuts.extend([l, r]);
         }
     }
-    s.runs.clear();
-    let mut mixed = 0;
-    let mut x = 0;
-    while x < width {
-        let (start, n) = (x, s.count[x]);
-        while x < width && s.count[x] == n {
-            x += 1;
-        }
-        s.runs.push((start, x, n, mixed));
-        if n >= 2 {
-            mixed += x - start;
-        }
-    }
-    for &(start, end, n, _) in &s.runs {
-        if n == 0 {
-            fill_pixels(&mut row[start * bpp..end * bpp], fill);
-        }
-    }
-    // Each pixel of a single-tile run lies in exactly one tile (abutting tiles share a run).
-    for t in over {
-        let (l, r) = t.span(width as u64);
-        let src = t.row(y);
-        let first = s.runs.partition_point(|run| run.1 <= l);
-        for &(start, end, n, _) in s.runs[first..].iter().take_while(|run| run.0 < r) {
-            let (a, b) = (start.max(l), end.min(r));
-            if n == 1 {
-                row[a * bpp..b * bpp].copy_from_slice(&src[(a - l) * bpp..(b - l) * bpp]);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for seg in cuts.windows(2) {
+        let (a, b) = (seg[0], seg[1]);
+        cover.clear();
+        cover.extend((0..over.len()).filter(|&i| {
+            let (l, r) = over[i].span(width as u64);
+            l <= a && b <= r
+        }));
+        let out = &mut row[a * bpp..b * bpp];
+        match cover[..] {
+            [] => fill_pixels(out, fill),
+            [i] => {
+                let (l, _) = over[i].span(width as u64);
+                out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
-        }
-    }
-    if mixed == 0 {
-        return;
-    }
-    for buf in [&mut s.base, &mut s.acc] {
-        buf.clear();
-        buf.resize(mixed * c, 0.0);
-    }
-    s.wsum.clear();
-    s.wsum.resize(mixed, 0.0);
-    s.seen.clear();
-    s.seen.resize(mixed, false);
-    for t in over {
-        let (l, r) = t.span(width as u64);
-        let wy = t.wy[(y - t.origin) as usize];
-        let src = t.row(y);
-        let first = s.runs.partition_point(|run| run.1 <= l);
-        for &(start, end, n, off) in s.runs[first..].iter().take_while(|run| run.0 < r) {
-            if n < 2 {
-                continue;
-            }
-            for x in start.max(l)..end.min(r) {
-                let k = x - l;
-                let j = x - start + off;
-                let wt = t.wx[k] * wy;
-                s.wsum[j] += wt;
-                let px = &src[k * bpp..(k + 1) * bpp];
-                let first = !std::mem::replace(&mut s.seen[j], true);
-                let (base, acc) = (&mut s.base[j * c..][..c], &mut s.acc[j * c..][..c]);
-                for ch in 0..c {
-                    let v = S::load(&px[ch * S::SIZE..]);
-                    if first {
-                        base[ch] = v;
-                    }
-                    acc[ch] += wt * (v - base[ch]);
+            _ => {
+                let covering = cover.iter().map(|&i| over[i]);
+                let mut mix = Mix {
+                    base: &mut *base,
+                    acc: &mut *acc,
+                    wsum: &mut *wsum,
+                    weight: &mut *weight,
+                };
+                // Constant channel counts let the compiler unroll the per-pixel loops.
+                match c {
+                    1 => mix.segment::<S>(covering, 1, a, width, y, fill, out),
+                    3 => mix.segment::<S>(covering, 3, a, width, y, fill, out),
+                    4 => mix.segment::<S>(covering, 4, a, width, y, fill, out),
+                    _ => mix.segment::<S>(covering, c, a, width, y, fill, out),
                 }
             }
         }
     }
-    for &(start, end, n, off) in &s.runs {
-        if n < 2 {
-            continue;
+}
+
+/// The accumulators of one segment covered by several tiles, one entry per sample (every
+/// channel of a pixel gets the pixel's weight), so the loops run over plain sample arrays.
+struct Mix<'a> {
+    base: &'a mut Vec<f32>,
+    acc: &'a mut Vec<f32>,
+    wsum: &'a mut Vec<f32>,
+    weight: &'a mut Vec<f32>,
+}
+
+impl Mix<'_> {
+    /// Blends the segment of row `y` starting at column `a` that `out` holds (packed pixels of
+    /// `c` channels) from the `tiles` covering all of it, accumulated in their order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn segment<'t, S: Sample>(
+        &mut self,
+        tiles: impl Iterator<Item = &'t BlendTile>,
+        c: usize,
+        a: usize,
+        width: usize,
+        y: u64,
+        fill: &[u8],
+        out: &mut [u8],
+    ) {
+        let bpp = c * S::SIZE;
+        let n = out.len() / bpp;
+        // Stale contents are fine: the first tile writes every entry.
+        for buf in [
+            &mut *self.base,
+            &mut *self.acc,
+            &mut *self.wsum,
+            &mut *self.weight,
+        ] {
+            buf.resize(n * c, 0.0);
         }
-        for x in start..end {
-            let j = x - start + off;
-            let wt = s.wsum[j];
-            let px = &mut row[x * bpp..(x + 1) * bpp];
-            // Weights are positive, so wt > 0; the guard only keeps the fill otherwise.
-            if wt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-                fill_pixels(px, fill);
-                continue;
+        for (i, t) in tiles.enumerate() {
+            let (l, _) = t.span(width as u64);
+            let wy = t.wy[(y - t.origin) as usize];
+            for (w, &wx) in self.weight.chunks_exact_mut(c).zip(&t.wx[a - l..]) {
+                w.fill(wx * wy);
             }
-            for ch in 0..c {
-                let i = j * c + ch;
-                let at = ch * S::SIZE;
-                S::store(s.base[i] + s.acc[i] / wt, &mut px[at..at + S::SIZE]);
+            let src = t.row(y)[(a - l) * bpp..(a - l + n) * bpp].chunks_exact(S::SIZE);
+            let samples = src
+                .zip(self.weight.iter())
+                .zip(self.wsum.iter_mut())
+                .zip(self.base.iter_mut().zip(self.acc.iter_mut()));
+            if i == 0 {
+                // `0.0 + x`, not `x`: the same operations as accumulating from zero.
+                for (((v, &wt), wsum), (base, acc)) in samples {
+                    let v = S::load(v);
+                    *base = v;
+                    *wsum = 0.0 + wt;
+                    *acc = 0.0 + wt * (v - *base);
+                }
+            } else {
+                for (((v, &wt), wsum), (&mut base, acc)) in samples {
+                    let v = S::load(v);
+                    *wsum += wt;
+                    *acc += wt * (v - base);
+                }
+            }
+        }
+        let samples = out.chunks_exact_mut(S::SIZE).zip(self.wsum.iter());
+        let samples = samples.zip(self.base.iter().zip(self.acc.iter()));
+        // Weights are positive, so wsum > 0; the guard only keeps the fill otherwise.
+        let positive = |w: f32| w.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+        if self.wsum.iter().all(|&w| positive(w)) {
+            for ((out, &wsum), (&base, &acc)) in samples {
+                S::store(base + acc / wsum, out);
+            }
+            return;
+        }
+        for (j, ((out, &wsum), (&base, &acc))) in samples.enumerate() {
+            if positive(wsum) {
+                S::store(base + acc / wsum, out);
+            } else {
+                let at = j % c * S::SIZE;
+                out.copy_from_slice(&fill[at..at + S::SIZE]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weighted mean pixel by pixel, straight from its definition: tiles in order,
+    /// `base` the first covering tile's sample, `base + sum(w * (v - base)) / sum(w)`.
+    fn reference<S: Sample>(
+        tiles: &[&BlendTile],
+        c: usize,
+        width: usize,
+        y: u64,
+        fill: &[u8],
+    ) -> Vec<u8> {
+        let bpp = c * S::SIZE;
+        let mut row = vec![0u8; width * bpp];
+        for x in 0..width {
+            let (mut base, mut acc, mut wsum) = (vec![0f32; c], vec![0f32; c], 0f32);
+            let mut n = 0;
+            let mut last = None;
+            for t in tiles {
+                let (l, r) = t.span(width as u64);
+                if !(t.rect.top <= y && y < t.rect.bottom && l <= x && x < r) {
+                    continue;
+                }
+                let k = x - l;
+                let wt = t.wx[k] * t.wy[(y - t.origin) as usize];
+                wsum += wt;
+                let px = &t.row(y)[k * bpp..(k + 1) * bpp];
+                for ch in 0..c {
+                    let v = S::load(&px[ch * S::SIZE..]);
+                    if n == 0 {
+                        base[ch] = v;
+                    }
+                    acc[ch] += wt * (v - base[ch]);
+                }
+                n += 1;
+                last = Some(px);
+            }
+            let out = &mut row[x * bpp..(x + 1) * bpp];
+            match (n, last) {
+                (0, _) => out.copy_from_slice(fill),
+                (1, Some(px)) => out.copy_from_slice(px),
+                _ => {
+                    for ch in 0..c {
+                        let at = ch * S::SIZE;
+                        S::store(base[ch] + acc[ch] / wsum, &mut out[at..at + S::SIZE]);
+                    }
+                }
+            }
+        }
+        row
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift).
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Float samples of moderate size (random bytes would give NaNs and infinities).
+    fn float_noise(n: usize, seed: u64) -> Vec<u8> {
+        noise(n, seed)
+            .chunks(4)
+            .flat_map(|b| (f32::from(b[0]) / 7.0 - f32::from(b[1]) / 3.0).to_ne_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn compose_rows_matches_the_per_pixel_definition() {
+        let (width, height) = (61u64, 23u64);
+        // Overlapping, abutting, padded past the edge, and a gap no tile covers (x 57..61).
+        let rects = [
+            Rect::from_xywh(0, 0, 20, 12),
+            Rect::from_xywh(14, 0, 20, 12),
+            Rect::from_xywh(34, 0, 23, 12),
+            Rect::from_xywh(0, 8, 20, 15),
+            Rect::from_xywh(14, 8, 20, 15),
+            Rect::from_xywh(28, 5, 40, 30),
+        ];
+        for dtype in [PixelType::U8, PixelType::U16, PixelType::F32] {
+            for c in [1, 3, 4] {
+                let format = PixelFormat::new(dtype, c).unwrap();
+                let bpp = format.bytes_per_pixel();
+                let fill: Vec<u8> = (1..=bpp as u8).collect();
+                for blend in Blend::ALL {
+                    let tiles: Vec<BlendTile> = rects
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &r)| {
+                            let n = (r.width() * r.height()) as usize * bpp;
+                            let bytes = match dtype {
+                                PixelType::F32 => float_noise(n, i as u64 + 7),
+                                _ => noise(n, i as u64 + 7),
+                            };
+                            let (w, h) = (r.width() as usize, r.height() as usize);
+                            let image = Image::from_vec(w, h, format, bytes).unwrap();
+                            let size = (width, height);
+                            BlendTile::copied_in_chunks(&image, 5, r, blend, size, (4.0, 6.0))
+                        })
+                        .collect();
+                    let refs: Vec<&BlendTile> = tiles.iter().collect();
+                    let row_bytes = width as usize * bpp;
+                    let mut out = vec![0u8; row_bytes * height as usize];
+                    compose_rows(&refs, blend, format, width, 0, &fill, &mut out);
+                    for y in 0..height {
+                        let over: Vec<&BlendTile> = refs
+                            .iter()
+                            .copied()
+                            .filter(|t| t.rect.top <= y && y < t.rect.bottom)
+                            .collect();
+                        let w = width as usize;
+                        let want = match (blend, dtype) {
+                            (Blend::Overwrite, _) => continue,
+                            (_, PixelType::U8) => reference::<u8>(&over, c, w, y, &fill),
+                            (_, PixelType::U16) => reference::<u16>(&over, c, w, y, &fill),
+                            _ => reference::<f32>(&over, c, w, y, &fill),
+                        };
+                        let got = &out[y as usize * row_bytes..][..row_bytes];
+                        assert!(got == want, "{blend:?} {format:?} row {y}");
+                    }
+                }
             }
         }
     }
