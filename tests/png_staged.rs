@@ -311,17 +311,7 @@ fn damaged_image_data_errors_cleanly() {
     let (w, h) = (200, 400);
     let lines = scanlines(kind, w, h, &[4, 1, 2], 11);
     let good = png_file(kind, w, h, &lines, 6, 1 << 20, &[]);
-    for (what, bytes, needle) in damaged(&good) {
-        let path = tmp(&format!("damaged-{}.png", what.replace(' ', "-")));
-        std::fs::write(&path, &bytes).unwrap();
-        for threads in [1, 2] {
-            let err = with_threads(threads, || rows(&path))
-                .err()
-                .unwrap_or_else(|| panic!("{what} decoded without an error"));
-            let msg = err.to_string();
-            assert!(msg.contains(needle), "{what} (threads {threads}): {msg}");
-        }
-    }
+    assert_each_errors("damaged", damaged(&good));
 }
 
 #[test]
@@ -346,8 +336,17 @@ fn bad_checksum_filter_and_short_data_are_errors() {
         ("short", short, "before its last row"),
         ("filter", bad_filter, "filter type 9 on row 123"),
     ];
+    assert_each_errors("bad", cases);
+}
+
+/// Writes each (what, file bytes, expected message part) case to a file and checks that
+/// decoding it fails with that message, at 1 and 2 threads.
+fn assert_each_errors<'a>(
+    prefix: &str,
+    cases: impl IntoIterator<Item = (&'a str, Vec<u8>, &'a str)>,
+) {
     for (what, bytes, needle) in cases {
-        let path = tmp(&format!("bad-{what}.png"));
+        let path = tmp(&format!("{prefix}-{}.png", what.replace(' ', "-")));
         std::fs::write(&path, &bytes).unwrap();
         for threads in [1, 2] {
             let err = with_threads(threads, || rows(&path))
