@@ -1,11 +1,17 @@
 //! Reversing PNG's per-row filters on blocks of filtered scanlines.
 //!
 //! Paeth is the slow filter: each pixel needs the one to its left, so a row is one long chain
-//! of dependent operations and the CPU idles waiting on it. Two consecutive Paeth rows are
-//! independent chains once the upper one's pixel is known, so they are unfiltered together,
-//! pixel by pixel, which lets the CPU overlap them (about 1.5x faster than one row at a time).
-//! Every other filter, and a Paeth row not followed by one, goes through the `png` crate's own
-//! unfilter (vectorised per pixel size), exported by its `benchmarks` feature.
+//! of dependent operations and the CPU idles waiting on it. Two measures shorten it:
+//! - on x86_64, pixels of 3, 4, 6 or 8 bytes (u8 and u16 RGB/RGBA) are predicted with SSE2 (every
+//!   x86_64 CPU has it), all channels of a pixel at once in 16-bit lanes and without branches
+//!   ([`sse2`]), about a third of the instructions of the scalar form;
+//! - two consecutive Paeth rows are independent chains once the upper one's pixel is known, so
+//!   they are unfiltered together, pixel by pixel, which lets the CPU overlap them (about 1.5x
+//!   faster than one row at a time).
+//!
+//! Every other filter, and Paeth on other pixel sizes or targets when not paired, goes through
+//! the `png` crate's own unfilter (vectorised per pixel size), exported by its `benchmarks`
+//! feature.
 
 /// PNG's filter type byte for Paeth.
 const PAETH: u8 = 4;
@@ -18,6 +24,7 @@ pub(crate) fn unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) -> boo
         1 => png::Filter::Sub,
         2 => png::Filter::Up,
         3 => png::Filter::Avg,
+        PAETH if paeth_row(bpp, prev, row) => return true,
         4 => png::Filter::Paeth,
         _ => return false,
     };
@@ -66,6 +73,10 @@ pub(crate) fn unfilter_lines(
 fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
     let (upper, lower) = pair.split_at_mut(pair.len() / 2);
     let (upper, lower) = (&mut upper[1..], &mut lower[1..]);
+    #[cfg(target_arch = "x86_64")]
+    if sse2::paeth_pair(bpp, prev, upper, lower) {
+        return true;
+    }
     match bpp {
         1 => paeth_pair_n::<1>(prev, upper, lower),
         2 => paeth_pair_n::<2>(prev, upper, lower),
@@ -76,6 +87,17 @@ fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Paeth-unfilters one `row` below `prev` where a vector version exists for `bpp` (x86_64, 3,
+/// 4, 6 or 8 bytes a pixel, `prev` as long as `row`); `false` (nothing done) otherwise.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if prev.len() == row.len() {
+        return sse2::paeth_row(bpp, prev, row);
+    }
+    false
 }
 
 /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together, one pixel of
@@ -112,6 +134,111 @@ fn paeth_predictor(a: i16, b: i16, c: i16) -> u8 {
     let t0 = if hi <= thresh { lo } else { c };
     let t1 = if thresh <= lo { hi } else { t0 };
     t1 as u8
+}
+
+/// Paeth with SSE2: one pixel (up to 8 bytes) at a time, each byte in a 16-bit lane, the
+/// predictor computed branch-free with [`paeth_predictor`]'s formula on all lanes at once.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    /// The `BPP` bytes at `at` of `row` in the low lanes (the lanes above hold whatever
+    /// follows, or zeros at the row's end; they never reach the output).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load<const BPP: usize>(row: &[u8], at: usize) -> __m128i {
+        let mut bytes = [0u8; 8];
+        match row.get(at..at + 8) {
+            Some(wide) => bytes.copy_from_slice(wide),
+            None => bytes[..BPP].copy_from_slice(&row[at..at + BPP]),
+        }
+        let packed = _mm_cvtsi64_si128(i64::from_le_bytes(bytes));
+        _mm_unpacklo_epi8(packed, _mm_setzero_si128())
+    }
+
+    /// Writes the low `BPP` lanes of `px` (each a byte value) at `at` of `row`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn store<const BPP: usize>(row: &mut [u8], at: usize, px: __m128i) {
+        let bytes = _mm_cvtsi128_si64(_mm_packus_epi16(px, px)).to_le_bytes();
+        row[at..at + BPP].copy_from_slice(&bytes[..BPP]);
+    }
+
+    /// `x` plus the Paeth predictor of left `a`, above `b` and upper-left `c`, modulo 256, in
+    /// every lane (all byte values).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn decode(x: __m128i, a: __m128i, b: __m128i, c: __m128i) -> __m128i {
+        let thresh = _mm_sub_epi16(_mm_add_epi16(c, _mm_add_epi16(c, c)), _mm_add_epi16(a, b));
+        let (lo, hi) = (_mm_min_epi16(a, b), _mm_max_epi16(a, b));
+        // hi <= thresh ? lo : c, then thresh <= lo ? hi : that.
+        let take_c = _mm_cmpgt_epi16(hi, thresh);
+        let t0 = _mm_or_si128(_mm_and_si128(take_c, c), _mm_andnot_si128(take_c, lo));
+        let keep_t0 = _mm_cmpgt_epi16(thresh, lo);
+        let t1 = _mm_or_si128(_mm_and_si128(keep_t0, t0), _mm_andnot_si128(keep_t0, hi));
+        // Both are bytes in 16-bit lanes: a byte add wraps modulo 256 and leaves the high byte 0.
+        _mm_add_epi8(x, t1)
+    }
+
+    /// Paeth-unfilters `row` below `prev` (as long) for 3, 4, 6 or 8 bytes a pixel; `false`
+    /// (nothing done) for other sizes.
+    pub(super) fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+        // SAFETY: SSE2 is part of the x86_64 baseline; every x86_64 CPU has it.
+        unsafe {
+            match bpp {
+                3 => row_n::<3>(prev, row),
+                4 => row_n::<4>(prev, row),
+                6 => row_n::<6>(prev, row),
+                8 => row_n::<8>(prev, row),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together for 3, 4, 6
+    /// or 8 bytes a pixel; `false` (nothing done) for other sizes.
+    pub(super) fn paeth_pair(bpp: usize, prev: &[u8], upper: &mut [u8], lower: &mut [u8]) -> bool {
+        // SAFETY: as in `paeth_row`.
+        unsafe {
+            match bpp {
+                3 => pair_n::<3>(prev, upper, lower),
+                4 => pair_n::<4>(prev, upper, lower),
+                6 => pair_n::<6>(prev, upper, lower),
+                8 => pair_n::<8>(prev, upper, lower),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Paeth-unfilters `row` below `prev`, `BPP` bytes a pixel.
+    #[target_feature(enable = "sse2")]
+    fn row_n<const BPP: usize>(prev: &[u8], row: &mut [u8]) {
+        let (mut a, mut c) = (_mm_setzero_si128(), _mm_setzero_si128());
+        for at in (0..row.len() / BPP * BPP).step_by(BPP) {
+            let b = load::<BPP>(prev, at);
+            a = decode(load::<BPP>(row, at), a, b, c);
+            store::<BPP>(row, at, a);
+            c = b;
+        }
+    }
+
+    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together, `BPP` bytes
+    /// a pixel, one pixel of each in turn, the upper pixel passed on in a register.
+    #[target_feature(enable = "sse2")]
+    fn pair_n<const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
+        let zero = _mm_setzero_si128();
+        let (mut a0, mut c0, mut a1, mut c1) = (zero, zero, zero, zero);
+        for at in (0..upper.len() / BPP * BPP).step_by(BPP) {
+            let b0 = load::<BPP>(prev, at);
+            let v0 = decode(load::<BPP>(upper, at), a0, b0, c0);
+            store::<BPP>(upper, at, v0);
+            a1 = decode(load::<BPP>(lower, at), a1, v0, c1);
+            store::<BPP>(lower, at, a1);
+            (a0, c0, c1) = (v0, b0, v0);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,10 +285,27 @@ mod tests {
             .collect()
     }
 
+    /// The `png` crate's unfilter of one row, for checking.
+    fn crate_unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) {
+        let filter = match kind {
+            0 => return,
+            1 => png::Filter::Sub,
+            2 => png::Filter::Up,
+            3 => png::Filter::Avg,
+            _ => png::Filter::Paeth,
+        };
+        png::benchable_apis::unfilter(filter, bpp as u8, prev, row);
+    }
+
     #[test]
     fn lines_match_row_by_row_unfiltering() {
-        for bpp in [1, 2, 3, 4, 6, 8] {
-            let row_len = bpp * 37;
+        // Widths of 1 and 2 pixels (rows shorter than a vector load), odd ones, and rows whose
+        // length is no multiple of 8 or 16.
+        for (bpp, width) in [1, 2, 3, 4, 6, 8]
+            .into_iter()
+            .flat_map(|b| [1, 2, 3, 5, 16, 37, 100].map(|w| (b, w)))
+        {
+            let row_len = bpp * width;
             let stride = row_len + 1;
             // Runs of Paeth of odd and even length between other filters.
             let kinds = [4u8, 4, 4, 1, 4, 4, 2, 3, 4, 0, 4, 4, 4, 4, 4];
@@ -174,7 +318,7 @@ mod tests {
             let mut prev = top.clone();
             for line in lines.chunks_exact(stride) {
                 let mut row = line[1..].to_vec();
-                assert!(unfilter(line[0], &mut row, &prev, bpp));
+                crate_unfilter(line[0], &mut row, &prev, bpp);
                 expected.extend_from_slice(&row);
                 prev = row;
             }
@@ -184,7 +328,7 @@ mod tests {
                 .chunks_exact(stride)
                 .flat_map(|l| l[1..].to_vec())
                 .collect();
-            assert_eq!(got, expected, "bpp {bpp}");
+            assert_eq!(got, expected, "bpp {bpp} width {width}");
             assert_eq!(above, prev);
         }
     }
