@@ -212,6 +212,27 @@ fn rows_equal_the_png_crate_for_every_kind_and_filter() {
 }
 
 #[test]
+fn narrow_rows_equal_the_png_crate_for_every_kind() {
+    // Rows of 1 to 3 pixels (shorter than a vector load), odd widths and rows whose length is
+    // no multiple of 8 or 16, for every pixel size; Paeth pairs, single Paeth rows and others.
+    let filters: &[u8] = &[4, 4, 4, 1, 4, 4, 2, 4, 3, 0, 4];
+    for (k, kind) in KINDS.iter().enumerate() {
+        for w in [1, 2, 3, 5, 11, 16, 33] {
+            let h = 40 + w;
+            let lines = scanlines(*kind, w, h, filters, (k * 100 + w) as u64);
+            let bytes = png_file(*kind, w, h, &lines, 6, 977, &[]);
+            let path = tmp(&format!("narrow-kind{k}-w{w}.png"));
+            std::fs::write(&path, &bytes).unwrap();
+            let (expected, _) = reference(&bytes);
+            for threads in [1, 2] {
+                let got = with_threads(threads, || rows(&path)).unwrap();
+                assert!(got == expected, "{kind:?} width {w} threads {threads}");
+            }
+        }
+    }
+}
+
+#[test]
 fn other_kinds_still_decode_like_the_png_crate() {
     // Low bit depths, palette, tRNS (the crate adds alpha) and tiny IDAT chunks.
     let plte: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();

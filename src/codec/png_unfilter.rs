@@ -1,11 +1,17 @@
 //! Reversing PNG's per-row filters on blocks of filtered scanlines.
 //!
 //! Paeth is the slow filter: each pixel needs the one to its left, so a row is one long chain
-//! of dependent operations and the CPU idles waiting on it. Two consecutive Paeth rows are
-//! independent chains once the upper one's pixel is known, so they are unfiltered together,
-//! pixel by pixel, which lets the CPU overlap them (about 1.5x faster than one row at a time).
-//! Every other filter, and a Paeth row not followed by one, goes through the `png` crate's own
-//! unfilter (vectorised per pixel size), exported by its `benchmarks` feature.
+//! of dependent operations and the CPU idles waiting on it. Two measures shorten it:
+//! - on x86_64, pixels of 3, 4, 6 or 8 bytes (u8 and u16 RGB/RGBA) are predicted with SSE2 (every
+//!   x86_64 CPU has it), all channels of a pixel at once in 16-bit lanes and without branches
+//!   ([`sse2`]), about a third of the instructions of the scalar form;
+//! - two consecutive Paeth rows are independent chains once the upper one's pixel is known, so
+//!   they are unfiltered together, pixel by pixel, which lets the CPU overlap them (about 1.5x
+//!   faster than one row at a time).
+//!
+//! Every other filter, and Paeth on other pixel sizes or targets when not paired, goes through
+//! the `png` crate's own unfilter (vectorised per pixel size), exported by its `benchmarks`
+//! feature.
 
 /// PNG's filter type byte for Paeth.
 const PAETH: u8 = 4;
@@ -18,6 +24,7 @@ pub(crate) fn unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) -> boo
         1 => png::Filter::Sub,
         2 => png::Filter::Up,
         3 => png::Filter::Avg,
+        PAETH if paeth_row(bpp, prev, row) => return true,
         4 => png::Filter::Paeth,
         _ => return false,
     };
@@ -66,6 +73,10 @@ pub(crate) fn unfilter_lines(
 fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
     let (upper, lower) = pair.split_at_mut(pair.len() / 2);
     let (upper, lower) = (&mut upper[1..], &mut lower[1..]);
+    #[cfg(target_arch = "x86_64")]
+    if sse2::paeth_pair(bpp, prev, upper, lower) {
+        return true;
+    }
     match bpp {
         1 => paeth_pair_n::<1>(prev, upper, lower),
         2 => paeth_pair_n::<2>(prev, upper, lower),
@@ -76,6 +87,17 @@ fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Paeth-unfilters one `row` below `prev` where a vector version exists for `bpp` (x86_64, 3,
+/// 4, 6 or 8 bytes a pixel, `prev` as long as `row`); `false` (nothing done) otherwise.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if prev.len() == row.len() {
+        return sse2::paeth_row(bpp, prev, row);
+    }
+    false
 }
 
 /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together, one pixel of
@@ -114,6 +136,193 @@ fn paeth_predictor(a: i16, b: i16, c: i16) -> u8 {
     t1 as u8
 }
 
+/// Paeth with SSE2: one pixel (up to 8 bytes) at a time, each byte in a 16-bit lane, the
+/// predictor computed branch-free with [`paeth_predictor`]'s formula on all lanes at once. The
+/// same code is also compiled for AVX, chosen at run time where the CPU has it: its
+/// three-operand instructions save the register copies SSE2 needs (about a fifth of the loop).
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    /// The `BPP` bytes at `at` of `row` in the low lanes. `WIDE`: 8 bytes are loaded at once
+    /// (the row must hold them; the lanes above `BPP` then hold what follows and never reach
+    /// the output), else only `BPP` (zeros above).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load<const BPP: usize, const WIDE: bool>(row: &[u8], at: usize) -> __m128i {
+        let mut bytes = [0u8; 8];
+        if WIDE {
+            bytes.copy_from_slice(&row[at..at + 8]);
+        } else {
+            bytes[..BPP].copy_from_slice(&row[at..at + BPP]);
+        }
+        let packed = _mm_cvtsi64_si128(i64::from_le_bytes(bytes));
+        _mm_unpacklo_epi8(packed, _mm_setzero_si128())
+    }
+
+    /// Writes the low `BPP` lanes of `px` (each a byte value) at `at` of `row`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn store<const BPP: usize>(row: &mut [u8], at: usize, px: __m128i) {
+        let bytes = _mm_cvtsi128_si64(_mm_packus_epi16(px, px)).to_le_bytes();
+        row[at..at + BPP].copy_from_slice(&bytes[..BPP]);
+    }
+
+    /// `x` plus the Paeth predictor of left `a`, above `b` and upper-left `c`, modulo 256, in
+    /// every lane (all byte values).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn decode(x: __m128i, a: __m128i, b: __m128i, c: __m128i) -> __m128i {
+        let thresh = _mm_sub_epi16(_mm_add_epi16(c, _mm_add_epi16(c, c)), _mm_add_epi16(a, b));
+        let (lo, hi) = (_mm_min_epi16(a, b), _mm_max_epi16(a, b));
+        // hi <= thresh ? lo : c, then thresh <= lo ? hi : that.
+        let take_c = _mm_cmpgt_epi16(hi, thresh);
+        let t0 = _mm_or_si128(_mm_and_si128(take_c, c), _mm_andnot_si128(take_c, lo));
+        let keep_t0 = _mm_cmpgt_epi16(thresh, lo);
+        let t1 = _mm_or_si128(_mm_and_si128(keep_t0, t0), _mm_andnot_si128(keep_t0, hi));
+        // Both are bytes in 16-bit lanes: a byte add wraps modulo 256 and leaves the high byte 0.
+        _mm_add_epi8(x, t1)
+    }
+
+    /// Whether the CPU has AVX (checked once; the standard library caches the answer).
+    pub(super) fn has_avx() -> bool {
+        std::is_x86_feature_detected!("avx")
+    }
+
+    /// Paeth-unfilters `row` below `prev` (as long) for 3, 4, 6 or 8 bytes a pixel; `false`
+    /// (nothing done) for other sizes.
+    pub(super) fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+        paeth_row_on(has_avx(), bpp, prev, row)
+    }
+
+    /// [`paeth_row`] with AVX (which the CPU must have) or SSE2 only.
+    pub(super) fn paeth_row_on(avx: bool, bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+        assert!(!avx || has_avx(), "AVX asked for on a CPU without it");
+        // SAFETY: SSE2 is part of the x86_64 baseline; AVX only where the CPU reports it.
+        unsafe {
+            match (bpp, avx) {
+                (3, false) => row_n::<3>(prev, row),
+                (4, false) => row_n::<4>(prev, row),
+                (6, false) => row_n::<6>(prev, row),
+                (8, false) => row_n::<8>(prev, row),
+                (3, true) => row_avx::<3>(prev, row),
+                (4, true) => row_avx::<4>(prev, row),
+                (6, true) => row_avx::<6>(prev, row),
+                (8, true) => row_avx::<8>(prev, row),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together for 3, 4, 6
+    /// or 8 bytes a pixel; `false` (nothing done) for other sizes.
+    pub(super) fn paeth_pair(bpp: usize, prev: &[u8], upper: &mut [u8], lower: &mut [u8]) -> bool {
+        paeth_pair_on(has_avx(), bpp, prev, upper, lower)
+    }
+
+    /// [`paeth_pair`] with AVX (which the CPU must have) or SSE2 only.
+    pub(super) fn paeth_pair_on(
+        avx: bool,
+        bpp: usize,
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+    ) -> bool {
+        assert!(!avx || has_avx(), "AVX asked for on a CPU without it");
+        // SAFETY: as in `paeth_row_on`.
+        unsafe {
+            match (bpp, avx) {
+                (3, false) => pair_n::<3>(prev, upper, lower),
+                (4, false) => pair_n::<4>(prev, upper, lower),
+                (6, false) => pair_n::<6>(prev, upper, lower),
+                (8, false) => pair_n::<8>(prev, upper, lower),
+                (3, true) => pair_avx::<3>(prev, upper, lower),
+                (4, true) => pair_avx::<4>(prev, upper, lower),
+                (6, true) => pair_avx::<6>(prev, upper, lower),
+                (8, true) => pair_avx::<8>(prev, upper, lower),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// [`row_n`] compiled for AVX.
+    #[target_feature(enable = "avx")]
+    fn row_avx<const BPP: usize>(prev: &[u8], row: &mut [u8]) {
+        row_n::<BPP>(prev, row)
+    }
+
+    /// [`pair_n`] compiled for AVX.
+    #[target_feature(enable = "avx")]
+    fn pair_avx<const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
+        pair_n::<BPP>(prev, upper, lower)
+    }
+
+    /// Paeth-unfilters `row` below `prev`, `BPP` bytes a pixel: 8-byte loads while the row
+    /// holds them, then the last pixels one by one.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn row_n<const BPP: usize>(prev: &[u8], row: &mut [u8]) {
+        let n = row.len() / BPP * BPP;
+        let (prev, row) = (&prev[..n], &mut row[..n]);
+        let (mut a, mut c) = (_mm_setzero_si128(), _mm_setzero_si128());
+        let mut at = 0;
+        while at + 8 <= n {
+            let b = load::<BPP, true>(prev, at);
+            a = decode(load::<BPP, true>(row, at), a, b, c);
+            store::<BPP>(row, at, a);
+            (c, at) = (b, at + BPP);
+        }
+        while at < n {
+            let b = load::<BPP, false>(prev, at);
+            a = decode(load::<BPP, false>(row, at), a, b, c);
+            store::<BPP>(row, at, a);
+            (c, at) = (b, at + BPP);
+        }
+    }
+
+    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together, `BPP` bytes
+    /// a pixel, one pixel of each in turn, the upper pixel passed on in a register: 8-byte
+    /// loads while the rows hold them, then the last pixels one by one.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn pair_n<const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
+        let n = upper.len() / BPP * BPP;
+        let (prev, upper, lower) = (&prev[..n], &mut upper[..n], &mut lower[..n]);
+        let zero = _mm_setzero_si128();
+        let mut state = (zero, zero, zero, zero);
+        let mut at = 0;
+        while at + 8 <= n {
+            state = pair_step::<BPP, true>(prev, upper, lower, at, state);
+            at += BPP;
+        }
+        while at < n {
+            state = pair_step::<BPP, false>(prev, upper, lower, at, state);
+            at += BPP;
+        }
+    }
+
+    /// One pixel of each row of [`pair_n`] at `at`; `state` is the left and upper-left
+    /// neighbours of both rows, (a0, c0, a1, c1), before and after.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn pair_step<const BPP: usize, const WIDE: bool>(
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+        at: usize,
+        (a0, c0, a1, c1): (__m128i, __m128i, __m128i, __m128i),
+    ) -> (__m128i, __m128i, __m128i, __m128i) {
+        let b0 = load::<BPP, WIDE>(prev, at);
+        let v0 = decode(load::<BPP, WIDE>(upper, at), a0, b0, c0);
+        store::<BPP>(upper, at, v0);
+        let v1 = decode(load::<BPP, WIDE>(lower, at), a1, v0, c1);
+        store::<BPP>(lower, at, v1);
+        (v0, b0, v1, v0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +356,65 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_predictor_matches_the_specification() {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        let decode = |x: [u8; 8], a: [u8; 8], b: [u8; 8], c: [u8; 8]| unsafe {
+            let wide = |v: [u8; 8]| {
+                let packed = _mm_cvtsi64_si128(i64::from_le_bytes(v));
+                _mm_unpacklo_epi8(packed, _mm_setzero_si128())
+            };
+            let got = sse2::decode(wide(x), wide(a), wide(b), wide(c));
+            _mm_cvtsi128_si64(_mm_packus_epi16(got, got)).to_le_bytes()
+        };
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for c0 in (0..=255u8).step_by(8) {
+                    let c: [u8; 8] = std::array::from_fn(|i| c0 + i as u8);
+                    let x = [a.wrapping_mul(7) ^ b; 8];
+                    let got = decode(x, [a; 8], [b; 8], c);
+                    for i in 0..8 {
+                        let want = x[i].wrapping_add(reference(a, b, c[i]));
+                        assert_eq!(got[i], want, "a={a} b={b} c={}", c[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_and_avx_paeth_match_the_png_crate() {
+        let avx = [false, true]
+            .into_iter()
+            .filter(|&on| !on || sse2::has_avx());
+        for (avx, (bpp, width)) in avx.flat_map(|on| {
+            [3, 4, 6, 8]
+                .into_iter()
+                .flat_map(move |b| [1, 2, 3, 5, 37].map(move |w| (on, (b, w))))
+        }) {
+            let len = bpp * width;
+            let (prev, upper, lower) = (noise(len, 1), noise(len, 2), noise(len, 3));
+            let mut want = (upper.clone(), lower.clone());
+            crate_unfilter(PAETH, &mut want.0, &prev, bpp);
+            crate_unfilter(PAETH, &mut want.1, &want.0, bpp);
+            let mut row = upper.clone();
+            assert!(sse2::paeth_row_on(avx, bpp, &prev, &mut row));
+            assert_eq!(row, want.0, "row: avx {avx} bpp {bpp} width {width}");
+            let mut pair = (upper.clone(), lower.clone());
+            assert!(sse2::paeth_pair_on(
+                avx,
+                bpp,
+                &prev,
+                &mut pair.0,
+                &mut pair.1
+            ));
+            assert_eq!(pair, want, "pair: avx {avx} bpp {bpp} width {width}");
+        }
+    }
+
     /// Pseudo-random bytes (a fixed LCG, so the test is deterministic).
     fn noise(len: usize, seed: u32) -> Vec<u8> {
         let mut s = seed;
@@ -158,10 +426,27 @@ mod tests {
             .collect()
     }
 
+    /// The `png` crate's unfilter of one row, for checking.
+    fn crate_unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) {
+        let filter = match kind {
+            0 => return,
+            1 => png::Filter::Sub,
+            2 => png::Filter::Up,
+            3 => png::Filter::Avg,
+            _ => png::Filter::Paeth,
+        };
+        png::benchable_apis::unfilter(filter, bpp as u8, prev, row);
+    }
+
     #[test]
     fn lines_match_row_by_row_unfiltering() {
-        for bpp in [1, 2, 3, 4, 6, 8] {
-            let row_len = bpp * 37;
+        // Widths of 1 and 2 pixels (rows shorter than a vector load), odd ones, and rows whose
+        // length is no multiple of 8 or 16.
+        for (bpp, width) in [1, 2, 3, 4, 6, 8]
+            .into_iter()
+            .flat_map(|b| [1, 2, 3, 5, 16, 37, 100].map(|w| (b, w)))
+        {
+            let row_len = bpp * width;
             let stride = row_len + 1;
             // Runs of Paeth of odd and even length between other filters.
             let kinds = [4u8, 4, 4, 1, 4, 4, 2, 3, 4, 0, 4, 4, 4, 4, 4];
@@ -174,7 +459,7 @@ mod tests {
             let mut prev = top.clone();
             for line in lines.chunks_exact(stride) {
                 let mut row = line[1..].to_vec();
-                assert!(unfilter(line[0], &mut row, &prev, bpp));
+                crate_unfilter(line[0], &mut row, &prev, bpp);
                 expected.extend_from_slice(&row);
                 prev = row;
             }
@@ -184,7 +469,7 @@ mod tests {
                 .chunks_exact(stride)
                 .flat_map(|l| l[1..].to_vec())
                 .collect();
-            assert_eq!(got, expected, "bpp {bpp}");
+            assert_eq!(got, expected, "bpp {bpp} width {width}");
             assert_eq!(above, prev);
         }
     }
