@@ -450,11 +450,11 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
 
     Each task reads its cells (``rows_per_task`` rows of the grid; the last band split by
     columns into one task per worker thread, so that the tail keeps every worker busy) from
-    ``src`` itself, applies ``fn(tile, info)`` and writes each result atomically as an NPY tile into
-    ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is written
-    once every tile is. A PNG output (at ``png_compression`` 1, the default) is stitched by
-    tasks over bands of rows, each encoding its rows into a part file as soon as its tiles
-    are written; the parts are joined into ``out`` after the manifest. Other outputs are
+    ``src`` itself, applies ``fn(tile, info)`` and writes each result atomically as an NPY
+    tile into ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is
+    written once every tile is. A PNG output (at ``png_compression`` 1, the default) is
+    stitched by tasks over bands of rows, each encoding its rows into a part file as soon as
+    its tiles are written; the parts are joined into ``out`` after the manifest. Other outputs are
     stitched by one task after the manifest. A failed task is retried ``retries`` times
     (tiles and parts are written atomically, so a retry is harmless); an exception from
     ``fn`` is raised here with the cell in its notes and as ``exc.imkit_cell``. The grid
