@@ -8,6 +8,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import List
 
 import numpy as np
 
@@ -71,6 +72,85 @@ def plain_loop(src: Path, out: Path, cell: int):
         imkit.set_num_threads(0)
 
 
+def _loop_part(src: str, tiles: str, cell: int, cache: str, rows: List[int], fn_only: bool,
+               start, results) -> None:
+    """A process of :func:`loops_at_once`: once ``start`` lets every process go, the tile
+    work of the grid rows ``rows`` (``fn_only``: the function alone, on cells read
+    beforehand); puts (start, end, CPU seconds) on ``results``."""
+    import imkit
+    import imkit.dask as idask
+
+    imkit.set_num_threads(idask.TASK_THREADS)
+    token = idask._file_token(src)
+    grid = idask._partition(src, (cell, cell), (cell, cell), None, cache, token)
+    cells = [(r, c) for r in rows for c in range(grid.shape[1])]
+    tiles_in = [grid[r, c].numpy() for r, c in cells] if fn_only else None
+    start.wait()
+    t0, c0 = time.perf_counter(), cpu()
+    if fn_only:
+        for tile in tiles_in:
+            work(tile, None)
+    else:
+        idask._run_band(src, work, tiles, (cell, cell), (cell, cell), cache, token, cells, 1)
+    results.put((t0, time.perf_counter(), cpu() - c0))
+
+
+def loops_at_once(src: Path, out: Path, cell: int, processes: int, fn_only: bool):
+    """The plain loop's tile work (or the function alone) split over ``processes`` processes
+    running at once without Dask, each on every ``processes``-th grid row: what the machine
+    gives two workers before any Dask cost. Returns the wall seconds (first start to last
+    end) and the CPU seconds of all."""
+    import multiprocessing as mp
+
+    import imkit.dask as idask
+
+    ctx = mp.get_context("spawn")
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    tiles = out / "loop.tiles"
+    tiles.mkdir(exist_ok=True)
+    path, cache = os.path.abspath(src), os.environ["IMKIT_CACHE_DIR"]
+    rows = idask._partition(path, (cell, cell), (cell, cell), None, cache,
+                            idask._file_token(path)).shape[0]
+    procs = [ctx.Process(target=_loop_part,
+                         args=(path, os.fspath(tiles), cell, cache,
+                               list(range(k, rows, processes)), fn_only, start, results))
+             for k in range(processes)]
+    for proc in procs:
+        proc.start()
+    got = [results.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    return max(g[1] for g in got) - min(g[0] for g in got), sum(g[2] for g in got)
+
+
+def thread_cpu() -> dict:
+    """CPU seconds of each thread of this process so far, by kind: ``tasks`` (Dask's task
+    threads), ``loop`` (the main thread: a worker's event loop, or the client's), ``io loop``
+    (the thread of the client that runs a LocalCluster's scheduler and nannies) and ``native``
+    (threads Python did not start, e.g. imkit's pool)."""
+    import threading
+
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    kinds = defaultdict(float)
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        name = names.get(int(tid))
+        kind = ("native" if name is None else "tasks" if "Dask-Default-Threads" in name
+                else "loop" if name == "MainThread" else "io loop" if name == "IO loop"
+                else "other")
+        kinds[kind] += (int(stat[11]) + int(stat[12])) / tick
+    return dict(kinds)
+
+
+def thread_delta(before: dict, after: dict) -> str:
+    return ", ".join(f"{k} {after[k] - before.get(k, 0):.2f}" for k in sorted(after)
+                     if after[k] - before.get(k, 0) >= 0.01)
+
+
 def breakdown(stream, workers: int, wall: float) -> str:
     """Busy seconds per kind of task (from Dask's task stream) and the idle share."""
     busy = defaultdict(float)
@@ -90,6 +170,7 @@ def breakdown(stream, workers: int, wall: float) -> str:
 def main():
     import imkit
     import imkit.dask as idask
+    import dask
     import dask.array as da
     from dask.distributed import Client, LocalCluster, get_task_stream
 
@@ -109,28 +190,44 @@ def main():
     loop_tiles, loop, loop_tiles_cpu, loop_cpu = plain_loop(src, out, cell)
     rows.append(("plain loop, one thread: read + fn + write tile per cell", loop_tiles))
     rows.append(("plain loop, one thread: the above + manifest + stitch", loop))
+    at_once = {}
+    for fn_only in (True, False):
+        for n in (1, 2, 1, 2):  # alternating, best of two
+            got = loops_at_once(src, out, cell, n, fn_only)
+            if (fn_only, n) not in at_once or got[0] < at_once[fn_only, n][0]:
+                at_once[fn_only, n] = got
     times, tile_busy, work_cpu, worker_cpu = {}, {}, {}, {}
-    for n in (1, 2):
-        with LocalCluster(processes=True, n_workers=n, threads_per_worker=1,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+    # The last run, 2 workers without Dask's statistical profiler (a worker option, on by
+    # default: it samples the task thread every 10 ms on the worker's event loop), shows what
+    # that default costs when the workers fill every core.
+    for n, profile in ((1, True), (2, True), (2, False)):
+        key, name = (n, f"{n} worker(s)") if profile else ("2np", f"{n} workers, Dask profiler off")
+        with dask.config.set({"distributed.worker.profile.enabled": profile}), \
+                LocalCluster(processes=True, n_workers=n, threads_per_worker=1,
+                             dashboard_address=None) as cluster, Client(cluster) as client:
             before, c0 = client.run(cpu), cpu()
+            threads0, here0 = client.run(thread_cpu), thread_cpu()
             with get_task_stream(client) as ts:
                 t0 = time.perf_counter()
-                idask.map_tiles(src, work, out / f"dask{n}.png", cell=cell, client=client)
-                times[n] = time.perf_counter() - t0
+                idask.map_tiles(src, work, out / f"dask{key}.png", cell=cell, client=client)
+                times[key] = time.perf_counter() - t0
             # The client process runs the scheduler of a LocalCluster too.
             here = cpu() - c0
-            worker_cpu[n] = [v - before[w] for w, v in client.run(cpu).items()]
-            work_cpu[n] = sum(worker_cpu[n]) + here
-            notes.append(f"{n} worker(s): CPU s per worker "
-                         f"{', '.join(f'{v:.2f}' for v in worker_cpu[n])}, "
+            worker_cpu[key] = [v - before[w] for w, v in client.run(cpu).items()]
+            threads1, here1 = client.run(thread_cpu), thread_cpu()
+            work_cpu[key] = sum(worker_cpu[key]) + here
+            notes.append(f"{name}: CPU s per worker "
+                         f"{', '.join(f'{v:.2f}' for v in worker_cpu[key])}, "
                          f"client + scheduler {here:.2f}")
-            rows.append((f"imkit.dask.map_tiles, {n} worker(s)", times[n]))
-            notes.append(f"{n} worker(s): {breakdown(ts.data, n, times[n])}")
-            tile_busy[n] = sum(ss["stop"] - ss["start"] for t in ts.data
-                               if t["key"].startswith("imkit-map-")
-                               for ss in t["startstops"] if ss["action"] == "compute")
-            if n == 2:
+            notes.append(f"{name}: CPU s by thread: " + "; ".join(
+                f"worker {i} {thread_delta(threads0[w], threads1[w])}"
+                for i, w in enumerate(threads1)) + f"; client {thread_delta(here0, here1)}")
+            rows.append((f"imkit.dask.map_tiles, {name}", times[key]))
+            notes.append(f"{name}: {breakdown(ts.data, n, times[key])}")
+            tile_busy[key] = sum(ss["stop"] - ss["start"] for t in ts.data
+                                 if t["key"].startswith("imkit-map-")
+                                 for ss in t["startstops"] if ss["action"] == "compute")
+            if key == 2:
                 t0 = time.perf_counter()
                 arr = idask.to_dask_array(src, chunks=(cell, cell))
                 res = da.map_overlap(lambda b: work(b, None), arr, depth=(0, 0, 0),
@@ -139,9 +236,9 @@ def main():
                 rows.append(("dask.array.map_overlap over to_dask_array, 2 workers (no write)",
                              time.perf_counter() - t0))
     single_bytes = (out / "single.png").read_bytes()
-    same = all((out / f"dask{n}.png").read_bytes() == single_bytes for n in (1, 2))
+    same = all((out / f"dask{key}.png").read_bytes() == single_bytes for key in (1, 2, "2np"))
     # The NPY tiles are intermediate (3 bytes a pixel each run): gone, so reruns start alike.
-    for tiles in ("loop.tiles", "dask1.png.tiles", "dask2.png.tiles"):
+    for tiles in ("loop.tiles", "dask1.png.tiles", "dask2.png.tiles", "dask2np.png.tiles"):
         shutil.rmtree(out / tiles, ignore_errors=True)
     print(f"source {side}x{side} RGB PNG, {-(-side // cell)}^2 cells of {cell}^2; load "
           f"average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (on "
@@ -150,9 +247,15 @@ def main():
         print(f"  {name:<66} {t:8.2f} s")
     for note in notes:
         print(f"  tasks, {note}")
-    print(f"  2 workers vs 1 worker: {times[1] / times[2]:.2f}x wall (target >= 1.8); "
+    print(f"  2 workers vs 1 worker: {times[1] / times[2]:.2f}x wall (target >= 1.8; "
+          f"{times[1] / times['2np']:.2f}x with Dask's profiler off in the 2 workers); "
           f"CPU bound {work_cpu[1] / max(worker_cpu[2]):.2f}x (1-worker CPU over the busiest "
           f"of 2 workers)")
+    for fn_only, what in ((True, "the function alone"), (False, "read + fn + write tile")):
+        (w1, c1), (w2, c2) = at_once[fn_only, 1], at_once[fn_only, 2]
+        print(f"  no Dask, {what} over every cell: 1 process {w1:.2f} s ({c1:.2f} CPU s), "
+              f"2 processes at once {w2:.2f} s ({c2:.2f} CPU s): {w1 / w2:.2f}x, "
+              f"CPU {c2 / c1 - 1:+.1%}")
     print(f"  per-task overhead, 1 worker vs the plain loop (same per-cell work): "
           f"tile tasks busy {tile_busy[1] / loop_tiles - 1:+.1%}, end to end "
           f"{times[1] / loop - 1:+.1%} wall, {work_cpu[1] / loop_cpu - 1:+.1%} CPU (target "

@@ -394,10 +394,20 @@ class _Run:
         firsts = range(0, rows, rows_per_task)
         bands = [[(r, c) for r in range(r0, min(rows, r0 + rows_per_task)) for c in range(cols)]
                  for r0 in firsts]
-        #: Output rows [top, bottom) each band's tiles cover.
-        self.spans = [(grid.cell_rect(r0, 0).top * scale,
-                       grid.cell_rect(min(rows, r0 + rows_per_task) - 1, 0).bottom * scale)
-                      for r0 in firsts]
+        spans = [(grid.cell_rect(r0, 0).top * scale,
+                  grid.cell_rect(min(rows, r0 + rows_per_task) - 1, 0).bottom * scale)
+                 for r0 in firsts]
+        # The last band goes to one task per worker thread (column groups) and its part to as
+        # many (row groups), so that the job's tail keeps every worker busy.
+        pieces = max(1, min(cols, sum(self.client.nthreads().values())))
+        last, (top, bottom) = bands.pop(), spans[-1]
+        bands += [[(r, c) for r, c in last if cols * k // pieces <= c < cols * (k + 1) // pieces]
+                  for k in range(pieces)]
+        #: Output rows [top, bottom) each task's tiles cover.
+        self.spans = spans[:-1] + [spans[-1]] * pieces
+        #: Output rows where the PNG parts start (moved up to segment boundaries later).
+        self.starts = [t for t, _ in spans] + [top + (bottom - top) * k // pieces
+                                               for k in range(1, pieces)]
         n = len(bands)
         self.key = tokenize(token, (ch, cw), step, scale, os.fspath(tiles), fn)
         self.retries = retries
@@ -407,16 +417,17 @@ class _Run:
             pure=False, key=[f"imkit-map-{self.key}-{i}" for i in range(n)])
 
     def stitch_parts(self, blend: str) -> List[Any]:
-        """Tasks stitching the PNG output in parts, one per band of tiles, each starting as
-        soon as the tiles it needs are written (ahead of the remaining tile tasks)."""
+        """Tasks stitching the PNG output in parts (one per band of tiles, the last band's
+        split like its tiles), each starting as soon as the tiles it needs are written (ahead
+        of the remaining tile tasks)."""
         first = self.futures[0].result()[0]
         header = self.grid.manifest([], (first["dtype"], first["channels"]))
 
         def tiles_for(top: int, bottom: int) -> List[Any]:
             return [f for f, (t, b) in zip(self.futures, self.spans) if t < bottom and b > top]
 
-        return _stitch_in_parts(self.client, header, self.tiles, [t for t, _ in self.spans],
-                                tiles_for, blend, self.retries, self.key)
+        return _stitch_in_parts(self.client, header, self.tiles, self.starts, tiles_for, blend,
+                                self.retries, self.key)
 
     def write_manifest(self) -> Path:
         """Waits for every tile and writes the manifest (last); returns its path."""
@@ -437,12 +448,13 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
               png_compression: int = 1) -> Path:
     """:func:`imkit.map_tiles` on a Dask cluster, with the same output bytes.
 
-    Each task reads its cells (``rows_per_task`` rows of the grid) from ``src`` itself,
-    applies ``fn(tile, info)`` and writes each result atomically as an NPY tile into
-    ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is written
-    once every tile is. A PNG output (at ``png_compression`` 1, the default) is stitched by
-    tasks over bands of rows, each encoding its rows into a part file as soon as its tiles
-    are written; the parts are joined into ``out`` after the manifest. Other outputs are
+    Each task reads its cells (``rows_per_task`` rows of the grid; the last band split by
+    columns into one task per worker thread, so that the tail keeps every worker busy) from
+    ``src`` itself, applies ``fn(tile, info)`` and writes each result atomically as an NPY
+    tile into ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is
+    written once every tile is. A PNG output (at ``png_compression`` 1, the default) is
+    stitched by tasks over bands of rows, each encoding its rows into a part file as soon as
+    its tiles are written; the parts are joined into ``out`` after the manifest. Other outputs are
     stitched by one task after the manifest. A failed task is retried ``retries`` times
     (tiles and parts are written atomically, so a retry is harmless); an exception from
     ``fn`` is raised here with the cell in its notes and as ``exc.imkit_cell``. The grid
