@@ -175,6 +175,7 @@ fn write_to(
 
     let own_zip = cfg!(target_endian = "little")
         && matches!(compression, ExrCompression::Zip | ExrCompression::Zips);
+    let own_piz = cfg!(target_endian = "little") && compression == ExrCompression::Piz;
     exr::block::write(
         out,
         exr::prelude::SmallVec::from_vec(vec![header]),
@@ -183,6 +184,9 @@ fn write_to(
             let encode_block = |index: BlockIndex| -> exr::error::Result<Chunk> {
                 if own_zip {
                     return Ok(zip_chunk(image, &order, index));
+                }
+                if own_piz {
+                    return Ok(piz_chunk(image, &order, index));
                 }
                 UncompressedBlock {
                     index,
@@ -303,16 +307,64 @@ fn zip_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
             _ => None,
         }
     });
+    scan_line_chunk(
+        index,
+        compressed.unwrap_or_else(|| planar_block(image, order, index)),
+    )
+}
+
+/// A scan-line chunk holding `pixels` (compressed, or the block's planar bytes).
+fn scan_line_chunk(index: BlockIndex, pixels: Vec<u8>) -> Chunk {
     Chunk {
         layer_index: 0,
         compressed_block: exr::block::chunk::CompressedBlock::ScanLine(
             exr::block::chunk::CompressedScanLineBlock {
                 y_coordinate: index.pixel_position.1 as i32,
-                compressed_pixels_le: compressed
-                    .unwrap_or_else(|| planar_block(image, order, index)),
+                compressed_pixels_le: pixels,
             },
         ),
     }
+}
+
+/// Compresses one scan-line block with PIZ ([`super::exr_piz`]); stored uncompressed when
+/// that is not smaller. The block's words are gathered channel by channel (file order), line
+/// by line, in a per-thread buffer reused block after block.
+fn piz_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk {
+    thread_local! {
+        static WORDS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let (x0, y0) = (index.pixel_position.0, index.pixel_position.1);
+    let (w, h) = (index.pixel_size.0, index.pixel_size.1);
+    let size = image.dtype().size();
+    let bpp = image.format().bytes_per_pixel();
+    let len = w * h * bpp;
+    let plane = super::exr_piz::Plane {
+        width: w,
+        height: h,
+        words: size / 2,
+    };
+    let compressed = WORDS.with(|words| {
+        let mut words = words.borrow_mut();
+        words.clear();
+        words.reserve(len / 2);
+        for &channel in order {
+            let offset = channel * size;
+            for y in y0..y0 + h {
+                let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
+                words.extend(row.chunks_exact(bpp).flat_map(|px| {
+                    px[offset..offset + size]
+                        .chunks_exact(2)
+                        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                }));
+            }
+        }
+        super::exr_piz::compress(&mut words, &vec![plane; order.len()])
+    });
+    let pixels = match compressed {
+        Some(bytes) if bytes.len() < len => bytes,
+        _ => planar_block(image, order, index),
+    };
+    scan_line_chunk(index, pixels)
 }
 
 /// Writes what OpenEXR's ZIP compressor feeds zlib for the block [`planar_block`] would
