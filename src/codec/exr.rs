@@ -345,17 +345,17 @@ fn piz_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
     };
     let compressed = WORDS.with(|words| {
         let mut words = words.borrow_mut();
-        words.clear();
-        words.reserve(len / 2);
-        for &channel in order {
+        words.resize(len / 2, 0);
+        let lines = words.chunks_exact_mut(w * size / 2);
+        let planes = order
+            .iter()
+            .flat_map(|&c| (y0..y0 + h).map(move |y| (c, y)));
+        for (line, (channel, y)) in lines.zip(planes) {
+            let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
             let offset = channel * size;
-            for y in y0..y0 + h {
-                let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
-                words.extend(row.chunks_exact(bpp).flat_map(|px| {
-                    px[offset..offset + size]
-                        .chunks_exact(2)
-                        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                }));
+            match size {
+                2 => gather_words::<1>(row, bpp, offset, line),
+                _ => gather_words::<2>(row, bpp, offset, line),
             }
         }
         super::exr_piz::compress(&mut words, &vec![plane; order.len()])
@@ -365,6 +365,17 @@ fn piz_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
         _ => planar_block(image, order, index),
     };
     scan_line_chunk(index, pixels)
+}
+
+/// The `WORDS` 16-bit words (little-endian) of the sample at byte `offset` of each
+/// `bpp`-byte pixel of `row`, into `out`.
+fn gather_words<const WORDS: usize>(row: &[u8], bpp: usize, offset: usize, out: &mut [u16]) {
+    for (px, dst) in row.chunks_exact(bpp).zip(out.chunks_exact_mut(WORDS)) {
+        let sample = &px[offset..offset + 2 * WORDS];
+        for k in 0..WORDS {
+            dst[k] = u16::from_le_bytes([sample[2 * k], sample[2 * k + 1]]);
+        }
+    }
 }
 
 /// Writes what OpenEXR's ZIP compressor feeds zlib for the block [`planar_block`] would

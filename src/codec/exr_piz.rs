@@ -66,10 +66,15 @@ pub(crate) fn compress(data: &mut [u16], planes: &[Plane]) -> Option<Vec<u8>> {
 /// Replaces every word by its rank among the values that occur (0 always ranks 0), writes the
 /// range and the bitmap of those values to `out`, and returns the highest rank.
 fn renumber(data: &mut [u16], out: &mut Vec<u8>) -> u16 {
-    let mut bitmap = vec![0u8; BITMAP_SIZE];
+    // A byte per value (plain stores, no read-modify-write chain), folded into the bitmap.
+    let mut seen = vec![0u8; 1 << 16];
     for &w in data.iter() {
-        bitmap[(w >> 3) as usize] |= 1 << (w & 7);
+        seen[w as usize] = 1;
     }
+    let mut bitmap: Vec<u8> = seen
+        .chunks_exact(8)
+        .map(|b| (0..8).fold(0, |acc, k| acc | (b[k] << k)))
+        .collect();
     bitmap[0] &= !1;
     let min = bitmap
         .iter()
@@ -96,12 +101,14 @@ fn renumber(data: &mut [u16], out: &mut Vec<u8>) -> u16 {
 }
 
 /// OpenEXR's 14-bit wavelet step: the mean and the difference of `a` and `b` as signed values.
+#[inline(always)]
 fn wenc14(a: u16, b: u16) -> (u16, u16) {
     let (a, b) = (a as i16 as i32, b as i16 as i32);
     (((a + b) >> 1) as u16, (a - b) as u16)
 }
 
 /// OpenEXR's 16-bit wavelet step, modulo 2^16.
+#[inline(always)]
 fn wenc16(a: u16, b: u16) -> (u16, u16) {
     let ao = (a as i32 + 0x8000) & 0xffff;
     let mut m = (ao + b as i32) >> 1;
@@ -116,7 +123,23 @@ fn wenc16(a: u16, b: u16) -> (u16, u16) {
 /// apart along a line and `oy` apart between lines, level by level over the smaller side;
 /// 14-bit steps when every value is below 2^14, else 16-bit ones.
 fn wavelet_encode(data: &mut [u16], nx: usize, ox: usize, ny: usize, oy: usize, max: u16) {
-    let step: fn(u16, u16) -> (u16, u16) = if max < (1 << 14) { wenc14 } else { wenc16 };
+    if max < (1 << 14) {
+        wavelet_levels(data, nx, ox, ny, oy, wenc14);
+    } else {
+        wavelet_levels(data, nx, ox, ny, oy, wenc16);
+    }
+}
+
+/// The levels of [`wavelet_encode`] with one kind of step (inlined).
+#[inline(always)]
+fn wavelet_levels(
+    data: &mut [u16],
+    nx: usize,
+    ox: usize,
+    ny: usize,
+    oy: usize,
+    step: impl Fn(u16, u16) -> (u16, u16),
+) {
     let n = nx.min(ny);
     let (mut p, mut p2) = (1, 2);
     while p2 <= n {
@@ -165,6 +188,7 @@ struct Bits<'a> {
 
 impl Bits<'_> {
     /// Appends the low `n` (≤ 58) bits of `bits`.
+    #[inline(always)]
     fn put(&mut self, n: u32, bits: u64) {
         self.total += n as u64;
         self.acc = (self.acc << n) | bits as u128;
@@ -195,9 +219,21 @@ fn huffman(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
     if data.is_empty() {
         return Some(());
     }
+    // Blocks hold far fewer than 2^32 words (a 2^31-pixel-wide line of 4 float channels is
+    // 2^34 words: counted in u64 beyond that).
     let mut freq = vec![0u64; HUF_ENCSIZE];
-    for &w in data {
-        freq[w as usize] += 1;
+    if data.len() < u32::MAX as usize {
+        let mut counts = vec![0u32; HUF_ENCSIZE];
+        for &w in data {
+            counts[w as usize] += 1;
+        }
+        freq.iter_mut()
+            .zip(&counts)
+            .for_each(|(f, &c)| *f = c as u64);
+    } else {
+        for &w in data {
+            freq[w as usize] += 1;
+        }
     }
     let im = freq.iter().position(|&f| f != 0)?;
     // The run-length pseudo-symbol follows the highest symbol used.
@@ -209,7 +245,6 @@ fn huffman(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
     out.extend_from_slice(&[0; 20]);
     pack_lengths(&lengths, out);
     let table_len = out.len() - header_at - 20;
-    let code = |s: u16| codes[s as usize - im];
     let run_code = codes[rlc - im];
     let mut bits = Bits {
         out,
@@ -217,30 +252,31 @@ fn huffman(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
         len: 0,
         total: 0,
     };
-    let send = |symbol: u16, run: u32, bits: &mut Bits| {
-        let (c, l) = code(symbol);
-        if l as u32 + run_code.1 as u32 + 8 < l as u32 * run {
-            bits.put(l as u32, c);
+    // Groups of up to 256 equal words: one code, or the code, the run code and the repeat
+    // count when that is shorter (OpenEXR's `sendCode`).
+    let mut i = 0;
+    while i < data.len() {
+        let symbol = data[i];
+        let mut j = i + 1;
+        while j < data.len() && j - i <= 255 && data[j] == symbol {
+            j += 1;
+        }
+        let run = (j - i - 1) as u32;
+        let (c, l) = codes[symbol as usize - im];
+        let l = l as u32;
+        if run == 0 {
+            bits.put(l, c);
+        } else if l + run_code.1 as u32 + 8 < l * run {
+            bits.put(l, c);
             bits.put(run_code.1 as u32, run_code.0);
             bits.put(8, run as u64);
         } else {
             for _ in 0..=run {
-                bits.put(l as u32, c);
+                bits.put(l, c);
             }
         }
-    };
-    let mut symbol = data[0];
-    let mut run = 0u32;
-    for &w in &data[1..] {
-        if w == symbol && run < 255 {
-            run += 1;
-        } else {
-            send(symbol, run, &mut bits);
-            run = 0;
-        }
-        symbol = w;
+        i = j;
     }
-    send(symbol, run, &mut bits);
     let n_bits = u32::try_from(bits.finish()).ok()?;
     let header = [
         im as u32,
