@@ -219,21 +219,17 @@ fn huffman(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
     if data.is_empty() {
         return Some(());
     }
-    // Blocks hold far fewer than 2^32 words (a 2^31-pixel-wide line of 4 float channels is
-    // 2^34 words: counted in u64 beyond that).
+    // Counted in u32 (half the cache of u64 counts), a piece of fewer than 2^32 words at a time.
     let mut freq = vec![0u64; HUF_ENCSIZE];
-    if data.len() < u32::MAX as usize {
-        let mut counts = vec![0u32; HUF_ENCSIZE];
-        for &w in data {
+    let mut counts = vec![0u32; HUF_ENCSIZE];
+    for piece in data.chunks(u32::MAX as usize) {
+        counts.fill(0);
+        for &w in piece {
             counts[w as usize] += 1;
         }
         freq.iter_mut()
             .zip(&counts)
-            .for_each(|(f, &c)| *f = c as u64);
-    } else {
-        for &w in data {
-            freq[w as usize] += 1;
-        }
+            .for_each(|(f, &c)| *f += c as u64);
     }
     let im = freq.iter().position(|&f| f != 0)?;
     // The run-length pseudo-symbol follows the highest symbol used.
