@@ -6,7 +6,7 @@
 //! usage: codec_bench DIR [RUNS [CASE...]]   CASE: png exr npy (default: all); for profilers
 //! (callgrind): png_write (one in-memory PNG encode of the top quarter of the u8 and u16
 //! frames at 1 thread), exr_read and npy_read (five reads of the file the exr / npy case
-//! wrote), exr_write and exr_write_u8 (RUNS writes)
+//! wrote), exr_write, exr_write_u8 and exr_piz_write_u8 (RUNS writes; the last with PIZ)
 
 #[path = "common/frames.rs"]
 mod frames;
@@ -106,16 +106,23 @@ fn main() {
             println!("png_encode {} bytes", bytes.len());
         }
     }
-    // exr_write_u8: samples that are u8 values / 255, like the frames of benches/compat.sh.
-    for case in ["exr_write", "exr_write_u8"] {
+    // exr_write_u8: samples that are u8 values / 255, like the frames of benches/compat.sh;
+    // exr_piz_write_u8: the same frames with PIZ, as immetaio writes them.
+    for case in ["exr_write", "exr_write_u8", "exr_piz_write_u8"] {
         if cases.contains(&case) {
             let image = match case {
                 "exr_write" => f32img.clone(),
                 _ => u8_as_f32(&u8img),
             };
+            let options = WriteOptions {
+                exr_compression: match case {
+                    "exr_piz_write_u8" => codec::ExrCompression::Piz,
+                    _ => codec::ExrCompression::Zip,
+                },
+                ..WriteOptions::default()
+            };
             for _ in 0..runs {
-                let path = dir.join("imkit.exr");
-                codec::write_image(path, &image.view(), &WriteOptions::default()).unwrap();
+                codec::write_image(dir.join("imkit.exr"), &image.view(), &options).unwrap();
             }
         }
     }

@@ -16,13 +16,26 @@ fn python() -> String {
 
 /// True when `import <modules>` works; otherwise prints the loud skip line.
 fn have(modules: &str, test: &str) -> bool {
+    have_with(modules, "", test)
+}
+
+/// [`have`], also requiring the Python statement `check` to succeed after the imports.
+fn have_with(modules: &str, check: &str, test: &str) -> bool {
     let ok = Command::new(python())
-        .args(["-c", &format!("import {modules}")])
+        .args(["-c", &format!("import {modules}\n{check}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
+        let lacking = if check.is_empty() {
+            String::new()
+        } else {
+            format!(" (or lacking: {check})")
+        };
         common::skipped(
-            &format!("python modules {modules} not importable with {}", python()),
+            &format!(
+                "python modules {modules} not importable with {}{lacking}",
+                python()
+            ),
             test,
         );
     }
@@ -86,12 +99,12 @@ fn image(dtype: PixelType, channels: usize) -> Image {
 
 /// Writes `img` as `<name>.<ext>` with imkit and the reference `<name>.ref.npy`.
 fn write_pair(d: &Path, name: &str, ext: &str, img: &Image) {
-    codec::write_image(
-        d.join(format!("{name}.{ext}")),
-        &img.view(),
-        &WriteOptions::default(),
-    )
-    .unwrap();
+    write_pair_with(d, name, ext, img, &WriteOptions::default());
+}
+
+/// [`write_pair`] with write options.
+fn write_pair_with(d: &Path, name: &str, ext: &str, img: &Image, options: &WriteOptions) {
+    codec::write_image(d.join(format!("{name}.{ext}")), &img.view(), options).unwrap();
     npy::write_file(
         &d.join(format!("{name}.ref.npy")),
         &NdArray::from_image(&img.view()),
@@ -170,6 +183,55 @@ fn openexr_reads_our_exr() {
         }
     }
     run("openexr", &d);
+}
+
+/// PIZ files of several blocks: pseudo-random samples (many distinct values: the 16-bit
+/// wavelet), float16 ones (few: the 14-bit wavelet), and a stepped ramp with long runs of
+/// equal words (the run-length code), at odd sizes.
+fn write_piz_files(d: &Path) {
+    let options = WriteOptions {
+        exr_compression: codec::ExrCompression::Piz,
+        ..WriteOptions::default()
+    };
+    let (w, h) = (301, 77);
+    for (dtype, channels) in [
+        (PixelType::F32, 3),
+        (PixelType::F16, 1),
+        (PixelType::F16, 4),
+    ] {
+        let format = PixelFormat::new(dtype, channels).unwrap();
+        let img = Image::from_vec(w, h, format, pattern(dtype, w * h * channels)).unwrap();
+        let name = format!("piz_{}_{channels}", dtype.name());
+        write_pair_with(d, &name, "exr", &img, &options);
+    }
+    let ramp: Vec<u8> = (0..w * h * 3)
+        .flat_map(|i| (((i / 3) % w / 40) as f32 / 255.0).to_ne_bytes())
+        .collect();
+    let format = PixelFormat::new(PixelType::F32, 3).unwrap();
+    let img = Image::from_vec(w, h, format, ramp).unwrap();
+    write_pair_with(d, "piz_ramp_3", "exr", &img, &options);
+}
+
+#[test]
+fn openexr_reads_our_piz_exr() {
+    if !have("numpy, OpenEXR", "openexr_reads_our_piz_exr") {
+        return;
+    }
+    let d = dir("openexr-piz");
+    write_piz_files(&d);
+    run("openexr", &d);
+}
+
+#[test]
+fn opencv_reads_our_piz_exr() {
+    // OpenCV reads EXR only when built with OpenEXR and asked to by the environment.
+    let exr = "os.environ['OPENCV_IO_ENABLE_OPENEXR'] = '1'; import cv2\nassert cv2.haveImageWriter('x.exr')";
+    if !have_with("os, numpy", exr, "opencv_reads_our_piz_exr") {
+        return;
+    }
+    let d = dir("opencv-piz");
+    write_piz_files(&d);
+    run("cv2", &d);
 }
 
 #[test]

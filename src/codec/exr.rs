@@ -175,6 +175,7 @@ fn write_to(
 
     let own_zip = cfg!(target_endian = "little")
         && matches!(compression, ExrCompression::Zip | ExrCompression::Zips);
+    let own_piz = cfg!(target_endian = "little") && compression == ExrCompression::Piz;
     exr::block::write(
         out,
         exr::prelude::SmallVec::from_vec(vec![header]),
@@ -183,6 +184,9 @@ fn write_to(
             let encode_block = |index: BlockIndex| -> exr::error::Result<Chunk> {
                 if own_zip {
                     return Ok(zip_chunk(image, &order, index));
+                }
+                if own_piz {
+                    return Ok(piz_chunk(image, &order, index));
                 }
                 UncompressedBlock {
                     index,
@@ -303,15 +307,74 @@ fn zip_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk
             _ => None,
         }
     });
+    scan_line_chunk(
+        index,
+        compressed.unwrap_or_else(|| planar_block(image, order, index)),
+    )
+}
+
+/// A scan-line chunk holding `pixels` (compressed, or the block's planar bytes).
+fn scan_line_chunk(index: BlockIndex, pixels: Vec<u8>) -> Chunk {
     Chunk {
         layer_index: 0,
         compressed_block: exr::block::chunk::CompressedBlock::ScanLine(
             exr::block::chunk::CompressedScanLineBlock {
                 y_coordinate: index.pixel_position.1 as i32,
-                compressed_pixels_le: compressed
-                    .unwrap_or_else(|| planar_block(image, order, index)),
+                compressed_pixels_le: pixels,
             },
         ),
+    }
+}
+
+/// Compresses one scan-line block with PIZ ([`super::exr_piz`]); stored uncompressed when
+/// that is not smaller. The block's words are gathered channel by channel (file order), line
+/// by line, in a per-thread buffer reused block after block.
+fn piz_chunk(image: &ImageView<'_>, order: &[usize], index: BlockIndex) -> Chunk {
+    thread_local! {
+        static WORDS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let (x0, y0) = (index.pixel_position.0, index.pixel_position.1);
+    let (w, h) = (index.pixel_size.0, index.pixel_size.1);
+    let size = image.dtype().size();
+    let bpp = image.format().bytes_per_pixel();
+    let len = w * h * bpp;
+    let plane = super::exr_piz::Plane {
+        width: w,
+        height: h,
+        words: size / 2,
+    };
+    let compressed = WORDS.with(|words| {
+        let mut words = words.borrow_mut();
+        words.resize(len / 2, 0);
+        let lines = words.chunks_exact_mut(w * size / 2);
+        let planes = order
+            .iter()
+            .flat_map(|&c| (y0..y0 + h).map(move |y| (c, y)));
+        for (line, (channel, y)) in lines.zip(planes) {
+            let row = &image.row(y)[x0 * bpp..(x0 + w) * bpp];
+            let offset = channel * size;
+            match size {
+                2 => gather_words::<1>(row, bpp, offset, line),
+                _ => gather_words::<2>(row, bpp, offset, line),
+            }
+        }
+        super::exr_piz::compress(&mut words, &vec![plane; order.len()])
+    });
+    let pixels = match compressed {
+        Some(bytes) if bytes.len() < len => bytes,
+        _ => planar_block(image, order, index),
+    };
+    scan_line_chunk(index, pixels)
+}
+
+/// The `WORDS` 16-bit words (little-endian) of the sample at byte `offset` of each
+/// `bpp`-byte pixel of `row`, into `out`.
+fn gather_words<const WORDS: usize>(row: &[u8], bpp: usize, offset: usize, out: &mut [u16]) {
+    for (px, dst) in row.chunks_exact(bpp).zip(out.chunks_exact_mut(WORDS)) {
+        let sample = &px[offset..offset + 2 * WORDS];
+        for k in 0..WORDS {
+            dst[k] = u16::from_le_bytes([sample[2 * k], sample[2 * k + 1]]);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod deflate;
 pub mod exr;
+mod exr_piz;
 pub mod jpeg;
 pub mod npy;
 pub mod png;

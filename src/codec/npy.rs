@@ -571,12 +571,21 @@ pub fn read_file(path: &Path) -> Result<NdArray> {
     NpyFile::open(path)?.read()
 }
 
+/// The length of the NPY file of a `dtype` array of `shape`: header and samples.
+fn file_len(dtype: PixelType, shape: &[usize]) -> u64 {
+    let samples: u64 = shape.iter().map(|&n| n as u64).product();
+    NpyHeader::encode(dtype, shape).len() as u64 + samples * dtype.size() as u64
+}
+
 /// Writes an image as an NPY file, atomically, straight from the caller's rows (no copy of
 /// the pixels on little-endian machines: a packed view is one write, a strided one a write
 /// per row). Shape `(h, w)` for one channel, `(h, w, c)` otherwise, as
 /// [`NdArray::from_image`].
 pub fn write_image(path: &Path, image: &ImageView<'_>) -> Result<()> {
     let mut file = super::atomic::AtomicFile::create(path)?;
+    let format = image.format();
+    let shape = crate::array::image_shape(image.width(), image.height(), format.channels);
+    file.reserve(file_len(format.dtype, &shape));
     write_slices_to(&mut file, std::slice::from_ref(image), false)
         .map_err(|e| Error::io(path, e))?;
     file.commit()
@@ -651,6 +660,7 @@ pub fn write_to(out: &mut impl Write, array: &NdArray) -> std::io::Result<()> {
 /// Writes an array as an NPY file, atomically.
 pub fn write_file(path: &Path, array: &NdArray) -> Result<()> {
     let mut file = super::atomic::AtomicFile::create(path)?;
+    file.reserve(file_len(array.dtype(), array.shape()));
     write_to(&mut file, array).map_err(|e| Error::io(path, e))?;
     file.commit()
 }

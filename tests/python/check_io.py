@@ -1,10 +1,11 @@
 """Checks files imkit wrote with numpy, Pillow and OpenEXR (driven by tests/io_python.rs).
 
-usage: check_io.py numpy DIR | pillow DIR | openexr DIR | make-exr DIR
+usage: check_io.py numpy DIR | pillow DIR | openexr DIR | cv2 DIR | make-exr DIR
 Each check reads every `<name>.<ext>` in DIR next to its `<name>.ref.npy` reference and exits
 non-zero on the first difference. Prints one line per file checked.
 """
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,23 @@ def check_openexr(d):
         print("ok", f.name)
 
 
+def check_cv2(d):
+    """OpenCV reads imkit's EXR files (BGR(A) order, float32) with the reference's samples."""
+    os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"
+    import cv2
+
+    for f, ref in refs(d, "exr"):
+        a = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        if a is None:
+            fail(f"{f}: OpenCV could not read it")
+        if a.ndim == 3:
+            a = a[..., [2, 1, 0] + list(range(3, a.shape[2]))]
+        want = ref.astype(np.float32)
+        if a.shape != want.shape or not np.array_equal(a.view(np.uint32), want.view(np.uint32)):
+            fail(f"{f}: OpenCV read {a.dtype}{a.shape}, expected {want.dtype}{want.shape}")
+        print("ok", f.name)
+
+
 def make_exr(d):
     """Writes EXR files with the OpenEXR package for imkit to read (PIZ, mixed names)."""
     import OpenEXR
@@ -92,6 +110,7 @@ def make_exr(d):
     print("ok wrote")
 
 
-{"numpy": check_numpy, "pillow": check_pillow, "openexr": check_openexr, "make-exr": make_exr}[
+{"numpy": check_numpy, "pillow": check_pillow, "openexr": check_openexr, "cv2": check_cv2,
+ "make-exr": make_exr}[
     sys.argv[1]
 ](sys.argv[2])

@@ -22,6 +22,9 @@ Saved = Tuple[Path, Optional[Path]]
 
 _KNOWN_EXTENSIONS = {".png", ".tif", ".tiff", ".exr", ".npy", ".jpg", ".jpeg"}
 _DIR_EXTENSIONS = (".png", ".exr", ".npy")
+# immetaio writes EXR with PIZ (through OpenCV); so does this module (same sizes, and any EXR
+# reader decodes it).
+_EXR_COMPRESSION = "piz"
 _QUEUE_BYTES = 256 << 20
 
 
@@ -54,7 +57,8 @@ def _save_one(path: PathLike, arr: Any, metadata: Dict[str, Any]) -> Saved:
     arr = np.asarray(arr)
     target = _target_path(path, arr)
     target.parent.mkdir(parents=True, exist_ok=True)
-    written = imkit.save(target, arr, encode(metadata) or None, python_tokens=True)
+    written = imkit.save(target, arr, encode(metadata) or None, exr_compression=_EXR_COMPRESSION,
+                         python_tokens=True)
     return Path(written), _sidecar(Path(written), metadata)
 
 
@@ -72,7 +76,9 @@ class _Background:
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if self._queue is None:
-                self._queue = imkit.SaveQueue(max_bytes=_QUEUE_BYTES, python_tokens=True)
+                self._queue = imkit.SaveQueue(max_bytes=_QUEUE_BYTES,
+                                              exr_compression=_EXR_COMPRESSION,
+                                              python_tokens=True)
             queue = self._queue
         written = Path(queue.push(target, arr, encode(metadata) or None))
         return written, _sidecar(written, metadata)
