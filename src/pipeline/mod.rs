@@ -498,17 +498,15 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             (self.function)(&tile, &mut out)?;
         }
         self.spare.give(input.into_vec());
-        // Held in bands of output rows, so that emitting frees it band by band.
-        let tile = BlendTile::copied_in_chunks(
-            &output,
-            to_usize(self.options.band_rows.max(1))?,
+        // The blend reads the output in place; its buffer comes back once the tile's rows
+        // are composed (or moved out, see `shed`).
+        Ok(BlendTile::new(
+            output,
             out_rect,
             self.options.blend,
             self.plan.output_size(),
             self.overlaps,
-        );
-        self.spare.give(output.into_vec());
-        Ok(tile)
+        ))
     }
 
     /// Every cell of grid row `row`, in column order; the first failing column is reported.
@@ -572,6 +570,29 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         Ok(tiles)
     }
 
+    /// Drops the rows above `y` from `tiles`, removing the tiles left without rows (the order
+    /// of the others is kept) and handing their buffers back for later cells.
+    fn release_rows_above(&self, tiles: &mut Vec<BlendTile>, y: u64) {
+        tiles.retain_mut(|tile| {
+            if let Some(buf) = tile.drop_rows_above(y) {
+                self.spare.give(buf);
+            }
+            !tile.is_empty()
+        });
+    }
+
+    /// Releases the rows above `y` and moves each tile's remaining rows (the overlap strip the
+    /// next row of cells blends with) into a buffer of their own, handing the cell-sized
+    /// buffers back: a tile is copied once, and only its strip.
+    fn shed(&self, tiles: &mut Vec<BlendTile>, y: u64) {
+        self.release_rows_above(tiles, y);
+        for tile in tiles.iter_mut() {
+            if let Some(buf) = tile.compact() {
+                self.spare.give(buf);
+            }
+        }
+    }
+
     /// Blends output rows `from..to` from `tiles` (grid order) on the pool, a band at a time,
     /// and hands them to `sink` on a thread of their own, so encoding one band overlaps
     /// blending the next. The rows of each band are released from the tiles once composed
@@ -633,10 +654,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     break; // the writer failed: its error is reported below
                 }
                 y += n;
-                if let Err(e) = release_rows_above(tiles, y) {
-                    result = Err(e);
-                    break;
-                }
+                self.release_rows_above(tiles, y);
             }
             drop(bands);
             let written = writer
@@ -647,18 +665,6 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
     }
 }
 
-/// Drops the rows above `y` from `tiles`, removing the tiles left without rows (the order of
-/// the others is kept).
-fn release_rows_above(tiles: &mut Vec<BlendTile>, y: u64) -> Result<()> {
-    let mut kept = Vec::with_capacity(tiles.len());
-    for mut tile in tiles.drain(..) {
-        if tile.drop_rows_above(y)? {
-            kept.push(tile);
-        }
-    }
-    *tiles = kept;
-    Ok(())
-}
 
 /// Where output rows go, top to bottom, whole packed rows at a time.
 pub trait RowSink: Send {
@@ -746,7 +752,7 @@ pub fn run(
         emitted?;
         let fresh = fresh?;
         done_rows = done_rows.max(ready);
-        release_rows_above(&mut held, done_rows)?;
+        run.shed(&mut held, done_rows);
         held.extend(fresh);
         progress.report((row + 1) * grid.cols().count(), total)?;
     }
