@@ -107,19 +107,23 @@ pub(super) fn axis_weights(
 }
 
 /// A tile placed on the output with its per-axis weights. `rect` may reach past the output
-/// (padded cells); only the part inside is used. The pixels stay in the buffer they came in
-/// (no copy); rows already composed can be forgotten ([`BlendTile::drop_rows_above`]) and the
-/// rows left moved into a buffer of their own ([`BlendTile::compact`]), so that a tile whose
-/// bottom overlap strip alone waits for the next row of tiles holds only that strip.
+/// (padded cells); only the part inside is used. The rows are held either in the buffer they
+/// came in ([`BlendTile::new`]: no copy; once the rows left fill at most half of it they can be
+/// moved out, [`BlendTile::compact`]) or copied into chunks ([`BlendTile::copied_in_chunks`])
+/// so that rows already composed are released without copying the others
+/// ([`BlendTile::drop_rows_above`]).
 pub struct BlendTile {
     /// The rows still held (the top moves down as rows are dropped).
     rect: Rect,
     /// The tile's first row on the output: row 0 of `wy`.
     top: u64,
-    /// The output row of the first row in `data`.
+    /// The output row of row 0 of the first chunk.
     origin: u64,
     row_bytes: usize,
-    data: Vec<u8>,
+    chunk_rows: usize,
+    /// Consecutive chunks of `chunk_rows` rows (the last may be shorter); dropped chunks are
+    /// empty.
+    chunks: Vec<Vec<u8>>,
     /// Column weights, one per sample (each pixel's weight repeated for every channel).
     wx: Vec<f32>,
     wy: Vec<f32>,
@@ -133,23 +137,57 @@ impl BlendTile {
         image: Image,
         rect: Rect,
         blend: Blend,
-        (width, height): (u64, u64),
+        size: (u64, u64),
         overlap: (f64, f64),
     ) -> BlendTile {
-        let channels = image.channels();
+        let (rows, channels) = (image.height().max(1), image.channels());
         let row_bytes = image.width() * image.format().bytes_per_pixel();
-        let wx = axis_weights(blend, rect.left, rect.right, width, overlap.1)
-            .into_iter()
-            .flat_map(|w| std::iter::repeat_n(w, channels))
+        let chunks = vec![image.into_vec()];
+        let placed = (rect, blend, size, overlap);
+        BlendTile::placed(chunks, rows, row_bytes, channels, placed)
+    }
+
+    /// Places a copy of `image` as [`BlendTile::new`] does, its rows held in chunks of `rows`
+    /// rows so that [`BlendTile::drop_rows_above`] frees memory `rows` rows at a time (the
+    /// caller keeps `image` and its buffer).
+    pub fn copied_in_chunks(
+        image: &Image,
+        rows: usize,
+        rect: Rect,
+        blend: Blend,
+        size: (u64, u64),
+        overlap: (f64, f64),
+    ) -> BlendTile {
+        let row_bytes = image.width() * image.format().bytes_per_pixel();
+        let rows = rows.max(1);
+        let chunks = image
+            .data()
+            .chunks(rows * row_bytes.max(1))
+            .map(<[u8]>::to_vec)
             .collect();
+        let placed = (rect, blend, size, overlap);
+        BlendTile::placed(chunks, rows, row_bytes, image.channels(), placed)
+    }
+
+    fn placed(
+        chunks: Vec<Vec<u8>>,
+        chunk_rows: usize,
+        row_bytes: usize,
+        channels: usize,
+        (rect, blend, (width, height), overlap): (Rect, Blend, (u64, u64), (f64, f64)),
+    ) -> BlendTile {
         BlendTile {
-            wx,
+            wx: axis_weights(blend, rect.left, rect.right, width, overlap.1)
+                .into_iter()
+                .flat_map(|w| std::iter::repeat_n(w, channels))
+                .collect(),
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
             top: rect.top,
             origin: rect.top,
             row_bytes,
-            data: image.into_vec(),
+            chunk_rows,
+            chunks,
         }
     }
 
@@ -167,38 +205,48 @@ impl BlendTile {
         self.rect
     }
 
-    /// Forgets the rows above `y` (already composed). When no row is left, the buffer is
-    /// handed back (`Some`) for reuse; the tile is then empty ([`BlendTile::is_empty`]).
-    pub fn drop_rows_above(&mut self, y: u64) -> Option<Vec<u8>> {
-        if y >= self.rect.bottom {
-            self.rect.top = self.rect.bottom;
-            return Some(std::mem::take(&mut self.data));
-        }
-        self.rect.top = self.rect.top.max(y);
-        None
-    }
-
     /// True once every row was dropped.
     pub fn is_empty(&self) -> bool {
         self.rect.top >= self.rect.bottom
     }
 
-    /// Moves the rows left into a buffer of their own when they fill at most half of the
-    /// current one, handing the old buffer back (`Some`) for reuse.
-    pub fn compact(&mut self) -> Option<Vec<u8>> {
-        let skip = (self.rect.top - self.origin) as usize * self.row_bytes;
-        if self.is_empty() || skip < self.data.len() / 2 {
+    /// Forgets the rows above `y` (already composed), freeing the chunks wholly above it. When
+    /// no row is left, a tile held in one buffer hands it back (`Some`) for reuse.
+    pub fn drop_rows_above(&mut self, y: u64) -> Option<Vec<u8>> {
+        if y >= self.rect.bottom {
+            self.rect.top = self.rect.bottom;
+            let whole = self.chunks.len() == 1;
+            let buffer = self.chunks.pop().filter(|_| whole);
+            self.chunks.clear();
+            return buffer;
+        }
+        if y <= self.rect.top {
             return None;
         }
-        let rows = self.data[skip..].to_vec();
+        let gone = ((y - self.origin) as usize / self.chunk_rows).min(self.chunks.len());
+        self.chunks[..gone].iter_mut().for_each(|c| *c = Vec::new());
+        self.rect.top = y;
+        None
+    }
+
+    /// A tile held in one buffer whose remaining rows fill at most half of it moves them into
+    /// a buffer of their own and hands the old one back (`Some`) for reuse.
+    pub fn compact(&mut self) -> Option<Vec<u8>> {
+        let skip = (self.rect.top - self.origin) as usize;
+        if self.is_empty() || self.chunks.len() != 1 || skip * 2 < self.chunk_rows {
+            return None;
+        }
+        let rows = self.chunks[0][skip * self.row_bytes..].to_vec();
         self.origin = self.rect.top;
-        Some(std::mem::replace(&mut self.data, rows))
+        self.chunk_rows = (self.chunk_rows - skip).max(1);
+        Some(std::mem::replace(&mut self.chunks[0], rows))
     }
 
     /// Packed pixels of output row `y` (within the remaining rows).
     fn row(&self, y: u64) -> &[u8] {
-        let at = (y - self.origin) as usize * self.row_bytes;
-        &self.data[at..at + self.row_bytes]
+        let i = (y - self.origin) as usize;
+        let at = (i % self.chunk_rows) * self.row_bytes;
+        &self.chunks[i / self.chunk_rows][at..at + self.row_bytes]
     }
 
     /// The tile's columns inside an output of `width` pixels, as a range.
@@ -623,7 +671,11 @@ mod tests {
                             let (w, h) = (r.width() as usize, r.height() as usize);
                             let image = Image::from_vec(w, h, format, bytes).unwrap();
                             let size = (width, height);
-                            BlendTile::new(image, r, blend, size, (4.0, 6.0))
+                            if i % 2 == 0 {
+                                BlendTile::new(image, r, blend, size, (4.0, 6.0))
+                            } else {
+                                BlendTile::copied_in_chunks(&image, 5, r, blend, size, (4.0, 6.0))
+                            }
                         })
                         .collect();
                     let refs: Vec<&BlendTile> = tiles.iter().collect();
