@@ -311,9 +311,16 @@ impl Plan {
     /// Bytes of one row of output tiles (saturating).
     fn tile_row_bytes(&self) -> u64 {
         let (rows, cols) = (self.grid.rows(), self.grid.cols());
-        [cols.count(), cols.cell() * self.scale, rows.cell() * self.scale]
-            .into_iter()
-            .fold(self.output_format.bytes_per_pixel() as u64, u64::saturating_mul)
+        [
+            cols.count(),
+            cols.cell() * self.scale,
+            rows.cell() * self.scale,
+        ]
+        .into_iter()
+        .fold(
+            self.output_format.bytes_per_pixel() as u64,
+            u64::saturating_mul,
+        )
     }
 
     /// Cell (row, col) as the function sees it: its canvas rectangle at full cell size, where
@@ -392,6 +399,8 @@ struct Run<'a, F: ?Sized> {
     spare: Spare,
     /// Output tiles are held in the function's buffers (else copied into chunks).
     in_place: bool,
+    /// Band buffers left from the previous call of `emit`.
+    band_buffers: Spare,
 }
 
 /// A row of output tiles up to this many bytes is held in the function's buffers (the blend
@@ -423,14 +432,18 @@ impl Spare {
             .checked_mul(height)
             .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
             .ok_or_else(|| Error::invalid("cell size overflows"))?;
-        let spare = self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match spare {
+        match self.pop() {
             Some(mut buf) if buf.capacity() >= len => {
                 buf.resize(len, 0);
                 Ok(buf)
             }
             _ => crate::buffer::zeroed(len, "a pipeline cell"),
         }
+    }
+
+    /// A spare buffer, whatever its size.
+    fn pop(&self) -> Option<Vec<u8>> {
+        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 
     /// Hands `buf` back for a later cell.
@@ -632,8 +645,8 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let band = self.options.band_rows.max(1);
         std::thread::scope(|scope| {
             let (bands, composed) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
-            // Written buffers come back for the next bands (composing writes every byte, so
-            // they need no clearing, and no fresh pages are touched per band).
+            // Written buffers come back for the next bands, and for the next call (composing
+            // writes every byte, so they need no clearing, and no fresh pages are touched).
             let (give_back, written) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
             let writer = scope.spawn(move || -> Result<()> {
                 for buf in composed {
@@ -650,7 +663,10 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     .iter()
                     .filter(|t| t.rect().top < y + n && t.rect().bottom > y)
                     .collect();
-                let mut buf = written.try_recv().unwrap_or_default();
+                let mut buf = written
+                    .try_recv()
+                    .or_else(|_| self.band_buffers.pop())
+                    .unwrap_or_default();
                 let composed = to_usize(n).and_then(|n| {
                     buf.resize(n * row_bytes, 0);
                     crate::threads::install(|| {
@@ -676,14 +692,14 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                 self.release_rows_above(tiles, y);
             }
             drop(bands);
-            let written = writer
+            let encoded = writer
                 .join()
                 .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
-            result.and(written)
+            written.try_iter().for_each(|buf| self.band_buffers.give(buf));
+            result.and(encoded)
         })
     }
 }
-
 
 /// Where output rows go, top to bottom, whole packed rows at a time.
 pub trait RowSink: Send {
@@ -747,6 +763,7 @@ pub fn run(
         // The inputs in flight and one output each.
         spare: Spare::new(4 * crate::threads::pool()?.current_num_threads().max(1)),
         in_place: plan.tile_row_bytes() <= IN_PLACE_BYTES,
+        band_buffers: Spare::new(2),
         plan,
         options,
         source,

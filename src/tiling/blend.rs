@@ -631,8 +631,27 @@ mod tests {
 
     #[test]
     fn round_clamped_rounds_like_round_then_clamp() {
-        let edges = [f32::NAN, -0.0, 0.0, -1.5, 0.49999997, 0.5, 1.5, 2.5, 254.5, 255.49, 255.5];
-        let more = [65534.5, 65535.4, 70000.0, f32::INFINITY, f32::NEG_INFINITY, 1e-30];
+        let edges = [
+            f32::NAN,
+            -0.0,
+            0.0,
+            -1.5,
+            0.49999997,
+            0.5,
+            1.5,
+            2.5,
+            254.5,
+            255.49,
+            255.5,
+        ];
+        let more = [
+            65534.5,
+            65535.4,
+            70000.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-30,
+        ];
         for max in [255.0f32, 65535.0] {
             for v in edges.into_iter().chain(more) {
                 let want = v.round().clamp(0.0, max) as u32;
