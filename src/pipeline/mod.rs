@@ -665,7 +665,8 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                     .collect();
                 let mut buf = written
                     .try_recv()
-                    .or_else(|_| self.band_buffers.pop())
+                    .ok()
+                    .or_else(|| self.band_buffers.pop())
                     .unwrap_or_default();
                 let composed = to_usize(n).and_then(|n| {
                     buf.resize(n * row_bytes, 0);
