@@ -696,7 +696,9 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             let encoded = writer
                 .join()
                 .unwrap_or_else(|_| Err(Error::Internal("encoding thread panicked".into())));
-            written.try_iter().for_each(|buf| self.band_buffers.give(buf));
+            written
+                .try_iter()
+                .for_each(|buf| self.band_buffers.give(buf));
             result.and(encoded)
         })
     }

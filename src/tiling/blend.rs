@@ -179,7 +179,7 @@ impl BlendTile {
         BlendTile {
             wx: axis_weights(blend, rect.left, rect.right, width, overlap.1)
                 .into_iter()
-                .flat_map(|w| std::iter::repeat_n(w, channels))
+                .flat_map(|w| std::iter::repeat(w).take(channels))
                 .collect(),
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
