@@ -107,26 +107,32 @@ pub(super) fn axis_weights(
 }
 
 /// A tile placed on the output with its per-axis weights. `rect` may reach past the output
-/// (padded cells); only the part inside is used. The rows are held in chunks so that rows
-/// already composed can be released without copying the others
-/// ([`BlendTile::copied_in_chunks`], [`BlendTile::drop_rows_above`]).
+/// (padded cells); only the part inside is used. The rows are held either in the buffer they
+/// came in ([`BlendTile::new`]: no copy; once the rows left fill at most half of it they can be
+/// moved out, [`BlendTile::compact`]) or copied into chunks ([`BlendTile::copied_in_chunks`])
+/// so that rows already composed are released without copying the others
+/// ([`BlendTile::drop_rows_above`]).
 pub struct BlendTile {
     /// The rows still held (the top moves down as rows are dropped).
     rect: Rect,
-    /// The tile's first row on the output: row 0 of the first chunk and of `wy`.
+    /// The tile's first row on the output: row 0 of `wy`.
+    top: u64,
+    /// The output row of row 0 of the first chunk.
     origin: u64,
     row_bytes: usize,
     chunk_rows: usize,
     /// Consecutive chunks of `chunk_rows` rows (the last may be shorter); dropped chunks are
     /// empty.
     chunks: Vec<Vec<u8>>,
+    /// Column weights, one per sample (each pixel's weight repeated for every channel).
     wx: Vec<f32>,
     wy: Vec<f32>,
 }
 
 impl BlendTile {
     /// Places `image` (of `rect`'s size) at `rect` on a `width` x `height` output whose cells
-    /// overlap by `overlap` = (rows, columns) pixels, with the weights of `blend`.
+    /// overlap by `overlap` = (rows, columns) pixels, with the weights of `blend`. The tile
+    /// keeps `image`'s buffer.
     pub fn new(
         image: Image,
         rect: Rect,
@@ -134,17 +140,11 @@ impl BlendTile {
         size: (u64, u64),
         overlap: (f64, f64),
     ) -> BlendTile {
+        let (rows, channels) = (image.height().max(1), image.channels());
         let row_bytes = image.width() * image.format().bytes_per_pixel();
-        let rows = image.height().max(1);
-        BlendTile::placed(
-            vec![image.into_vec()],
-            rows,
-            row_bytes,
-            rect,
-            blend,
-            size,
-            overlap,
-        )
+        let chunks = vec![image.into_vec()];
+        let placed = (rect, blend, size, overlap);
+        BlendTile::placed(chunks, rows, row_bytes, channels, placed)
     }
 
     /// Places a copy of `image` as [`BlendTile::new`] does, its rows held in chunks of `rows`
@@ -165,22 +165,25 @@ impl BlendTile {
             .chunks(rows * row_bytes.max(1))
             .map(<[u8]>::to_vec)
             .collect();
-        BlendTile::placed(chunks, rows, row_bytes, rect, blend, size, overlap)
+        let placed = (rect, blend, size, overlap);
+        BlendTile::placed(chunks, rows, row_bytes, image.channels(), placed)
     }
 
     fn placed(
         chunks: Vec<Vec<u8>>,
         chunk_rows: usize,
         row_bytes: usize,
-        rect: Rect,
-        blend: Blend,
-        (width, height): (u64, u64),
-        overlap: (f64, f64),
+        channels: usize,
+        (rect, blend, (width, height), overlap): (Rect, Blend, (u64, u64), (f64, f64)),
     ) -> BlendTile {
         BlendTile {
-            wx: axis_weights(blend, rect.left, rect.right, width, overlap.1),
+            wx: axis_weights(blend, rect.left, rect.right, width, overlap.1)
+                .into_iter()
+                .flat_map(|w| std::iter::repeat(w).take(channels))
+                .collect(),
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
+            top: rect.top,
             origin: rect.top,
             row_bytes,
             chunk_rows,
@@ -202,20 +205,41 @@ impl BlendTile {
         self.rect
     }
 
-    /// Forgets the rows above `y` (already composed), freeing the chunks wholly above it and
-    /// keeping the weights of the others. Returns false when no row is left.
-    pub fn drop_rows_above(&mut self, y: u64) -> Result<bool> {
+    /// True once every row was dropped.
+    pub fn is_empty(&self) -> bool {
+        self.rect.top >= self.rect.bottom
+    }
+
+    /// Forgets the rows above `y` (already composed), freeing the chunks wholly above it. When
+    /// no row is left, a tile held in one buffer hands it back (`Some`) for reuse.
+    pub fn drop_rows_above(&mut self, y: u64) -> Option<Vec<u8>> {
         if y >= self.rect.bottom {
+            self.rect.top = self.rect.bottom;
+            let whole = self.chunks.len() == 1;
+            let buffer = self.chunks.pop().filter(|_| whole);
             self.chunks.clear();
-            return Ok(false);
+            return buffer;
         }
         if y <= self.rect.top {
-            return Ok(true);
+            return None;
         }
         let gone = ((y - self.origin) as usize / self.chunk_rows).min(self.chunks.len());
         self.chunks[..gone].iter_mut().for_each(|c| *c = Vec::new());
         self.rect.top = y;
-        Ok(true)
+        None
+    }
+
+    /// A tile held in one buffer whose remaining rows fill at most half of it moves them into
+    /// a buffer of their own and hands the old one back (`Some`) for reuse.
+    pub fn compact(&mut self) -> Option<Vec<u8>> {
+        let skip = (self.rect.top - self.origin) as usize;
+        if self.is_empty() || self.chunks.len() != 1 || skip * 2 < self.chunk_rows {
+            return None;
+        }
+        let rows = self.chunks[0][skip * self.row_bytes..].to_vec();
+        self.origin = self.rect.top;
+        self.chunk_rows = (self.chunk_rows - skip).max(1);
+        Some(std::mem::replace(&mut self.chunks[0], rows))
     }
 
     /// Packed pixels of output row `y` (within the remaining rows).
@@ -236,14 +260,33 @@ trait Sample {
     const SIZE: usize;
     fn load(bytes: &[u8]) -> f32;
     fn store(v: f32, out: &mut [u8]);
+    /// Converts the packed samples `bytes` into `out`, one value each.
+    #[inline(always)]
+    fn load_all(bytes: &[u8], out: &mut [f32]) {
+        for (v, b) in out.iter_mut().zip(bytes.chunks_exact(Self::SIZE)) {
+            *v = Self::load(b);
+        }
+    }
+    /// Stores `base + acc / wsum` of every sample into the packed samples `out`.
+    #[inline(always)]
+    fn store_all(base: &[f32], acc: &[f32], wsum: &[f32], out: &mut [u8]) {
+        let samples = out.chunks_exact_mut(Self::SIZE).zip(wsum);
+        for ((out, &wsum), (&base, &acc)) in samples.zip(base.iter().zip(acc)) {
+            Self::store(base + acc / wsum, out);
+        }
+    }
 }
 
 /// `v.round().clamp(0.0, max) as u32` (half away from zero) without the `roundf` call: after
 /// clamping, `v - trunc(v)` is exact (Sterbenz), and NaN gives 0 as the cast does.
-/// The arithmetic is done in `i32` (exact in the clamped range), which vectorizes.
+/// The arithmetic is done in `i32` on a value known to be in range (the checked cast would
+/// be done sample by sample), which vectorizes.
+#[inline(always)]
 fn round_clamped(v: f32, max: f32) -> u32 {
-    let v = v.clamp(0.0, max);
-    let whole = v as i32;
+    // NaN fails `v > 0.0` and becomes 0.
+    let v = if v > 0.0 { v.min(max) } else { 0.0 };
+    // SAFETY: `v` is finite and within 0..=max (at most 65535), which i32 holds.
+    let whole = unsafe { v.to_int_unchecked::<i32>() };
     (whole + i32::from(v - whole as f32 >= 0.5)) as u32
 }
 
@@ -254,6 +297,20 @@ impl Sample for u8 {
     }
     fn store(v: f32, out: &mut [u8]) {
         out[0] = round_clamped(v, 255.0) as u8;
+    }
+    // Byte by byte rather than in chunks of one, which vectorizes.
+    #[inline(always)]
+    fn load_all(bytes: &[u8], out: &mut [f32]) {
+        for (v, &b) in out.iter_mut().zip(bytes) {
+            *v = b as f32;
+        }
+    }
+    #[inline(always)]
+    fn store_all(base: &[f32], acc: &[f32], wsum: &[f32], out: &mut [u8]) {
+        let samples = out.iter_mut().zip(wsum);
+        for ((out, &wsum), (&base, &acc)) in samples.zip(base.iter().zip(acc)) {
+            *out = round_clamped(base + acc / wsum, 255.0) as u8;
+        }
     }
 }
 
@@ -298,7 +355,7 @@ struct Scratch {
     base: Vec<f32>,
     acc: Vec<f32>,
     wsum: Vec<f32>,
-    weight: Vec<f32>,
+    value: Vec<f32>,
 }
 
 /// Computes output rows `y0..` (as many as `out` holds, packed rows of `width` pixels of
@@ -369,7 +426,7 @@ fn weighted_row<S: Sample>(
         base,
         acc,
         wsum,
-        weight,
+        value,
     } = s;
     cuts.clear();
     cuts.extend([0, width]);
@@ -401,7 +458,7 @@ fn weighted_row<S: Sample>(
                     base: &mut *base,
                     acc: &mut *acc,
                     wsum: &mut *wsum,
-                    weight: &mut *weight,
+                    value: &mut *value,
                 };
                 // Constant channel counts let the compiler unroll the per-pixel loops.
                 match c {
@@ -421,7 +478,17 @@ struct Mix<'a> {
     base: &'a mut Vec<f32>,
     acc: &'a mut Vec<f32>,
     wsum: &'a mut Vec<f32>,
-    weight: &'a mut Vec<f32>,
+    /// One tile's samples of the segment, converted.
+    value: &'a mut Vec<f32>,
+}
+
+/// The first `n` entries of `buf`, grown when shorter (stale contents otherwise: shrinking and
+/// growing again with `resize` would zero them each time).
+fn first(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if buf.len() < n {
+        buf.resize(n, 0.0);
+    }
+    &mut buf[..n]
 }
 
 impl Mix<'_> {
@@ -439,54 +506,44 @@ impl Mix<'_> {
         fill: &[u8],
         out: &mut [u8],
     ) {
-        let bpp = c * S::SIZE;
-        let n = out.len() / bpp;
+        let n = out.len() / S::SIZE;
         // Stale contents are fine: the first tile writes every entry.
-        for buf in [
-            &mut *self.base,
-            &mut *self.acc,
-            &mut *self.wsum,
-            &mut *self.weight,
-        ] {
-            buf.resize(n * c, 0.0);
-        }
+        let base = first(self.base, n);
+        let acc = first(self.acc, n);
+        let wsum = first(self.wsum, n);
+        let value = first(self.value, n);
         for (i, t) in tiles.enumerate() {
             let (l, _) = t.span(width as u64);
-            let wy = t.wy[(y - t.origin) as usize];
-            for (w, &wx) in self.weight.chunks_exact_mut(c).zip(&t.wx[a - l..]) {
-                w.fill(wx * wy);
-            }
-            let src = t.row(y)[(a - l) * bpp..(a - l + n) * bpp].chunks_exact(S::SIZE);
-            let samples = src
-                .zip(self.weight.iter())
-                .zip(self.wsum.iter_mut())
-                .zip(self.base.iter_mut().zip(self.acc.iter_mut()));
+            let wy = t.wy[(y - t.top) as usize];
+            let wx = &t.wx[(a - l) * c..][..n];
+            S::load_all(&t.row(y)[(a - l) * c * S::SIZE..][..n * S::SIZE], value);
+            let samples = value.iter().zip(wx).zip(wsum.iter_mut());
+            let samples = samples.zip(base.iter_mut().zip(acc.iter_mut()));
             if i == 0 {
                 // `0.0 + x`, not `x`: the same operations as accumulating from zero.
-                for (((v, &wt), wsum), (base, acc)) in samples {
-                    let v = S::load(v);
+                for (((&v, &wx), wsum), (base, acc)) in samples {
+                    let wt = wx * wy;
                     *base = v;
                     *wsum = 0.0 + wt;
                     *acc = 0.0 + wt * (v - *base);
                 }
             } else {
-                for (((v, &wt), wsum), (&mut base, acc)) in samples {
-                    let v = S::load(v);
+                for (((&v, &wx), wsum), (&mut base, acc)) in samples {
+                    let wt = wx * wy;
                     *wsum += wt;
                     *acc += wt * (v - base);
                 }
             }
         }
-        let samples = out.chunks_exact_mut(S::SIZE).zip(self.wsum.iter());
-        let samples = samples.zip(self.base.iter().zip(self.acc.iter()));
         // Weights are positive, so wsum > 0; the guard only keeps the fill otherwise.
         let positive = |w: f32| w.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
-        if self.wsum.iter().all(|&w| positive(w)) {
-            for ((out, &wsum), (&base, &acc)) in samples {
-                S::store(base + acc / wsum, out);
-            }
+        // Counted rather than `all` (which stops early and so does not vectorize).
+        if wsum.iter().filter(|&&w| !positive(w)).count() == 0 {
+            S::store_all(base, acc, wsum, out);
             return;
         }
+        let samples = out.chunks_exact_mut(S::SIZE).zip(wsum.iter());
+        let samples = samples.zip(base.iter().zip(acc.iter()));
         for (j, ((out, &wsum), (&base, &acc))) in samples.enumerate() {
             if positive(wsum) {
                 S::store(base + acc / wsum, out);
@@ -523,7 +580,7 @@ mod tests {
                     continue;
                 }
                 let k = x - l;
-                let wt = t.wx[k] * t.wy[(y - t.origin) as usize];
+                let wt = t.wx[k * c] * t.wy[(y - t.top) as usize];
                 wsum += wt;
                 let px = &t.row(y)[k * bpp..(k + 1) * bpp];
                 for ch in 0..c {
@@ -573,6 +630,37 @@ mod tests {
     }
 
     #[test]
+    fn round_clamped_rounds_like_round_then_clamp() {
+        let edges = [
+            f32::NAN,
+            -0.0,
+            0.0,
+            -1.5,
+            0.49999997,
+            0.5,
+            1.5,
+            2.5,
+            254.5,
+            255.49,
+            255.5,
+        ];
+        let more = [
+            65534.5,
+            65535.4,
+            70000.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-30,
+        ];
+        for max in [255.0f32, 65535.0] {
+            for v in edges.into_iter().chain(more) {
+                let want = v.round().clamp(0.0, max) as u32;
+                assert_eq!(round_clamped(v, max), want, "{v} max {max}");
+            }
+        }
+    }
+
+    #[test]
     fn compose_rows_matches_the_per_pixel_definition() {
         let (width, height) = (61u64, 23u64);
         // Overlapping, abutting, padded past the edge, and a gap no tile covers (x 57..61).
@@ -602,7 +690,11 @@ mod tests {
                             let (w, h) = (r.width() as usize, r.height() as usize);
                             let image = Image::from_vec(w, h, format, bytes).unwrap();
                             let size = (width, height);
-                            BlendTile::copied_in_chunks(&image, 5, r, blend, size, (4.0, 6.0))
+                            if i % 2 == 0 {
+                                BlendTile::new(image, r, blend, size, (4.0, 6.0))
+                            } else {
+                                BlendTile::copied_in_chunks(&image, 5, r, blend, size, (4.0, 6.0))
+                            }
                         })
                         .collect();
                     let refs: Vec<&BlendTile> = tiles.iter().collect();
