@@ -352,6 +352,56 @@ fn add_many_equals_one_add_per_entry() {
 }
 
 #[test]
+fn staged_writer_equals_one_add_per_entry_at_any_thread_count() {
+    let mut rng = Rng(77);
+    // Enough mask bytes for several background jobs, plus a partial last batch.
+    let entries: Vec<([u64; 4], Vec<u8>, Vec<u8>)> = (0..3000)
+        .map(|i| {
+            let (h, w) = (1 + rng.below(40), 1 + rng.below(40));
+            let (r0, c0) = (rng.below(2000), rng.below(2000));
+            let mask: Vec<u8> = (0..h * w).map(|_| (rng.below(3) != 0) as u8).collect();
+            ([r0, c0, r0 + h, c0 + w], mask, format!("e{i}").into_bytes())
+        })
+        .collect();
+    let mut one = IidWriter::new();
+    for (bbox, mask, address) in &entries {
+        one.add(address, b"dom", *bbox, MaskData::Bytes(mask))
+            .unwrap();
+    }
+    let want = one.to_bytes().unwrap();
+    for threads in [1, 2, 3] {
+        imkit::threads::set_num_threads(threads).unwrap();
+        let mut staged = imkit::iid::StagedWriter::default();
+        // A bad entry is refused at once and leaves nothing staged.
+        assert!(matches!(
+            staged.stage(b"x", b"", [0, 0, 2, 2], &[1, 1, 1]),
+            Err(Error::Mismatch(_))
+        ));
+        assert!(staged.stage(b"x", b"", [0, 0, 70000, 1], &[1]).is_err());
+        for (i, (bbox, mask, address)) in entries.iter().enumerate() {
+            assert_eq!(
+                staged.stage(address, b"dom", *bbox, mask).unwrap(),
+                i as u32
+            );
+        }
+        assert_eq!(staged.len(), entries.len());
+        assert_eq!(
+            staged.flush().unwrap().to_bytes().unwrap(),
+            want,
+            "{threads} threads"
+        );
+        // Flushing again (nothing staged) changes nothing; staging goes on after it.
+        assert_eq!(staged.flush().unwrap().len(), entries.len());
+        assert_eq!(
+            staged.stage(b"more", b"", [0, 0, 1, 1], &[1]).unwrap(),
+            3000
+        );
+        assert_eq!(staged.flush().unwrap().len(), 3001);
+    }
+    imkit::threads::set_num_threads(0).unwrap();
+}
+
+#[test]
 fn set_group_writes_the_given_order_and_add_to_group_stays_ascending() {
     let mut w = IidWriter::new();
     for i in 0..10u64 {

@@ -265,6 +265,24 @@ impl LutEntry {
         )?;
         Ok(e)
     }
+
+    /// Checks every entry of a LUT slice (see [`parse`](Self::parse)): one pass over plain
+    /// words, the first bad entry reported by `parse`.
+    pub fn check_all(lut: &[u8], iids_len: u32, segs_len: u32) -> Result<()> {
+        let fits = |offset: u32, len: u32, section_len: u32, min_len: usize| {
+            len as usize >= min_len && offset as u64 + len as u64 <= section_len as u64
+        };
+        for (key, e) in lut.chunks_exact(LUT_ENTRY_LEN).enumerate() {
+            let w = |i: usize| u32::from_le_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]);
+            let ok = w(0) as usize == key
+                && fits(w(4), w(8), iids_len, IID_RECORD_HEAD)
+                && fits(w(12), w(16), segs_len, SEGMENT_HEAD);
+            if !ok {
+                LutEntry::parse(lut, key, iids_len, segs_len)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn check_record(

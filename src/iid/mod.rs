@@ -10,7 +10,8 @@
 //!   key order; spatial ones go through a packed R-tree over region boxes built on first use.
 //! - [`render`] paints the segments in distinct colours over an image, band by band.
 //! - [`IidWriter`] writes files the reference writes, byte for byte (group key lists
-//!   ascending), atomically.
+//!   ascending), atomically; [`StagedWriter`] feeds it entry by entry, splitting masks on
+//!   the library pool in the background.
 //!
 //! Deviations from the reference, all deliberate: `at` tests one pixel ([`IidFile::at_compat`]
 //! keeps the reference's 2×2 test); area bounds are inclusive unless
@@ -25,6 +26,7 @@ pub mod pyjson;
 pub mod query;
 pub mod reader;
 pub mod render;
+pub mod staged;
 pub mod writer;
 
 pub use dump::dump_json;
@@ -33,4 +35,5 @@ pub use mask::MaskData;
 pub use query::{AreaRange, Entry, Filter, OverlapGraph, Parts, Select};
 pub use reader::{Group, IidFile, Segment};
 pub use render::{render, segment_colour, Rendered};
+pub use staged::StagedWriter;
 pub use writer::{EntryBatch, IidWriter, NewEntry};

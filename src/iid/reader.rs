@@ -227,9 +227,7 @@ impl IidFile {
         let header = Header::parse(&data)?;
         let len = header.lut.len as usize / LUT_ENTRY_LEN;
         let lut = &data[header.lut.range_within(0, data.len()).unwrap_or(0..0)];
-        for k in 0..len {
-            LutEntry::parse(lut, k, header.iids.len, header.segs.len)?;
-        }
+        LutEntry::check_all(lut, header.iids.len, header.segs.len)?;
         let meta = header.meta.range_within(0, data.len()).unwrap_or(0..0);
         let text = std::str::from_utf8(&data[meta.clone()])
             .map_err(|e| Error::format(format!("meta: not valid UTF-8 ({e})")))?;

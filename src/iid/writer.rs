@@ -106,6 +106,15 @@ impl EntryBatch {
         EntryBatch::default()
     }
 
+    /// An empty batch with room for `mask_bytes` of masks and `entries` entries.
+    pub fn with_capacity(mask_bytes: usize, entries: usize) -> EntryBatch {
+        EntryBatch {
+            labels: Vec::with_capacity(entries * 16),
+            masks: Vec::with_capacity(mask_bytes),
+            items: Vec::with_capacity(entries),
+        }
+    }
+
     /// Copies an entry (the arguments of [`IidWriter::add`], the mask one byte per pixel);
     /// it is checked when the batch is added.
     pub fn push(&mut self, address: &[u8], domain: &[u8], bbox: [u64; 4], mask: &[u8]) {
@@ -142,6 +151,28 @@ impl EntryBatch {
         self.items.clear();
     }
 
+    /// Bytes of mask data held (one per pixel).
+    pub fn mask_bytes(&self) -> usize {
+        self.masks.len()
+    }
+
+    /// Each entry's `(address, domain)`, in order.
+    pub(crate) fn labels(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.items.iter().map(|it| {
+            (
+                &self.labels[it.address.clone()],
+                &self.labels[it.domain.clone()],
+            )
+        })
+    }
+
+    /// Each entry's mask, in order.
+    pub(crate) fn masks(&self) -> impl Iterator<Item = MaskData<'_>> {
+        self.items
+            .iter()
+            .map(|it| MaskData::Bytes(&self.masks[it.mask.clone()]))
+    }
+
     fn entries(&self) -> Vec<NewEntry<'_>> {
         self.items
             .iter()
@@ -155,8 +186,18 @@ impl EntryBatch {
     }
 }
 
-/// Checks an entry's box and that its mask covers it exactly.
-fn check_entry(bbox: [u64; 4], mask: &MaskData<'_>) -> Result<BBox> {
+/// Checks an entry: its box, that its mask covers the box exactly and that its iid record
+/// fits the format.
+pub(crate) fn check_entry(
+    address: &[u8],
+    domain: &[u8],
+    bbox: [u64; 4],
+    mask: &MaskData<'_>,
+) -> Result<BBox> {
+    fits_u32(
+        "an iid record",
+        IID_RECORD_HEAD as u64 + domain.len() as u64 + address.len() as u64,
+    )?;
     let b = check_bbox(bbox)?;
     let need = mask.required_len(b.pixels());
     if mask.len() as u64 != need {
@@ -168,6 +209,16 @@ fn check_entry(bbox: [u64; 4], mask: &MaskData<'_>) -> Result<BBox> {
         )));
     }
     Ok(b)
+}
+
+/// Appends the iid record of entry `key` (key, lengths, domain, address) to `out`; the
+/// caller checked that its length fits the format.
+fn write_iid_record(key: u32, domain: &[u8], address: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&key.to_le_bytes());
+    out.extend_from_slice(&(domain.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(address.len() as u32).to_le_bytes());
+    out.extend_from_slice(domain);
+    out.extend_from_slice(address);
 }
 
 /// Appends the segment record of entry `key` (head, then its regions) to `out`.
@@ -185,6 +236,70 @@ fn encode_segment(
     let area = labeler.encode_regions(mask, b.height(), b.width(), (b.minr, b.minc), out);
     // At most 65535 x 65535 pixels: fits in u32.
     out[start + 12..start + 16].copy_from_slice(&(area as u32).to_le_bytes());
+}
+
+/// The records (iid and segment) of consecutive entries, encoded and not yet added to a
+/// writer.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    /// The first entry's key.
+    first: u32,
+    /// The iid records back to back, and where each ends.
+    iids: Vec<u8>,
+    iid_ends: Vec<usize>,
+    /// The segment records back to back, and where each ends.
+    segs: Vec<u8>,
+    seg_ends: Vec<usize>,
+}
+
+impl Encoded {
+    /// Encodes the records of checked entries (see [`check_entry`]) with keys from `first`
+    /// on, given their labels `(address, domain)`, boxes and masks.
+    pub(crate) fn new<'a>(
+        labeler: &mut Labeler,
+        first: u32,
+        labels: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+        boxes: &[BBox],
+        masks: impl Iterator<Item = MaskData<'a>>,
+    ) -> Encoded {
+        let mut enc = Encoded {
+            first,
+            iids: Vec::new(),
+            iid_ends: Vec::with_capacity(boxes.len()),
+            segs: Vec::new(),
+            seg_ends: Vec::with_capacity(boxes.len()),
+        };
+        for (i, ((b, mask), (address, domain))) in boxes.iter().zip(masks).zip(labels).enumerate() {
+            let key = first + i as u32;
+            write_iid_record(key, domain, address, &mut enc.iids);
+            enc.iid_ends.push(enc.iids.len());
+            encode_segment(labeler, key, b, mask, &mut enc.segs);
+            enc.seg_ends.push(enc.segs.len());
+        }
+        enc
+    }
+}
+
+/// Appends the locations of records ending at `ends` (relative to `base`) to `locs`.
+fn push_locs(locs: &mut Vec<Loc>, base: usize, ends: &[usize]) {
+    let mut from = 0;
+    locs.extend(ends.iter().map(|&end| {
+        // The caller checked that the section, so every record in it, fits in u32.
+        let loc = Loc {
+            offset: (base + from) as u32,
+            len: (end - from) as u32,
+        };
+        from = end;
+        loc
+    }));
+}
+
+/// A writer's extent (entries and section lengths), to roll back to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mark {
+    entries: usize,
+    iids: usize,
+    segs: usize,
 }
 
 impl IidWriter {
@@ -248,13 +363,7 @@ impl IidWriter {
         )?;
         let offset = fits_u32("the iids section", self.iids.len() as u64)?;
         fits_u32("the iids section", offset as u64 + len as u64)?;
-        self.iids.extend_from_slice(&key.to_le_bytes());
-        self.iids
-            .extend_from_slice(&(domain.len() as u32).to_le_bytes());
-        self.iids
-            .extend_from_slice(&(address.len() as u32).to_le_bytes());
-        self.iids.extend_from_slice(domain);
-        self.iids.extend_from_slice(address);
+        write_iid_record(key, domain, address, &mut self.iids);
         self.iid_locs.push(Loc { offset, len });
         Ok(())
     }
@@ -280,7 +389,7 @@ impl IidWriter {
         mask: MaskData<'_>,
     ) -> Result<u32> {
         self.check_capacity(1)?;
-        let b = check_entry(bbox, &mask)?;
+        let b = check_entry(address, domain, bbox, &mask)?;
         let key = self.len() as u32;
         // Encode straight into the segments buffer; `commit` rolls back on a size error.
         let start = self.segs.len();
@@ -297,45 +406,27 @@ impl IidWriter {
         self.check_capacity(entries.len())?;
         let boxes = entries
             .iter()
-            .map(|e| check_entry(e.bbox, &e.mask))
+            .map(|e| check_entry(e.address, e.domain, e.bbox, &e.mask))
             .collect::<Result<Vec<BBox>>>()?;
         let first = self.len() as u32;
-        let encoded: Vec<(Vec<u8>, Vec<usize>)> = crate::threads::install(|| {
+        let encoded: Vec<Encoded> = crate::threads::install(|| {
             entries
                 .par_chunks(CHUNK)
                 .zip(boxes.par_chunks(CHUNK))
                 .enumerate()
                 .map_init(Labeler::default, |labeler, (c, (es, bs))| {
-                    let mut out = Vec::new();
-                    let mut ends = Vec::with_capacity(es.len());
-                    for (i, (e, b)) in es.iter().zip(bs).enumerate() {
-                        let key = first + (c * CHUNK + i) as u32;
-                        encode_segment(labeler, key, b, e.mask, &mut out);
-                        ends.push(out.len());
-                    }
-                    (out, ends)
+                    let first = first + (c * CHUNK) as u32;
+                    let labels = es.iter().map(|e| (e.address, e.domain));
+                    Encoded::new(labeler, first, labels, bs, es.iter().map(|e| e.mask))
                 })
                 .collect()
         })?;
-        let (segs, iids) = (self.segs.len(), self.iids.len());
-        let mut appended = || -> Result<()> {
-            for ((out, ends), es) in encoded.iter().zip(entries.chunks(CHUNK)) {
-                let mut from = 0;
-                for (&end, e) in ends.iter().zip(es) {
-                    let start = self.segs.len();
-                    self.segs.extend_from_slice(&out[from..end]);
-                    from = end;
-                    self.commit(start, e.domain, e.address)?;
-                }
+        let mark = self.mark();
+        for enc in &encoded {
+            if let Err(e) = self.commit_encoded(enc) {
+                self.rollback(mark);
+                return Err(e);
             }
-            Ok(())
-        };
-        if let Err(e) = appended() {
-            self.segs.truncate(segs);
-            self.iids.truncate(iids);
-            self.iid_locs.truncate(first as usize);
-            self.seg_locs.truncate(first as usize);
-            return Err(e);
         }
         Ok(first..first + entries.len() as u32)
     }
@@ -346,11 +437,56 @@ impl IidWriter {
         self.add_many(&batch.entries())
     }
 
-    fn check_capacity(&self, more: usize) -> Result<()> {
+    pub(crate) fn check_capacity(&self, more: usize) -> Result<()> {
         if self.len() as u64 + more as u64 > (u32::MAX as u64) / LUT_ENTRY_LEN as u64 {
             return Err(Error::unsupported("the LUT cannot hold more entries"));
         }
         Ok(())
+    }
+
+    /// Appends the entries whose records `enc` holds (encoded for keys from `self.len()` on)
+    /// in order; nothing is added on error.
+    pub(crate) fn commit_encoded(&mut self, enc: &Encoded) -> Result<()> {
+        if enc.first as usize != self.len() {
+            return Err(Error::Internal(format!(
+                "records encoded for key {} committed at key {}",
+                enc.first,
+                self.len()
+            )));
+        }
+        self.check_capacity(enc.seg_ends.len())?;
+        // Records only grow their sections: checking the sections' new ends checks every
+        // record's offset and length.
+        fits_u32(
+            "the segments section",
+            self.segs.len() as u64 + enc.segs.len() as u64,
+        )?;
+        fits_u32(
+            "the iids section",
+            self.iids.len() as u64 + enc.iids.len() as u64,
+        )?;
+        push_locs(&mut self.seg_locs, self.segs.len(), &enc.seg_ends);
+        push_locs(&mut self.iid_locs, self.iids.len(), &enc.iid_ends);
+        self.segs.extend_from_slice(&enc.segs);
+        self.iids.extend_from_slice(&enc.iids);
+        Ok(())
+    }
+
+    /// The writer's current extent, to [`rollback`](Self::rollback) to.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            entries: self.len(),
+            iids: self.iids.len(),
+            segs: self.segs.len(),
+        }
+    }
+
+    /// Removes every entry added after `mark` was taken (groups only hold earlier keys).
+    pub(crate) fn rollback(&mut self, mark: Mark) {
+        self.segs.truncate(mark.segs);
+        self.iids.truncate(mark.iids);
+        self.iid_locs.truncate(mark.entries);
+        self.seg_locs.truncate(mark.entries);
     }
 
     /// Records the segment encoded at `segs[start..]` and the entry's iid record, after

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use imkit::iid::{
-    AreaRange, EntryBatch, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData,
-    NewEntry, Parts, Select,
+    AreaRange, Filter, IidFile as CoreFile, IidWriter as CoreWriter, MaskData, NewEntry, Parts,
+    Select, StagedWriter,
 };
 use numpy::{
     PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
@@ -503,28 +503,22 @@ impl IidEntry {
 /// Builds an ``.iid`` file (byte-compatible with iidfile 0.2.0) and writes it atomically.
 #[pyclass(module = "imkit")]
 pub struct IidWriter {
-    writer: CoreWriter,
-    /// Entries of :meth:`IidWriter.stage` not yet handed to `writer`.
-    staged: EntryBatch,
+    /// The core writer; entries of :meth:`IidWriter.stage` are encoded in the background.
+    staged: StagedWriter,
 }
 
 impl IidWriter {
     fn wrap(writer: CoreWriter) -> IidWriter {
         IidWriter {
-            writer,
-            staged: EntryBatch::new(),
+            staged: StagedWriter::new(writer),
         }
     }
 
-    /// Hands the staged entries to the writer (masks split in parallel); every method but
-    /// `stage` and `__len__` starts with it, so entries keep their order.
+    /// Adds the staged entries to the writer (waiting for their background encode); every
+    /// method but `stage`, `__len__` and the meta's starts with it, so entries keep their order.
     fn flush(&mut self, py: Python<'_>) -> PyResult<&mut CoreWriter> {
-        if !self.staged.is_empty() {
-            let (writer, staged) = (&mut self.writer, &self.staged);
-            py.detach(|| writer.add_batch(staged)).py(py)?;
-            self.staged.clear();
-        }
-        Ok(&mut self.writer)
+        let staged = &mut self.staged;
+        py.detach(|| staged.flush()).py(py)
     }
 }
 
@@ -611,7 +605,7 @@ impl IidWriter {
     }
 
     fn __len__(&self) -> usize {
-        self.writer.len() + self.staged.len()
+        self.staged.len()
     }
 
     /// Adds an entry as iidfile 0.2.0's ``add(address, domain, bbox, mask)`` takes it and
@@ -632,7 +626,6 @@ impl IidWriter {
         let [minr, minc, maxr, maxc] = compat_box(bbox)?;
         let bbox = [minr, minc, maxr, maxc].map(|v| v as u64);
         let (h, w) = ((maxr - minr) as usize, (maxc - minc) as usize);
-        let key = (self.writer.len() + self.staged.len()) as u32;
         // Fast path: a C-contiguous bool/uint8 array of the box's shape is copied as it is.
         if let Ok(a) = mask.cast::<PyUntypedArray>() {
             let d = a.dtype();
@@ -648,8 +641,7 @@ impl IidWriter {
                 let bytes = unsafe {
                     std::slice::from_raw_parts((*a.as_array_ptr()).fields.data as *const u8, h * w)
                 };
-                self.staged.push(address, domain, bbox, bytes);
-                return Ok(key);
+                return self.staged.stage(address, domain, bbox, bytes).py(py);
             }
         }
         let mask = match mask.cast::<PyUntypedArray>() {
@@ -670,8 +662,9 @@ impl IidWriter {
             mask.call_method1("__ne__", (0,))?
         };
         let bits = mask_array(&mask)?;
-        self.staged.push(address, domain, bbox, bits.bytes());
-        Ok(key)
+        self.staged
+            .stage(address, domain, bbox, bits.bytes())
+            .py(py)
     }
 
     /// Adds an entry; returns its key. ``mask``: 2-D bool/uint8 array (non-zero = true) over
@@ -750,7 +743,7 @@ impl IidWriter {
 
     /// Sets the meta from JSON text (Python's dialect), stored as ``json.dumps`` writes it.
     fn set_meta_json(&mut self, py: Python<'_>, text: &str) -> PyResult<()> {
-        self.writer.set_meta_json(text).py(py)
+        self.staged.set_meta_json(text).py(py)
     }
 
     /// Adds an existing key to group ``name`` (created after the existing groups if new).
@@ -761,13 +754,13 @@ impl IidWriter {
     /// The meta to write (any JSON value; stored as Python's ``json.dumps`` writes it).
     #[getter]
     fn get_meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json(py)?.call_method1("loads", (self.writer.meta_json(),))
+        json(py)?.call_method1("loads", (self.staged.writer().meta_json(),))
     }
 
     #[setter]
     fn set_meta(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let text: String = json(py)?.call_method1("dumps", (value,))?.extract()?;
-        self.writer.set_meta_json(&text).py(py)
+        self.staged.set_meta_json(&text).py(py)
     }
 
     /// The file's bytes.
