@@ -366,6 +366,31 @@ fn png_cache_decodes_once_and_is_reused() {
 }
 
 #[test]
+fn png_caches_opened_at_once_decode_once() {
+    // Separate sources stand for separate processes (Dask workers) opening the same PNG: the
+    // decode runs under a file lock, so one of them decodes and the others map its result.
+    let cache = tempfile::tempdir().unwrap();
+    let file = format!("{FIXTURES}/images/px_rgb8_300x200.png");
+    let start = Arc::new(std::sync::Barrier::new(4));
+    let decodes: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let start = start.clone();
+                let (file, dir) = (&file, cache.path());
+                s.spawn(move || {
+                    let c = PngCache::open(file, dir).unwrap();
+                    start.wait();
+                    c.prepare().unwrap();
+                    c.decodes()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    assert_eq!(decodes, 1);
+}
+
+#[test]
 fn png_stream_reads_in_order_only() {
     let file = format!("{FIXTURES}/images/px_rgb8_300x200.png");
     let s = PngStream::open(&file).unwrap();

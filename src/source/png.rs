@@ -4,6 +4,8 @@
 //!   into a raw file in an explicit cache directory, which is then mapped with mmap; later
 //!   reads (from any thread, and from later processes: the cache file is reused while the
 //!   PNG's path, size and modification time are unchanged) cost a copy of the region only.
+//!   Processes that open the same PNG at once decode it once: the decode runs under an
+//!   exclusive `flock` on `<cache file>.lock`, and the others wait, then map its result.
 //! - [`PngStream`] (in-order work): decodes rows as reads move down the image and keeps only
 //!   the rows of the current region, so memory is bounded by a band of rows. Reading above the
 //!   retained band is an error (use the cache for random access).
@@ -108,8 +110,14 @@ impl PngCache {
         let raw = match RawSource::open(&self.cache_file, 0, dims, self.format) {
             Ok(raw) => raw,
             Err(_) => {
-                self.decode()?;
-                RawSource::open(&self.cache_file, 0, dims, self.format)?
+                let _lock = DecodeLock::acquire(&self.cache_file)?;
+                match RawSource::open(&self.cache_file, 0, dims, self.format) {
+                    Ok(raw) => raw,
+                    Err(_) => {
+                        self.decode()?;
+                        RawSource::open(&self.cache_file, 0, dims, self.format)?
+                    }
+                }
             }
         };
         let raw = Arc::new(raw);
@@ -127,6 +135,43 @@ impl PngCache {
                 .map_err(|e| Error::io(&self.cache_file, e))?;
         }
         file.commit()
+    }
+}
+
+/// An exclusive `flock` on `<cache file>.lock`, held while one process (or source) decodes
+/// the PNG into the cache file; released when dropped (the lock file itself is left, empty).
+struct DecodeLock(std::fs::File);
+
+impl DecodeLock {
+    fn acquire(cache_file: &Path) -> Result<DecodeLock> {
+        use std::os::fd::AsRawFd;
+        let mut name = cache_file.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        loop {
+            // SAFETY: flock on a descriptor this function owns; it touches no memory.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(DecodeLock(file));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(Error::io(&path, e));
+            }
+        }
+    }
+}
+
+impl Drop for DecodeLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as in acquire; closing the file would release the lock as well.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
 
