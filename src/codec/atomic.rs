@@ -65,9 +65,12 @@ impl AtomicFile {
     /// big write as cheap as `numpy.save`'s (which preallocates the same way), and a commit
     /// over an existing file then has no delayed allocation to force out before its rename.
     /// Only a hint: the file keeps its size, and a filesystem without preallocation (or a
-    /// full disk, which the writes then report) is ignored.
+    /// full disk, which the writes then report) is ignored. The clean cached pages of the file
+    /// being replaced are dropped first (its data stays on disk, whole until the rename), so
+    /// the write reuses that memory as `numpy.save`'s truncation does.
     pub fn reserve(&self, len: u64) {
         if let Some(writer) = self.writer.as_ref() {
+            preallocate::drop_cached(&self.target, len);
             preallocate::reserve(writer.get_ref(), len);
         }
     }
@@ -217,9 +220,39 @@ mod preallocate {
         }
     }
 
+    /// Before a write of `len` bytes replaces the regular file at `target`, drops that file's
+    /// clean pages from the page cache (`POSIX_FADV_DONTNEED`; dirty pages stay), so the
+    /// write reuses memory that was just in use. Fresh memory costs more to fill: on the
+    /// benchmark VM a 106 MB write into memory untouched for seconds took 163 ms, and 31 ms
+    /// right after 106 MB were freed. A hint only: any failure is ignored.
+    #[cfg(target_os = "linux")]
+    pub(super) fn drop_cached(target: &std::path::Path, len: u64) {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        if len < MIN_BYTES {
+            return;
+        }
+        let Ok(old) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(target)
+        else {
+            return;
+        };
+        if old.metadata().is_ok_and(|m| m.is_file()) {
+            // SAFETY: posix_fadvise only reads its integer arguments; `old` owns the descriptor.
+            let _ =
+                unsafe { libc::posix_fadvise(old.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        }
+    }
+
     /// Elsewhere files grow as they are written.
     #[cfg(not(target_os = "linux"))]
     pub(super) fn reserve(_file: &File, _len: u64) {}
+
+    /// Elsewhere the page cache is left to the system.
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn drop_cached(_target: &std::path::Path, _len: u64) {}
 }
 
 /// Writes `bytes` to `target` atomically.
