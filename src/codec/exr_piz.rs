@@ -186,7 +186,17 @@ struct Bits<'a> {
     total: u64,
 }
 
-impl Bits<'_> {
+impl<'a> Bits<'a> {
+    /// A writer appending to `out`.
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Bits {
+            out,
+            acc: 0,
+            len: 0,
+            total: 0,
+        }
+    }
+
     /// Appends the low `n` (≤ 58) bits of `bits`.
     #[inline(always)]
     fn put(&mut self, n: u32, bits: u64) {
@@ -242,12 +252,7 @@ fn huffman(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
     pack_lengths(&lengths, out);
     let table_len = out.len() - header_at - 20;
     let run_code = codes[rlc - im];
-    let mut bits = Bits {
-        out,
-        acc: 0,
-        len: 0,
-        total: 0,
-    };
+    let mut bits = Bits::new(out);
     // Groups of up to 256 equal words: one code, or the code, the run code and the repeat
     // count when that is shorter (OpenEXR's `sendCode`).
     let mut i = 0;
@@ -354,12 +359,7 @@ fn canonical_codes(lengths: &[u8]) -> Vec<(u64, u8)> {
 
 /// OpenEXR's `hufPackEncTable`: each length in 6 bits, runs of zero lengths as escapes.
 fn pack_lengths(lengths: &[u8], out: &mut Vec<u8>) {
-    let mut bits = Bits {
-        out,
-        acc: 0,
-        len: 0,
-        total: 0,
-    };
+    let mut bits = Bits::new(out);
     let mut i = 0;
     while i < lengths.len() {
         let l = lengths[i];
