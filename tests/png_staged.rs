@@ -18,17 +18,10 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Pseudo-random bytes (xorshift, fixed seed: deterministic).
+/// Pseudo-random bytes (fixed seed: deterministic).
 fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 56) as u8
-        })
-        .collect()
+    let mut rng = common::Rng(seed | 1);
+    (0..len).map(|_| (rng.next() >> 56) as u8).collect()
 }
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
@@ -142,6 +135,19 @@ fn rows(path: &PathBuf) -> imkit::Result<Vec<u8>> {
 }
 
 /// Runs `f` with `n` library threads (one test at a time: the count is global).
+/// Writes `bytes` as `name` and checks that its rows, decoded at 1 and 2 threads, equal the
+/// png crate's (`what` names the case in a failure); returns the file and those rows.
+fn assert_rows_like_png_crate(bytes: &[u8], name: &str, what: &str) -> (PathBuf, Vec<u8>) {
+    let path = tmp(name);
+    std::fs::write(&path, bytes).unwrap();
+    let (expected, _) = reference(bytes);
+    for threads in [1, 2] {
+        let got = with_threads(threads, || rows(&path)).unwrap();
+        assert!(got == expected, "{what} threads {threads}");
+    }
+    (path, expected)
+}
+
 fn with_threads<T>(n: usize, f: impl FnOnce() -> T) -> T {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -192,16 +198,11 @@ fn rows_equal_the_png_crate_for_every_kind_and_filter() {
             let lines = scanlines(*kind, w, h, filters, (k * 10 + f) as u64 + 1);
             let level = [1, 6, 9][f % 3];
             let bytes = png_file(*kind, w, h, &lines, level, 8192 + 13 * f, &[]);
-            let path = tmp(&format!("kind{k}-f{f}.png"));
-            std::fs::write(&path, &bytes).unwrap();
-            let (expected, _) = reference(&bytes);
-            for threads in [1, 2] {
-                let got = with_threads(threads, || rows(&path)).unwrap();
-                assert!(
-                    got == expected,
-                    "{kind:?} filters {filters:?} threads {threads}"
-                );
-            }
+            let (path, expected) = assert_rows_like_png_crate(
+                &bytes,
+                &format!("kind{k}-f{f}.png"),
+                &format!("{kind:?} filters {filters:?}"),
+            );
             let loaded = with_threads(2, || codec::read_image(&path)).unwrap();
             assert!(
                 loaded.data() == expected,
@@ -221,13 +222,8 @@ fn narrow_rows_equal_the_png_crate_for_every_kind() {
             let h = 40 + w;
             let lines = scanlines(*kind, w, h, filters, (k * 100 + w) as u64);
             let bytes = png_file(*kind, w, h, &lines, 6, 977, &[]);
-            let path = tmp(&format!("narrow-kind{k}-w{w}.png"));
-            std::fs::write(&path, &bytes).unwrap();
-            let (expected, _) = reference(&bytes);
-            for threads in [1, 2] {
-                let got = with_threads(threads, || rows(&path)).unwrap();
-                assert!(got == expected, "{kind:?} width {w} threads {threads}");
-            }
+            let name = format!("narrow-kind{k}-w{w}.png");
+            assert_rows_like_png_crate(&bytes, &name, &format!("{kind:?} width {w}"));
         }
     }
 }
@@ -263,13 +259,8 @@ fn other_kinds_still_decode_like_the_png_crate() {
         let (w, h) = (61, 90);
         let lines = scanlines(*kind, w, h, &[4, 1, 4, 4, 2, 3], i as u64 + 7);
         let bytes = png_file(*kind, w, h, &lines, 6, *idat_len, extra);
-        let path = tmp(&format!("other{i}.png"));
-        std::fs::write(&path, &bytes).unwrap();
-        let (expected, _) = reference(&bytes);
-        for threads in [1, 2] {
-            let got = with_threads(threads, || rows(&path)).unwrap();
-            assert!(got == expected, "case {i} {kind:?} threads {threads}");
-        }
+        let name = format!("other{i}.png");
+        assert_rows_like_png_crate(&bytes, &name, &format!("case {i} {kind:?}"));
     }
 }
 
