@@ -2,14 +2,17 @@
 # Every performance target of issue 14 in one table: imkit against its peers in the same run,
 # alternating (one timing of each side per round, best of the rounds kept), with file sizes
 # and peak RSS. Installs the peers itself (apt-get: libvips-tools, time; pip into
-# bench-out/venv-all: numpy, opencv-python-headless, OpenEXR, tifffile, pyvips).
+# bench-out/venv-all: numpy, opencv-python-headless, OpenEXR, tifffile, pyvips, maturin; and
+# imkit's own Python package, built here, for the NPY rows).
 #
 #   benches/all.sh [ROUNDS]     ROUNDS defaults to 3
 #   env: BIG=32768 (side of the streaming inputs), FRAG=8192 (side of the fragment input),
 #        EARLIER=1 also runs the earlier benches (io, tiling, partition, iid) after the table.
 # Run it with `nice` on a shared machine. Needs ~4 GB of disk for the streaming inputs.
-# Both sides settle (sync + 0.3 s) before each NPY row, so a row never pays for the previous
-# row's writeback or for imkit releasing the file its overwrite replaced in the background.
+# NPY rows: imkit's Python package, numpy and the bare system calls (the floor: open + one
+# write, open + one read into fresh memory) alternate in one process, round by round, with the
+# same warm source array, the destination removed before every new-file save and every side
+# settled (sync + pause) first; codec_bench does the same for imkit's Rust API and its floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,8 +29,13 @@ fi
 VENV=$ROOT/bench-out/venv-all
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check "numpy>=2,<3" "opencv-python-headless>=4.11" \
-    "OpenEXR>=3.3" "tifffile>=2025.5" "pyvips==3.2.0"
+    "OpenEXR>=3.3" "tifffile>=2025.5" "pyvips==3.2.0" "maturin>=1.7,<2"
 PY=$VENV/bin/python
+rm -rf "$OUT/wheels"
+CARGO_TARGET_DIR=$ROOT/target/py-build "$VENV/bin/maturin" build --release --quiet \
+    -m bindings/python/Cargo.toml -o "$OUT/wheels" --interpreter "$PY"
+"$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps \
+    "$OUT"/wheels/*.whl
 cargo build --release --quiet --bin imkit --example codec_bench
 IMKIT=$ROOT/target/release/imkit
 BENCH=$ROOT/target/release/examples/codec_bench
@@ -37,9 +45,12 @@ RESULTS=$OUT/results.txt
 # --- codecs: 4096x2160 RGB frames -----------------------------------------------------------
 for round in $(seq "$ROUNDS"); do
     echo "codec round $round of $ROUNDS" >&2
-    "$BENCH" "$OUT" 1 >> "$RESULTS"
-    "$PY" benches/codec_peers.py "$OUT" 1 >> "$RESULTS"
+    "$BENCH" "$OUT" 1 png exr >> "$RESULTS"
+    "$PY" benches/codec_peers.py "$OUT" 1 png exr >> "$RESULTS"
 done
+# NPY: the sides alternate inside each process; a round takes seconds, so 3 x ROUNDS of them.
+"$BENCH" "$OUT" $((3 * ROUNDS)) npy >> "$RESULTS"
+"$PY" benches/codec_peers.py "$OUT" $((3 * ROUNDS)) npy >> "$RESULTS"
 
 # --- streaming: a tile out of huge TIFF / EXR / NPY files, and fragment vs vips dzsave -------
 "$PY" benches/make_big.py "$OUT/big" "$BIG"
@@ -100,6 +111,7 @@ for line in open(sys.argv[1]):
             best[k] = (t, b)
 big = sys.argv[2]
 def row(label, peer, ours, goal, size_goal=None):
+    """peer time / our time; for a floor row `peer` is the floor (<= 1 unless parallel)."""
     if peer not in best or ours not in best:
         print(f"{label:40s}   (missing)")
         return
@@ -107,6 +119,7 @@ def row(label, peer, ours, goal, size_goal=None):
     size = f"  size {ib / pb:5.3f}x" if size_goal else ""
     print(f"{label:40s} {pt / it:6.2f}x  goal {goal:6s} imkit {it * 1000:7.1f} ms  peer {pt * 1000:7.1f} ms{size}")
 print("ratios: peer time / imkit time (>1: imkit faster); size: imkit bytes / peer bytes")
+print("floor rows: floor time / that side's time (the floor is one open + write or read; 1 = at the floor)")
 row("PNG u8 4K write vs cv2.imwrite", "cv_png_u8_write", "imkit_png_u8_write", ">= 3", True)
 row("PNG u16 4K write vs cv2.imwrite", "cv_png_u16_write", "imkit_png_u16_write", ">= 3", True)
 row("PNG u8 4K read vs cv2.imread", "cv_png_u8_read", "imkit_png_u8_read", ">= 1.5")
@@ -115,9 +128,13 @@ row("  PNG u8 write, all threads vs 1", "imkit_png_u8_write_1t", "imkit_png_u8_w
 row("  PNG u8 read vs zlib inflate alone", "zlib_inflate_png_u8", "imkit_png_u8_read", "limit")
 row("EXR f32 4K ZIP write vs OpenEXR", "openexr_exr_write", "imkit_exr_write", ">= 2", True)
 row("EXR f32 4K ZIP read vs OpenEXR", "openexr_exr_read", "imkit_exr_read", ">= 1.5")
-row("NPY f32 4K save (new file) vs numpy", "numpy_npy_write", "imkit_npy_write", ">= 1")
-row("NPY f32 4K save (overwrite) vs numpy", "numpy_npy_overwrite", "imkit_npy_overwrite", "-")
-row("NPY f32 4K load vs numpy", "numpy_npy_read", "imkit_npy_read", ">= 1")
+for op, what, goal in (("write", "save (new file)", ">= 1"), ("overwrite", "save (overwrite)", "-"),
+                       ("read", "load", ">= 1")):
+    row(f"NPY f32 4K {what} vs numpy", f"numpy_npy_{op}", f"imkit_py_npy_{op}", goal)
+    row(f"  numpy vs the floor (syscalls)", f"floor_py_npy_{op}", f"numpy_npy_{op}", "limit")
+    row(f"  imkit.{'load' if op == 'read' else 'save'} vs the floor", f"floor_py_npy_{op}",
+        f"imkit_py_npy_{op}", "limit")
+    row(f"  Rust API vs the floor", f"floor_rs_npy_{op}", f"imkit_npy_{op}", "limit")
 row("fragment PNG -> 1024² PNG vs vips dzsave", "vips_dzsave", "imkit_fragment", ">= 8")
 if "vips_dzsave_bytes" in best:
     print(f"{'  fragment tile bytes imkit / vips':40s} {best['imkit_fragment_bytes'][1] / best['vips_dzsave_bytes'][1]:6.3f}")

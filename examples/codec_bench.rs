@@ -11,7 +11,9 @@
 #[path = "common/frames.rs"]
 mod frames;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use frames::{best, frame_f32, quantised, size};
 use imkit::codec::{self, npy, WriteOptions};
@@ -33,25 +35,101 @@ fn write_read(runs: usize, label: &str, path: &Path, image: &Image) {
     }
 }
 
-/// Best of `runs` timings of `write` creating `path`: the previous file is removed before each
-/// run, outside the timing (as codec_peers.py does for numpy), so that freeing its pages is
-/// not counted.
-fn best_new_file(runs: usize, path: &Path, mut write: impl FnMut()) -> f64 {
-    (0..runs)
-        .map(|_| {
-            let _ = std::fs::remove_file(path);
-            best(1, &mut write)
-        })
-        .fold(f64::INFINITY, f64::min)
-}
-
-/// Lets the previous row's background work end before the next row is timed: `sync` writes
-/// back its dirty pages, and the pause covers the release of a replaced file on imkit's
-/// closing thread (tens of milliseconds for a 4K f32 NPY). codec_peers.py settles the same way
-/// before numpy's rows, so neither side's row pays for the one before it.
+/// Lets the previous timing's background work end before the next one: `sync` writes back
+/// its dirty pages, and the pause covers the release of a replaced file on imkit's closing
+/// thread (tens of milliseconds for a 4K f32 NPY). codec_peers.py settles the same way, so no
+/// timing pays for the one before it.
 fn settle() {
     let _ = std::process::Command::new("sync").status();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+}
+
+/// Seconds taken by one call of `f` (its result dropped after the clock stops).
+fn once<T>(f: impl FnOnce() -> T) -> f64 {
+    let start = Instant::now();
+    let result = f();
+    let t = start.elapsed().as_secs_f64();
+    drop(result);
+    t
+}
+
+/// The bare system calls of an NPY save: create the file, allocate its blocks (ext4 then takes
+/// a big write in one extent, as numpy.save's fallocate does), one gathered write of the
+/// header and the samples from the caller's memory.
+fn floor_save(path: &Path, header: &[u8], data: &[u8]) {
+    let mut file = std::fs::File::create(path).unwrap();
+    let len = (header.len() + data.len()) as libc::off_t;
+    // SAFETY: fallocate only reads its integer arguments; `file` owns the open descriptor.
+    unsafe { libc::fallocate(std::os::unix::io::AsRawFd::as_raw_fd(&file), 0, 0, len) };
+    let parts = [std::io::IoSlice::new(header), std::io::IoSlice::new(data)];
+    let n = file.write_vectored(&parts).unwrap();
+    match n.checked_sub(header.len()) {
+        Some(done) => file.write_all(&data[done..]).unwrap(),
+        None => {
+            file.write_all(&header[n..]).unwrap();
+            file.write_all(data).unwrap();
+        }
+    }
+}
+
+/// The bare system calls of an NPY load: open, one read into fresh memory allocated as imkit
+/// allocates a decode buffer (zero pages, huge pages advised).
+fn floor_load(path: &Path, len: usize) -> Vec<u8> {
+    let mut out = imkit::buffer::zeroed(len, "floor").unwrap();
+    std::fs::File::open(path)
+        .unwrap()
+        .read_exact(&mut out)
+        .unwrap();
+    out
+}
+
+/// NPY save (new file, overwrite) and load of `image` as an f32 array, imkit against the bare
+/// system calls (the floor), alternating: each round times both sides once (in turns first),
+/// each new-file save after the destination was removed, each load from the page cache into
+/// fresh memory freed before the next timing. Prints the best of `runs` rounds.
+fn npy_rows(runs: usize, path: &Path, image: &Image) {
+    imkit::threads::set_num_threads(0).unwrap();
+    let arr = NdArray::from_image(&image.view());
+    let header = npy::NpyHeader::encode(arr.dtype(), arr.shape());
+    let len = header.len() + arr.data().len();
+    let save = |side: &str| match side {
+        "imkit" => npy::write_file(path, &arr).unwrap(),
+        _ => floor_save(path, &header, arr.data()),
+    };
+    let load = |side: &str| match side {
+        "imkit" => once(|| npy::read_file(path).unwrap()),
+        _ => once(|| floor_load(path, len)),
+    };
+    // Row names: `imkit_npy_*` and `floor_rs_npy_*` (codec_peers.py prints `floor_py_npy_*`).
+    let key = |side: &str| if side == "imkit" { "imkit" } else { "floor_rs" };
+    let mut best = std::collections::BTreeMap::<String, f64>::new();
+    let mut keep = |key: String, t: f64| {
+        let b = best.entry(key).or_insert(f64::INFINITY);
+        *b = b.min(t);
+    };
+    for round in 0..runs {
+        let order = if round % 2 == 0 {
+            ["imkit", "floor"]
+        } else {
+            ["floor", "imkit"]
+        };
+        for side in order {
+            let _ = std::fs::remove_file(path);
+            settle();
+            keep(format!("{}_npy_write", key(side)), once(|| save(side)));
+        }
+        for side in order {
+            settle();
+            keep(format!("{}_npy_overwrite", key(side)), once(|| save(side)));
+        }
+        for side in order {
+            settle();
+            keep(format!("{}_npy_read", key(side)), load(side));
+        }
+    }
+    for (key, t) in best {
+        println!("{key} {t:.4} {len}");
+    }
 }
 
 /// The u8 frame as float32 samples `v / 255`.
@@ -140,19 +218,6 @@ fn main() {
         write_read(runs, "exr", &dir.join("imkit.exr"), &f32img);
     }
     if cases.contains(&"npy") {
-        imkit::threads::set_num_threads(0).unwrap();
-        let arr = NdArray::from_image(&f32img.view());
-        let path = dir.join("imkit.npy");
-        settle();
-        let t = best_new_file(runs, &path, || npy::write_file(&path, &arr).unwrap());
-        println!("imkit_npy_write {t:.4} {}", size(&path));
-        settle();
-        let t = best(runs, || npy::write_file(&path, &arr).unwrap());
-        println!("imkit_npy_overwrite {t:.4} {}", size(&path));
-        settle();
-        let t = best(runs, || {
-            npy::read_file(&path).unwrap();
-        });
-        println!("imkit_npy_read {t:.4} {}", size(&path));
+        npy_rows(runs, &dir.join("imkit.npy"), &f32img);
     }
 }
