@@ -195,7 +195,8 @@ impl SharedCopy {
         loop {
             let next = self.pieces.lock().ok().and_then(|mut q| q.next());
             let Some((i, mut piece)) = next else { return };
-            let result = catch_unwind(AssertUnwindSafe(|| {
+            // The piece moves into the copy and is dropped with it, before it counts as done.
+            let result = catch_unwind(AssertUnwindSafe(move || {
                 // SAFETY: a piece is taken, so the caller is waiting and its borrows are live.
                 let (bytes, channels) = unsafe {
                     (
@@ -213,7 +214,6 @@ impl SharedCopy {
                 self.layout
                     .read_rows(bytes, self.z, part, channels, &mut piece)
             }));
-            drop(piece);
             let error = match result {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),
