@@ -211,3 +211,59 @@ def test_tasks_reuse_freed_arrays_under_dasks_malloc_setting(local_client):
                              for t in (False, True, False))
     assert before >= pages and after >= pages
     assert inside < pages // 10
+
+
+def test_local_cluster_settings_and_overrides():
+    # One thread per worker, Dask's profiler off, the periodic checks of CLUSTER_CONFIG on the
+    # workers and the scheduler; a config given here wins over imkit's.
+    with idask.local_cluster(2, config={"distributed.admin.tick.interval": "500ms"},
+                             dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        assert sorted(client.nthreads().values()) == [1, 1]
+        seen = client.run(lambda dask_worker: (
+            "profile" in dask_worker.periodic_callbacks,
+            dask_worker.periodic_callbacks["tick"].callback_time,
+            dask_worker.periodic_callbacks["memory_monitor"].callback_time))
+        assert set(seen.values()) == {(False, 500, 1000)}
+        assert client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.periodic_callbacks["tick"].callback_time) == 500
+
+
+NO_CLIENT_SCRIPT = """
+import sys
+import dask
+import imkit
+import imkit.dask as idask
+from distributed import get_worker
+
+
+def edit(tile, info):
+    try:
+        worker = get_worker()
+    except ValueError:  # imkit.map_tiles, in this process
+        worker = None
+    if worker is not None and (dask.config.get("distributed.worker.profile.enabled")
+                               or "profile" in worker.periodic_callbacks):
+        raise RuntimeError("the worker runs Dask's profiler")
+    return (255 - tile) // 2 + (info.row * 5 + info.col) % 40
+
+
+if __name__ == "__main__":
+    src, out, ref = sys.argv[1:]
+    ours = idask.map_tiles(src, edit, out, cell=100, overlap=20, blend="linear")
+    single = imkit.map_tiles(src, edit, ref, cell=100, overlap=20, blend="linear")
+    print(ours.read_bytes() == single.read_bytes())
+"""
+
+
+def test_map_tiles_without_a_client_runs_on_a_local_cluster_of_its_own(image, tmp_path):
+    # No client and no default client (a fresh process): the call starts a local_cluster
+    # (profiler off in its workers), runs, closes it; the bytes are those of one machine.
+    path, _ = image
+    script = tmp_path / "no_client.py"
+    script.write_text(NO_CLIENT_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "d.png"),
+                           str(tmp_path / "s.png")], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
