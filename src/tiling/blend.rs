@@ -258,6 +258,9 @@ impl BlendTile {
 /// A sample type the weighted modes blend, read and written in native byte order.
 trait Sample {
     const SIZE: usize;
+    /// Integer samples: where every tile holds the same value (with a positive weight), the
+    /// rounded weighted mean is that value exactly (`base + 0 / wsum`).
+    const INTEGER: bool = true;
     fn load(bytes: &[u8]) -> f32;
     fn store(v: f32, out: &mut [u8]);
     /// Converts the packed samples `bytes` into `out`, one value each.
@@ -326,6 +329,8 @@ impl Sample for u16 {
 
 impl Sample for f32 {
     const SIZE: usize = 4;
+    // Equal infinities give NaN (`inf - inf`), equal zeros may change sign: blended always.
+    const INTEGER: bool = false;
     fn load(bytes: &[u8]) -> f32 {
         f32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
     }
@@ -452,6 +457,10 @@ fn weighted_row<S: Sample>(
                 let (l, _) = over[i].span(width as u64);
                 out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
+            [first, ..] if S::INTEGER && agree(over, cover, (a, b), y, (c, bpp)) => {
+                let (l, _) = over[first].span(width as u64);
+                out.copy_from_slice(&over[first].row(y)[(a - l) * bpp..(b - l) * bpp]);
+            }
             _ => {
                 let covering = cover.iter().map(|&i| over[i]);
                 let mut mix = Mix {
@@ -470,6 +479,37 @@ fn weighted_row<S: Sample>(
             }
         }
     }
+}
+
+/// True when the tiles `cover` (indices into `over`, all covering columns `a..b` of row `y`,
+/// `c` channels of `bpp` bytes a pixel) hold the same bytes there and the first one's weight is positive on
+/// every column: every sum of `w * (v - base)` is then zero and every weight sum positive, so
+/// the mean of integer samples is the first tile's bytes. Tiles that differ are told apart at
+/// their first differing byte, so this costs little where the blend is needed.
+fn agree(
+    over: &[&BlendTile],
+    cover: &[usize],
+    (a, b): (usize, usize),
+    y: u64,
+    (c, bpp): (usize, usize),
+) -> bool {
+    let Some((&first, rest)) = cover.split_first() else {
+        return false;
+    };
+    fn part(t: &BlendTile, y: u64, (a, b): (usize, usize), bpp: usize) -> &[u8] {
+        let l = t.rect.left as usize;
+        &t.row(y)[(a - l) * bpp..(b - l) * bpp]
+    }
+    let part = |t| part(t, y, (a, b), bpp);
+    let (t, pixels) = (over[first], part(over[first]));
+    if !rest.iter().all(|&i| part(over[i]) == pixels) {
+        return false;
+    }
+    let l = t.rect.left as usize;
+    let wx = &t.wx[(a - l) * c..(b - l) * c];
+    // Products of positive weights that underflow to zero would make a zero sum.
+    let wy = t.wy[(y - t.top) as usize];
+    wx.iter().filter(|&&w| !(w * wy > 0.0)).count() == 0
 }
 
 /// The accumulators of one segment covered by several tiles, one entry per sample (every
