@@ -127,6 +127,8 @@ pub struct BlendTile {
     /// Column weights, one per sample (each pixel's weight repeated for every channel).
     wx: Vec<f32>,
     wy: Vec<f32>,
+    /// The smallest of `wx` (infinity when empty).
+    wx_min: f32,
 }
 
 impl BlendTile {
@@ -176,11 +178,13 @@ impl BlendTile {
         channels: usize,
         (rect, blend, (width, height), overlap): (Rect, Blend, (u64, u64), (f64, f64)),
     ) -> BlendTile {
+        let wx: Vec<f32> = axis_weights(blend, rect.left, rect.right, width, overlap.1)
+            .into_iter()
+            .flat_map(|w| std::iter::repeat(w).take(channels))
+            .collect();
         BlendTile {
-            wx: axis_weights(blend, rect.left, rect.right, width, overlap.1)
-                .into_iter()
-                .flat_map(|w| std::iter::repeat(w).take(channels))
-                .collect(),
+            wx_min: wx.iter().copied().fold(f32::INFINITY, f32::min),
+            wx,
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
             top: rect.top,
@@ -457,7 +461,7 @@ fn weighted_row<S: Sample>(
                 let (l, _) = over[i].span(width as u64);
                 out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
-            [first, ..] if S::INTEGER && agree(over, cover, (a, b), y, (c, bpp)) => {
+            [first, ..] if S::INTEGER && agree(over, cover, (a, b), y, bpp) => {
                 let (l, _) = over[first].span(width as u64);
                 out.copy_from_slice(&over[first].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
@@ -482,7 +486,7 @@ fn weighted_row<S: Sample>(
 }
 
 /// True when the tiles `cover` (indices into `over`, all covering columns `a..b` of row `y`,
-/// `c` channels of `bpp` bytes a pixel) hold the same bytes there and the first one's weight is positive on
+/// `bpp` bytes a pixel) hold the same bytes there and the first one's weight is positive on
 /// every column: every sum of `w * (v - base)` is then zero and every weight sum positive, so
 /// the mean of integer samples is the first tile's bytes. Tiles that differ are told apart at
 /// their first differing byte, so this costs little where the blend is needed.
@@ -491,7 +495,7 @@ fn agree(
     cover: &[usize],
     (a, b): (usize, usize),
     y: u64,
-    (c, bpp): (usize, usize),
+    bpp: usize,
 ) -> bool {
     let Some((&first, rest)) = cover.split_first() else {
         return false;
@@ -505,11 +509,9 @@ fn agree(
     if !rest.iter().all(|&i| part(over[i]) == pixels) {
         return false;
     }
-    let l = t.rect.left as usize;
-    let wx = &t.wx[(a - l) * c..(b - l) * c];
-    // Products of positive weights that underflow to zero would make a zero sum.
-    let wy = t.wy[(y - t.top) as usize];
-    wx.iter().filter(|&&w| !(w * wy > 0.0)).count() == 0
+    // Every weight `wx * wy` of the row is at least `wx_min * wy` (rounding is monotonic);
+    // positive weights whose product underflows to zero would make a zero sum.
+    t.wx_min * t.wy[(y - t.top) as usize] > 0.0
 }
 
 /// The accumulators of one segment covered by several tiles, one entry per sample (every
