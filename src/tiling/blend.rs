@@ -490,13 +490,7 @@ fn weighted_row<S: Sample>(
 /// every column: every sum of `w * (v - base)` is then zero and every weight sum positive, so
 /// the mean of integer samples is the first tile's bytes. Tiles that differ are told apart at
 /// their first differing byte, so this costs little where the blend is needed.
-fn agree(
-    over: &[&BlendTile],
-    cover: &[usize],
-    (a, b): (usize, usize),
-    y: u64,
-    bpp: usize,
-) -> bool {
+fn agree(over: &[&BlendTile], cover: &[usize], (a, b): (usize, usize), y: u64, bpp: usize) -> bool {
     let Some((&first, rest)) = cover.split_first() else {
         return false;
     };
