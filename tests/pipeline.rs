@@ -123,6 +123,40 @@ fn identity_from_a_streamed_png_file_to_png_and_npy_files() {
     }
 }
 
+#[test]
+fn a_streamed_png_gives_the_bytes_of_the_same_image_in_memory() {
+    // Cells inside the input are views into the streamed rows; cells reaching past it (pad
+    // edges, margins) are filled and copied: both must see what a memory source gives.
+    let dir = tempfile::tempdir().unwrap();
+    let looks = |t: &TileIn<'_>, out: &mut TileOut<'_>| {
+        out.image.copy_from(&t.image)?;
+        edit(t.row, t.col, &mut out.image);
+        Ok(())
+    };
+    for img in [
+        pattern(150, 97, 3, PixelType::U8),
+        pattern(61, 83, 1, PixelType::U16),
+    ] {
+        let src = dir.path().join("in.png");
+        codec::write_image(&src, &img.view(), &WriteOptions::default()).unwrap();
+        for edge in EDGES {
+            for grow in [Margins::default(), Margins::parse("9,4,13,21").unwrap()] {
+                let grid = GridSpec::new(32, 40, Stride::Pixels(24), Stride::Pixels(29));
+                let o = PipelineOptions {
+                    grow,
+                    fill: 7.0,
+                    ..options(grid.with_edge(edge), Blend::Gaussian)
+                };
+                let want = run_image(&img, &o, &looks);
+                let stream = PngStream::open(&src).unwrap();
+                let got = pipeline::map_to_image(&stream, &o, &looks, &mut Progress::none());
+                let what = format!("{} {edge:?} {grow:?}", img.format());
+                assert!(got.unwrap().data() == want.data(), "{what}");
+            }
+        }
+    }
+}
+
 /// A visible edit that depends on the cell and on the pixel position inside it.
 fn edit(row: u64, col: u64, view: &mut imkit::ImageViewMut<'_>) {
     for y in 0..view.height() {

@@ -204,20 +204,37 @@ impl<R: BufRead + Seek> PngReader<R> {
 
     /// Decodes the next row (native byte order). Errors after the last row.
     pub fn next_row(&mut self) -> Result<&[u8]> {
+        let mut row = std::mem::take(&mut self.row);
+        let decoded = self.next_row_into(&mut row);
+        self.row = row;
+        decoded?;
+        Ok(&self.row)
+    }
+
+    /// Decodes the next row (native byte order) straight into `out`, one row of bytes.
+    /// Errors after the last row.
+    pub fn next_row_into(&mut self, out: &mut [u8]) -> Result<()> {
         if self.next_row >= self.height {
             return Err(Error::Internal(format!(
                 "{}: read past the last row",
                 self.name
             )));
         }
-        let row_bytes = self.row.len();
+        let row_bytes = self.width * self.format.bytes_per_pixel();
+        if out.len() != row_bytes {
+            return Err(Error::Internal(format!(
+                "{}: a row takes {row_bytes} bytes, not {}",
+                self.name,
+                out.len()
+            )));
+        }
         if let Some(bands) = &mut self.bands {
-            if let Decoded::Invalid = bands.next_row(&mut self.row)? {
+            if let Decoded::Invalid = bands.next_row(out)? {
                 // The index does not fit the file: the serial decoder, still at the first row,
                 // skips the rows already handed out.
                 self.bands = None;
                 for _ in 0..self.next_row {
-                    self.serial_row()?;
+                    self.serial_row(out)?;
                 }
             }
         }
@@ -225,32 +242,32 @@ impl<R: BufRead + Seek> PngReader<R> {
             _ if self.bands.is_some() => {}
             Some(whole) => {
                 let start = self.next_row * row_bytes;
-                self.row.copy_from_slice(&whole[start..start + row_bytes]);
+                out.copy_from_slice(&whole[start..start + row_bytes]);
             }
-            None => self.serial_row()?,
+            None => self.serial_row(out)?,
         }
         if self.format.dtype == PixelType::U16 {
-            for pair in self.row.chunks_exact_mut(2) {
+            for pair in out.chunks_exact_mut(2) {
                 let v = u16::from_be_bytes([pair[0], pair[1]]);
                 pair.copy_from_slice(&v.to_ne_bytes());
             }
         }
         self.next_row += 1;
-        Ok(&self.row)
+        Ok(())
     }
 
-    /// Decodes the next row serially into the row buffer (big-endian samples).
-    fn serial_row(&mut self) -> Result<()> {
+    /// Decodes the next row serially into `out` (big-endian samples).
+    fn serial_row(&mut self, out: &mut [u8]) -> Result<()> {
         if let Some(staged) = &mut self.staged {
-            return staged.next_row(&mut self.row);
+            return staged.next_row(out);
         }
-        let row_bytes = self.row.len();
+        let row_bytes = out.len();
         let row = self
             .reader
             .next_row()
             .map_err(|e| decode_error(&self.name, e))?
             .ok_or_else(|| Error::format(format!("{}: PNG ends before its last row", self.name)))?;
-        self.row.copy_from_slice(&row.data()[..row_bytes]);
+        out.copy_from_slice(&row.data()[..row_bytes]);
         Ok(())
     }
 

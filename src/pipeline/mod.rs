@@ -39,6 +39,7 @@ use crate::partition::{Grid, GridSpec, Stride};
 use crate::pixel::PixelFormat;
 use crate::progress::Progress;
 use crate::rect::Rect;
+use crate::source::packed::PackedLayout;
 use crate::source::{self, Channels, OpenOptions, RegionSource};
 use crate::tiling::{compose_rows, overlap, Blend, BlendTile};
 
@@ -455,9 +456,76 @@ impl Spare {
     }
 }
 
+/// The input rows of one row of cells, held by the source ([`RegionSource::with_rows`]):
+/// cells inside the input are views into them, no copy.
+#[derive(Clone, Copy)]
+struct Band<'b> {
+    /// Input row of the first row of `rows`.
+    top: u64,
+    /// Packed rows of the whole input width.
+    rows: &'b [u8],
+}
+
+/// A cell's input pixels: a view into the source's band, or a buffer of their own (cells
+/// reaching past the input, sources that do not hold their rows).
+enum Input<'b> {
+    Band(ImageView<'b>),
+    Owned(Image),
+}
+
+impl Input<'_> {
+    fn view(&self) -> ImageView<'_> {
+        match self {
+            Input::Band(view) => *view,
+            Input::Owned(image) => image.view(),
+        }
+    }
+}
+
 impl<F: TileFn + ?Sized> Run<'_, F> {
+    /// The input rows the cells of grid row `row` cover, if any.
+    fn input_rows(&self, row: u64) -> Option<std::ops::Range<u64>> {
+        let cols = self.plan.grid.cols().count();
+        (0..cols)
+            .find_map(|col| self.plan.cell_rects(row, col).2)
+            .map(|r| r.top..r.bottom)
+    }
+
+    /// Copies the part `from` (input coordinates) of the input into `part`, from `band`
+    /// when the source holds the rows, else from the source.
+    fn read_input(
+        &self,
+        from: Rect,
+        band: Option<Band<'_>>,
+        part: &mut ImageViewMut,
+    ) -> Result<()> {
+        let Some(band) = band else {
+            return source::read_region(
+                self.source,
+                self.options.slice,
+                from,
+                &self.channels,
+                part,
+            );
+        };
+        let (width, format) = (self.source.width(), self.plan.input_format);
+        let rows = (band.rows.len() / (width as usize * format.bytes_per_pixel()).max(1)) as u64;
+        let layout = PackedLayout::contiguous(0, (width, rows, 1), format);
+        let local = Rect {
+            top: from.top - band.top,
+            bottom: from.bottom - band.top,
+            ..from
+        };
+        layout.read(band.rows, 0, local, &self.channels, part)
+    }
+
     /// Reads a cell's pixels from the canvas: fill outside the input, input pixels inside.
-    fn read_cell(&self, extent: Rect, input: Option<Rect>) -> Result<Image> {
+    fn read_cell(
+        &self,
+        extent: Rect,
+        input: Option<Rect>,
+        band: Option<Band<'_>>,
+    ) -> Result<Image> {
         let format = self.plan.input_format;
         let (w, h) = (to_usize(extent.width())?, to_usize(extent.height())?);
         // A recycled buffer: the fill and the read below write every byte.
@@ -478,30 +546,42 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         );
         let mut view = image.view_mut();
         let mut part = view.crop_mut(local)?;
-        source::read_region(
-            self.source,
-            self.options.slice,
-            from,
-            &self.channels,
-            &mut part,
-        )?;
+        self.read_input(from, band, &mut part)?;
         Ok(image)
     }
 
-    /// Reads one cell's input pixels.
-    fn read(&self, row: u64, col: u64) -> Result<Image> {
+    /// One cell's input pixels: a view into `band` when the cell lies inside the input (the
+    /// source holding the rows), else read into a buffer.
+    fn read<'b>(&self, row: u64, col: u64, band: Option<Band<'b>>) -> Result<Input<'b>> {
         let (extent, _, input_rect) = self.plan.cell_rects(row, col);
-        self.read_cell(extent, input_rect)
+        if let (Some(band), Some(from)) = (band, input_rect) {
+            if (from.width(), from.height()) == (extent.width(), extent.height()) {
+                let bpp = self.plan.input_format.bytes_per_pixel();
+                let stride = to_usize(self.source.width())? * bpp;
+                let start = (from.top - band.top) as usize * stride + from.left as usize * bpp;
+                let view = ImageView::new(
+                    band.rows.get(start..).unwrap_or_default(),
+                    to_usize(from.width())?,
+                    to_usize(from.height())?,
+                    self.plan.input_format,
+                    stride,
+                )?;
+                return Ok(Input::Band(view));
+            }
+        }
+        self.read_cell(extent, input_rect, band).map(Input::Owned)
     }
 
     /// Runs the function on one cell's input and places the result.
-    fn apply(&self, row: u64, col: u64, input: Image) -> Result<BlendTile> {
+    fn apply(&self, row: u64, col: u64, input: Input<'_>) -> Result<BlendTile> {
         let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
         let format = self.plan.output_format;
+        let view = input.view();
         let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
-            let mut copy = self.spare.take(input.width(), input.height(), format)?;
-            copy.copy_from_slice(input.data());
-            Image::from_vec(input.width(), input.height(), format, copy)?
+            let (w, h) = (view.width(), view.height());
+            let mut copy = Image::from_vec(w, h, format, self.spare.take(w, h, format)?)?;
+            copy.view_mut().copy_from(&view)?;
+            copy
         } else {
             Image::new(
                 to_usize(out_rect.width())?,
@@ -515,7 +595,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
             rect: extent,
             input_rect,
             out_rect,
-            image: input.view(),
+            image: view,
         };
         let mut out = TileOut {
             image: output.view_mut(),
@@ -527,7 +607,9 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                 .map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner()));
             (self.function)(&tile, &mut out)?;
         }
-        self.spare.give(input.into_vec());
+        if let Input::Owned(image) = input {
+            self.spare.give(image.into_vec());
+        }
         let (blend, size) = (self.options.blend, self.plan.output_size());
         if self.in_place {
             // The blend reads the output where it is; its buffer comes back once the tile's
@@ -545,8 +627,25 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
     /// Cells are read on this thread (a streaming source decodes here, never blocking a
     /// pool thread that blending needs) and handed to the pool for the function, at most
     /// `2 x threads` inputs in flight; with [`PipelineOptions::calling_thread`] the function
-    /// runs here too, one cell at a time.
+    /// runs here too, one cell at a time. When the source holds the row's input rows
+    /// ([`RegionSource::with_rows`]), they stay with it while the row runs and cells inside
+    /// the input are views into them.
     fn cell_row(&self, row: u64) -> Result<Vec<BlendTile>, PipelineError> {
+        if let Some(rows) = self.input_rows(row) {
+            let top = rows.start;
+            let mut tiles = None;
+            let mut run = |rows: &[u8]| tiles = Some(self.cells(row, Some(Band { top, rows })));
+            if let Some(held) = self.source.with_rows(self.options.slice, rows, &mut run) {
+                held?;
+                return tiles.unwrap_or_else(|| Err(Error::Internal("no rows".into()).into()));
+            }
+        }
+        self.cells(row, None)
+    }
+
+    /// The cells of grid row `row` (see [`Run::cell_row`]), their input read from `band`
+    /// when given.
+    fn cells(&self, row: u64, band: Option<Band<'_>>) -> Result<Vec<BlendTile>, PipelineError> {
         let cols = self.plan.grid.cols().count();
         let at = |col: u64| {
             move |error| PipelineError {
@@ -559,7 +658,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         if self.options.calling_thread || rayon::current_thread_index().is_some() {
             return (0..cols)
                 .map(|c| {
-                    self.read(row, c)
+                    self.read(row, c, band)
                         .and_then(|i| self.apply(row, c, i))
                         .map_err(at(c))
                 })
@@ -579,7 +678,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
                 if failed.load(Ordering::Relaxed) || tokens.recv().is_err() {
                     break;
                 }
-                let input = self.read(row, col);
+                let input = self.read(row, col, band);
                 let (slot, token, failed) =
                     (&slots[col as usize], Token(give_back.clone()), &failed);
                 scope.spawn(move |_| {

@@ -152,6 +152,18 @@ pub trait RegionSource: Send + Sync {
         channels: &Channels,
         out: &mut ImageViewMut<'_>,
     ) -> Result<()>;
+    /// Calls `f` once with rows `rows` of slice `z` (all bands) as packed rows in the
+    /// source's own memory, without copying them, when the source holds its rows so (a
+    /// streamed PNG's band); `None` when it does not (read regions instead). Out-of-range
+    /// rows are an error.
+    fn with_rows(
+        &self,
+        _z: u64,
+        _rows: std::ops::Range<u64>,
+        _f: &mut dyn FnMut(&[u8]),
+    ) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// Reads `rect` of slice `z` from `source` into `out` after checking every argument.

@@ -203,9 +203,46 @@ struct StreamState {
     reader: PngReader<std::io::BufReader<std::fs::File>>,
     /// Next row the decoder will hand out.
     next_y: u64,
-    /// Rows `band_top..next_y` (packed) are retained here.
+    /// Rows `band_top..next_y` (packed) are retained in `band[..filled]`; the bytes after it
+    /// are room kept from earlier bands (stale), so rows decode into it without clearing.
     band: Vec<u8>,
+    filled: usize,
     band_top: u64,
+}
+
+impl StreamState {
+    /// Decodes up to row `rows.end` and forgets the rows above `rows.start` (an error if
+    /// they were forgotten already); returns the rows, packed (`row_bytes` each).
+    fn rows(&mut self, rows: std::ops::Range<u64>, row_bytes: usize) -> Result<&[u8]> {
+        if rows.start < self.band_top {
+            return Err(Error::BadState(format!(
+                "streaming PNG source: row {} was already passed (rows from {} are kept); \
+                 read in top-to-bottom order or open the PNG with a cache directory",
+                rows.start, self.band_top
+            )));
+        }
+        let drop_rows = (rows.start.min(self.next_y) - self.band_top) as usize;
+        self.band.copy_within(drop_rows * row_bytes..self.filled, 0);
+        self.filled -= drop_rows * row_bytes;
+        self.band_top += drop_rows as u64;
+        if self.next_y < rows.start {
+            self.reader.skip_rows((rows.start - self.next_y) as usize)?;
+            self.next_y = rows.start;
+            self.band_top = self.next_y;
+        }
+        while self.next_y < rows.end {
+            let end = self.filled + row_bytes;
+            if self.band.len() < end {
+                self.band.resize(end, 0);
+            }
+            self.reader
+                .next_row_into(&mut self.band[self.filled..end])?;
+            self.filled = end;
+            self.next_y += 1;
+        }
+        let from = (rows.start - self.band_top) as usize * row_bytes;
+        Ok(&self.band[from..from + (rows.end - rows.start) as usize * row_bytes])
+    }
 }
 
 /// A PNG read top to bottom, keeping only the rows of the current region.
@@ -228,9 +265,14 @@ impl PngStream {
                 reader,
                 next_y: 0,
                 band: Vec::new(),
+                filled: 0,
                 band_top: 0,
             }),
         })
+    }
+
+    fn row_bytes(&self) -> usize {
+        self.width as usize * self.format.bytes_per_pixel()
     }
 }
 
@@ -254,36 +296,34 @@ impl RegionSource for PngStream {
         channels: &Channels,
         out: &mut ImageViewMut<'_>,
     ) -> Result<()> {
-        let mut guard = lock(&self.state)?;
-        let s = &mut *guard;
-        if rect.top < s.band_top {
-            return Err(Error::BadState(format!(
-                "streaming PNG source: row {} was already passed (rows from {} are kept); \
-                 read in top-to-bottom order or open the PNG with a cache directory",
-                rect.top, s.band_top
-            )));
-        }
-        let row_bytes = self.width as usize * self.format.bytes_per_pixel();
-        // Forget rows above the region.
-        let drop_rows = (rect.top.min(s.next_y) - s.band_top) as usize;
-        s.band.drain(..drop_rows * row_bytes);
-        s.band_top += drop_rows as u64;
-        if s.next_y < rect.top {
-            s.reader.skip_rows((rect.top - s.next_y) as usize)?;
-            s.next_y = rect.top;
-            s.band_top = s.next_y;
-        }
-        while s.next_y < rect.bottom {
-            let row = s.reader.next_row()?;
-            s.band.extend_from_slice(row);
-            s.next_y += 1;
-        }
+        let mut state = lock(&self.state)?;
+        let band = state.rows(rect.top..rect.bottom, self.row_bytes())?;
         let local = Rect {
-            top: rect.top - s.band_top,
-            bottom: rect.bottom - s.band_top,
+            top: 0,
+            bottom: rect.height(),
             ..rect
         };
-        let layout = PackedLayout::contiguous(0, (self.width, self.height, 1), self.format);
-        layout.read(&s.band, 0, local, channels, out)
+        let layout = PackedLayout::contiguous(0, (self.width, rect.height(), 1), self.format);
+        layout.read(band, 0, local, channels, out)
+    }
+    /// The rows stay in the band (under its lock) while `f` runs.
+    fn with_rows(
+        &self,
+        z: u64,
+        rows: std::ops::Range<u64>,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Option<Result<()>> {
+        let mut run = || {
+            if z != 0 || rows.start > rows.end || rows.end > self.height {
+                return Err(Error::OutOfBounds(format!(
+                    "rows {rows:?} of slice {z} are outside the {}x{} PNG",
+                    self.width, self.height
+                )));
+            }
+            let mut state = lock(&self.state)?;
+            f(state.rows(rows.clone(), self.row_bytes())?);
+            Ok(())
+        };
+        Some(run())
     }
 }

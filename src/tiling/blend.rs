@@ -127,6 +127,8 @@ pub struct BlendTile {
     /// Column weights, one per sample (each pixel's weight repeated for every channel).
     wx: Vec<f32>,
     wy: Vec<f32>,
+    /// The smallest of `wx` (infinity when empty).
+    wx_min: f32,
 }
 
 impl BlendTile {
@@ -176,11 +178,13 @@ impl BlendTile {
         channels: usize,
         (rect, blend, (width, height), overlap): (Rect, Blend, (u64, u64), (f64, f64)),
     ) -> BlendTile {
+        let wx: Vec<f32> = axis_weights(blend, rect.left, rect.right, width, overlap.1)
+            .into_iter()
+            .flat_map(|w| std::iter::repeat(w).take(channels))
+            .collect();
         BlendTile {
-            wx: axis_weights(blend, rect.left, rect.right, width, overlap.1)
-                .into_iter()
-                .flat_map(|w| std::iter::repeat(w).take(channels))
-                .collect(),
+            wx_min: wx.iter().copied().fold(f32::INFINITY, f32::min),
+            wx,
             wy: axis_weights(blend, rect.top, rect.bottom, height, overlap.0),
             rect,
             top: rect.top,
@@ -258,6 +262,9 @@ impl BlendTile {
 /// A sample type the weighted modes blend, read and written in native byte order.
 trait Sample {
     const SIZE: usize;
+    /// Integer samples: where every tile holds the same value (with a positive weight), the
+    /// rounded weighted mean is that value exactly (`base + 0 / wsum`).
+    const INTEGER: bool = true;
     fn load(bytes: &[u8]) -> f32;
     fn store(v: f32, out: &mut [u8]);
     /// Converts the packed samples `bytes` into `out`, one value each.
@@ -326,6 +333,8 @@ impl Sample for u16 {
 
 impl Sample for f32 {
     const SIZE: usize = 4;
+    // Equal infinities give NaN (`inf - inf`), equal zeros may change sign: blended always.
+    const INTEGER: bool = false;
     fn load(bytes: &[u8]) -> f32 {
         f32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
     }
@@ -452,6 +461,10 @@ fn weighted_row<S: Sample>(
                 let (l, _) = over[i].span(width as u64);
                 out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
             }
+            [first, ..] if S::INTEGER && agree(over, cover, (a, b), y, bpp) => {
+                let (l, _) = over[first].span(width as u64);
+                out.copy_from_slice(&over[first].row(y)[(a - l) * bpp..(b - l) * bpp]);
+            }
             _ => {
                 let covering = cover.iter().map(|&i| over[i]);
                 let mut mix = Mix {
@@ -470,6 +483,29 @@ fn weighted_row<S: Sample>(
             }
         }
     }
+}
+
+/// True when the tiles `cover` (indices into `over`, all covering columns `a..b` of row `y`,
+/// `bpp` bytes a pixel) hold the same bytes there and the first one's weight is positive on
+/// every column: every sum of `w * (v - base)` is then zero and every weight sum positive, so
+/// the mean of integer samples is the first tile's bytes. Tiles that differ are told apart at
+/// their first differing byte, so this costs little where the blend is needed.
+fn agree(over: &[&BlendTile], cover: &[usize], (a, b): (usize, usize), y: u64, bpp: usize) -> bool {
+    let Some((&first, rest)) = cover.split_first() else {
+        return false;
+    };
+    fn part(t: &BlendTile, y: u64, (a, b): (usize, usize), bpp: usize) -> &[u8] {
+        let l = t.rect.left as usize;
+        &t.row(y)[(a - l) * bpp..(b - l) * bpp]
+    }
+    let part = |t| part(t, y, (a, b), bpp);
+    let (t, pixels) = (over[first], part(over[first]));
+    if !rest.iter().all(|&i| part(over[i]) == pixels) {
+        return false;
+    }
+    // Every weight `wx * wy` of the row is at least `wx_min * wy` (rounding is monotonic);
+    // positive weights whose product underflows to zero would make a zero sum.
+    t.wx_min * t.wy[(y - t.top) as usize] > 0.0
 }
 
 /// The accumulators of one segment covered by several tiles, one entry per sample (every
