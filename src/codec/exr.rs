@@ -631,8 +631,9 @@ fn spread<const N: usize>(plane: &[u8], row: &mut [u8], bpp: usize, offset: usiz
     }
 }
 
-/// Decompresses one block: ZIP and ZIPS blocks with libdeflate (as OpenEXR does), every other
-/// compression through the `exr` crate.
+/// Decompresses one block: ZIP and ZIPS blocks with libdeflate (as OpenEXR does), PIZ blocks
+/// with imkit's own decoder ([`super::exr_piz`]), every other compression through the `exr`
+/// crate.
 fn decompress_chunk(chunk: Chunk, meta: &MetaData) -> exr::error::Result<UncompressedBlock> {
     use exr::block::chunk::CompressedBlock;
     use exr::compression::Compression as C;
@@ -641,9 +642,15 @@ fn decompress_chunk(chunk: Chunk, meta: &MetaData) -> exr::error::Result<Uncompr
         .headers
         .get(chunk.layer_index)
         .ok_or_else(|| invalid("chunk layer index"))?;
+    let full_resolution = header
+        .channels
+        .list
+        .iter()
+        .all(|c| c.sampling == Vec2(1, 1));
     let own = cfg!(target_endian = "little")
-        && matches!(header.compression, C::ZIP1 | C::ZIP16)
-        && !header.deep;
+        && !header.deep
+        && (matches!(header.compression, C::ZIP1 | C::ZIP16)
+            || (header.compression == C::PIZ && full_resolution));
     if !own {
         return UncompressedBlock::decompress_chunk(chunk, meta, false);
     }
@@ -658,6 +665,18 @@ fn decompress_chunk(chunk: Chunk, meta: &MetaData) -> exr::error::Result<Uncompr
     let expected = bounds.size.area() * header.channels.bytes_per_pixel;
     let data = if compressed.len() == expected {
         compressed
+    } else if header.compression == C::PIZ {
+        let planes: Vec<super::exr_piz::Plane> = header
+            .channels
+            .list
+            .iter()
+            .map(|c| super::exr_piz::Plane {
+                width: bounds.size.0,
+                height: bounds.size.1,
+                words: c.sample_type.bytes_per_sample() / 2,
+            })
+            .collect();
+        super::exr_piz::decompress(&compressed, &planes).map_err(invalid)?
     } else {
         unzip_block(&compressed, expected).ok_or_else(|| invalid("zlib data of a block"))?
     };
