@@ -25,6 +25,13 @@ pub(crate) type Invalid = &'static str;
 const TABLE_BITS: usize = 12;
 /// Bytes one decoding step may read from its byte position on (a 128-bit window).
 const SLACK: usize = 16;
+/// Literal codes decoded from one 64-bit window (57 valid bits hold four of up to
+/// [`TABLE_BITS`] bits).
+const LITERALS: usize = 4;
+/// Fast table entries: `symbol | length << 24`, and this flag when the entry is not a plain
+/// literal (the run symbol, or no code of up to [`TABLE_BITS`] bits: length 0).
+const SPECIAL: u32 = 1 << 31;
+const SYMBOL_MASK: u32 = 0x1_ffff;
 
 const TRUNCATED: Invalid = "PIZ block is truncated";
 const BAD_TABLE: Invalid = "PIZ Huffman code table is not a prefix code";
@@ -70,16 +77,7 @@ pub(crate) fn decompress(input: &[u8], planes: &[Plane]) -> Result<Vec<u8>, Inva
         for plane in planes {
             let len = plane.len();
             let channel = &mut words[start..start + len];
-            for j in 0..plane.words.min(len) {
-                wavelet_decode(
-                    &mut channel[j..],
-                    plane.width,
-                    plane.words,
-                    plane.height,
-                    plane.width * plane.words,
-                    max_value,
-                );
-            }
+            wavelet_decode(channel, plane.width, plane.height, plane.words, max_value);
             start += len;
         }
         Ok(interleave(words, planes, &s.lut))
@@ -179,12 +177,10 @@ struct LongLength {
 struct Code {
     /// Code length of every symbol (only the block's symbol range is meaningful).
     lengths: Vec<u8>,
-    /// Indexed by the next `bits` bits: `symbol | length << 24` of the code they start with,
-    /// 0 when that code is longer than `bits` (or none).
-    fast: Vec<u32>,
-    /// Index width of `fast` for this block: [`TABLE_BITS`] or the longest code if shorter.
-    bits: usize,
-    /// The lengths beyond `bits` that have codes, shortest first.
+    /// Indexed by the next [`TABLE_BITS`] bits: the entry ([`SPECIAL`]) of the code they
+    /// start with.
+    fast: Box<[u32; 1 << TABLE_BITS]>,
+    /// The lengths beyond [`TABLE_BITS`] that have codes, shortest first.
     long: Vec<LongLength>,
     /// Symbols of the long codes, by length, then in code order.
     long_symbols: Vec<u32>,
@@ -194,8 +190,7 @@ impl Code {
     fn new() -> Code {
         Code {
             lengths: vec![0; HUF_ENCSIZE],
-            fast: vec![0; 1 << TABLE_BITS],
-            bits: 0,
+            fast: Box::new([SPECIAL; 1 << TABLE_BITS]),
             long: Vec::new(),
             long_symbols: Vec::new(),
         }
@@ -233,7 +228,7 @@ impl Code {
 
     /// Builds the decoding tables of the lengths of `low..=high` after checking that they
     /// form a prefix code (the canonical codes of each length fit in that length and do not
-    /// overlap the codes of any other length).
+    /// overlap the codes of any other length). `high` is the run symbol.
     fn build(&mut self, low: usize, high: usize) -> Result<(), Invalid> {
         let lengths = &self.lengths[low..=high];
         let mut counts = [0u64; MAX_CODE_BITS + 1];
@@ -256,12 +251,11 @@ impl Code {
             .rev()
             .find(|&l| counts[l] != 0)
             .ok_or("PIZ Huffman table has no codes")?;
-        self.bits = longest.min(TABLE_BITS);
-        self.fast[..1 << self.bits].fill(0);
+        self.fast.fill(SPECIAL);
         self.long.clear();
         let mut slot = [0usize; MAX_CODE_BITS + 1];
         let mut offset = 0;
-        for l in self.bits + 1..=longest {
+        for l in TABLE_BITS + 1..=longest {
             if counts[l] != 0 {
                 self.long.push(LongLength {
                     len: l as u32,
@@ -283,10 +277,11 @@ impl Code {
             let symbol = (low + k) as u32;
             let code = next[l];
             next[l] += 1;
-            if l <= self.bits {
-                let shift = self.bits - l;
+            if l <= TABLE_BITS {
+                let shift = TABLE_BITS - l;
                 let start = (code as usize) << shift;
-                self.fast[start..start + (1 << shift)].fill(symbol | (l as u32) << 24);
+                let flag = if low + k == high { SPECIAL } else { 0 };
+                self.fast[start..start + (1 << shift)].fill(symbol | (l as u32) << 24 | flag);
             } else {
                 self.long_symbols[slot[l]] = symbol;
                 slot[l] += 1;
@@ -343,7 +338,6 @@ impl Code {
         out: &mut [u16],
         (mut bit, mut filled): (usize, usize),
     ) -> Result<(usize, usize), Invalid> {
-        let shift = 64 - self.bits;
         while filled < out.len() && bit >> 3 <= last_byte {
             if bit > n_bits {
                 return Err(SHORT_DATA);
@@ -352,10 +346,31 @@ impl Code {
             // At least 57 valid bits, MSB first.
             let window =
                 u64::from_be_bytes(src[at..at + 8].try_into().expect("8 bytes")) << (bit & 7);
-            let entry = self.fast[(window >> shift) as usize];
-            let (symbol, len, after) = if entry != 0 {
-                let len = entry >> 24;
-                (entry & 0xff_ffff, len, window << len)
+            let entry = self.fast[(window >> (64 - TABLE_BITS)) as usize];
+            if entry & SPECIAL == 0 {
+                if let Some(dst) = out.get_mut(filled..filled + LITERALS) {
+                    // Literals while they last, up to four from this window.
+                    let (mut used, mut entry, mut k) = (0, entry, 0);
+                    loop {
+                        dst[k] = entry as u16;
+                        used += entry >> 24;
+                        k += 1;
+                        if k == LITERALS {
+                            break;
+                        }
+                        entry = self.fast[((window << used) >> (64 - TABLE_BITS)) as usize];
+                        if entry & SPECIAL != 0 {
+                            break;
+                        }
+                    }
+                    filled += k;
+                    bit += used as usize;
+                    continue;
+                }
+            }
+            let len = (entry >> 24) & 0x3f;
+            let (symbol, len, after) = if len != 0 {
+                (entry & SYMBOL_MASK, len, window << len)
             } else {
                 // 121 valid bits: a code of up to 58 and the 8-bit run count after it.
                 let wide = u128::from_be_bytes(src[at..at + 16].try_into().expect("16 bytes"))
@@ -432,17 +447,12 @@ fn interleave(words: &[u16], planes: &[Plane], lut: &[u16; 1 << 16]) -> Vec<u8> 
         start += plane.len();
     }
     let height = planes.first().map_or(0, |p| p.height);
-    let mut out = vec![0u8; 2 * words.len()];
-    let mut at = 0;
+    let mut out = Vec::with_capacity(2 * words.len());
     for y in 0..height {
         for (plane, &start) in planes.iter().zip(&starts) {
             let line = plane.width * plane.words;
             let src = &words[start + y * line..start + (y + 1) * line];
-            let dst = &mut out[at..at + 2 * line];
-            for (d, &w) in dst.chunks_exact_mut(2).zip(src) {
-                d.copy_from_slice(&lut[w as usize].to_le_bytes());
-            }
-            at += 2 * line;
+            out.extend(src.iter().flat_map(|&w| lut[w as usize].to_le_bytes()));
         }
     }
     out

@@ -20,16 +20,7 @@ pub(crate) fn compress(data: &mut [u16], planes: &[Plane]) -> Option<Vec<u8>> {
     for plane in planes {
         let len = plane.len();
         let words = &mut data[start..start + len];
-        for j in 0..plane.words {
-            wavelet_encode(
-                &mut words[j..],
-                plane.width,
-                plane.words,
-                plane.height,
-                plane.width * plane.words,
-                max_value,
-            );
-        }
+        wavelet_encode(words, plane.width, plane.height, plane.words, max_value);
         start += len;
     }
     let length_at = out.len();

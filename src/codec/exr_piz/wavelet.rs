@@ -1,7 +1,8 @@
-//! OpenEXR's 2-D Haar wavelet of a plane of 16-bit words (`wav2Encode` / `wav2Decode`), level
-//! by level over the plane's smaller side. Blocks whose renumbered values all lie below 2^14
-//! use the 14-bit steps (signed mean and difference), others the 16-bit ones (modulo 2^16);
-//! both are exact inverses on their domain.
+//! OpenEXR's 2-D Haar wavelet of a channel's plane of 16-bit words (`wav2Encode` /
+//! `wav2Decode`), level by level over the plane's smaller side. Blocks whose renumbered values
+//! all lie below 2^14 use the 14-bit steps (signed mean and difference), others the 16-bit ones
+//! (modulo 2^16); both are exact inverses on their domain. A 32-bit sample is two words, each
+//! transformed on its own as OpenEXR does (a plane per word), here both in one pass.
 
 /// OpenEXR's 14-bit wavelet step: the mean and the difference of `a` and `b` as signed values.
 #[inline(always)]
@@ -22,72 +23,6 @@ fn wenc16(a: u16, b: u16) -> (u16, u16) {
     (m as u16, (d & 0xffff) as u16)
 }
 
-/// OpenEXR's `wav2Dencode`: the 2-D wavelet of the `nx` × `ny` words at `data[0]`, `ox`
-/// apart along a line and `oy` apart between lines, level by level over the smaller side;
-/// 14-bit steps when every value is below 2^14, else 16-bit ones.
-pub(super) fn wavelet_encode(
-    data: &mut [u16],
-    nx: usize,
-    ox: usize,
-    ny: usize,
-    oy: usize,
-    max: u16,
-) {
-    if max < (1 << 14) {
-        wavelet_levels(data, nx, ox, ny, oy, wenc14);
-    } else {
-        wavelet_levels(data, nx, ox, ny, oy, wenc16);
-    }
-}
-
-/// The levels of [`wavelet_encode`] with one kind of step (inlined).
-#[inline(always)]
-fn wavelet_levels(
-    data: &mut [u16],
-    nx: usize,
-    ox: usize,
-    ny: usize,
-    oy: usize,
-    step: impl Fn(u16, u16) -> (u16, u16),
-) {
-    let n = nx.min(ny);
-    let (mut p, mut p2) = (1, 2);
-    while p2 <= n {
-        let (ox1, ox2, oy1, oy2) = (ox * p, ox * p2, oy * p, oy * p2);
-        let mut py = 0;
-        let ey = oy * (ny - p2);
-        while py <= ey {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let (p01, p10) = (px + ox1, px + oy1);
-                let p11 = p10 + ox1;
-                let (i00, i01) = step(data[px], data[p01]);
-                let (i10, i11) = step(data[p10], data[p11]);
-                (data[px], data[p10]) = step(i00, i10);
-                (data[p01], data[p11]) = step(i01, i11);
-                px += ox2;
-            }
-            if nx & p != 0 {
-                let p10 = px + oy1;
-                (data[px], data[p10]) = step(data[px], data[p10]);
-            }
-            py += oy2;
-        }
-        if ny & p != 0 {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let p01 = px + ox1;
-                (data[px], data[p01]) = step(data[px], data[p01]);
-                px += ox2;
-            }
-        }
-        p = p2;
-        p2 <<= 1;
-    }
-}
-
 /// OpenEXR's 14-bit inverse step: `a` and `b` back from their mean `l` and difference `h`.
 #[inline(always)]
 fn wdec14(l: u16, h: u16) -> (u16, u16) {
@@ -105,75 +40,123 @@ fn wdec16(l: u16, h: u16) -> (u16, u16) {
     (a as u16, b as u16)
 }
 
-/// OpenEXR's `wav2Decode`, the inverse of [`wavelet_encode`] with the same arguments. Every
-/// index it touches is below `ox * (nx - 1) + oy * (ny - 1) + 1`, which the caller's slice
-/// covers.
-pub(super) fn wavelet_decode(
-    data: &mut [u16],
-    nx: usize,
-    ox: usize,
-    ny: usize,
-    oy: usize,
-    max: u16,
-) {
-    if max < (1 << 14) {
-        inverse_levels(data, nx, ox, ny, oy, wdec14);
-    } else {
-        inverse_levels(data, nx, ox, ny, oy, wdec16);
+/// OpenEXR's `wav2Encode` of a `nx` x `ny` plane of samples of `words` words (each word of a
+/// sample transformed as its own plane), finest level first.
+pub(super) fn wavelet_encode(data: &mut [u16], nx: usize, ny: usize, words: usize, max: u16) {
+    let mut p = 1;
+    while 2 * p <= nx.min(ny) {
+        if max < (1 << 14) {
+            level_for(data, nx, ny, words, p, encode_quad(wenc14), wenc14);
+        } else {
+            level_for(data, nx, ny, words, p, encode_quad(wenc16), wenc16);
+        }
+        p *= 2;
     }
 }
 
-/// The levels of [`wavelet_decode`], coarsest first, with one kind of step (inlined).
+/// OpenEXR's `wav2Decode`, the inverse of [`wavelet_encode`] with the same arguments: the
+/// levels coarsest first.
+pub(super) fn wavelet_decode(data: &mut [u16], nx: usize, ny: usize, words: usize, max: u16) {
+    let mut p = 1;
+    while 4 * p <= nx.min(ny) {
+        p *= 2;
+    }
+    while p >= 1 && 2 * p <= nx.min(ny) {
+        if max < (1 << 14) {
+            level_for(data, nx, ny, words, p, decode_quad(wdec14), wdec14);
+        } else {
+            level_for(data, nx, ny, words, p, decode_quad(wdec16), wdec16);
+        }
+        p /= 2;
+    }
+}
+
+/// The forward step of a 2x2 group `[a, b, c, d]` (`b` right of `a`, `c` below): along the
+/// lines, then down the columns.
 #[inline(always)]
-fn inverse_levels(
+fn encode_quad(step: impl Fn(u16, u16) -> (u16, u16)) -> impl Fn([u16; 4]) -> [u16; 4] {
+    move |[a, b, c, d]| {
+        let (i00, i01) = step(a, b);
+        let (i10, i11) = step(c, d);
+        let (a, c) = step(i00, i10);
+        let (b, d) = step(i01, i11);
+        [a, b, c, d]
+    }
+}
+
+/// The inverse of [`encode_quad`]: down the columns, then along the lines.
+#[inline(always)]
+fn decode_quad(step: impl Fn(u16, u16) -> (u16, u16)) -> impl Fn([u16; 4]) -> [u16; 4] {
+    move |[a, b, c, d]| {
+        let (i00, i10) = step(a, c);
+        let (i01, i11) = step(b, d);
+        let (a, b) = step(i00, i01);
+        let (c, d) = step(i10, i11);
+        [a, b, c, d]
+    }
+}
+
+/// [`level`] with the sample size a constant for the sizes EXR has (1 and 2 words).
+#[inline(always)]
+fn level_for(
     data: &mut [u16],
     nx: usize,
-    ox: usize,
     ny: usize,
-    oy: usize,
-    step: impl Fn(u16, u16) -> (u16, u16),
+    words: usize,
+    p: usize,
+    quad: impl Fn([u16; 4]) -> [u16; 4],
+    pair: impl Fn(u16, u16) -> (u16, u16),
 ) {
-    let n = nx.min(ny);
-    // The coarsest level the encoder reached: the largest power of two p2 <= n.
-    let mut p2 = 1;
-    while p2 <= n {
-        p2 <<= 1;
+    match words {
+        1 => level(data, nx, ny, 1, p, quad, pair),
+        2 => level(data, nx, ny, 2, p, quad, pair),
+        w => level(data, nx, ny, w, p, quad, pair),
     }
-    p2 >>= 1;
-    let mut p = p2 >> 1;
-    while p >= 1 {
-        let (ox1, ox2, oy1, oy2) = (ox * p, ox * p2, oy * p, oy * p2);
-        let mut py = 0;
-        let ey = oy * (ny - p2);
-        while py <= ey {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let (p01, p10) = (px + ox1, px + oy1);
-                let p11 = p10 + ox1;
-                let (i00, i10) = step(data[px], data[p10]);
-                let (i01, i11) = step(data[p01], data[p11]);
-                (data[px], data[p01]) = step(i00, i01);
-                (data[p10], data[p11]) = step(i10, i11);
-                px += ox2;
-            }
-            if nx & p != 0 {
-                let p10 = px + oy1;
-                (data[px], data[p10]) = step(data[px], data[p10]);
-            }
-            py += oy2;
-        }
-        if ny & p != 0 {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let p01 = px + ox1;
-                (data[px], data[p01]) = step(data[px], data[p01]);
-                px += ox2;
+}
+
+/// One level of OpenEXR's traversal, samples `p` apart: `quad` on every 2x2 group of each
+/// word, then `pair` on the pairs of an odd column (vertical) and an odd line (horizontal)
+/// that have no group.
+#[inline(always)]
+fn level(
+    data: &mut [u16],
+    nx: usize,
+    ny: usize,
+    words: usize,
+    p: usize,
+    quad: impl Fn([u16; 4]) -> [u16; 4],
+    pair: impl Fn(u16, u16) -> (u16, u16),
+) {
+    let line = nx * words;
+    // Offsets of the right neighbour and of the line below; a group spans twice each.
+    let (right, below) = (words * p, line * p);
+    let mut bands = data[..line * ny].chunks_exact_mut(2 * below);
+    for band in &mut bands {
+        let (top, bottom) = band.split_at_mut(below);
+        let mut upper = top[..line].chunks_exact_mut(2 * right);
+        let mut lower = bottom[..line].chunks_exact_mut(2 * right);
+        for (u, l) in (&mut upper).zip(&mut lower) {
+            let (a, b) = u.split_at_mut(right);
+            let (c, d) = l.split_at_mut(right);
+            for j in 0..words {
+                [a[j], b[j], c[j], d[j]] = quad([a[j], b[j], c[j], d[j]]);
             }
         }
-        p2 = p;
-        p >>= 1;
+        if nx & p != 0 {
+            let (u, l) = (upper.into_remainder(), lower.into_remainder());
+            for j in 0..words {
+                (u[j], l[j]) = pair(u[j], l[j]);
+            }
+        }
+    }
+    if ny & p != 0 {
+        let odd_line = &mut bands.into_remainder()[..line];
+        for group in odd_line.chunks_exact_mut(2 * right) {
+            let (a, b) = group.split_at_mut(right);
+            for j in 0..words {
+                (a[j], b[j]) = pair(a[j], b[j]);
+            }
+        }
     }
 }
 
@@ -221,15 +204,11 @@ mod tests {
                 })
                 .collect();
             let mut data = original.clone();
-            for j in 0..words {
-                wavelet_encode(&mut data[j..], nx, words, ny, nx * words, max);
-            }
+            wavelet_encode(&mut data, nx, ny, words, max);
             if nx.min(ny) > 1 {
                 assert_ne!(data, original, "{nx}x{ny}: the transform changed nothing");
             }
-            for j in 0..words {
-                wavelet_decode(&mut data[j..], nx, words, ny, nx * words, max);
-            }
+            wavelet_decode(&mut data, nx, ny, words, max);
             assert_eq!(data, original, "{nx}x{ny}x{words}, max {max}");
         }
     }
