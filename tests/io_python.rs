@@ -241,7 +241,13 @@ fn we_read_exr_written_by_openexr() {
     }
     let d = dir("from-openexr");
     run("make-exr", &d);
-    for name in ["py_rgb", "py_y"] {
+    let piz = ["float16", "float32", "uint32"]
+        .iter()
+        .flat_map(|t| (1..=4).map(move |c| format!("py_piz_{t}_{c}")));
+    for name in ["py_rgb".to_string(), "py_y".to_string()]
+        .into_iter()
+        .chain(piz)
+    {
         let ours = NdArray::from_image(
             &codec::read_image(d.join(format!("{name}.exr")))
                 .unwrap()

@@ -107,6 +107,22 @@ def make_exr(d):
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     OpenEXR.File(header, {"Y": y}).write(str(Path(d) / "py_y.exr"))
     np.save(Path(d) / "py_y.ref.npy", y)
+    # PIZ blocks of every sample type, 1 to 4 channels, an odd size of several blocks.
+    header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage}
+    h, w = 77, 67
+    yy, xx = np.mgrid[0:h, 0:w]
+    for dtype in (np.float16, np.float32, np.uint32):
+        for names in ("Y", "YA", "RGB", "RGBA"):
+            planes = {}
+            for k, n in enumerate(names):
+                v = (np.sin(xx * 0.1 + k) * 90 + 128 + rng.normal(0, 4, (h, w))).clip(0, 255)
+                planes[n] = (v.astype(np.uint8) / 255).astype(dtype) if dtype != np.uint32 \
+                    else v.astype(np.uint32) * 3
+            name = f"py_piz_{np.dtype(dtype).name}_{len(names)}"
+            ref = np.stack([planes[n] for n in names], axis=-1) if len(names) > 1 else planes[names]
+            # The package turns the arrays of its dict into channel objects.
+            OpenEXR.File(header, dict(planes)).write(str(Path(d) / f"{name}.exr"))
+            np.save(Path(d) / f"{name}.ref.npy", ref)
     print("ok wrote")
 
 

@@ -1,36 +1,13 @@
-//! OpenEXR's PIZ compression of one scan-line block, written the way OpenEXR's own
-//! `PizCompressor` does so that every PIZ reader decodes it: the block's 16-bit words
-//! (channel by channel, line by line) are renumbered through a table of the values that occur
-//! (a bitmap of them is stored), each channel goes through OpenEXR's 2-D Haar wavelet, and the
-//! result is Huffman coded with OpenEXR's canonical code, its packed code-length table and its
-//! run-length pseudo-symbol. The output depends only on the block's samples.
+//! PIZ encoding of one scan-line block ([`compress`]): renumbering, wavelet, Huffman coding.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Bytes of the bitmap of used 16-bit values.
-const BITMAP_SIZE: usize = 1 << 13;
-/// Huffman alphabet: every 16-bit value and the run-length pseudo-symbol.
-const HUF_ENCSIZE: usize = (1 << 16) + 1;
-/// Longest Huffman code a PIZ reader accepts.
-const MAX_CODE_BITS: u8 = 58;
-/// Code-length table escapes: a short run of zero lengths, and a long one with an 8-bit count.
-const SHORT_ZEROCODE_RUN: u64 = 59;
-const LONG_ZEROCODE_RUN: u64 = 63;
-const SHORTEST_LONG_RUN: usize = 2 + (LONG_ZEROCODE_RUN - SHORT_ZEROCODE_RUN) as usize;
-const LONGEST_LONG_RUN: usize = 255 + SHORTEST_LONG_RUN;
-
-/// One channel's words in the block buffer: `width` words per sample row times `words` (the
-/// sample size in 16-bit words), `height` lines.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Plane {
-    /// Samples per line.
-    pub(crate) width: usize,
-    /// Lines.
-    pub(crate) height: usize,
-    /// 16-bit words per sample (1 for half, 2 for float and uint).
-    pub(crate) words: usize,
-}
+use super::wavelet::wavelet_encode;
+use super::{
+    first_codes, Plane, BITMAP_SIZE, HUF_ENCSIZE, LONGEST_LONG_RUN, LONG_ZEROCODE_RUN,
+    MAX_CODE_BITS, SHORTEST_LONG_RUN, SHORT_ZEROCODE_RUN,
+};
 
 /// Compresses `data` — the planes one after the other, each line of a plane holding its
 /// samples' words in file (little-endian) order — as a PIZ block. `data` is consumed as
@@ -41,18 +18,9 @@ pub(crate) fn compress(data: &mut [u16], planes: &[Plane]) -> Option<Vec<u8>> {
     let max_value = renumber(data, &mut out);
     let mut start = 0;
     for plane in planes {
-        let len = plane.width * plane.words * plane.height;
+        let len = plane.len();
         let words = &mut data[start..start + len];
-        for j in 0..plane.words {
-            wavelet_encode(
-                &mut words[j..],
-                plane.width,
-                plane.words,
-                plane.height,
-                plane.width * plane.words,
-                max_value,
-            );
-        }
+        wavelet_encode(words, plane.width, plane.height, plane.words, max_value);
         start += len;
     }
     let length_at = out.len();
@@ -98,84 +66,6 @@ fn renumber(data: &mut [u16], out: &mut Vec<u8>) -> u16 {
         *w = lut[*w as usize];
     }
     (k - 1) as u16
-}
-
-/// OpenEXR's 14-bit wavelet step: the mean and the difference of `a` and `b` as signed values.
-#[inline(always)]
-fn wenc14(a: u16, b: u16) -> (u16, u16) {
-    let (a, b) = (a as i16 as i32, b as i16 as i32);
-    (((a + b) >> 1) as u16, (a - b) as u16)
-}
-
-/// OpenEXR's 16-bit wavelet step, modulo 2^16.
-#[inline(always)]
-fn wenc16(a: u16, b: u16) -> (u16, u16) {
-    let ao = (a as i32 + 0x8000) & 0xffff;
-    let mut m = (ao + b as i32) >> 1;
-    let d = ao - b as i32;
-    if d < 0 {
-        m = (m + 0x8000) & 0xffff;
-    }
-    (m as u16, (d & 0xffff) as u16)
-}
-
-/// OpenEXR's `wav2Dencode`: the 2-D wavelet of the `nx` × `ny` words at `data[0]`, `ox`
-/// apart along a line and `oy` apart between lines, level by level over the smaller side;
-/// 14-bit steps when every value is below 2^14, else 16-bit ones.
-fn wavelet_encode(data: &mut [u16], nx: usize, ox: usize, ny: usize, oy: usize, max: u16) {
-    if max < (1 << 14) {
-        wavelet_levels(data, nx, ox, ny, oy, wenc14);
-    } else {
-        wavelet_levels(data, nx, ox, ny, oy, wenc16);
-    }
-}
-
-/// The levels of [`wavelet_encode`] with one kind of step (inlined).
-#[inline(always)]
-fn wavelet_levels(
-    data: &mut [u16],
-    nx: usize,
-    ox: usize,
-    ny: usize,
-    oy: usize,
-    step: impl Fn(u16, u16) -> (u16, u16),
-) {
-    let n = nx.min(ny);
-    let (mut p, mut p2) = (1, 2);
-    while p2 <= n {
-        let (ox1, ox2, oy1, oy2) = (ox * p, ox * p2, oy * p, oy * p2);
-        let mut py = 0;
-        let ey = oy * (ny - p2);
-        while py <= ey {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let (p01, p10) = (px + ox1, px + oy1);
-                let p11 = p10 + ox1;
-                let (i00, i01) = step(data[px], data[p01]);
-                let (i10, i11) = step(data[p10], data[p11]);
-                (data[px], data[p10]) = step(i00, i10);
-                (data[p01], data[p11]) = step(i01, i11);
-                px += ox2;
-            }
-            if nx & p != 0 {
-                let p10 = px + oy1;
-                (data[px], data[p10]) = step(data[px], data[p10]);
-            }
-            py += oy2;
-        }
-        if ny & p != 0 {
-            let mut px = py;
-            let ex = py + ox * (nx - p2);
-            while px <= ex {
-                let p01 = px + ox1;
-                (data[px], data[p01]) = step(data[px], data[p01]);
-                px += ox2;
-            }
-        }
-        p = p2;
-        p2 <<= 1;
-    }
 }
 
 /// MSB-first bit packing, as OpenEXR's Huffman coder writes.
@@ -323,7 +213,7 @@ fn code_lengths(freq: &[u64]) -> Option<Vec<u8>> {
     for (i, l) in lengths.iter_mut().enumerate() {
         if freq[i] != 0 {
             *l = depth[i].max(1);
-            if *l > MAX_CODE_BITS {
+            if *l as usize > MAX_CODE_BITS {
                 return None;
             }
         }
@@ -331,19 +221,13 @@ fn code_lengths(freq: &[u64]) -> Option<Vec<u8>> {
     Some(lengths)
 }
 
-/// OpenEXR's `hufCanonicalCodeTable`: `(code, length)` of every symbol, longer codes
-/// numerically first.
+/// `(code, length)` of every symbol in OpenEXR's canonical code ([`first_codes`]).
 fn canonical_codes(lengths: &[u8]) -> Vec<(u64, u8)> {
-    let mut next = [0u64; 59];
+    let mut counts = [0u64; MAX_CODE_BITS + 1];
     for &l in lengths {
-        next[l as usize] += 1;
+        counts[l as usize] += 1;
     }
-    let mut c = 0u64;
-    for l in (1..=58).rev() {
-        let nc = (c + next[l]) >> 1;
-        next[l] = c;
-        c = nc;
-    }
+    let mut next = first_codes(&counts);
     lengths
         .iter()
         .map(|&l| {
@@ -410,23 +294,5 @@ mod tests {
         // Kraft equality: a complete code.
         let kraft: f64 = used.iter().map(|c| 0.5f64.powi(c.1 as i32)).sum();
         assert!((kraft - 1.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn wavelet_steps_invert() {
-        for (a, b) in [
-            (0u16, 0u16),
-            (1, 2),
-            (0x3fff, 0),
-            (0xffff, 1),
-            (12345, 54321),
-        ] {
-            // 16-bit step, inverted as OpenEXR's wdec16 does.
-            let (l, h) = wenc16(a, b);
-            let (m, d) = (l as i32, h as i32);
-            let bb = (m - (d >> 1)) & 0xffff;
-            let aa = (d + bb - 0x8000) & 0xffff;
-            assert_eq!((aa as u16, bb as u16), (a, b));
-        }
     }
 }
