@@ -206,22 +206,53 @@ impl MaskData<'_> {
     fn pack_into(&self, pixels: usize, out: &mut Vec<u8>) {
         out.clear();
         match self {
-            MaskData::Bytes(b) => {
-                let b = &b[..pixels];
-                out.reserve(pixels.div_ceil(8) + 8);
-                let chunks = b.chunks_exact(8);
-                let tail = chunks.remainder();
-                out.extend(chunks.map(|c| pack8(u64::from_le_bytes(c.try_into().expect("8")))));
-                if !tail.is_empty() {
-                    let mut last = [0u8; 8];
-                    last[..tail.len()].copy_from_slice(tail);
-                    out.push(pack8(u64::from_le_bytes(last)));
-                }
-            }
+            MaskData::Bytes(b) => pack_bytes(&b[..pixels], out),
             MaskData::Packed(b) => out.extend_from_slice(&b[..pixels.div_ceil(8)]),
         }
         out.extend_from_slice(&[0; 8]);
     }
+}
+
+/// Appends `bytes` (one per pixel, non-zero = true) to `out` as packed bits, the
+/// [`MaskData::Packed`] layout: `ceil(len / 8)` bytes, the last one zero-padded.
+pub fn pack_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(8), 0);
+    let dst = &mut out[start..];
+    let (whole, tail) = bytes.split_at(bytes.len() / 16 * 16);
+    for (src, d) in whole.chunks_exact(16).zip(dst.chunks_exact_mut(2)) {
+        d.copy_from_slice(&pack16(src.try_into().expect("16 bytes")));
+    }
+    for (src, d) in tail.chunks(8).zip(&mut dst[whole.len() / 8..]) {
+        let mut word = [0u8; 8];
+        word[..src.len()].copy_from_slice(src);
+        *d = pack8(u64::from_le_bytes(word));
+    }
+}
+
+/// Packs 16 mask bytes into two bytes (see [`pack8`]): one SSE2 compare and byte-mask
+/// extraction, the bytes of each half reversed first so that the first lands in the most
+/// significant bit.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn pack16(src: &[u8; 16]) -> [u8; 2] {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_setzero_si128};
+    let first = u64::from_be_bytes(src[..8].try_into().expect("8 bytes"));
+    let second = u64::from_be_bytes(src[8..].try_into().expect("8 bytes"));
+    // Byte k of the vector is mask byte 7 - k (first half) or 15 - (k - 8) (second half).
+    // SAFETY: the intrinsics only need SSE2, which this build enables (the cfg above); they
+    // touch no memory.
+    let zero = unsafe {
+        let v = _mm_set_epi64x(second as i64, first as i64);
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as u16
+    };
+    (!zero).to_le_bytes()
+}
+
+/// Packs 16 mask bytes into two bytes (see [`pack8`]).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn pack16(src: &[u8; 16]) -> [u8; 2] {
+    let half = |h: &[u8]| pack8(u64::from_le_bytes(h.try_into().expect("8 bytes")));
+    [half(&src[..8]), half(&src[8..])]
 }
 
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -296,10 +327,13 @@ fn find_runs(padded: &[u8], height: usize, width: usize, runs: &mut Vec<Run>) {
     }
 }
 
-/// Writes bit strings, most significant bit first, into consecutive bytes of a slice.
+/// Writes bit strings, most significant bit first, into consecutive bytes of a zeroed slice
+/// that has 8 bytes of room past the last bit written.
 struct BitSink<'a> {
     out: &'a mut [u8],
+    /// The byte the next bit goes to.
     at: usize,
+    /// The bits of byte `at` written so far, left-aligned.
     acc: u64,
     held: u32,
 }
@@ -314,27 +348,18 @@ impl<'a> BitSink<'a> {
         }
     }
 
-    /// Appends the low `n` (1..=32) bits of `v` (higher bits 0).
+    /// Appends the low `n` (1..=56) bits of `v` (higher bits 0): one 8-byte store, which
+    /// also writes the partial last byte (and zeros after it).
     fn put(&mut self, v: u64, n: u32) {
-        // At most 31 bits are held before, so the 64-bit accumulator keeps every new bit.
-        self.acc = (self.acc << n) | v;
+        // Fewer than 8 bits are held, so the 64-bit accumulator keeps every new bit.
+        self.acc |= v << (64 - self.held - n);
         self.held += n;
-        while self.held >= 32 {
-            self.held -= 32;
-            let word = (self.acc >> self.held) as u32;
-            self.out[self.at..self.at + 4].copy_from_slice(&word.to_be_bytes());
-            self.at += 4;
-        }
-    }
-
-    /// Writes the bits still held, the last byte zero-padded.
-    fn finish(mut self) {
-        while self.held > 0 {
-            let k = self.held.min(8);
-            self.held -= k;
-            self.out[self.at] = ((self.acc >> self.held) as u8) << (8 - k);
-            self.at += 1;
-        }
+        self.out[self.at..self.at + 8].copy_from_slice(&self.acc.to_be_bytes());
+        // At most 63 bits are held here: at most 7 whole bytes move out.
+        let bytes = self.held / 8;
+        self.at += bytes as usize;
+        self.acc <<= bytes * 8;
+        self.held -= bytes * 8;
     }
 }
 
@@ -487,20 +512,24 @@ impl Labeler {
     }
 
     /// Writes the packed bits of every component of the last labeled mask into `out`,
-    /// component `c` at byte `starts[c]` (zeroed, exactly its box's size).
-    fn paint(&self, out: &mut [u8], starts: &[usize]) {
+    /// component `c` at byte `starts[c]` (zeroed, exactly its box's size, the last
+    /// component ending at the end of `out`).
+    fn paint(&self, out: &mut Vec<u8>, starts: &[usize]) {
         if let [(b, _)] = self.comps[..] {
-            // The only component: its bits are the mask's bits inside its box.
+            // The only component: its bits are the mask's bits inside its box, copied row by
+            // row in pieces of up to 56 bits (the sink's stores need 8 bytes of room).
+            let end = out.len();
+            out.resize(end + 8, 0);
             let mut sink = BitSink::new(&mut out[starts[0]..]);
             for r in b.minr as usize..b.maxr as usize {
                 let mut col = b.minc as usize;
                 while col < b.maxc as usize {
-                    let n = (b.maxc as usize - col).min(32) as u32;
+                    let n = (b.maxc as usize - col).min(56) as u32;
                     sink.put(bits_at(&self.packed, r * self.width + col, n), n);
                     col += n as usize;
                 }
             }
-            sink.finish();
+            out.truncate(end);
             return;
         }
         for (run, &c) in self.runs.iter().zip(&self.run_comp) {
@@ -627,6 +656,32 @@ mod tests {
                 b[i] = 0;
                 assert_eq!(pack8(u64::from_le_bytes(b)), !(0x80u8 >> i));
             }
+        }
+    }
+
+    #[test]
+    fn pack_bytes_matches_bit_by_bit_packing() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in (0..80usize).chain([255, 256, 257, 1000]) {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // Zero half the time, else any value (0x80 and 0x01 included).
+                    [0, 1, 0x80, 0xff, 0, 0, (seed >> 40) as u8, 0][(seed >> 61) as usize]
+                })
+                .collect();
+            let mut want = vec![0u8; len.div_ceil(8)];
+            for (i, &b) in bytes.iter().enumerate() {
+                if b != 0 {
+                    want[i / 8] |= 0x80 >> (i % 8);
+                }
+            }
+            let mut out = vec![7u8];
+            pack_bytes(&bytes, &mut out);
+            assert_eq!(out[0], 7, "appends");
+            assert_eq!(&out[1..], &want[..], "{len} bytes");
         }
     }
 
