@@ -219,45 +219,57 @@ pub fn pack_bytes(bytes: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + bytes.len().div_ceil(8), 0);
     let dst = &mut out[start..];
-    let (whole, tail) = bytes.split_at(bytes.len() / 16 * 16);
-    for (src, d) in whole.chunks_exact(16).zip(dst.chunks_exact_mut(2)) {
-        d.copy_from_slice(&pack16(src.try_into().expect("16 bytes")));
+    let (whole, tail) = bytes.split_at(bytes.len() / 64 * 64);
+    for (src, d) in whole.chunks_exact(64).zip(dst.chunks_exact_mut(8)) {
+        d.copy_from_slice(&pack64(src.try_into().expect("64 bytes")));
     }
-    for (src, d) in tail.chunks(8).zip(&mut dst[whole.len() / 8..]) {
-        let mut word = [0u8; 8];
-        word[..src.len()].copy_from_slice(src);
-        *d = pack8(u64::from_le_bytes(word));
+    if !tail.is_empty() {
+        // The last pixels, zero-padded to a whole chunk.
+        let mut last = [0u8; 64];
+        last[..tail.len()].copy_from_slice(tail);
+        let rest = &mut dst[whole.len() / 8..];
+        let n = rest.len();
+        rest.copy_from_slice(&pack64(&last)[..n]);
     }
 }
 
-/// Packs 16 mask bytes into two bytes (see [`pack8`]): one SSE2 compare and byte-mask
-/// extraction, the bytes of each half reversed first so that the first lands in the most
-/// significant bit.
+/// Packs 64 mask bytes into 8 bytes (the first byte in the most significant bit): four SSE2 compares and byte-mask
+/// extractions give the bits first pixel lowest, then each byte's bits are reversed.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn pack16(src: &[u8; 16]) -> [u8; 2] {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_setzero_si128};
-    let first = u64::from_be_bytes(src[..8].try_into().expect("8 bytes"));
-    let second = u64::from_be_bytes(src[8..].try_into().expect("8 bytes"));
-    // Byte k of the vector is mask byte 7 - k (first half) or 15 - (k - 8) (second half).
-    // SAFETY: the intrinsics only need SSE2, which this build enables (the cfg above); they
-    // touch no memory.
-    let zero = unsafe {
-        let v = _mm_set_epi64x(second as i64, first as i64);
-        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as u16
+fn pack64(src: &[u8; 64]) -> [u8; 8] {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128,
     };
-    (!zero).to_le_bytes()
+    let mut zero = 0u64;
+    for (i, part) in src.chunks_exact(16).enumerate() {
+        // SAFETY: the intrinsics only need SSE2, which this build enables (the cfg above);
+        // the load reads the 16 bytes of `part` (unaligned loads are allowed).
+        let z = unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as u16
+        };
+        zero |= (z as u64) << (16 * i);
+    }
+    // Bit i is pixel i; the file wants pixel 8k in the top bit of byte k.
+    (!zero).reverse_bits().swap_bytes().to_le_bytes()
 }
 
-/// Packs 16 mask bytes into two bytes (see [`pack8`]).
+/// Packs 64 mask bytes into 8 bytes (the first byte in the most significant bit).
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn pack16(src: &[u8; 16]) -> [u8; 2] {
-    let half = |h: &[u8]| pack8(u64::from_le_bytes(h.try_into().expect("8 bytes")));
-    [half(&src[..8]), half(&src[8..])]
+fn pack64(src: &[u8; 64]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    for (d, s) in out.iter_mut().zip(src.chunks_exact(8)) {
+        *d = pack8(u64::from_le_bytes(s.try_into().expect("8 bytes")));
+    }
+    out
 }
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 const HIGHS: u64 = 0x8080_8080_8080_8080;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 /// Packs 8 mask bytes (little-endian in `v`, non-zero = true) into one byte, the first
 /// byte in the most significant bit.
 fn pack8(v: u64) -> u8 {
@@ -645,6 +657,7 @@ mod tests {
         assert_eq!(bits_comps.len(), 2);
     }
 
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     #[test]
     fn pack8_sets_one_bit_per_nonzero_byte() {
         for i in 0..8 {
