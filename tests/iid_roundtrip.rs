@@ -341,7 +341,7 @@ fn add_many_equals_one_add_per_entry() {
         let MaskData::Bytes(m) = e.mask else {
             unreachable!()
         };
-        batch.push(e.address, e.domain, e.bbox, m);
+        batch.push(e.address, e.domain, e.bbox, m).unwrap();
     }
     assert_eq!(batch.len(), entries.len());
     let mut batched = IidWriter::new();

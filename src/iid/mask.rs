@@ -206,27 +206,70 @@ impl MaskData<'_> {
     fn pack_into(&self, pixels: usize, out: &mut Vec<u8>) {
         out.clear();
         match self {
-            MaskData::Bytes(b) => {
-                let b = &b[..pixels];
-                out.reserve(pixels.div_ceil(8) + 8);
-                let chunks = b.chunks_exact(8);
-                let tail = chunks.remainder();
-                out.extend(chunks.map(|c| pack8(u64::from_le_bytes(c.try_into().expect("8")))));
-                if !tail.is_empty() {
-                    let mut last = [0u8; 8];
-                    last[..tail.len()].copy_from_slice(tail);
-                    out.push(pack8(u64::from_le_bytes(last)));
-                }
-            }
+            MaskData::Bytes(b) => pack_bytes(&b[..pixels], out),
             MaskData::Packed(b) => out.extend_from_slice(&b[..pixels.div_ceil(8)]),
         }
         out.extend_from_slice(&[0; 8]);
     }
 }
 
+/// Appends `bytes` (one per pixel, non-zero = true) to `out` as packed bits, the
+/// [`MaskData::Packed`] layout: `ceil(len / 8)` bytes, the last one zero-padded.
+pub fn pack_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(8), 0);
+    let dst = &mut out[start..];
+    let (whole, tail) = bytes.split_at(bytes.len() / 64 * 64);
+    for (src, d) in whole.chunks_exact(64).zip(dst.chunks_exact_mut(8)) {
+        d.copy_from_slice(&pack64(src.try_into().expect("64 bytes")));
+    }
+    if !tail.is_empty() {
+        // The last pixels, zero-padded to a whole chunk.
+        let mut last = [0u8; 64];
+        last[..tail.len()].copy_from_slice(tail);
+        let rest = &mut dst[whole.len() / 8..];
+        let n = rest.len();
+        rest.copy_from_slice(&pack64(&last)[..n]);
+    }
+}
+
+/// Packs 64 mask bytes into 8 bytes (the first byte in the most significant bit): four SSE2 compares and byte-mask
+/// extractions give the bits first pixel lowest, then each byte's bits are reversed.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn pack64(src: &[u8; 64]) -> [u8; 8] {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128,
+    };
+    let mut zero = 0u64;
+    for (i, part) in src.chunks_exact(16).enumerate() {
+        // SAFETY: the intrinsics only need SSE2, which this build enables (the cfg above);
+        // the load reads the 16 bytes of `part` (unaligned loads are allowed).
+        let z = unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as u16
+        };
+        zero |= (z as u64) << (16 * i);
+    }
+    // Bit i is pixel i; the file wants pixel 8k in the top bit of byte k.
+    (!zero).reverse_bits().swap_bytes().to_le_bytes()
+}
+
+/// Packs 64 mask bytes into 8 bytes (the first byte in the most significant bit).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn pack64(src: &[u8; 64]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    for (d, s) in out.iter_mut().zip(src.chunks_exact(8)) {
+        *d = pack8(u64::from_le_bytes(s.try_into().expect("8 bytes")));
+    }
+    out
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 const HIGHS: u64 = 0x8080_8080_8080_8080;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 /// Packs 8 mask bytes (little-endian in `v`, non-zero = true) into one byte, the first
 /// byte in the most significant bit.
 fn pack8(v: u64) -> u8 {
@@ -296,10 +339,13 @@ fn find_runs(padded: &[u8], height: usize, width: usize, runs: &mut Vec<Run>) {
     }
 }
 
-/// Writes bit strings, most significant bit first, into consecutive bytes of a slice.
+/// Writes bit strings, most significant bit first, into consecutive bytes of a zeroed slice
+/// that has 8 bytes of room past the last bit written.
 struct BitSink<'a> {
     out: &'a mut [u8],
+    /// The byte the next bit goes to.
     at: usize,
+    /// The bits of byte `at` written so far, left-aligned.
     acc: u64,
     held: u32,
 }
@@ -314,27 +360,18 @@ impl<'a> BitSink<'a> {
         }
     }
 
-    /// Appends the low `n` (1..=32) bits of `v` (higher bits 0).
+    /// Appends the low `n` (1..=56) bits of `v` (higher bits 0): one 8-byte store, which
+    /// also writes the partial last byte (and zeros after it).
     fn put(&mut self, v: u64, n: u32) {
-        // At most 31 bits are held before, so the 64-bit accumulator keeps every new bit.
-        self.acc = (self.acc << n) | v;
+        // Fewer than 8 bits are held, so the 64-bit accumulator keeps every new bit.
+        self.acc |= v << (64 - self.held - n);
         self.held += n;
-        while self.held >= 32 {
-            self.held -= 32;
-            let word = (self.acc >> self.held) as u32;
-            self.out[self.at..self.at + 4].copy_from_slice(&word.to_be_bytes());
-            self.at += 4;
-        }
-    }
-
-    /// Writes the bits still held, the last byte zero-padded.
-    fn finish(mut self) {
-        while self.held > 0 {
-            let k = self.held.min(8);
-            self.held -= k;
-            self.out[self.at] = ((self.acc >> self.held) as u8) << (8 - k);
-            self.at += 1;
-        }
+        self.out[self.at..self.at + 8].copy_from_slice(&self.acc.to_be_bytes());
+        // At most 63 bits are held here: at most 7 whole bytes move out.
+        let bytes = self.held / 8;
+        self.at += bytes as usize;
+        self.acc <<= bytes * 8;
+        self.held -= bytes * 8;
     }
 }
 
@@ -487,20 +524,24 @@ impl Labeler {
     }
 
     /// Writes the packed bits of every component of the last labeled mask into `out`,
-    /// component `c` at byte `starts[c]` (zeroed, exactly its box's size).
-    fn paint(&self, out: &mut [u8], starts: &[usize]) {
+    /// component `c` at byte `starts[c]` (zeroed, exactly its box's size, the last
+    /// component ending at the end of `out`).
+    fn paint(&self, out: &mut Vec<u8>, starts: &[usize]) {
         if let [(b, _)] = self.comps[..] {
-            // The only component: its bits are the mask's bits inside its box.
+            // The only component: its bits are the mask's bits inside its box, copied row by
+            // row in pieces of up to 56 bits (the sink's stores need 8 bytes of room).
+            let end = out.len();
+            out.resize(end + 8, 0);
             let mut sink = BitSink::new(&mut out[starts[0]..]);
             for r in b.minr as usize..b.maxr as usize {
                 let mut col = b.minc as usize;
                 while col < b.maxc as usize {
-                    let n = (b.maxc as usize - col).min(32) as u32;
+                    let n = (b.maxc as usize - col).min(56) as u32;
                     sink.put(bits_at(&self.packed, r * self.width + col, n), n);
                     col += n as usize;
                 }
             }
-            sink.finish();
+            out.truncate(end);
             return;
         }
         for (run, &c) in self.runs.iter().zip(&self.run_comp) {
@@ -616,6 +657,7 @@ mod tests {
         assert_eq!(bits_comps.len(), 2);
     }
 
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     #[test]
     fn pack8_sets_one_bit_per_nonzero_byte() {
         for i in 0..8 {
@@ -627,6 +669,32 @@ mod tests {
                 b[i] = 0;
                 assert_eq!(pack8(u64::from_le_bytes(b)), !(0x80u8 >> i));
             }
+        }
+    }
+
+    #[test]
+    fn pack_bytes_matches_bit_by_bit_packing() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in (0..80usize).chain([255, 256, 257, 1000]) {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // Zero half the time, else any value (0x80 and 0x01 included).
+                    [0, 1, 0x80, 0xff, 0, 0, (seed >> 40) as u8, 0][(seed >> 61) as usize]
+                })
+                .collect();
+            let mut want = vec![0u8; len.div_ceil(8)];
+            for (i, &b) in bytes.iter().enumerate() {
+                if b != 0 {
+                    want[i / 8] |= 0x80 >> (i % 8);
+                }
+            }
+            let mut out = vec![7u8];
+            pack_bytes(&bytes, &mut out);
+            assert_eq!(out[0], 7, "appends");
+            assert_eq!(&out[1..], &want[..], "{len} bytes");
         }
     }
 

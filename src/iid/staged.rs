@@ -2,8 +2,9 @@
 //! whose masks are split on the library pool in the background while later entries are still
 //! being staged, so that a `save` after many adds only waits for the last batch.
 //!
-//! Each entry is checked and copied when it is staged and gets its key then; every
-//! [`SEND_BYTES`] of masks (or [`SEND_ENTRIES`] entries) the batch becomes one pool job that
+//! Each entry is checked and copied when it is staged (its mask packed to bits in the same
+//! pass, so a batch holds an eighth of the bytes) and gets its key then; every
+//! [`SEND_BYTES`] mask pixels (or [`SEND_ENTRIES`] entries) the batch becomes one pool job that
 //! encodes its segment records for the keys it was given. [`StagedWriter::flush`] waits for
 //! the jobs and appends their records in key order, so the file is the one `add` per entry
 //! writes, whatever the thread count or the timing.
@@ -13,35 +14,23 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
 
-use super::format::BBox;
-use super::mask::{Labeler, MaskData};
-use super::writer::{check_entry, Encoded, EntryBatch, IidWriter};
+use super::mask::Labeler;
+use super::writer::{Encoded, EntryBatch, IidWriter};
 use crate::error::{Error, Result};
 
-/// Mask bytes (one per pixel) that make a staged batch a background job.
+/// Mask pixels that make a staged batch a background job (a batch grows past them only by
+/// a single bigger mask).
 pub const SEND_BYTES: usize = 256 << 10;
 
 /// Entries that make a staged batch a background job, whatever their masks' size.
 pub const SEND_ENTRIES: usize = 4096;
 
-/// Staged entries and their checked boxes.
-#[derive(Debug, Default)]
-struct Batch {
-    entries: EntryBatch,
-    boxes: Vec<BBox>,
-}
-
 /// A batch after its job: its records, or why the encode failed (a panic).
 type Outcome = std::result::Result<Encoded, String>;
 
-impl Batch {
-    /// An empty batch with room for what makes it a job.
-    fn new() -> Batch {
-        Batch {
-            entries: EntryBatch::with_capacity(SEND_BYTES, SEND_ENTRIES.min(SEND_BYTES / 64)),
-            boxes: Vec::new(),
-        }
-    }
+/// An empty batch with room for what makes it a job (entries of 64 pixels or more).
+fn new_batch() -> EntryBatch {
+    EntryBatch::with_capacity(SEND_BYTES, SEND_ENTRIES.min(SEND_BYTES / 64))
 }
 
 /// A batch handed to the pool, in key order. (The receiver is only used through `&mut`;
@@ -58,7 +47,7 @@ enum Sent {
 pub struct StagedWriter {
     writer: IidWriter,
     /// The batch being filled.
-    filling: Batch,
+    filling: EntryBatch,
     /// Batches handed to the pool, oldest first.
     sent: VecDeque<Sent>,
     /// Entries in `sent`.
@@ -76,7 +65,7 @@ impl StagedWriter {
     pub fn new(writer: IidWriter) -> StagedWriter {
         StagedWriter {
             writer,
-            filling: Batch::default(),
+            filling: EntryBatch::new(),
             sent: VecDeque::new(),
             sent_entries: 0,
         }
@@ -94,12 +83,12 @@ impl StagedWriter {
 
     /// Entries staged and not yet in the writer.
     fn staged(&self) -> usize {
-        self.sent_entries + self.filling.boxes.len()
+        self.sent_entries + self.filling.len()
     }
 
     /// Stages an entry as [`IidWriter::add`] takes it (the mask one byte per pixel,
-    /// non-zero = true) and returns its key. The box and the mask's size are checked now
-    /// (nothing is staged on error); the mask is copied and encoded in the background.
+    /// non-zero = true) and returns its key. The entry is checked now (nothing is staged on
+    /// error) and copied, its mask packed in the same pass; it is encoded in the background.
     pub fn stage(
         &mut self,
         address: &[u8],
@@ -108,13 +97,14 @@ impl StagedWriter {
         mask: &[u8],
     ) -> Result<u32> {
         self.writer.check_capacity(self.staged() + 1)?;
-        let b = check_entry(address, domain, bbox, &MaskData::Bytes(mask))?;
         let key = self.len() as u32;
-        self.filling.entries.push(address, domain, bbox, mask);
-        self.filling.boxes.push(b);
-        if self.filling.entries.mask_bytes() >= SEND_BYTES
-            || self.filling.boxes.len() >= SEND_ENTRIES
-        {
+        // A batch is sent before a mask would take it past its size, so that its buffers
+        // never grow (a copy), and as soon as it is full.
+        if !self.filling.is_empty() && self.filling.mask_bytes() + mask.len() > SEND_BYTES {
+            self.send();
+        }
+        self.filling.push(address, domain, bbox, mask)?;
+        if self.filling.mask_bytes() >= SEND_BYTES || self.filling.len() >= SEND_ENTRIES {
             self.send();
         }
         Ok(key)
@@ -126,14 +116,13 @@ impl StagedWriter {
         let Ok(pool) = crate::threads::pool() else {
             return;
         };
-        let batch = std::mem::replace(&mut self.filling, Batch::new());
+        let batch = std::mem::replace(&mut self.filling, new_batch());
         let first = (self.writer.len() + self.sent_entries) as u32;
-        self.sent_entries += batch.boxes.len();
+        self.sent_entries += batch.len();
         let (tx, rx) = channel();
         pool.spawn(move || {
             let encoded = catch_unwind(AssertUnwindSafe(|| {
-                let (labels, masks) = (batch.entries.labels(), batch.entries.masks());
-                Encoded::new(&mut Labeler::default(), first, labels, &batch.boxes, masks)
+                batch.encode(&mut Labeler::default(), first)
             }))
             .map_err(|_| format!("the background encode of the masks of keys {first}.. failed"));
             // The writer may be gone (dropped unsaved): nobody waits for the answer then.
@@ -166,7 +155,7 @@ impl StagedWriter {
                 let encoded = encoded.as_ref().map_err(|m| Error::Internal(m.clone()))?;
                 writer.commit_encoded(encoded)?;
             }
-            writer.add_batch(&filling.entries).map(drop)
+            writer.add_batch(filling).map(drop)
         })();
         if let Err(e) = added {
             self.writer.rollback(mark);
@@ -174,8 +163,7 @@ impl StagedWriter {
         }
         self.sent.clear();
         self.sent_entries = 0;
-        self.filling.entries.clear();
-        self.filling.boxes.clear();
+        self.filling.clear();
         Ok(&mut self.writer)
     }
 

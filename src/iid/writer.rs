@@ -10,8 +10,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN};
-use super::mask::{Labeler, MaskData};
+use super::format::{BBox, Header, Loc, HEADER_LEN, IID_RECORD_HEAD, LUT_ENTRY_LEN, REGION_HEAD};
+use super::mask::{pack_bytes, Labeler, MaskData};
 use super::pyjson;
 use super::reader::IidFile;
 use crate::codec::atomic::AtomicFile;
@@ -81,23 +81,26 @@ pub struct NewEntry<'a> {
     pub mask: MaskData<'a>,
 }
 
-/// Entries copied for a later [`IidWriter::add_batch`]: labels and masks (one byte per
-/// pixel, non-zero = true) each in one growing buffer, so collecting many small entries costs
-/// one copy each and no allocation per entry.
+/// Entries checked and copied for a later [`IidWriter::add_batch`]: labels and packed masks
+/// each in one growing buffer, so collecting many small entries costs one pass over each
+/// mask and no allocation per entry.
 #[derive(Debug, Default)]
 pub struct EntryBatch {
     labels: Vec<u8>,
+    /// The masks, packed ([`MaskData::Packed`]) back to back.
     masks: Vec<u8>,
+    /// Mask pixels held.
+    pixels: usize,
     items: Vec<BatchItem>,
 }
 
-/// Where one batched entry's parts are in the batch's buffers.
+/// Where one batched entry's parts are in the batch's buffers, and its checked box.
 #[derive(Debug)]
 struct BatchItem {
     address: Range<usize>,
     domain: Range<usize>,
     mask: Range<usize>,
-    bbox: [u64; 4],
+    bbox: BBox,
 }
 
 impl EntryBatch {
@@ -106,18 +109,27 @@ impl EntryBatch {
         EntryBatch::default()
     }
 
-    /// An empty batch with room for `mask_bytes` of masks and `entries` entries.
+    /// An empty batch with room for `mask_bytes` mask pixels and `entries` entries.
     pub fn with_capacity(mask_bytes: usize, entries: usize) -> EntryBatch {
         EntryBatch {
             labels: Vec::with_capacity(entries * 16),
-            masks: Vec::with_capacity(mask_bytes),
+            // Each mask packs to whole bytes: at most one more byte per entry.
+            masks: Vec::with_capacity(mask_bytes / 8 + entries),
+            pixels: 0,
             items: Vec::with_capacity(entries),
         }
     }
 
-    /// Copies an entry (the arguments of [`IidWriter::add`], the mask one byte per pixel);
-    /// it is checked when the batch is added.
-    pub fn push(&mut self, address: &[u8], domain: &[u8], bbox: [u64; 4], mask: &[u8]) {
+    /// Checks an entry as [`IidWriter::add`] does (the mask one byte per pixel, non-zero =
+    /// true) and copies it, packing the mask in the same pass; nothing is kept on error.
+    pub fn push(
+        &mut self,
+        address: &[u8],
+        domain: &[u8],
+        bbox: [u64; 4],
+        mask: &[u8],
+    ) -> Result<()> {
+        let bbox = check_entry(address, domain, bbox, &MaskData::Bytes(mask))?;
         let take = |buf: &mut Vec<u8>, part: &[u8]| {
             let start = buf.len();
             buf.extend_from_slice(part);
@@ -125,13 +137,16 @@ impl EntryBatch {
         };
         let address = take(&mut self.labels, address);
         let domain = take(&mut self.labels, domain);
-        let mask = take(&mut self.masks, mask);
+        let start = self.masks.len();
+        pack_bytes(mask, &mut self.masks);
+        self.pixels += mask.len();
         self.items.push(BatchItem {
             address,
             domain,
-            mask,
+            mask: start..self.masks.len(),
             bbox,
         });
+        Ok(())
     }
 
     /// Number of entries held.
@@ -148,29 +163,28 @@ impl EntryBatch {
     pub fn clear(&mut self) {
         self.labels.clear();
         self.masks.clear();
+        self.pixels = 0;
         self.items.clear();
     }
 
-    /// Bytes of mask data held (one per pixel).
+    /// Mask pixels held (the bytes the masks were given as, one per pixel).
     pub fn mask_bytes(&self) -> usize {
-        self.masks.len()
+        self.pixels
     }
 
-    /// Each entry's `(address, domain)`, in order.
-    pub(crate) fn labels(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.items.iter().map(|it| {
-            (
+    /// Encodes the records of the batch's entries for keys from `first` on.
+    pub(crate) fn encode(&self, labeler: &mut Labeler, first: u32) -> Encoded {
+        let mut enc =
+            Encoded::with_capacity(first, self.len(), self.labels.len(), self.masks.len());
+        for it in &self.items {
+            let (address, domain) = (
                 &self.labels[it.address.clone()],
                 &self.labels[it.domain.clone()],
-            )
-        })
-    }
-
-    /// Each entry's mask, in order.
-    pub(crate) fn masks(&self) -> impl Iterator<Item = MaskData<'_>> {
-        self.items
-            .iter()
-            .map(|it| MaskData::Bytes(&self.masks[it.mask.clone()]))
+            );
+            let mask = MaskData::Packed(&self.masks[it.mask.clone()]);
+            enc.push(labeler, address, domain, &it.bbox, mask);
+        }
+        enc
     }
 
     fn entries(&self) -> Vec<NewEntry<'_>> {
@@ -179,8 +193,8 @@ impl EntryBatch {
             .map(|it| NewEntry {
                 address: &self.labels[it.address.clone()],
                 domain: &self.labels[it.domain.clone()],
-                bbox: it.bbox,
-                mask: MaskData::Bytes(&self.masks[it.mask.clone()]),
+                bbox: it.bbox.to_array().map(u64::from),
+                mask: MaskData::Packed(&self.masks[it.mask.clone()]),
             })
             .collect()
     }
@@ -253,30 +267,39 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes the records of checked entries (see [`check_entry`]) with keys from `first`
-    /// on, given their labels `(address, domain)`, boxes and masks.
-    pub(crate) fn new<'a>(
-        labeler: &mut Labeler,
+    /// No records yet, with room for `entries` entries whose labels take `label_bytes` and
+    /// whose masks `mask_bytes` packed (a hint: the buffers grow as needed).
+    pub(crate) fn with_capacity(
         first: u32,
-        labels: impl Iterator<Item = (&'a [u8], &'a [u8])>,
-        boxes: &[BBox],
-        masks: impl Iterator<Item = MaskData<'a>>,
+        entries: usize,
+        label_bytes: usize,
+        mask_bytes: usize,
     ) -> Encoded {
-        let mut enc = Encoded {
+        // A one-region record: its head, the region's head, at most the mask's bytes.
+        let seg_head = 16 + REGION_HEAD;
+        Encoded {
             first,
-            iids: Vec::new(),
-            iid_ends: Vec::with_capacity(boxes.len()),
-            segs: Vec::new(),
-            seg_ends: Vec::with_capacity(boxes.len()),
-        };
-        for (i, ((b, mask), (address, domain))) in boxes.iter().zip(masks).zip(labels).enumerate() {
-            let key = first + i as u32;
-            write_iid_record(key, domain, address, &mut enc.iids);
-            enc.iid_ends.push(enc.iids.len());
-            encode_segment(labeler, key, b, mask, &mut enc.segs);
-            enc.seg_ends.push(enc.segs.len());
+            iids: Vec::with_capacity(entries * IID_RECORD_HEAD + label_bytes),
+            iid_ends: Vec::with_capacity(entries),
+            segs: Vec::with_capacity(entries * seg_head + mask_bytes),
+            seg_ends: Vec::with_capacity(entries),
         }
-        enc
+    }
+
+    /// Appends the records of the next entry (checked, see [`check_entry`]).
+    pub(crate) fn push(
+        &mut self,
+        labeler: &mut Labeler,
+        address: &[u8],
+        domain: &[u8],
+        b: &BBox,
+        mask: MaskData<'_>,
+    ) {
+        let key = self.first + self.seg_ends.len() as u32;
+        write_iid_record(key, domain, address, &mut self.iids);
+        self.iid_ends.push(self.iids.len());
+        encode_segment(labeler, key, b, mask, &mut self.segs);
+        self.seg_ends.push(self.segs.len());
     }
 }
 
@@ -415,9 +438,12 @@ impl IidWriter {
                 .zip(boxes.par_chunks(CHUNK))
                 .enumerate()
                 .map_init(Labeler::default, |labeler, (c, (es, bs))| {
-                    let first = first + (c * CHUNK) as u32;
-                    let labels = es.iter().map(|e| (e.address, e.domain));
-                    Encoded::new(labeler, first, labels, bs, es.iter().map(|e| e.mask))
+                    let mut enc =
+                        Encoded::with_capacity(first + (c * CHUNK) as u32, es.len(), 0, 0);
+                    for (e, b) in es.iter().zip(bs) {
+                        enc.push(labeler, e.address, e.domain, b, e.mask);
+                    }
+                    enc
                 })
                 .collect()
         })?;
