@@ -844,8 +844,8 @@ imkit_status imkit_save(const char *path,
  * Saves an N-dimensional array (`ndim` axes of `shape`, C order, native byte order, `len`
  * bytes of `dtype` samples at `data`) with its metadata. Format rules as `imkit_save`: arrays
  * shaped `(h, w)` or `(h, w, c>=2)` follow the image table, all others go to NPY. `shape` may be
- * NULL when `ndim` is 0 (a scalar). Owned: free `*out_path` (may be NULL) with
- * `imkit_string_free`. Thread safety: any thread.
+ * NULL when `ndim` is 0 (a scalar). The samples are written from `data` itself (no copy).
+ * Owned: free `*out_path` (may be NULL) with `imkit_string_free`. Thread safety: any thread.
  * Requires: `data` must hold `len` readable bytes; `shape` must hold `ndim` values.
  */
 IMKIT_NODISCARD

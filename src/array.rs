@@ -14,6 +14,60 @@ pub struct NdArray {
     data: Vec<u8>,
 }
 
+/// A borrowed N-dimensional array: the caller's packed C-order samples, written from where
+/// they are (saving one needs no copy).
+#[derive(Clone, Copy, Debug)]
+pub struct ArrayView<'a> {
+    dtype: PixelType,
+    shape: &'a [usize],
+    data: &'a [u8],
+}
+
+impl<'a> ArrayView<'a> {
+    /// Borrows packed C-order samples; `data.len()` must match the shape exactly.
+    pub fn new(dtype: PixelType, shape: &'a [usize], data: &'a [u8]) -> Result<ArrayView<'a>> {
+        let len = byte_len(dtype, shape)?;
+        if data.len() != len {
+            return Err(Error::Mismatch(format!(
+                "an array of shape {shape:?} and type {dtype} needs {len} bytes, got {}",
+                data.len()
+            )));
+        }
+        Ok(ArrayView { dtype, shape, data })
+    }
+    /// Sample type.
+    pub fn dtype(&self) -> PixelType {
+        self.dtype
+    }
+    /// Axis lengths, outermost first.
+    pub fn shape(&self) -> &'a [usize] {
+        self.shape
+    }
+    /// Packed samples, native byte order.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+    /// The image this array describes, if it has the shape of one (see [`image_format_of`]).
+    pub fn as_image_view(&self) -> Option<ImageView<'a>> {
+        let (w, h, format) = image_format_of(self.dtype, self.shape)?;
+        ImageView::new(self.data, w, h, format, w * format.bytes_per_pixel()).ok()
+    }
+    /// An owned copy.
+    pub fn to_owned(&self) -> NdArray {
+        NdArray {
+            dtype: self.dtype,
+            shape: self.shape.to_vec(),
+            data: self.data.to_vec(),
+        }
+    }
+}
+
+impl<'a> From<&'a NdArray> for ArrayView<'a> {
+    fn from(array: &'a NdArray) -> Self {
+        array.view()
+    }
+}
+
 /// Number of bytes an array of `shape` and `dtype` holds, checked for overflow.
 pub fn byte_len(dtype: PixelType, shape: &[usize]) -> Result<usize> {
     shape
@@ -88,10 +142,18 @@ impl NdArray {
         self.data
     }
 
+    /// A borrowed view of the array.
+    pub fn view(&self) -> ArrayView<'_> {
+        ArrayView {
+            dtype: self.dtype,
+            shape: &self.shape,
+            data: &self.data,
+        }
+    }
+
     /// The image this array describes, if it has the shape of one (see [`image_format_of`]).
     pub fn as_image_view(&self) -> Option<ImageView<'_>> {
-        let (w, h, format) = image_format_of(self.dtype, &self.shape)?;
-        ImageView::new(&self.data, w, h, format, w * format.bytes_per_pixel()).ok()
+        self.view().as_image_view()
     }
 
     /// Converts into an image if the array has the shape of one; gives the array back if not.

@@ -23,7 +23,7 @@ pub mod threads;
 pub mod thumbnail;
 pub mod tiling;
 
-pub use array::NdArray;
+pub use array::{ArrayView, NdArray};
 pub use error::{Error, Result};
 pub use image::{Image, ImageView, ImageViewMut};
 pub use pixel::{PixelFormat, PixelType};

@@ -20,7 +20,7 @@ pub mod tiff;
 use std::io::Read;
 use std::path::Path;
 
-use crate::array::NdArray;
+use crate::array::{ArrayView, NdArray};
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView, ImageViewMut};
 use crate::pixel::PixelFormat;
@@ -446,7 +446,7 @@ pub fn write_image(
 pub fn write_array_as(
     path: &Path,
     format: Format,
-    array: &NdArray,
+    array: ArrayView<'_>,
     options: &WriteOptions,
 ) -> Result<()> {
     if format == Format::Npy {

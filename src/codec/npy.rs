@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::array::{byte_len, NdArray};
+use crate::array::{byte_len, ArrayView, NdArray};
 use crate::error::{Error, Result};
 use crate::image::ImageView;
 use crate::pixel::PixelType;
@@ -644,7 +644,8 @@ fn write_slices_to(
 }
 
 /// Encodes an array as NPY bytes (header and data), exactly as `numpy.save` would.
-pub fn write_to(out: &mut impl Write, array: &NdArray) -> std::io::Result<()> {
+pub fn write_to<'a>(out: &mut impl Write, array: impl Into<ArrayView<'a>>) -> std::io::Result<()> {
+    let array = array.into();
     out.write_all(&NpyHeader::encode(array.dtype(), array.shape()))?;
     if cfg!(target_endian = "little") || array.dtype().size() == 1 {
         out.write_all(array.data())
@@ -658,7 +659,8 @@ pub fn write_to(out: &mut impl Write, array: &NdArray) -> std::io::Result<()> {
 }
 
 /// Writes an array as an NPY file, atomically.
-pub fn write_file(path: &Path, array: &NdArray) -> Result<()> {
+pub fn write_file<'a>(path: &Path, array: impl Into<ArrayView<'a>>) -> Result<()> {
+    let array = array.into();
     let mut file = super::atomic::AtomicFile::create(path)?;
     file.reserve(file_len(array.dtype(), array.shape()));
     write_to(&mut file, array).map_err(|e| Error::io(path, e))?;

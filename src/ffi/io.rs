@@ -17,7 +17,7 @@ use super::{
     boundary, free_handle, handle_mut, handle_ref, imkit_status, new_handle, FfiError, FfiResult,
     Handle,
 };
-use crate::array::NdArray;
+use crate::array::ArrayView;
 use crate::error::Error;
 use crate::io::{self, metadata, sequence, Data, DataRef, Metadata, SaveOptions};
 
@@ -206,35 +206,35 @@ pub unsafe extern "C" fn imkit_save(
     })
 }
 
-/// Builds an array from C arguments (copies the bytes).
-unsafe fn arg_array(
+/// Borrows an array from C arguments (no copy: it is written from the caller's memory).
+unsafe fn arg_array<'a>(
     data: *const c_void,
     len: usize,
     dtype: i32,
     shape: *const usize,
     ndim: usize,
-) -> FfiResult<NdArray> {
+) -> FfiResult<ArrayView<'a>> {
     let dtype = arg_dtype(dtype, "dtype")?;
     if ndim > 64 {
         return Err(Error::invalid(format!("`ndim` {ndim} is more than 64")).into());
     }
-    let dims = unsafe { arg_slice(shape, ndim, "shape") }?.to_vec();
-    let need = crate::array::byte_len(dtype, &dims)?;
+    let dims = unsafe { arg_slice(shape, ndim, "shape") }?;
+    let need = crate::array::byte_len(dtype, dims)?;
     if len != need {
         return Err(Error::Mismatch(format!(
             "`len` is {len} bytes, an array of shape {dims:?} and type {dtype} has {need}"
         ))
         .into());
     }
-    let bytes = unsafe { arg_slice(data.cast::<u8>(), need, "data") }?.to_vec();
-    Ok(NdArray::from_vec(dtype, &dims, bytes)?)
+    let bytes = unsafe { arg_slice(data.cast::<u8>(), need, "data") }?;
+    Ok(ArrayView::new(dtype, dims, bytes)?)
 }
 
 /// Saves an N-dimensional array (`ndim` axes of `shape`, C order, native byte order, `len`
 /// bytes of `dtype` samples at `data`) with its metadata. Format rules as `imkit_save`: arrays
 /// shaped `(h, w)` or `(h, w, c>=2)` follow the image table, all others go to NPY. `shape` may be
-/// NULL when `ndim` is 0 (a scalar). Owned: free `*out_path` (may be NULL) with
-/// `imkit_string_free`. Thread safety: any thread.
+/// NULL when `ndim` is 0 (a scalar). The samples are written from `data` itself (no copy).
+/// Owned: free `*out_path` (may be NULL) with `imkit_string_free`. Thread safety: any thread.
 /// Requires: `data` must hold `len` readable bytes; `shape` must hold `ndim` values.
 #[no_mangle]
 #[must_use]
@@ -254,7 +254,7 @@ pub unsafe extern "C" fn imkit_save_array(
         let array = unsafe { arg_array(data, len, dtype, shape, ndim) }?;
         let meta = unsafe { arg_metadata(metadata_json, "metadata_json") }?;
         let options = unsafe { save_options(options) }?;
-        let written = io::save(&path, &array, &meta, &options)?;
+        let written = io::save(&path, array, &meta, &options)?;
         if !out_path.is_null() {
             let text = owned_string(&written.to_string_lossy())?;
             unsafe { write_opt(out_path, text) };

@@ -30,7 +30,7 @@ pub mod sequence;
 
 use std::path::{Path, PathBuf};
 
-use crate::array::{image_format_of, image_shape, NdArray};
+use crate::array::{image_format_of, image_shape, ArrayView, NdArray};
 use crate::codec::{self, Format, WriteOptions};
 use crate::error::{Error, Result};
 use crate::image::{Image, ImageView};
@@ -52,7 +52,7 @@ impl Data {
     pub fn as_ref(&self) -> DataRef<'_> {
         match self {
             Data::Image(img) => DataRef::Image(img.view()),
-            Data::Array(arr) => DataRef::Array(arr),
+            Data::Array(arr) => DataRef::Array(arr.view()),
         }
     }
     /// The data as an array (images become `(h, w)` or `(h, w, c)`).
@@ -76,13 +76,14 @@ impl Data {
     }
 }
 
-/// Borrowed data to save: an image view (any row stride) or an array.
+/// Borrowed data to save: an image view (any row stride) or an array view, both written from
+/// the caller's memory.
 #[derive(Clone, Copy, Debug)]
 pub enum DataRef<'a> {
     /// An image.
     Image(ImageView<'a>),
     /// An N-dimensional array.
-    Array(&'a NdArray),
+    Array(ArrayView<'a>),
 }
 
 impl<'a> From<ImageView<'a>> for DataRef<'a> {
@@ -97,6 +98,11 @@ impl<'a> From<&'a Image> for DataRef<'a> {
 }
 impl<'a> From<&'a NdArray> for DataRef<'a> {
     fn from(v: &'a NdArray) -> Self {
+        DataRef::Array(v.view())
+    }
+}
+impl<'a> From<ArrayView<'a>> for DataRef<'a> {
+    fn from(v: ArrayView<'a>) -> Self {
         DataRef::Array(v)
     }
 }
@@ -127,7 +133,7 @@ impl DataRef<'_> {
     pub fn to_owned(&self) -> Data {
         match self {
             DataRef::Image(v) => Data::Image(v.to_image()),
-            DataRef::Array(a) => Data::Array((*a).clone()),
+            DataRef::Array(a) => Data::Array(a.to_owned()),
         }
     }
 }
@@ -226,7 +232,7 @@ fn write_data(
 ) -> Result<()> {
     match data {
         DataRef::Image(view) => codec::write_image_as(path, format, view, options),
-        DataRef::Array(array) => codec::write_array_as(path, format, array, options),
+        DataRef::Array(array) => codec::write_array_as(path, format, *array, options),
     }
 }
 

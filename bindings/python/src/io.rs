@@ -7,7 +7,7 @@ use imkit::codec::npy::NpyFile;
 use imkit::codec::{ExrCompression, Format, WriteOptions};
 use imkit::io::queue::{QueueOptions, SaveQueue as CoreQueue};
 use imkit::io::{self, DataRef, LoadOptions, Metadata, SaveOptions};
-use imkit::NdArray;
+use imkit::ArrayView;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -53,25 +53,27 @@ pub fn write_options(
 /// copied once into the core's array type.
 enum Saved<'py> {
     Image(InArray<'py>),
-    Array(NdArray),
+    Array(InArray<'py>),
 }
 
 impl<'py> Saved<'py> {
     fn new(obj: &Bound<'py, PyAny>) -> PyResult<Saved<'py>> {
-        let py = obj.py();
         let array = InArray::new(obj, Need::Rows)?;
         if array.is_image() {
             return Ok(Saved::Image(array));
         }
-        let array = InArray::new(array.array().as_any(), Need::Contiguous)?;
-        let nd = NdArray::from_vec(array.dtype(), array.shape(), array.bytes().to_vec()).py(py)?;
-        Ok(Saved::Array(nd))
+        Ok(Saved::Array(InArray::new(
+            array.array().as_any(),
+            Need::Contiguous,
+        )?))
     }
 
     fn data(&self) -> PyResult<DataRef<'_>> {
         Ok(match self {
             Saved::Image(a) => DataRef::Image(a.image_view()?),
-            Saved::Array(a) => DataRef::Array(a),
+            Saved::Array(a) => {
+                DataRef::Array(ArrayView::new(a.dtype(), a.shape(), a.bytes()).py(a.array().py())?)
+            }
         })
     }
 }
