@@ -253,6 +253,12 @@ impl BlendTile {
         &self.chunks[i / self.chunk_rows][at..at + self.row_bytes]
     }
 
+    /// Bytes of output columns `a..b` of row `y` (`bpp` bytes a pixel), inside the tile.
+    fn pixels(&self, y: u64, (a, b): (usize, usize), bpp: usize) -> &[u8] {
+        let l = self.rect.left as usize;
+        &self.row(y)[(a - l) * bpp..(b - l) * bpp]
+    }
+
     /// The tile's columns inside an output of `width` pixels, as a range.
     fn span(&self, width: u64) -> (usize, usize) {
         (self.rect.left as usize, self.rect.right.min(width) as usize)
@@ -457,13 +463,10 @@ fn weighted_row<S: Sample>(
         let out = &mut row[a * bpp..b * bpp];
         match cover[..] {
             [] => fill_pixels(out, fill),
-            [i] => {
-                let (l, _) = over[i].span(width as u64);
-                out.copy_from_slice(&over[i].row(y)[(a - l) * bpp..(b - l) * bpp]);
-            }
-            [first, ..] if S::INTEGER && agree(over, cover, (a, b), y, bpp) => {
-                let (l, _) = over[first].span(width as u64);
-                out.copy_from_slice(&over[first].row(y)[(a - l) * bpp..(b - l) * bpp]);
+            [first, ..]
+                if cover.len() == 1 || (S::INTEGER && agree(over, cover, (a, b), y, bpp)) =>
+            {
+                out.copy_from_slice(over[first].pixels(y, (a, b), bpp));
             }
             _ => {
                 let covering = cover.iter().map(|&i| over[i]);
@@ -494,13 +497,11 @@ fn agree(over: &[&BlendTile], cover: &[usize], (a, b): (usize, usize), y: u64, b
     let Some((&first, rest)) = cover.split_first() else {
         return false;
     };
-    fn part(t: &BlendTile, y: u64, (a, b): (usize, usize), bpp: usize) -> &[u8] {
-        let l = t.rect.left as usize;
-        &t.row(y)[(a - l) * bpp..(b - l) * bpp]
-    }
-    let part = |t| part(t, y, (a, b), bpp);
-    let (t, pixels) = (over[first], part(over[first]));
-    if !rest.iter().all(|&i| part(over[i]) == pixels) {
+    let (t, pixels) = (over[first], over[first].pixels(y, (a, b), bpp));
+    if !rest
+        .iter()
+        .all(|&i| over[i].pixels(y, (a, b), bpp) == pixels)
+    {
         return false;
     }
     // Every weight `wx * wy` of the row is at least `wx_min * wy` (rounding is monotonic);
