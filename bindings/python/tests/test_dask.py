@@ -71,15 +71,15 @@ def test_map_tiles_matches_one_machine(local_client, image, tmp_path, blend):
     assert ours.read_bytes() == single.read_bytes()
 
 
-def test_the_last_band_is_split_over_the_workers(local_client, image, tmp_path):
-    # One tile task per grid row, but the last row's cells go to one task per worker thread
-    # (2 here) and its rows to as many parts; the bytes stay those of one machine.
+def test_bands_are_split_over_the_workers(local_client, image, tmp_path):
+    # The cells of each grid row go to one task per worker thread (2 here), and the last
+    # row's output rows to as many parts; the bytes stay those of one machine.
     path, _ = image
     rows = imkit.Partition(path, cell=100).shape[0]
     with distributed.get_task_stream(local_client) as ts:
         ours = idask.map_tiles(path, edit, tmp_path / "d.png", cell=100)
     kinds = [t["key"].split("-")[1] for t in ts.data if t["key"].startswith("imkit-")]
-    assert kinds.count("map") == rows + 1 and kinds.count("part") == rows + 1
+    assert kinds.count("map") == 2 * rows and kinds.count("part") == rows + 1
     single = imkit.map_tiles(path, edit, tmp_path / "s.png", cell=100)
     assert ours.read_bytes() == single.read_bytes()
 

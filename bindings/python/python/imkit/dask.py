@@ -450,14 +450,15 @@ class _Run:
         spans = [(grid.cell_rect(r0, 0).top * scale,
                   grid.cell_rect(min(rows, r0 + rows_per_task) - 1, 0).bottom * scale)
                  for r0 in firsts]
-        # The last band goes to one task per worker thread (column groups) and its part to as
-        # many (row groups), so that the job's tail keeps every worker busy.
+        # Every band goes to one task per worker thread (column groups), so that tasks are
+        # small and even in number per worker; the last band's part goes to as many tasks (row
+        # groups), so that the job's tail keeps every worker busy.
         pieces = max(1, min(cols, sum(self.client.nthreads().values())))
-        last, (top, bottom) = bands.pop(), spans[-1]
-        bands += [[(r, c) for r, c in last if cols * k // pieces <= c < cols * (k + 1) // pieces]
-                  for k in range(pieces)]
+        groups = [(cols * k // pieces, cols * (k + 1) // pieces) for k in range(pieces)]
+        bands = [[(r, c) for r, c in band if c0 <= c < c1] for band in bands for c0, c1 in groups]
         #: Output rows [top, bottom) each task's tiles cover.
-        self.spans = spans[:-1] + [spans[-1]] * pieces
+        self.spans = [span for span in spans for _ in groups]
+        top, bottom = spans[-1]
         #: Output rows where the PNG parts start (moved up to segment boundaries later).
         self.starts = [t for t, _ in spans] + [top + (bottom - top) * k // pieces
                                                for k in range(1, pieces)]
@@ -471,7 +472,7 @@ class _Run:
 
     def stitch_parts(self, blend: str) -> List[Any]:
         """Tasks stitching the PNG output in parts (one per band of tiles, the last band's
-        split like its tiles), each starting as soon as the tiles it needs are written (ahead
+        split in as many as its tasks), each starting as soon as the tiles it needs are written (ahead
         of the remaining tile tasks)."""
         first = self.futures[0].result()[0]
         header = self.grid.manifest([], (first["dtype"], first["channels"]))
@@ -501,8 +502,8 @@ def map_tiles(src: PathLike, fn: Callable[[np.ndarray, Any], np.ndarray], out: P
               png_compression: int = 1) -> Path:
     """:func:`imkit.map_tiles` on a Dask cluster, with the same output bytes.
 
-    Each task reads its cells (``rows_per_task`` rows of the grid; the last band split by
-    columns into one task per worker thread, so that the tail keeps every worker busy) from
+    Each task reads its cells (``rows_per_task`` rows of the grid, split by columns into one
+    task per worker thread, so that the tail keeps every worker busy) from
     ``src`` itself, applies ``fn(tile, info)`` and writes each result atomically as an NPY
     tile into ``tile_dir`` (default ``<out>.tiles/``, the fragment layout); the manifest is
     written once every tile is. A PNG output (at ``png_compression`` 1, the default) is
