@@ -4,9 +4,11 @@
 #   2. imkit's file route: fragment into tile files, then stitch with the same blend;
 #   3. the loop users write today: pyvips crops + numpy feather blending into an array,
 #      saved with pyvips (installed into bench-out/venv).
-# Then the pipeline's peak RSS on a 32768^2 PNG (target < 400 MB).
-# Usage: benches/pipeline.sh [SIZE]        (needs ~3 GB of disk and ~5 GB of RAM for pyvips)
-#        SKIP_32K=1 benches/pipeline.sh 8192   (quick check: no 32768^2 run)
+# on two images (make_big_png's ramp and natural patterns). Then the pipeline's peak RSS on a
+# 32768^2 PNG (target < 400 MB).
+# Usage: benches/pipeline.sh [SIZE]        (needs ~4 GB of disk and ~11 GB of RAM for pyvips)
+#        SKIP_32K=1 NATURAL=0 benches/pipeline.sh 8192   (quick check: ramp only, no 32768^2)
+#        ROUNDS=N: pipeline and file route alternated N times, best of each (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-16384}
@@ -66,25 +68,45 @@ measure() { # label, command... -> prints wall seconds, CPU seconds and peak RSS
   printf '%-46s wall %7.2fs  CPU %7.2fs  peak RSS %7.1f MB\n' "$label" "$secs" "$cpu" "$(echo "$rss/1024" | bc -l)"
 }
 
-big=$out/in$size.png
-[ -f "$big" ] || { echo "making ${size}x${size} RGB PNG..."; $mk "$big" "$size" "$size"; }
-ls -l "$big" | awk '{printf "input: %s, %.1f MB\n", $9, $5/1e6}'
+best() { # best of the wall times given
+  printf '%s\n' "$@" | sort -g | head -1
+}
 
-measure "imkit pipeline (identity, linear)" $pipe "$big" "$out/pipe.png" 1024 128 linear
-t_pipe=$secs
-rm -rf "$out/tiles"
-measure "imkit fragment (tile files)" $imkit fragment "$big" --cell 1024 --step 896 --out "$out/tiles"
-t_frag=$secs
-measure "imkit stitch (linear)" $imkit stitch "$out/tiles/manifest.json" "$out/stitched.png" --blend linear
-t_files=$(echo "$t_frag + $secs" | bc -l)
-measure "pyvips crops + numpy feather loop" $py "$out/pyvips_loop.py" "$big" "$out/pyvips.png" 1024 128
-t_vips=$secs
-cmp -s "$out/pipe.png" "$out/stitched.png" && echo "pipeline and fragment+stitch outputs: identical bytes"
-ls -l "$out/pipe.png" "$out/stitched.png" "$out/pyvips.png" | awk '{printf "  %s %.1f MB\n", $9, $5/1e6}'
-du -sh "$out/tiles" | awk '{print "  tile files of the file route: " $1}'
-printf 'pipeline vs file route:  %.1fx faster (target >= 2x)\n' "$(echo "$t_files/$t_pipe" | bc -l)"
-printf 'pipeline vs pyvips loop: %.1fx faster (target >= 10x)\n' "$(echo "$t_vips/$t_pipe" | bc -l)"
-rm -rf "$out/tiles"
+# One input, side by side: the pipeline and the file route alternated ROUNDS times (best of
+# each kept), then the pyvips loop once (it takes ten times as long and 10 GB of RAM).
+compare() { # pattern, input path
+  local pattern=$1 input=$2 pipes=() files=() round
+  [ -f "$input" ] || { echo "making ${size}x${size} RGB PNG ($pattern)..."; $mk "$input" "$size" "$size" "$pattern"; }
+  ls -l "$input" | awk -v p="$pattern" -v s="$size" \
+    '{printf "== %s: %sx%s RGB, %.1f MB (%.0f:1)\n", p, s, s, $5/1e6, s*s*3/$5}'
+  for round in $(seq "${ROUNDS:-2}"); do
+    measure "imkit pipeline (identity, linear)" $pipe "$input" "$out/pipe.png" 1024 128 linear
+    pipes+=("$secs")
+    rm -rf "$out/tiles"
+    measure "imkit fragment (tile files)" $imkit fragment "$input" --cell 1024 --step 896 --out "$out/tiles"
+    local frag=$secs
+    measure "imkit stitch (linear)" $imkit stitch "$out/tiles/manifest.json" "$out/stitched.png" --blend linear
+    files+=("$(echo "$frag + $secs" | bc -l)")
+  done
+  measure "pyvips crops + numpy feather loop" $py "$out/pyvips_loop.py" "$input" "$out/pyvips.png" 1024 128
+  local t_vips=$secs t_pipe t_files
+  t_pipe=$(best "${pipes[@]}")
+  t_files=$(best "${files[@]}")
+  cmp -s "$out/pipe.png" "$out/stitched.png" && echo "pipeline and fragment+stitch outputs: identical bytes"
+  ls -l "$out/pipe.png" "$out/stitched.png" "$out/pyvips.png" | awk '{printf "  %s %.1f MB\n", $9, $5/1e6}'
+  du -sh "$out/tiles" | awk '{print "  tile files of the file route: " $1}'
+  printf '%s: pipeline %.2f s (best of %s), file route %.2f s (best fragment + stitch)\n' \
+    "$pattern" "$t_pipe" "${ROUNDS:-2}" "$t_files"
+  printf '%s: pipeline vs file route:  %.2fx faster (target >= 2x)\n' "$pattern" "$(echo "$t_files/$t_pipe" | bc -l)"
+  printf '%s: pipeline vs pyvips loop: %.1fx faster (target >= 10x)\n' "$pattern" "$(echo "$t_vips/$t_pipe" | bc -l)"
+  rm -rf "$out/tiles" "$out/pyvips.png"
+}
+
+# The ramp image is the cheapest case for every codec (it compresses about 80:1); the natural
+# one has the statistics of photographs (about 2:1), where inflating the one zlib stream of
+# the input, which every route does serially, is most of the work. NATURAL=0 skips it.
+compare ramp "$out/in$size.png"
+[ "${NATURAL:-1}" = 1 ] && compare natural "$out/natural$size.png"
 
 [ "${SKIP_32K:-0}" = 1 ] && exit 0
 huge=$out/in32768.png
