@@ -22,12 +22,9 @@ fn main() -> imkit::Result<()> {
             .map_err(|e| imkit::Error::invalid(format!("{s}: {e}")))
     };
     let (width, height) = (parse(&args[2])?, parse(&args[3])?);
-    let mut pattern: Box<dyn FnMut(usize, &mut [u8])> = match args.get(4).map(String::as_str) {
-        None | Some("ramp") => Box::new(ramp),
-        Some("natural") => {
-            let mut natural = Natural::new(width);
-            Box::new(move |y, row| natural.row(y, row))
-        }
+    let mut pattern = match args.get(4).map(String::as_str) {
+        None | Some("ramp") => Pattern::Ramp,
+        Some("natural") => Pattern::Natural(Box::new(Natural::new(width))),
         Some(other) => {
             return Err(imkit::Error::invalid(format!(
                 "unknown pattern {other:?} (ramp or natural)"
@@ -47,11 +44,27 @@ fn main() -> imkit::Result<()> {
     )?;
     let mut row = vec![0u8; width * 3];
     for y in 0..height {
-        pattern(y, &mut row);
+        pattern.row(y, &mut row);
         writer.write_row(&row)?;
     }
     writer.finish()?;
     file.commit()
+}
+
+/// The picture drawn.
+enum Pattern {
+    Ramp,
+    Natural(Box<Natural>),
+}
+
+impl Pattern {
+    /// Fills image row `y`.
+    fn row(&mut self, y: usize, row: &mut [u8]) {
+        match self {
+            Pattern::Ramp => ramp(y, row),
+            Pattern::Natural(natural) => natural.row(y, row),
+        }
+    }
 }
 
 /// Row `y` of the ramp pattern.
