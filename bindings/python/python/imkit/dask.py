@@ -472,8 +472,8 @@ class _Run:
 
     def stitch_parts(self, blend: str) -> List[Any]:
         """Tasks stitching the PNG output in parts (one per band of tiles, the last band's
-        split in as many as its tasks), each starting as soon as the tiles it needs are written (ahead
-        of the remaining tile tasks)."""
+        split in as many as its tasks), each starting as soon as the tiles it needs are
+        written (ahead of the remaining tile tasks)."""
         first = self.futures[0].result()[0]
         header = self.grid.manifest([], (first["dtype"], first["channels"]))
 
