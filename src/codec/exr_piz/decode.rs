@@ -14,7 +14,7 @@ use std::cell::RefCell;
 
 use super::wavelet::wavelet_decode;
 use super::{
-    first_codes, Plane, BITMAP_SIZE, HUF_ENCSIZE, LONG_ZEROCODE_RUN, MAX_CODE_BITS,
+    first_codes, split_planes, Plane, BITMAP_SIZE, HUF_ENCSIZE, LONG_ZEROCODE_RUN, MAX_CODE_BITS,
     SHORTEST_LONG_RUN, SHORT_ZEROCODE_RUN,
 };
 
@@ -73,12 +73,8 @@ pub(crate) fn decompress(input: &[u8], planes: &[Plane]) -> Result<Vec<u8>, Inva
         let length = usize::try_from(input.u32()? as i32)
             .map_err(|_| "PIZ Huffman data length is negative")?;
         huffman_decode(input.take(length)?, words, &mut s.code)?;
-        let mut start = 0;
-        for plane in planes {
-            let len = plane.len();
-            let channel = &mut words[start..start + len];
+        for (plane, channel) in split_planes(words, planes) {
             wavelet_decode(channel, plane.width, plane.height, plane.words, max_value);
-            start += len;
         }
         Ok(interleave(words, planes, &s.lut))
     })

@@ -5,8 +5,8 @@ use std::collections::BinaryHeap;
 
 use super::wavelet::wavelet_encode;
 use super::{
-    first_codes, Plane, BITMAP_SIZE, HUF_ENCSIZE, LONGEST_LONG_RUN, LONG_ZEROCODE_RUN,
-    MAX_CODE_BITS, SHORTEST_LONG_RUN, SHORT_ZEROCODE_RUN,
+    first_codes, split_planes, Plane, BITMAP_SIZE, HUF_ENCSIZE, LONGEST_LONG_RUN,
+    LONG_ZEROCODE_RUN, MAX_CODE_BITS, SHORTEST_LONG_RUN, SHORT_ZEROCODE_RUN,
 };
 
 /// Compresses `data` — the planes one after the other, each line of a plane holding its
@@ -16,12 +16,8 @@ use super::{
 pub(crate) fn compress(data: &mut [u16], planes: &[Plane]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len() + 64);
     let max_value = renumber(data, &mut out);
-    let mut start = 0;
-    for plane in planes {
-        let len = plane.len();
-        let words = &mut data[start..start + len];
+    for (plane, words) in split_planes(data, planes) {
         wavelet_encode(words, plane.width, plane.height, plane.words, max_value);
-        start += len;
     }
     let length_at = out.len();
     out.extend_from_slice(&[0; 4]);

@@ -47,6 +47,19 @@ impl Plane {
     }
 }
 
+/// Each plane with its words, `words` holding the planes one after another (as the wavelet
+/// sees them).
+fn split_planes<'a>(
+    mut words: &'a mut [u16],
+    planes: &'a [Plane],
+) -> impl Iterator<Item = (&'a Plane, &'a mut [u16])> {
+    planes.iter().map(move |plane| {
+        let (these, rest) = std::mem::take(&mut words).split_at_mut(plane.len());
+        words = rest;
+        (plane, these)
+    })
+}
+
 /// OpenEXR's canonical code numbering (`hufCanonicalCodeTable`): given how many codes have
 /// each length, the first code of each length. Longer codes come numerically first; the codes
 /// of one length are consecutive, in symbol order.
