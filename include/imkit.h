@@ -500,7 +500,7 @@ typedef struct imkit_image_info {
 IMKIT_NODISCARD imkit_status imkit_write_options_new(struct imkit_write_options **out);
 
 /**
- * Sets the PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels
+ * Sets the PNG compression: 0 = none, 1 = fast (imkit's parallel deflater, the default), 2–9 = zlib levels
  * (higher is smaller and slower; much smaller than 1 on smooth synthetic images). Output bytes are deterministic for every level.
  */
 IMKIT_NODISCARD

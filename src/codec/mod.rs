@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod deflate;
 pub mod exr;
 mod exr_piz;
+mod inflate;
 pub mod jpeg;
 pub mod npy;
 pub mod png;
@@ -134,7 +135,8 @@ impl Format {
 /// Options for writing image files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
-    /// PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels.
+    /// PNG compression: 0 = none, 1 = fast (imkit's parallel deflater, the default), 2–9 = zlib
+    /// levels.
     /// On camera-like frames level 1 is 3–4x faster than zlib level 3 at the same size; on
     /// smooth synthetic gradients it compresses poorly, and levels 2–9 are much smaller there.
     pub png_compression: u8,

@@ -2,10 +2,10 @@
 //! stream can only be inflated from its start, and each row unfiltered only after the one
 //! above, but the two stages need not wait for each other.
 //!
-//! The inflate stage walks the IDAT chunks (lengths and CRCs checked), inflates the zlib stream
-//! with `fdeflate` (the streaming inflater measured fastest overall, see docs/ARCHITECTURE.md) into
-//! blocks of whole filtered scanlines, and checks the stream's Adler-32 before the last block
-//! leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block.
+//! The inflate stage walks the IDAT chunks (lengths and CRCs checked) and inflates the zlib
+//! stream with imkit's own streaming inflater ([`super::inflate`], measured against `fdeflate`
+//! and libdeflate in docs/ARCHITECTURE.md) into blocks of whole filtered scanlines; the
+//! stream's Adler-32 is checked before the last block leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block.
 //! With two or more library threads each stage runs on a thread of its own, a bounded number
 //! of blocks ahead of the caller (memory: at most [`LOOKAHEAD_BLOCKS`] + 4 blocks of about
 //! [`BLOCK_BYTES`]), so decoding takes the time of the slowest stage (inflate, unfilter, or the
@@ -18,6 +18,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+use super::inflate::Decompressor;
 use super::png_unfilter::unfilter_lines;
 use crate::error::{Error, Result};
 
@@ -131,7 +132,7 @@ const WINDOW: usize = 32 << 10;
 /// The inflate stage: the zlib stream, inflated into blocks of filtered scanlines.
 struct Inflater {
     chunks: IdatChunks,
-    inflate: fdeflate::Decompressor,
+    inflate: Decompressor,
     /// Compressed bytes read and not yet consumed: `input[input_at..]`.
     input: Vec<u8>,
     input_at: usize,
@@ -182,7 +183,7 @@ impl Inflater {
                 )
                 .map_err(|e| {
                     Error::format(format!(
-                        "{}: invalid PNG: corrupt image data ({e:?})",
+                        "{}: invalid PNG: corrupt image data ({e})",
                         self.chunks.name
                     ))
                 })?;
@@ -387,7 +388,7 @@ impl StagedDecoder {
                 crc: libdeflater::Crc::new(),
                 ended: false,
             },
-            inflate: fdeflate::Decompressor::new(),
+            inflate: Decompressor::new(),
             input: Vec::new(),
             input_at: 0,
             input_ended: false,

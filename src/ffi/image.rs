@@ -243,7 +243,7 @@ pub unsafe extern "C" fn imkit_write_options_new(
     })
 }
 
-/// Sets the PNG compression: 0 = none, 1 = fast (fdeflate, the default), 2–9 = zlib levels
+/// Sets the PNG compression: 0 = none, 1 = fast (imkit's parallel deflater, the default), 2–9 = zlib levels
 /// (higher is smaller and slower; much smaller than 1 on smooth synthetic images). Output bytes are deterministic for every level.
 #[no_mangle]
 #[must_use]
