@@ -6,7 +6,7 @@ pub mod atomic;
 pub mod deflate;
 pub mod exr;
 mod exr_piz;
-mod inflate;
+pub(crate) mod inflate;
 pub mod jpeg;
 pub mod npy;
 pub mod png;

@@ -4,8 +4,8 @@
 //! page must have the same size and pixel layout). Chunky (interleaved) samples only.
 //!
 //! Fast path: the file is mapped with mmap; uncompressed chunks are copied straight from the
-//! map, deflate chunks are inflated with libdeflate in one call (`fdeflate` piece by piece when
-//! that fails; horizontal predictor undone for 8-bit samples). Other compressions, predictors and big-endian multi-byte samples go through the
+//! map, deflate chunks are inflated with libdeflate in one call (imkit's streaming inflater piece
+//! by piece when that fails; horizontal predictor undone for 8-bit samples). Other compressions, predictors and big-endian multi-byte samples go through the
 //! `tiff` crate's chunk decoder. Either way only the touched chunks are read.
 
 use std::collections::HashMap;
@@ -156,20 +156,20 @@ fn chunk_table(
     Ok(table)
 }
 
-/// Inflates the zlib stream `data` into `out[..full]` with `fdeflate`, piece by piece (the
-/// fallback when a chunk does not inflate in one libdeflate call, e.g. a padded strip); returns
-/// the bytes made.
+/// Inflates the zlib stream `data` into `out[..full]` with imkit's streaming inflater, piece by
+/// piece (the fallback when a chunk does not inflate in one libdeflate call, e.g. a padded
+/// strip); returns the bytes made.
 fn inflate_streaming(
     data: &[u8],
     out: &mut [u8],
     full: usize,
 ) -> std::result::Result<usize, String> {
-    let mut inflater = fdeflate::Decompressor::new();
+    let mut inflater = crate::codec::inflate::Decompressor::new();
     let (mut used, mut made) = (0, 0);
     while made < full && !inflater.is_done() {
         let (c, p) = inflater
             .read(&data[used..], &mut out[..full], made, true)
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| e.to_string())?;
         if c == 0 && p == 0 {
             break;
         }
@@ -587,5 +587,21 @@ impl RegionSource for TiffSource {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A padded strip: its stream holds more rows than the chunk; the first ones are kept.
+    #[test]
+    fn a_stream_longer_than_the_chunk_gives_its_first_bytes() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::new(6).unwrap());
+        let mut z = vec![0; c.zlib_compress_bound(data.len())];
+        let n = c.zlib_compress(&data, &mut z).unwrap();
+        let mut out = vec![0; 6000];
+        assert_eq!(super::inflate_streaming(&z[..n], &mut out, 6000), Ok(6000));
+        assert!(out == data[..6000]);
+        assert!(super::inflate_streaming(&z[..n / 2], &mut vec![0; 10_000], 10_000).is_err());
     }
 }
