@@ -1044,6 +1044,34 @@ mod tests {
         );
     }
 
+    /// Random bytes after a valid header: random block types, code lengths and symbols.
+    #[test]
+    fn random_streams_are_errors_or_what_libdeflate_reads() {
+        let mut reference = libdeflater::Decompressor::new();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..5000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 400) as usize;
+            let mut z = vec![0x78, 0x9c];
+            let mut word = state;
+            z.extend((0..len).map(|_| {
+                word = word
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (word >> 56) as u8
+            }));
+            for (in_step, out_step) in [(1 << 20, 1 << 20), (3, 5)] {
+                if let Ok(got) = inflate(&z, in_step, out_step) {
+                    let mut theirs = vec![0; got.len() + 1];
+                    let n = reference.zlib_decompress(&z, &mut theirs);
+                    assert!(n == Ok(got.len()) && theirs[..got.len()] == got[..]);
+                }
+            }
+        }
+    }
+
     #[test]
     fn names_what_is_wrong() {
         let err = |z: &[u8]| inflate(z, 1 << 20, 1 << 20).unwrap_err().to_string();
