@@ -843,15 +843,15 @@ unsafe fn copy_match(out: &mut [u8], pos: usize, distance: usize, length: usize)
     let mut to = out.as_mut_ptr().add(pos);
     let end = to.add(length);
     if distance >= 8 {
-        // Each word read lies wholly before the word written, in bytes already final.
+        // Each word read lies wholly before the word written, in bytes already final. Most
+        // matches take one word: the loop is for the rest.
         let mut from = to.sub(distance);
-        loop {
+        to.cast::<u64>().write_unaligned(word(from));
+        to = to.add(8);
+        while to < end {
+            from = from.add(8);
             to.cast::<u64>().write_unaligned(word(from));
             to = to.add(8);
-            if to >= end {
-                break;
-            }
-            from = from.add(8);
         }
     } else {
         // A period shorter than a word: a word of the period's bytes, repeated (doubled in a
