@@ -432,8 +432,8 @@ impl Decompressor {
     /// Inflates from `input` into `out[out_pos..]`, `out[..out_pos]` being the output so far
     /// (back-references read it: at least the last 32 KiB of the stream's output, or all of
     /// it). `end`: `input` holds the rest of the stream. Returns (input bytes consumed, output
-    /// bytes written); both are 0 only when more input is needed (or, at the end of the
-    /// stream, after it).
+    /// bytes written); both are 0 only when more input or output room is needed, or the stream
+    /// has ended. Not thread-safe: one stream per decompressor, used by one thread at a time.
     pub fn read(
         &mut self,
         input: &[u8],
