@@ -1,18 +1,20 @@
 //! Reversing PNG's per-row filters on blocks of filtered scanlines.
 //!
-//! Paeth is the slow filter: each pixel needs the one to its left, so a row is one long chain
-//! of dependent operations and the CPU idles waiting on it. Two measures shorten it:
+//! Paeth and Avg are the slow filters: each pixel needs the one to its left, so a row is one
+//! long chain of dependent operations and the CPU idles waiting on it. Two measures shorten it:
 //! - on x86_64, pixels of 3, 4, 6 or 8 bytes (u8 and u16 RGB/RGBA) are predicted with SSE2 (every
 //!   x86_64 CPU has it), all channels of a pixel at once in 16-bit lanes and without branches
-//!   ([`sse2`]), about a third of the instructions of the scalar form;
-//! - two consecutive Paeth rows are independent chains once the upper one's pixel is known, so
-//!   they are unfiltered together, pixel by pixel, which lets the CPU overlap them (about 1.5x
-//!   faster than one row at a time).
+//!   ([`sse2`]), about a third of the instructions of the scalar Paeth;
+//! - two consecutive rows of the same of these filters are independent chains once the upper
+//!   one's pixel is known, so they are unfiltered together, pixel by pixel, which lets the CPU
+//!   overlap them (about 1.5x faster than one row at a time).
 //!
-//! Every other filter, and Paeth on other pixel sizes or targets when not paired, goes through
-//! the `png` crate's own unfilter (vectorised per pixel size), exported by its `benchmarks`
-//! feature.
+//! Every other filter, and Paeth or Avg on other pixel sizes or targets when not paired, goes
+//! through the `png` crate's own unfilter (vectorised per pixel size), exported by its
+//! `benchmarks` feature.
 
+/// PNG's filter type byte for Avg.
+const AVG: u8 = 3;
 /// PNG's filter type byte for Paeth.
 const PAETH: u8 = 4;
 
@@ -23,9 +25,9 @@ pub(crate) fn unfilter(kind: u8, row: &mut [u8], prev: &[u8], bpp: usize) -> boo
         0 => return true,
         1 => png::Filter::Sub,
         2 => png::Filter::Up,
-        3 => png::Filter::Avg,
-        PAETH if paeth_row(bpp, prev, row) => return true,
-        4 => png::Filter::Paeth,
+        AVG | PAETH if vector_row(kind, bpp, prev, row) => return true,
+        AVG => png::Filter::Avg,
+        PAETH => png::Filter::Paeth,
         _ => return false,
     };
     png::benchable_apis::unfilter(filter, bpp as u8, prev, row);
@@ -51,8 +53,9 @@ pub(crate) fn unfilter_lines(
             0 => above,
             _ => &done[done.len() - row_len..],
         };
-        let paired = rest[0] == PAETH && rest.get(stride) == Some(&PAETH);
-        if paired && paeth_pair(bpp, prev, &mut rest[..2 * stride]) {
+        let kind = rest[0];
+        let paired = (kind == PAETH || kind == AVG) && rest.get(stride) == Some(&kind);
+        if paired && unfilter_pair(kind, bpp, prev, &mut rest[..2 * stride]) {
             y += 2;
             continue;
         }
@@ -68,14 +71,18 @@ pub(crate) fn unfilter_lines(
     Ok(())
 }
 
-/// Unfilters two Paeth lines (`pair`: both scanlines, filter bytes included) below `prev`;
-/// `false` (nothing done) for a pixel size without a paired version.
-fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
+/// Unfilters two lines of filter `kind` (Paeth or Avg; `pair`: both scanlines, filter bytes
+/// included) below `prev`; `false` (nothing done) for a filter or pixel size without a paired
+/// version.
+fn unfilter_pair(kind: u8, bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
     let (upper, lower) = pair.split_at_mut(pair.len() / 2);
     let (upper, lower) = (&mut upper[1..], &mut lower[1..]);
     #[cfg(target_arch = "x86_64")]
-    if sse2::paeth_pair(bpp, prev, upper, lower) {
+    if sse2::pair(sse2::has_avx(), kind == AVG, bpp, prev, upper, lower) {
         return true;
+    }
+    if kind != PAETH {
+        return false;
     }
     match bpp {
         1 => paeth_pair_n::<1>(prev, upper, lower),
@@ -89,13 +96,14 @@ fn paeth_pair(bpp: usize, prev: &[u8], pair: &mut [u8]) -> bool {
     true
 }
 
-/// Paeth-unfilters one `row` below `prev` where a vector version exists for `bpp` (x86_64, 3,
-/// 4, 6 or 8 bytes a pixel, `prev` as long as `row`); `false` (nothing done) otherwise.
+/// Unfilters one `row` of filter `kind` (Paeth or Avg) below `prev` where a vector version
+/// exists for `bpp` (x86_64, 3, 4, 6 or 8 bytes a pixel, `prev` as long as `row`); `false`
+/// (nothing done) otherwise.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+fn vector_row(kind: u8, bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     if prev.len() == row.len() {
-        return sse2::paeth_row(bpp, prev, row);
+        return sse2::row(sse2::has_avx(), kind == AVG, bpp, prev, row);
     }
     false
 }
@@ -136,8 +144,9 @@ fn paeth_predictor(a: i16, b: i16, c: i16) -> u8 {
     t1 as u8
 }
 
-/// Paeth with SSE2: one pixel (up to 8 bytes) at a time, each byte in a 16-bit lane, the
-/// predictor computed branch-free with [`paeth_predictor`]'s formula on all lanes at once. The
+/// Paeth and Avg with SSE2: one pixel (up to 8 bytes) at a time, each byte in a 16-bit lane, the
+/// predictor computed branch-free on all lanes at once (Paeth with [`paeth_predictor`]'s
+/// formula); `AVG` in the const parameters chooses Avg. The
 /// same code is also compiled for AVX, chosen at run time where the CPU has it: its
 /// three-operand instructions save the register copies SSE2 needs (about a fifth of the loop).
 #[cfg(target_arch = "x86_64")]
@@ -184,45 +193,72 @@ mod sse2 {
         _mm_add_epi8(x, t1)
     }
 
+    /// `x` plus Paeth's (or, if `AVG`, Avg's: the mean of `a` and `b`, rounded down) prediction,
+    /// modulo 256, in every lane.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn predict<const AVG: bool>(x: __m128i, a: __m128i, b: __m128i, c: __m128i) -> __m128i {
+        if AVG {
+            _mm_add_epi8(x, _mm_srli_epi16(_mm_add_epi16(a, b), 1))
+        } else {
+            decode(x, a, b, c)
+        }
+    }
+
     /// Whether the CPU has AVX (checked once; the standard library caches the answer).
     pub(super) fn has_avx() -> bool {
         std::is_x86_feature_detected!("avx")
     }
 
-    /// Paeth-unfilters `row` below `prev` (as long) for 3, 4, 6 or 8 bytes a pixel; `false`
-    /// (nothing done) for other sizes.
-    pub(super) fn paeth_row(bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
-        paeth_row_on(has_avx(), bpp, prev, row)
+    /// Unfilters `row` below `prev` (as long), Paeth (Avg if `avg`), for 3, 4, 6 or 8 bytes a
+    /// pixel, with AVX (which the CPU must have) or SSE2 only; `false` (nothing done) for
+    /// other sizes.
+    pub(super) fn row(avx: bool, avg: bool, bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+        match avg {
+            true => row_of::<true>(avx, bpp, prev, row),
+            false => row_of::<false>(avx, bpp, prev, row),
+        }
     }
 
-    /// [`paeth_row`] with AVX (which the CPU must have) or SSE2 only.
-    pub(super) fn paeth_row_on(avx: bool, bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
+    /// [`row`] for one filter.
+    fn row_of<const AVG: bool>(avx: bool, bpp: usize, prev: &[u8], row: &mut [u8]) -> bool {
         assert!(!avx || has_avx(), "AVX asked for on a CPU without it");
         // SAFETY: SSE2 is part of the x86_64 baseline; AVX only where the CPU reports it.
         unsafe {
             match (bpp, avx) {
-                (3, false) => row_n::<3>(prev, row),
-                (4, false) => row_n::<4>(prev, row),
-                (6, false) => row_n::<6>(prev, row),
-                (8, false) => row_n::<8>(prev, row),
-                (3, true) => row_avx::<3>(prev, row),
-                (4, true) => row_avx::<4>(prev, row),
-                (6, true) => row_avx::<6>(prev, row),
-                (8, true) => row_avx::<8>(prev, row),
+                (3, false) => row_n::<AVG, 3>(prev, row),
+                (4, false) => row_n::<AVG, 4>(prev, row),
+                (6, false) => row_n::<AVG, 6>(prev, row),
+                (8, false) => row_n::<AVG, 8>(prev, row),
+                (3, true) => row_avx::<AVG, 3>(prev, row),
+                (4, true) => row_avx::<AVG, 4>(prev, row),
+                (6, true) => row_avx::<AVG, 6>(prev, row),
+                (8, true) => row_avx::<AVG, 8>(prev, row),
                 _ => return false,
             }
         }
         true
     }
 
-    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together for 3, 4, 6
-    /// or 8 bytes a pixel; `false` (nothing done) for other sizes.
-    pub(super) fn paeth_pair(bpp: usize, prev: &[u8], upper: &mut [u8], lower: &mut [u8]) -> bool {
-        paeth_pair_on(has_avx(), bpp, prev, upper, lower)
+    /// Unfilters `upper` (below `prev`) and `lower` (below `upper`) together, Paeth (Avg if
+    /// `avg`), for 3, 4, 6 or 8 bytes a pixel, with AVX (which the CPU must have) or SSE2 only;
+    /// `false` (nothing done) for other sizes.
+    pub(super) fn pair(
+        avx: bool,
+        avg: bool,
+        bpp: usize,
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+    ) -> bool {
+        match avg {
+            true => pair_of::<true>(avx, bpp, prev, upper, lower),
+            false => pair_of::<false>(avx, bpp, prev, upper, lower),
+        }
     }
 
-    /// [`paeth_pair`] with AVX (which the CPU must have) or SSE2 only.
-    pub(super) fn paeth_pair_on(
+    /// [`pair`] for one filter.
+    fn pair_of<const AVG: bool>(
         avx: bool,
         bpp: usize,
         prev: &[u8],
@@ -230,17 +266,17 @@ mod sse2 {
         lower: &mut [u8],
     ) -> bool {
         assert!(!avx || has_avx(), "AVX asked for on a CPU without it");
-        // SAFETY: as in `paeth_row_on`.
+        // SAFETY: as in `row_of`.
         unsafe {
             match (bpp, avx) {
-                (3, false) => pair_n::<3>(prev, upper, lower),
-                (4, false) => pair_n::<4>(prev, upper, lower),
-                (6, false) => pair_n::<6>(prev, upper, lower),
-                (8, false) => pair_n::<8>(prev, upper, lower),
-                (3, true) => pair_avx::<3>(prev, upper, lower),
-                (4, true) => pair_avx::<4>(prev, upper, lower),
-                (6, true) => pair_avx::<6>(prev, upper, lower),
-                (8, true) => pair_avx::<8>(prev, upper, lower),
+                (3, false) => pair_n::<AVG, 3>(prev, upper, lower),
+                (4, false) => pair_n::<AVG, 4>(prev, upper, lower),
+                (6, false) => pair_n::<AVG, 6>(prev, upper, lower),
+                (8, false) => pair_n::<AVG, 8>(prev, upper, lower),
+                (3, true) => pair_avx::<AVG, 3>(prev, upper, lower),
+                (4, true) => pair_avx::<AVG, 4>(prev, upper, lower),
+                (6, true) => pair_avx::<AVG, 6>(prev, upper, lower),
+                (8, true) => pair_avx::<AVG, 8>(prev, upper, lower),
                 _ => return false,
             }
         }
@@ -249,56 +285,60 @@ mod sse2 {
 
     /// [`row_n`] compiled for AVX.
     #[target_feature(enable = "avx")]
-    fn row_avx<const BPP: usize>(prev: &[u8], row: &mut [u8]) {
-        row_n::<BPP>(prev, row)
+    fn row_avx<const AVG: bool, const BPP: usize>(prev: &[u8], row: &mut [u8]) {
+        row_n::<AVG, BPP>(prev, row)
     }
 
     /// [`pair_n`] compiled for AVX.
     #[target_feature(enable = "avx")]
-    fn pair_avx<const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
-        pair_n::<BPP>(prev, upper, lower)
+    fn pair_avx<const AVG: bool, const BPP: usize>(
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+    ) {
+        pair_n::<AVG, BPP>(prev, upper, lower)
     }
 
-    /// Paeth-unfilters `row` below `prev`, `BPP` bytes a pixel: 8-byte loads while the row
-    /// holds them, then the last pixels one by one.
+    /// Unfilters `row` below `prev`, `BPP` bytes a pixel: 8-byte loads while the row holds
+    /// them, then the last pixels one by one.
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn row_n<const BPP: usize>(prev: &[u8], row: &mut [u8]) {
+    fn row_n<const AVG: bool, const BPP: usize>(prev: &[u8], row: &mut [u8]) {
         let n = row.len() / BPP * BPP;
         let (prev, row) = (&prev[..n], &mut row[..n]);
         let (mut a, mut c) = (_mm_setzero_si128(), _mm_setzero_si128());
         let mut at = 0;
         while at + 8 <= n {
             let b = load::<BPP, true>(prev, at);
-            a = decode(load::<BPP, true>(row, at), a, b, c);
+            a = predict::<AVG>(load::<BPP, true>(row, at), a, b, c);
             store::<BPP>(row, at, a);
             (c, at) = (b, at + BPP);
         }
         while at < n {
             let b = load::<BPP, false>(prev, at);
-            a = decode(load::<BPP, false>(row, at), a, b, c);
+            a = predict::<AVG>(load::<BPP, false>(row, at), a, b, c);
             store::<BPP>(row, at, a);
             (c, at) = (b, at + BPP);
         }
     }
 
-    /// Paeth-unfilters `upper` (below `prev`) and `lower` (below `upper`) together, `BPP` bytes
-    /// a pixel, one pixel of each in turn, the upper pixel passed on in a register: 8-byte
-    /// loads while the rows hold them, then the last pixels one by one.
+    /// Unfilters `upper` (below `prev`) and `lower` (below `upper`) together, `BPP` bytes a
+    /// pixel, one pixel of each in turn, the upper pixel passed on in a register: 8-byte loads
+    /// while the rows hold them, then the last pixels one by one.
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn pair_n<const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
+    fn pair_n<const AVG: bool, const BPP: usize>(prev: &[u8], upper: &mut [u8], lower: &mut [u8]) {
         let n = upper.len() / BPP * BPP;
         let (prev, upper, lower) = (&prev[..n], &mut upper[..n], &mut lower[..n]);
         let zero = _mm_setzero_si128();
         let mut state = (zero, zero, zero, zero);
         let mut at = 0;
         while at + 8 <= n {
-            state = pair_step::<BPP, true>(prev, upper, lower, at, state);
+            state = pair_step::<AVG, BPP, true>(prev, upper, lower, at, state);
             at += BPP;
         }
         while at < n {
-            state = pair_step::<BPP, false>(prev, upper, lower, at, state);
+            state = pair_step::<AVG, BPP, false>(prev, upper, lower, at, state);
             at += BPP;
         }
     }
@@ -307,7 +347,7 @@ mod sse2 {
     /// neighbours of both rows, (a0, c0, a1, c1), before and after.
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn pair_step<const BPP: usize, const WIDE: bool>(
+    fn pair_step<const AVG: bool, const BPP: usize, const WIDE: bool>(
         prev: &[u8],
         upper: &mut [u8],
         lower: &mut [u8],
@@ -315,9 +355,9 @@ mod sse2 {
         (a0, c0, a1, c1): (__m128i, __m128i, __m128i, __m128i),
     ) -> (__m128i, __m128i, __m128i, __m128i) {
         let b0 = load::<BPP, WIDE>(prev, at);
-        let v0 = decode(load::<BPP, WIDE>(upper, at), a0, b0, c0);
+        let v0 = predict::<AVG>(load::<BPP, WIDE>(upper, at), a0, b0, c0);
         store::<BPP>(upper, at, v0);
-        let v1 = decode(load::<BPP, WIDE>(lower, at), a1, v0, c1);
+        let v1 = predict::<AVG>(load::<BPP, WIDE>(lower, at), a1, v0, c1);
         store::<BPP>(lower, at, v1);
         (v0, b0, v1, v0)
     }
@@ -386,32 +426,31 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn sse2_and_avx_paeth_match_the_png_crate() {
+    fn sse2_and_avx_paeth_and_avg_match_the_png_crate() {
         let avx = [false, true]
             .into_iter()
             .filter(|&on| !on || sse2::has_avx());
-        for (avx, (bpp, width)) in avx.flat_map(|on| {
-            [3, 4, 6, 8]
-                .into_iter()
-                .flat_map(move |b| [1, 2, 3, 5, 37].map(move |w| (on, (b, w))))
-        }) {
+        let cases = avx.flat_map(|on| {
+            [PAETH, AVG].into_iter().flat_map(move |kind| {
+                [3, 4, 6, 8]
+                    .into_iter()
+                    .flat_map(move |b| [1, 2, 3, 5, 37].map(move |w| (on, kind, b, w)))
+            })
+        });
+        for (avx, kind, bpp, width) in cases {
             let len = bpp * width;
             let (prev, upper, lower) = (noise(len, 1), noise(len, 2), noise(len, 3));
             let mut want = (upper.clone(), lower.clone());
-            crate_unfilter(PAETH, &mut want.0, &prev, bpp);
-            crate_unfilter(PAETH, &mut want.1, &want.0, bpp);
+            crate_unfilter(kind, &mut want.0, &prev, bpp);
+            crate_unfilter(kind, &mut want.1, &want.0, bpp);
+            let what = format!("avx {avx} filter {kind} bpp {bpp} width {width}");
             let mut row = upper.clone();
-            assert!(sse2::paeth_row_on(avx, bpp, &prev, &mut row));
-            assert_eq!(row, want.0, "row: avx {avx} bpp {bpp} width {width}");
+            assert!(sse2::row(avx, kind == AVG, bpp, &prev, &mut row));
+            assert_eq!(row, want.0, "row: {what}");
             let mut pair = (upper.clone(), lower.clone());
-            assert!(sse2::paeth_pair_on(
-                avx,
-                bpp,
-                &prev,
-                &mut pair.0,
-                &mut pair.1
-            ));
-            assert_eq!(pair, want, "pair: avx {avx} bpp {bpp} width {width}");
+            let (upper, lower) = (&mut pair.0, &mut pair.1);
+            assert!(sse2::pair(avx, kind == AVG, bpp, &prev, upper, lower));
+            assert_eq!(pair, want, "pair: {what}");
         }
     }
 
@@ -448,8 +487,10 @@ mod tests {
         {
             let row_len = bpp * width;
             let stride = row_len + 1;
-            // Runs of Paeth of odd and even length between other filters.
-            let kinds = [4u8, 4, 4, 1, 4, 4, 2, 3, 4, 0, 4, 4, 4, 4, 4];
+            // Runs of Paeth and of Avg of odd and even length between other filters.
+            let kinds = [
+                4u8, 4, 4, 1, 4, 4, 2, 3, 4, 0, 4, 4, 4, 4, 4, 3, 3, 3, 1, 3, 3, 4, 3,
+            ];
             let mut lines = noise(kinds.len() * stride, bpp as u32);
             for (y, &k) in kinds.iter().enumerate() {
                 lines[y * stride] = k;
