@@ -16,7 +16,7 @@ pub const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 pub const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
 
 /// Longest match deflate allows.
-const MAX_MATCH: usize = 258;
+pub(super) const MAX_MATCH: usize = 258;
 /// Shortest match deflate allows.
 const MIN_MATCH: usize = 3;
 /// Shortest match taken from the hash table. Shorter ones made photo-like filtered rows
@@ -40,22 +40,23 @@ const MAX_BITS: u8 = 15;
 /// Longest code length of the code-length code.
 const MAX_CL_BITS: u8 = 7;
 /// Order in which code-length code lengths are stored.
-const CL_ORDER: [usize; 19] = [
+pub(super) const CL_ORDER: [usize; 19] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
-const LENGTH_BASE: [u16; 29] = [
+/// Base and extra bits of length symbols 257..=285.
+pub(super) const LENGTH_BASE: [u16; 29] = [
     3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
     163, 195, 227, 258,
 ];
-const LENGTH_EXTRA: [u8; 29] = [
+pub(super) const LENGTH_EXTRA: [u8; 29] = [
     0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
 ];
-
-const DIST_BASE: [u16; DIST_CODES] = [
+/// Base and extra bits of distance symbols 0..=29.
+pub(super) const DIST_BASE: [u16; DIST_CODES] = [
     1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
     2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
 ];
-const DIST_EXTRA: [u8; DIST_CODES] = [
+pub(super) const DIST_EXTRA: [u8; DIST_CODES] = [
     0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
     13,
 ];

@@ -16,7 +16,9 @@
 
 use std::fmt;
 
-use super::deflate::adler32_combine;
+use super::deflate::{
+    adler32_combine, CL_ORDER, DIST_BASE, DIST_EXTRA, LENGTH_BASE, LENGTH_EXTRA, MAX_MATCH,
+};
 
 /// Why a zlib stream does not inflate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,35 +70,11 @@ const SUBTABLE: u32 = 1 << 15;
 const MAX_CODE_LEN: usize = 15;
 /// Bits a match takes at most: length code and extra bits, distance code and extra bits.
 const MATCH_BITS: u32 = 15 + 5 + 15 + 13;
-/// Longest match.
-const MAX_MATCH: usize = 258;
 /// Output room the fast loop keeps: a whole match and a word of overshoot.
 const FAST_OUT_ROOM: usize = MAX_MATCH + 8;
 /// Input bytes a block header can take at most (a dynamic header is at most 563 bytes); a
 /// header is started only with this much input at hand, or at the end of the input.
 const MAX_HEADER_BYTES: usize = 600;
-
-/// Base and extra bits of length symbols 257..=285.
-const LENGTH_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
-    163, 195, 227, 258,
-];
-const LENGTH_EXTRA: [u8; 29] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-];
-/// Base and extra bits of distance symbols 0..=29.
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13,
-];
-/// Order in which code-length code lengths are stored.
-const CODELEN_ORDER: [usize; 19] = [
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
-];
 
 /// The low `n` bits set (`n` < 64).
 #[inline(always)]
@@ -147,9 +125,9 @@ impl<const N: usize, const BITS: u32> Table<N, BITS> {
     }
 
     /// Builds the table of the canonical code with code `lengths` (0: unused symbol), `entry`
-    /// giving a symbol's flag and value, and its count of extra bits. zlib's rules: an over-subscribed code is an
-    /// error; so is an incomplete one, but for a single code of length 1 when `incomplete_ok`
-    /// (an empty code is accepted: its every entry is invalid).
+    /// giving a symbol's flag and value, and its count of extra bits. zlib's rules: an
+    /// over-subscribed code is an error; so is an incomplete one, but for a single code of
+    /// length 1 when `incomplete_ok` (an empty code is accepted: its every entry is invalid).
     fn build(
         &mut self,
         lengths: &[u8],
@@ -610,7 +588,7 @@ impl Decompressor {
             return Err(InflateError("too many length or distance symbols"));
         }
         let mut codelen_lengths = [0u8; 19];
-        for &symbol in &CODELEN_ORDER[..ncodelen] {
+        for &symbol in &CL_ORDER[..ncodelen] {
             b.fill(input, at, 3, true);
             codelen_lengths[symbol] = b.take(3) as u8;
         }
@@ -721,15 +699,12 @@ impl Decompressor {
                 continue;
             }
             if e & BASE != 0 {
-                let (length, distance) = match self.decode_match(&mut b, e) {
+                let (length, distance) = match self.decode_match(&mut b, e, p) {
                     Ok(m) => m,
                     Err(err) => break Err(err),
                 };
-                if distance > p {
-                    break Err(InflateError("a distance reaches before the output's start"));
-                }
-                // SAFETY: `distance` is 1 or more (every distance base is) and checked against
-                // `p`, `length` at most 258 (every length base and its extra bits), and the loop
+                // SAFETY: `distance` is 1 or more (every distance base is) and at most `p`
+                // (checked by `decode_match`), `length` at most 258 (every length base and its extra bits), and the loop
                 // runs only with FAST_OUT_ROOM bytes of output from `p`.
                 unsafe { copy_match(out, p, distance, length) };
                 p += length;
@@ -748,10 +723,11 @@ impl Decompressor {
         result
     }
 
-    /// The length and distance of a match whose length entry is `e`; consumes its bits (which
-    /// must be held: [`MATCH_BITS`]).
+    /// The length and distance of a match whose length entry is `e`, at output position `pos`
+    /// (the distance checked against it); consumes its bits (which must be held:
+    /// [`MATCH_BITS`]).
     #[inline(always)]
-    fn decode_match(&self, b: &mut BitBuffer, e: u32) -> Result<(usize, usize)> {
+    fn decode_match(&self, b: &mut BitBuffer, e: u32, pos: usize) -> Result<(usize, usize)> {
         let length = entry_value(e) + extra_value(b.bits, e);
         b.consume(entry_bits(e));
         let d = self.dist.lookup(b.bits);
@@ -760,6 +736,9 @@ impl Decompressor {
         }
         let distance = entry_value(d) + extra_value(b.bits, d);
         b.consume(entry_bits(d));
+        if distance > pos {
+            return Err(InflateError("a distance reaches before the output's start"));
+        }
         Ok((length, distance))
     }
 
@@ -792,12 +771,9 @@ impl Decompressor {
             *pos += n;
         } else if e & BASE != 0 {
             let mut b = self.buffer;
-            let (length, distance) = self.decode_match(&mut b, e)?;
+            let (length, distance) = self.decode_match(&mut b, e, *pos)?;
             self.buffer = b;
             self.buffer.check_padding()?;
-            if distance > *pos {
-                return Err(InflateError("a distance reaches before the output's start"));
-            }
             self.pending = Pending {
                 left: length,
                 distance,

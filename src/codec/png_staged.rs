@@ -5,7 +5,8 @@
 //! The inflate stage walks the IDAT chunks (lengths and CRCs checked) and inflates the zlib
 //! stream with imkit's own streaming inflater ([`super::inflate`], measured against `fdeflate`
 //! and libdeflate in docs/ARCHITECTURE.md) into blocks of whole filtered scanlines; the
-//! stream's Adler-32 is checked before the last block leaves it. The unfilter stage reverses the filters ([`super::png_unfilter`]) block by block.
+//! stream's Adler-32 is checked before the last block leaves it. The unfilter stage reverses
+//! the filters ([`super::png_unfilter`]) block by block.
 //! With two or more library threads each stage runs on a thread of its own, a bounded number
 //! of blocks ahead of the caller (memory: at most [`LOOKAHEAD_BLOCKS`] + 4 blocks of about
 //! [`BLOCK_BYTES`]), so decoding takes the time of the slowest stage (inflate, unfilter, or the

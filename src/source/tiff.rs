@@ -4,9 +4,10 @@
 //! page must have the same size and pixel layout). Chunky (interleaved) samples only.
 //!
 //! Fast path: the file is mapped with mmap; uncompressed chunks are copied straight from the
-//! map, deflate chunks are inflated with libdeflate in one call (imkit's streaming inflater piece
-//! by piece when that fails; horizontal predictor undone for 8-bit samples). Other compressions, predictors and big-endian multi-byte samples go through the
-//! `tiff` crate's chunk decoder. Either way only the touched chunks are read.
+//! map, deflate chunks are inflated with libdeflate in one call (imkit's streaming inflater
+//! piece by piece when that fails; horizontal predictor undone for 8-bit samples). Other
+//! compressions, predictors and big-endian multi-byte samples go through the `tiff` crate's
+//! chunk decoder. Either way only the touched chunks are read.
 
 use std::collections::HashMap;
 use std::fs::File;
