@@ -127,7 +127,9 @@ impl IdatChunks {
     }
 }
 
-/// How far back deflate may refer: the inflater keeps that much of its output.
+/// How far back deflate may refer: every block starts with this many bytes of room, where the
+/// inflater puts the end of the output before the block's rows so that back-references read it
+/// in place and the rows are inflated straight into the block.
 const WINDOW: usize = 32 << 10;
 
 /// The inflate stage: the zlib stream, inflated into blocks of filtered scanlines.
@@ -139,10 +141,8 @@ struct Inflater {
     input_at: usize,
     /// The IDAT chunks have ended: `input` is all there is.
     input_ended: bool,
-    /// The inflater's output, `out[..out_at]`: the last [`WINDOW`] bytes handed on (which
-    /// back-references read), then room for new ones.
-    out: Vec<u8>,
-    out_at: usize,
+    /// The last [`WINDOW`] bytes of output (all of it, near the stream's start).
+    window: Vec<u8>,
     /// Filtered scanline length (filter byte and row).
     stride: usize,
     lines_per_block: usize,
@@ -164,24 +164,17 @@ impl Inflater {
         Ok(())
     }
 
-    /// Inflates into `dst` until it is full or the stream ends (its Adler-32 checked then):
-    /// (bytes written, stream ended).
-    fn inflate_into(&mut self, dst: &mut [u8]) -> Result<(usize, bool)> {
-        let mut written = 0;
-        loop {
-            if self.out_at == self.out.len() {
-                self.out.copy_within(self.out_at - WINDOW.., 0);
-                self.out_at = WINDOW;
-            }
-            let limit = self.out.len().min(self.out_at + dst.len() - written);
+    /// Inflates into `buf[WINDOW..]` until it is full or the stream ends (its Adler-32 checked
+    /// then), `buf[..WINDOW]` taking the window first: (bytes inflated, stream ended).
+    fn inflate_into(&mut self, buf: &mut [u8]) -> Result<(usize, bool)> {
+        let before = self.window.len();
+        buf[WINDOW - before..WINDOW].copy_from_slice(&self.window);
+        let out = &mut buf[WINDOW - before..];
+        let mut at = before;
+        let ended = loop {
             let (used, produced) = self
                 .inflate
-                .read(
-                    &self.input[self.input_at..],
-                    &mut self.out[..limit],
-                    self.out_at,
-                    self.input_ended,
-                )
+                .read(&self.input[self.input_at..], out, at, self.input_ended)
                 .map_err(|e| {
                     Error::format(format!(
                         "{}: invalid PNG: corrupt image data ({e})",
@@ -189,15 +182,12 @@ impl Inflater {
                     ))
                 })?;
             self.input_at += used;
-            dst[written..written + produced]
-                .copy_from_slice(&self.out[self.out_at..self.out_at + produced]);
-            self.out_at += produced;
-            written += produced;
+            at += produced;
             if self.inflate.is_done() {
-                return Ok((written, true));
+                break true;
             }
-            if written == dst.len() {
-                return Ok((written, false));
+            if at == out.len() {
+                break false;
             }
             if used == 0 && produced == 0 {
                 if self.input_ended {
@@ -208,11 +198,16 @@ impl Inflater {
                 }
                 self.refill()?;
             }
-        }
+        };
+        self.window.clear();
+        self.window
+            .extend_from_slice(&out[at.saturating_sub(WINDOW)..at]);
+        Ok((at - before, ended))
     }
 
-    /// Fills `block` with the next block of filtered scanlines; after the last one the rest of
-    /// the stream is inflated (and dropped) so its Adler-32 is checked before the block is used.
+    /// Fills `block` with the next block of filtered scanlines (from `block[WINDOW..]`); after
+    /// the last one the rest of the stream is inflated (and dropped) so its Adler-32 is checked
+    /// before the block is used.
     fn next_block(&mut self, block: &mut Vec<u8>) -> Result<()> {
         let lines = self.lines_per_block.min(self.lines_left);
         if lines == 0 {
@@ -221,9 +216,9 @@ impl Inflater {
                 self.name()
             )));
         }
-        block.resize(lines * self.stride, 0);
+        block.resize(WINDOW + lines * self.stride, 0);
         let (written, ended) = self.inflate_into(block)?;
-        if written < block.len() {
+        if written < lines * self.stride {
             return Err(Error::format(format!(
                 "{}: PNG ends before its last row (its image data is too short)",
                 self.name()
@@ -231,7 +226,7 @@ impl Inflater {
         }
         self.lines_left -= lines;
         if self.lines_left == 0 && !ended {
-            let mut rest = [0u8; 4096];
+            let mut rest = vec![0u8; WINDOW + 4096];
             while !self.inflate_into(&mut rest)?.1 {}
         }
         Ok(())
@@ -249,8 +244,9 @@ struct Unfilter {
 }
 
 impl Unfilter {
-    /// Unfilters `block` (whole filtered scanlines) in place.
+    /// Unfilters the scanlines of `block` (from `block[WINDOW..]`) in place.
     fn apply(&mut self, block: &mut [u8]) -> Result<()> {
+        let block = &mut block[WINDOW..];
         let stride = self.above.len() + 1;
         unfilter_lines(block, &mut self.above, self.bpp).map_err(|line| {
             Error::format(format!(
@@ -360,7 +356,7 @@ fn spawn(inflater: Inflater, unfilter: Unfilter) -> Result<Stage> {
 pub(crate) struct StagedDecoder {
     name: String,
     stage: Stage,
-    /// The current block of unfiltered scanlines.
+    /// The current block of unfiltered scanlines (from `block[WINDOW..]`).
     block: Vec<u8>,
     /// The next line of the block to hand out.
     block_at: usize,
@@ -393,8 +389,7 @@ impl StagedDecoder {
             input: Vec::new(),
             input_at: 0,
             input_ended: false,
-            out: vec![0; WINDOW + BLOCK_BYTES.max(stride)],
-            out_at: 0,
+            window: Vec::with_capacity(WINDOW),
             stride,
             lines_per_block: (BLOCK_BYTES / stride).clamp(1, height.max(1)),
             lines_left: height,
@@ -421,10 +416,10 @@ impl StagedDecoder {
 
     /// Copies the next row (big-endian samples) into `out`.
     pub(crate) fn next_row(&mut self, out: &mut [u8]) -> Result<()> {
-        if self.block_at * self.stride >= self.block.len() {
+        if WINDOW + self.block_at * self.stride >= self.block.len() {
             self.next_block()?;
         }
-        let start = self.block_at * self.stride + 1;
+        let start = WINDOW + self.block_at * self.stride + 1;
         out.copy_from_slice(&self.block[start..start + self.stride - 1]);
         self.block_at += 1;
         Ok(())
