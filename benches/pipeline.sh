@@ -79,15 +79,20 @@ compare() { # pattern, input path
   [ -f "$input" ] || { echo "making ${size}x${size} RGB PNG ($pattern)..."; $mk "$input" "$size" "$size" "$pattern"; }
   ls -l "$input" | awk -v p="$pattern" -v s="$size" \
     '{printf "== %s: %sx%s RGB, %.1f MB (%.0f:1)\n", p, s, s, $5/1e6, s*s*3/$5}'
+  # Each route writes a new file: deleting the previous round's output (~0.2 s for 366 MB,
+  # paid when the old file's last link goes) is not part of any route.
   for round in $(seq "${ROUNDS:-2}"); do
+    rm -f "$out/pipe.png"
     measure "imkit pipeline (identity, linear)" $pipe "$input" "$out/pipe.png" 1024 128 linear
     pipes+=("$secs")
     rm -rf "$out/tiles"
     measure "imkit fragment (tile files)" $imkit fragment "$input" --cell 1024 --step 896 --out "$out/tiles"
     local frag=$secs
+    rm -f "$out/stitched.png"
     measure "imkit stitch (linear)" $imkit stitch "$out/tiles/manifest.json" "$out/stitched.png" --blend linear
     files+=("$(echo "$frag + $secs" | bc -l)")
   done
+  rm -f "$out/pyvips.png"
   measure "pyvips crops + numpy feather loop" $py "$out/pyvips_loop.py" "$input" "$out/pyvips.png" 1024 128
   local t_vips=$secs t_pipe t_files
   t_pipe=$(best "${pipes[@]}")
