@@ -411,11 +411,13 @@ struct Run<'a, F: ?Sized> {
 /// the 32768² identity run (37 tiles of 3 MiB a row) from 314 to 414 MB (measured under load).
 const IN_PLACE_BYTES: u64 = 96 << 20;
 
-/// Cell buffers handed back after use, so that the next cells need neither fresh pages nor
-/// zeroing (their contents are stale: takers overwrite every byte).
+/// Buffers handed back after use (cells, output tiles, their overlap strips), so that later
+/// ones need neither fresh pages nor zeroing (their contents are stale: takers overwrite every
+/// byte). A taker gets the smallest buffer large enough: strips and cells of the edges never
+/// displace the cell-sized buffers.
 struct Spare {
     buffers: Mutex<Vec<Vec<u8>>>,
-    /// Most buffers kept.
+    /// Most buffers kept; past it, the smallest is dropped.
     keep: usize,
 }
 
@@ -433,26 +435,47 @@ impl Spare {
             .checked_mul(height)
             .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
             .ok_or_else(|| Error::invalid("cell size overflows"))?;
-        match self.pop() {
-            Some(mut buf) if buf.capacity() >= len => {
+        self.take_bytes(len, "a pipeline cell")
+    }
+
+    /// A buffer of `len` bytes: the smallest spare one large enough, else a new one (`what`
+    /// names it in an allocation error).
+    fn take_bytes(&self, len: usize, what: &str) -> Result<Vec<u8>> {
+        let fit = {
+            let mut buffers = self.lock();
+            let best = (buffers.iter().enumerate())
+                .filter(|(_, b)| b.capacity() >= len)
+                .min_by_key(|(_, b)| b.capacity())
+                .map(|(i, _)| i);
+            best.map(|i| buffers.swap_remove(i))
+        };
+        match fit {
+            Some(mut buf) => {
                 buf.resize(len, 0);
                 Ok(buf)
             }
-            _ => crate::buffer::zeroed(len, "a pipeline cell"),
+            None => crate::buffer::zeroed(len, what),
         }
     }
 
     /// A spare buffer, whatever its size.
     fn pop(&self) -> Option<Vec<u8>> {
-        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        self.lock().pop()
     }
 
-    /// Hands `buf` back for a later cell.
+    /// Hands `buf` back for later use.
     fn give(&self, buf: Vec<u8>) {
-        let mut buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
-        if buffers.len() < self.keep {
-            buffers.push(buf);
+        let mut buffers = self.lock();
+        buffers.push(buf);
+        if buffers.len() > self.keep {
+            if let Some((i, _)) = (buffers.iter().enumerate()).min_by_key(|(_, b)| b.capacity()) {
+                buffers.swap_remove(i);
+            }
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        self.buffers.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -715,13 +738,14 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
     /// Releases the rows above `y` and moves each tile's remaining rows (the overlap strip the
     /// next row of cells blends with) into a buffer of their own, handing the cell-sized
     /// buffers back: a tile is copied once, and only its strip.
-    fn shed(&self, tiles: &mut Vec<BlendTile>, y: u64) {
+    fn shed(&self, tiles: &mut Vec<BlendTile>, y: u64) -> Result<()> {
         self.release_rows_above(tiles, y);
         for tile in tiles.iter_mut() {
-            if let Some(buf) = tile.compact() {
+            if let Some(buf) = tile.compact(|len| self.spare.take_bytes(len, "a tile strip"))? {
                 self.spare.give(buf);
             }
         }
+        Ok(())
     }
 
     /// Blends output rows `from..to` from `tiles` (grid order) on the pool, a band at a time,
@@ -862,8 +886,11 @@ pub fn run(
         output_fill: fill_pixel(plan.output_format, options.fill)?,
         channels: Channels::all(source.format().channels),
         serial: (!options.thread_safe).then(|| Mutex::new(())),
-        // The inputs in flight and one output each.
-        spare: Spare::new(4 * crate::threads::pool()?.current_num_threads().max(1)),
+        // A row of output tiles and their strips, the inputs in flight and one output each.
+        spare: Spare::new(
+            2 * grid.cols().count() as usize
+                + 4 * crate::threads::pool()?.current_num_threads().max(1),
+        ),
         in_place: plan.tile_row_bytes() <= IN_PLACE_BYTES,
         band_buffers: Spare::new(2),
         plan,
@@ -891,7 +918,7 @@ pub fn run(
         emitted?;
         let fresh = fresh?;
         done_rows = done_rows.max(ready);
-        run.shed(&mut held, done_rows);
+        run.shed(&mut held, done_rows)?;
         held.extend(fresh);
         progress.report((row + 1) * grid.cols().count(), total)?;
     }

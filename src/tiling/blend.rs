@@ -234,16 +234,22 @@ impl BlendTile {
     }
 
     /// A tile held in one buffer whose remaining rows fill at most half of it moves them into
-    /// a buffer of their own and hands the old one back (`Some`) for reuse.
-    pub fn compact(&mut self) -> Option<Vec<u8>> {
+    /// a buffer of their own, of the length asked of `take`, and hands the old one back
+    /// (`Some`) for reuse.
+    pub fn compact(
+        &mut self,
+        take: impl FnOnce(usize) -> Result<Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>> {
         let skip = (self.rect.top - self.origin) as usize;
         if self.is_empty() || self.chunks.len() != 1 || skip * 2 < self.chunk_rows {
-            return None;
+            return Ok(None);
         }
-        let rows = self.chunks[0][skip * self.row_bytes..].to_vec();
+        let remaining = &self.chunks[0][skip * self.row_bytes..];
+        let mut rows = take(remaining.len())?;
+        rows.copy_from_slice(remaining);
         self.origin = self.rect.top;
         self.chunk_rows = (self.chunk_rows - skip).max(1);
-        Some(std::mem::replace(&mut self.chunks[0], rows))
+        Ok(Some(std::mem::replace(&mut self.chunks[0], rows)))
     }
 
     /// Packed pixels of output row `y` (within the remaining rows).
