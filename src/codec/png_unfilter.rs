@@ -6,8 +6,11 @@
 //!   x86_64 CPU has it), all channels of a pixel at once in 16-bit lanes and without branches
 //!   ([`sse2`]), about a third of the instructions of the scalar Paeth;
 //! - two consecutive rows of the same of these filters are independent chains once the upper
-//!   one's pixel is known, so they are unfiltered together, pixel by pixel, which lets the CPU
-//!   overlap them (about 1.5x faster than one row at a time).
+//!   one's pixel is known, so they are unfiltered together: pixels of up to 4 bytes as a
+//!   wavefront in one register (pixel `t` of the upper row beside pixel `t - 1` of the lower,
+//!   one prediction for both: 1.34 -> 1.0 ns a byte for RGB Paeth against two chains side by
+//!   side), larger ones as two chains the CPU overlaps (about 1.5x faster than one row at a
+//!   time).
 //!
 //! Every other filter, and Paeth or Avg on other pixel sizes or targets when not paired, goes
 //! through the `png` crate's own unfilter (vectorised per pixel size), exported by its
@@ -269,12 +272,12 @@ mod sse2 {
         // SAFETY: as in `row_of`.
         unsafe {
             match (bpp, avx) {
-                (3, false) => pair_n::<AVG, 3>(prev, upper, lower),
-                (4, false) => pair_n::<AVG, 4>(prev, upper, lower),
+                (3, false) => packed_n::<AVG, 3>(prev, upper, lower),
+                (4, false) => packed_n::<AVG, 4>(prev, upper, lower),
                 (6, false) => pair_n::<AVG, 6>(prev, upper, lower),
                 (8, false) => pair_n::<AVG, 8>(prev, upper, lower),
-                (3, true) => pair_avx::<AVG, 3>(prev, upper, lower),
-                (4, true) => pair_avx::<AVG, 4>(prev, upper, lower),
+                (3, true) => packed_avx::<AVG, 3>(prev, upper, lower),
+                (4, true) => packed_avx::<AVG, 4>(prev, upper, lower),
                 (6, true) => pair_avx::<AVG, 6>(prev, upper, lower),
                 (8, true) => pair_avx::<AVG, 8>(prev, upper, lower),
                 _ => return false,
@@ -297,6 +300,103 @@ mod sse2 {
         lower: &mut [u8],
     ) {
         pair_n::<AVG, BPP>(prev, upper, lower)
+    }
+
+    /// [`packed_n`] compiled for AVX.
+    #[target_feature(enable = "avx")]
+    fn packed_avx<const AVG: bool, const BPP: usize>(
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+    ) {
+        packed_n::<AVG, BPP>(prev, upper, lower)
+    }
+
+    /// The `BPP` (at most 4) bytes of pixel `px` of `row` as the low bytes of a word; zero
+    /// past the row's end. `WIDE`: four bytes are read at once (the row must hold them).
+    #[inline(always)]
+    fn pixel<const BPP: usize, const WIDE: bool>(row: &[u8], px: usize) -> u64 {
+        let at = px * BPP;
+        let mut bytes = [0u8; 4];
+        if WIDE {
+            bytes.copy_from_slice(&row[at..at + 4]);
+        } else if let Some(tail) = row.get(at..at + BPP) {
+            bytes[..BPP].copy_from_slice(tail);
+        }
+        u32::from_le_bytes(bytes) as u64
+    }
+
+    /// Unfilters `upper` (below `prev`) and `lower` (below `upper`) together, `BPP` (3 or 4)
+    /// bytes a pixel, as a wavefront in one register: step `t` predicts pixel `t` of `upper`
+    /// in the low four lanes and pixel `t - 1` of `lower` in the high four, whose neighbour
+    /// above is the upper pixel of the step before. One prediction serves two pixels.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn packed_n<const AVG: bool, const BPP: usize>(
+        prev: &[u8],
+        upper: &mut [u8],
+        lower: &mut [u8],
+    ) {
+        let n = upper.len() / BPP;
+        if n == 0 {
+            return;
+        }
+        let zero = _mm_setzero_si128();
+        // Results of the step before (a), and its above neighbours (c).
+        let mut state = (zero, zero);
+        // Step 0: lower pixel -1 is outside the row; it predicts 0 from zeros (its left
+        // neighbour's value) and is not stored.
+        let first = packed_step::<AVG, BPP, false>(prev, upper, lower, 0, state);
+        state = first.0;
+        store_pixel::<BPP>(upper, 0, first.1);
+        // Four-byte loads while every row holds them.
+        let wide = n.saturating_sub(2).max(1);
+        for t in 1..wide {
+            let (next, bytes) = packed_step::<AVG, BPP, true>(prev, upper, lower, t, state);
+            state = next;
+            store_pixel::<BPP>(upper, t, bytes);
+            store_pixel::<BPP>(lower, t - 1, bytes >> 32);
+        }
+        for t in wide..=n {
+            let (next, bytes) = packed_step::<AVG, BPP, false>(prev, upper, lower, t, state);
+            state = next;
+            if t < n {
+                store_pixel::<BPP>(upper, t, bytes);
+            }
+            store_pixel::<BPP>(lower, t - 1, bytes >> 32);
+        }
+    }
+
+    /// Writes the low `BPP` bytes of `bytes` as pixel `px` of `row`.
+    #[inline(always)]
+    fn store_pixel<const BPP: usize>(row: &mut [u8], px: usize, bytes: u64) {
+        row[px * BPP..px * BPP + BPP].copy_from_slice(&bytes.to_le_bytes()[..BPP]);
+    }
+
+    /// Step `t` of [`packed_n`]: `state` is (a, c) before and after; also returns the two
+    /// predicted pixels, upper in the low four bytes, lower in the high four.
+    #[inline(always)]
+    fn packed_step<const AVG: bool, const BPP: usize, const WIDE: bool>(
+        prev: &[u8],
+        upper: &[u8],
+        lower: &[u8],
+        t: usize,
+        (a, c): (__m128i, __m128i),
+    ) -> ((__m128i, __m128i), u64) {
+        // SAFETY (of the intrinsics): SSE2 is part of the x86_64 baseline.
+        unsafe {
+            let zero = _mm_setzero_si128();
+            let widen = |word: u64| _mm_unpacklo_epi8(_mm_cvtsi64_si128(word as i64), zero);
+            let below = match t {
+                0 => 0,
+                _ => pixel::<BPP, WIDE>(lower, t - 1),
+            };
+            let x = widen(pixel::<BPP, WIDE>(upper, t) | below << 32);
+            let b = _mm_unpacklo_epi64(widen(pixel::<BPP, WIDE>(prev, t)), a);
+            let v = predict::<AVG>(x, a, b, c);
+            let bytes = _mm_cvtsi128_si64(_mm_packus_epi16(v, v)) as u64;
+            ((v, b), bytes)
+        }
     }
 
     /// Unfilters `row` below `prev`, `BPP` bytes a pixel: 8-byte loads while the row holds
@@ -355,9 +455,10 @@ mod sse2 {
         (a0, c0, a1, c1): (__m128i, __m128i, __m128i, __m128i),
     ) -> (__m128i, __m128i, __m128i, __m128i) {
         let b0 = load::<BPP, WIDE>(prev, at);
-        let v0 = predict::<AVG>(load::<BPP, WIDE>(upper, at), a0, b0, c0);
+        let (x0, x1) = (load::<BPP, WIDE>(upper, at), load::<BPP, WIDE>(lower, at));
+        let v0 = predict::<AVG>(x0, a0, b0, c0);
+        let v1 = predict::<AVG>(x1, a1, v0, c1);
         store::<BPP>(upper, at, v0);
-        let v1 = predict::<AVG>(load::<BPP, WIDE>(lower, at), a1, v0, c1);
         store::<BPP>(lower, at, v1);
         (v0, b0, v1, v0)
     }
