@@ -244,7 +244,8 @@ mod sse2 {
     }
 
     /// Unfilters `upper` (below `prev`) and `lower` (below `upper`) together, Paeth (Avg if
-    /// `avg`), for 3, 4, 6 or 8 bytes a pixel, with AVX (which the CPU must have) or SSE2 only;
+    /// `avg`): 3 or 4 bytes a pixel as a wavefront in one register ([`packed_n`]), 6 or 8 as
+    /// two interleaved chains ([`pair_n`]); with AVX (which the CPU must have) or SSE2 only;
     /// `false` (nothing done) for other sizes.
     pub(super) fn pair(
         avx: bool,
