@@ -414,30 +414,40 @@ impl<W: Write + 'static> PngWriter<W> {
                 self.row_bytes
             )));
         }
-        if self.rows_left == 0 {
-            return Err(Error::Internal(format!("{}: too many rows", self.name)));
+        self.write_rows(row)
+    }
+
+    /// Appends whole rows of native-byte-order samples (at the fast level, whole segments
+    /// are compressed from `rows` without a copy).
+    pub fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
+        let count = rows.len() / self.row_bytes.max(1);
+        if rows.len() % self.row_bytes.max(1) != 0 || count > self.rows_left {
+            return Err(Error::Internal(format!(
+                "{}: {} bytes do not make whole rows within the image",
+                self.name,
+                rows.len()
+            )));
         }
         let wide = self.format.dtype == PixelType::U16;
         match &mut self.output {
             Output::Parallel(writer, idat) => {
-                idat.push_row(row, wide);
-                let chunks = idat.take_chunks().map_err(|e| Error::io(&self.name, e))?;
+                let chunks = (idat.push_rows(rows, wide)).map_err(|e| Error::io(&self.name, e))?;
                 write_idat(writer, &chunks).map_err(|e| encode_error(&self.name, e))?;
             }
             Output::Stream(stream) => {
                 let bytes = if wide {
-                    self.scratch.resize(row.len(), 0);
-                    to_big_endian(row, &mut self.scratch);
+                    self.scratch.resize(rows.len(), 0);
+                    to_big_endian(rows, &mut self.scratch);
                     &self.scratch[..]
                 } else {
-                    row
+                    rows
                 };
                 stream
                     .write_all(bytes)
                     .map_err(|e| Error::io(&self.name, e))?;
             }
         }
-        self.rows_left -= 1;
+        self.rows_left -= count;
         Ok(())
     }
 

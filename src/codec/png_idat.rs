@@ -268,31 +268,45 @@ impl ParallelIdat {
         self.index.segments.iter().map(|&(_, adler)| adler)
     }
 
-    /// Appends the next row (`row_len` bytes in native byte order; `wide`: u16 samples,
-    /// stored big-endian as PNG wants them).
-    pub(crate) fn push_row(&mut self, row: &[u8], wide: bool) {
-        debug_assert_eq!(row.len(), self.row_len);
-        if wide {
-            let at = self.batch.len();
-            self.batch.resize(at + self.row_len, 0);
-            super::png::to_big_endian(row, &mut self.batch[at..]);
-        } else {
-            self.batch.extend_from_slice(row);
-        }
-        self.rows_left = self.rows_left.saturating_sub(1);
-    }
-
-    /// Compresses the pending rows when a batch is full or the image is complete and
-    /// returns the IDAT chunks to write, in order (none when nothing is due yet).
-    pub(crate) fn take_chunks(&mut self) -> std::io::Result<Vec<Vec<u8>>> {
-        let pending = self.batch.len() / self.row_len;
+    /// Appends whole rows (`row_len` bytes each, native byte order; `wide`: u16 samples,
+    /// stored big-endian as PNG wants them) and returns the IDAT chunks now due, in order
+    /// (none until a batch is full or the image is complete). Whole segments of 8-bit rows
+    /// are compressed straight from `rows`; the rest (a partial segment, u16 rows) waits in
+    /// the batch. Where the batch is cut never changes the bytes.
+    pub(crate) fn push_rows(&mut self, rows: &[u8], wide: bool) -> std::io::Result<Vec<Vec<u8>>> {
+        debug_assert_eq!(rows.len() % self.row_len.max(1), 0);
+        let (row_len, bpp) = (self.row_len, self.bpp);
+        self.rows_left = self.rows_left.saturating_sub(rows.len() / row_len.max(1));
         let done = self.rows_left == 0;
-        if pending < self.rows_per_batch && !done {
+        let segment_bytes = (self.rows_per_segment * row_len).max(1);
+        let rest = if wide {
+            let at = self.batch.len();
+            self.batch.resize(at + rows.len(), 0);
+            super::png::to_big_endian(rows, &mut self.batch[at..]);
+            &[][..]
+        } else {
+            // Complete the batch's last segment first.
+            let short = (segment_bytes - self.batch.len() % segment_bytes) % segment_bytes;
+            let (top_up, rest) = rows.split_at(short.min(rows.len()));
+            self.batch.extend_from_slice(top_up);
+            rest
+        };
+        let whole = if done {
+            rest.len()
+        } else {
+            rest.len() / segment_bytes * segment_bytes
+        };
+        let (direct, tail) = rest.split_at(whole);
+        let pending = (self.batch.len() + direct.len()) / row_len.max(1);
+        let due = done || (self.batch.len() % segment_bytes == 0 && pending >= self.rows_per_batch);
+        if !due {
+            self.batch.extend_from_slice(rest);
             return Ok(Vec::new());
         }
-        let (row_len, bpp) = (self.row_len, self.bpp);
         let ends = done && self.ends;
-        let pieces: Vec<&[u8]> = self.batch.chunks(self.rows_per_segment * row_len).collect();
+        let pieces: Vec<&[u8]> = (self.batch.chunks(segment_bytes))
+            .chain(direct.chunks(segment_bytes))
+            .collect();
         let last_piece = pieces.len().saturating_sub(1);
         let segments = crate::threads::install(|| {
             pieces
@@ -302,6 +316,8 @@ impl ParallelIdat {
                 .collect::<Vec<Segment>>()
         })
         .map_err(std::io::Error::other)?;
+        self.batch.clear();
+        self.batch.extend_from_slice(tail);
         // One IDAT chunk per segment, so the chunk layout too is independent of batching.
         let mut chunks: Vec<Vec<u8>> = Vec::with_capacity(segments.len() + 1);
         for s in segments {
@@ -324,7 +340,6 @@ impl ParallelIdat {
                 last.extend_from_slice(&self.adler.to_be_bytes());
             }
         }
-        self.batch.clear();
         Ok(chunks)
     }
 
@@ -348,6 +363,37 @@ pub(crate) fn write_idat<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stream's bytes do not depend on how the rows are handed over: one at a time, in
+    /// groups that cut segments anywhere, or all at once (compressed from the caller's rows).
+    #[test]
+    fn grouping_the_rows_never_changes_the_bytes() {
+        let (row_len, bpp, height) = (19_998, 3, 250);
+        let rows: Vec<u8> = (0..row_len * height)
+            .map(|i| ((i * 31) % 253) as u8 ^ (i / 977) as u8)
+            .collect();
+        let stream = |groups: &[usize]| {
+            let mut idat = ParallelIdat::new(row_len, bpp, height);
+            let (mut bytes, mut at) = (Vec::new(), 0);
+            for &n in groups.iter().cycle() {
+                let end = (at + n).min(height);
+                bytes.extend(
+                    idat.push_rows(&rows[at * row_len..end * row_len], false)
+                        .unwrap(),
+                );
+                at = end;
+                if at == height {
+                    break;
+                }
+            }
+            bytes.concat()
+        };
+        let one_by_one = stream(&[1]);
+        assert!(!one_by_one.is_empty());
+        for groups in [&[height][..], &[7], &[64], &[3, 150, 1, 90]] {
+            assert_eq!(stream(groups), one_by_one, "{groups:?}");
+        }
+    }
 
     /// Filtering a stretch of a row gives the same bytes as filtering the whole row, so the
     /// sampled cost sees what the written row will hold.

@@ -219,12 +219,9 @@ impl PngPartWriter {
             )));
         }
         let wide = self.format.dtype == PixelType::U16;
-        for row in rows.chunks_exact(self.row_bytes) {
-            self.rows_left -= 1;
-            self.idat.push_row(row, wide);
-            for chunk in self.idat.take_chunks().map_err(|e| Error::io(&name, e))? {
-                write_chunk(&mut self.file, IDAT, &chunk).map_err(|e| Error::io(&name, e))?;
-            }
+        self.rows_left -= (rows.len() / self.row_bytes) as u64;
+        for chunk in (self.idat.push_rows(rows, wide)).map_err(|e| Error::io(&name, e))? {
+            write_chunk(&mut self.file, IDAT, &chunk).map_err(|e| Error::io(&name, e))?;
         }
         Ok(())
     }

@@ -142,11 +142,7 @@ impl RowWriter {
             )));
         }
         match &mut self.target {
-            Target::Png(writer, _) => {
-                for row in rows.chunks_exact(self.row_bytes) {
-                    writer.write_row(row)?;
-                }
-            }
+            Target::Png(writer, _) => writer.write_rows(rows)?,
             Target::Npy(file, sample) => write_little_endian(file, rows, *sample)?,
             Target::Pages(page, pages, _) => {
                 // Rows may end one page and start the next.
