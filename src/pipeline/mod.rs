@@ -441,21 +441,41 @@ impl Spare {
     /// A buffer of `len` bytes: the smallest spare one large enough, else a new one (`what`
     /// names it in an allocation error).
     fn take_bytes(&self, len: usize, what: &str) -> Result<Vec<u8>> {
-        let fit = {
-            let mut buffers = self.lock();
-            let best = (buffers.iter().enumerate())
-                .filter(|(_, b)| b.capacity() >= len)
-                .min_by_key(|(_, b)| b.capacity())
-                .map(|(i, _)| i);
-            best.map(|i| buffers.swap_remove(i))
-        };
-        match fit {
+        match self.fit(len) {
             Some(mut buf) => {
                 buf.resize(len, 0);
                 Ok(buf)
             }
             None => crate::buffer::zeroed(len, what),
         }
+    }
+
+    /// A packed copy of `view`, in the smallest spare buffer large enough (emptied first, so
+    /// nothing is zeroed: the copy writes every byte) or a new one.
+    fn copy_of(&self, view: &ImageView<'_>) -> Result<Image> {
+        let (w, h, format) = (view.width(), view.height(), view.format());
+        let len = (w.checked_mul(h))
+            .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
+            .ok_or_else(|| Error::invalid("cell size overflows"))?;
+        let mut buf = match self.fit(len) {
+            Some(mut buf) => {
+                buf.clear();
+                buf
+            }
+            None => crate::buffer::with_capacity(len, "a pipeline tile")?,
+        };
+        (0..h).for_each(|y| buf.extend_from_slice(view.row(y)));
+        Image::from_vec(w, h, format, buf)
+    }
+
+    /// The smallest spare buffer of capacity `len` or more, taken out.
+    fn fit(&self, len: usize) -> Option<Vec<u8>> {
+        let mut buffers = self.lock();
+        let best = (buffers.iter().enumerate())
+            .filter(|(_, b)| b.capacity() >= len)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        best.map(|i| buffers.swap_remove(i))
     }
 
     /// A spare buffer, whatever its size.
@@ -601,10 +621,7 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let format = self.plan.output_format;
         let view = input.view();
         let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
-            let (w, h) = (view.width(), view.height());
-            let mut copy = Image::from_vec(w, h, format, self.spare.take(w, h, format)?)?;
-            copy.view_mut().copy_from(&view)?;
-            copy
+            self.spare.copy_of(&view)?
         } else {
             Image::new(
                 to_usize(out_rect.width())?,

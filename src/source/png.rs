@@ -250,11 +250,14 @@ impl StreamState {
             self.next_y = rows.start;
             self.band_top = self.next_y;
         }
+        let needed = self.filled + (rows.end.saturating_sub(self.next_y)) as usize * row_bytes;
+        if self.band.len() < needed {
+            let grow = needed - self.band.len();
+            crate::limits::reserve(&mut self.band, grow, "a streaming PNG band")?;
+            self.band.resize(needed, 0);
+        }
         while self.next_y < rows.end {
             let end = self.filled + row_bytes;
-            if self.band.len() < end {
-                self.band.resize(end, 0);
-            }
             self.reader
                 .next_row_into(&mut self.band[self.filled..end])?;
             self.filled = end;
