@@ -431,8 +431,10 @@ impl<W: Write + 'static> PngWriter<W> {
         let wide = self.format.dtype == PixelType::U16;
         match &mut self.output {
             Output::Parallel(writer, idat) => {
-                let chunks = (idat.push_rows(rows, wide)).map_err(|e| Error::io(&self.name, e))?;
-                write_idat(writer, &chunks).map_err(|e| encode_error(&self.name, e))?;
+                let name = &self.name;
+                idat.push_rows(rows, wide, |chunks| {
+                    write_idat(writer, chunks).map_err(|e| encode_error(name, e))
+                })?;
             }
             Output::Stream(stream) => {
                 let bytes = if wide {

@@ -269,43 +269,71 @@ impl ParallelIdat {
     }
 
     /// Appends whole rows (`row_len` bytes each, native byte order; `wide`: u16 samples,
-    /// stored big-endian as PNG wants them) and returns the IDAT chunks now due, in order
-    /// (none until a batch is full or the image is complete). Whole segments of 8-bit rows
-    /// are compressed straight from `rows`; the rest (a partial segment, u16 rows) waits in
-    /// the batch. Where the batch is cut never changes the bytes.
-    pub(crate) fn push_rows(&mut self, rows: &[u8], wide: bool) -> std::io::Result<Vec<Vec<u8>>> {
-        debug_assert_eq!(rows.len() % self.row_len.max(1), 0);
-        let (row_len, bpp) = (self.row_len, self.bpp);
-        self.rows_left = self.rows_left.saturating_sub(rows.len() / row_len.max(1));
+    /// stored big-endian as PNG wants them) and hands the IDAT chunks that become due to
+    /// `emit`, in order, a batch at a time (none until a batch is full or the image is
+    /// complete). Whole segments of 8-bit rows are compressed straight from `rows`; the rest
+    /// (a partial segment, u16 rows) waits in the batch. Where batches are cut never changes
+    /// the bytes; memory stays at one batch of compressed data however many rows come.
+    pub(crate) fn push_rows(
+        &mut self,
+        rows: &[u8],
+        wide: bool,
+        mut emit: impl FnMut(&[Vec<u8>]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        let row_len = self.row_len.max(1);
+        debug_assert_eq!(rows.len() % row_len, 0);
+        self.rows_left = self.rows_left.saturating_sub(rows.len() / row_len);
         let done = self.rows_left == 0;
-        let segment_bytes = (self.rows_per_segment * row_len).max(1);
-        let rest = if wide {
-            let at = self.batch.len();
-            self.batch.resize(at + rows.len(), 0);
-            super::png::to_big_endian(rows, &mut self.batch[at..]);
-            &[][..]
+        let segment_bytes = self.rows_per_segment * row_len;
+        let batch_bytes = self.rows_per_batch * row_len;
+        // u16 rows are compressed from a byte-swapped copy.
+        let mut swapped = Vec::new();
+        let rows = if wide {
+            swapped.resize(rows.len(), 0);
+            super::png::to_big_endian(rows, &mut swapped);
+            &swapped[..]
         } else {
-            // Complete the batch's last segment first.
-            let short = (segment_bytes - self.batch.len() % segment_bytes) % segment_bytes;
-            let (top_up, rest) = rows.split_at(short.min(rows.len()));
-            self.batch.extend_from_slice(top_up);
-            rest
+            rows
         };
-        let whole = if done {
-            rest.len()
-        } else {
-            rest.len() / segment_bytes * segment_bytes
-        };
-        let (direct, tail) = rest.split_at(whole);
-        let pending = (self.batch.len() + direct.len()) / row_len.max(1);
-        let due = done || (self.batch.len() % segment_bytes == 0 && pending >= self.rows_per_batch);
-        if !due {
-            self.batch.extend_from_slice(rest);
-            return Ok(Vec::new());
+        // Complete the batch's last segment first.
+        let short = (segment_bytes - self.batch.len() % segment_bytes) % segment_bytes;
+        let (top_up, mut rest) = rows.split_at(short.min(rows.len()));
+        self.batch.extend_from_slice(top_up);
+        loop {
+            let whole = self.batch.len() % segment_bytes == 0;
+            let fits = self.batch.len() + rest.len() <= batch_bytes;
+            // Rows of `rest` compressed this round: all that are left once they end the image
+            // and fit one batch, else whole segments up to a full batch.
+            let direct = if done && (fits || !whole) {
+                rest.len()
+            } else if whole {
+                let room = batch_bytes.saturating_sub(self.batch.len());
+                room.min(rest.len()) / segment_bytes * segment_bytes
+            } else {
+                0
+            };
+            if !done && (!whole || self.batch.len() + direct < batch_bytes) {
+                self.batch.extend_from_slice(rest);
+                return Ok(());
+            }
+            let last = done && direct == rest.len();
+            let (now, later) = rest.split_at(direct);
+            emit(&self.compress(now, last)?)?;
+            rest = later;
+            if last {
+                return Ok(());
+            }
         }
-        let ends = done && self.ends;
+    }
+
+    /// Compresses the batch followed by `rows` (whole segments but at the image's end), empties
+    /// the batch and returns the IDAT chunks; `last`: these are the image's last rows.
+    fn compress(&mut self, rows: &[u8], last: bool) -> crate::Result<Vec<Vec<u8>>> {
+        let (row_len, bpp) = (self.row_len, self.bpp);
+        let segment_bytes = self.rows_per_segment * row_len.max(1);
+        let ends = last && self.ends;
         let pieces: Vec<&[u8]> = (self.batch.chunks(segment_bytes))
-            .chain(direct.chunks(segment_bytes))
+            .chain(rows.chunks(segment_bytes))
             .collect();
         let last_piece = pieces.len().saturating_sub(1);
         let segments = crate::threads::install(|| {
@@ -314,10 +342,8 @@ impl ParallelIdat {
                 .enumerate()
                 .map(|(i, rows)| segment(rows, row_len, bpp, ends && i == last_piece))
                 .collect::<Vec<Segment>>()
-        })
-        .map_err(std::io::Error::other)?;
+        })?;
         self.batch.clear();
-        self.batch.extend_from_slice(tail);
         // One IDAT chunk per segment, so the chunk layout too is independent of batching.
         let mut chunks: Vec<Vec<u8>> = Vec::with_capacity(segments.len() + 1);
         for s in segments {
@@ -332,7 +358,7 @@ impl ParallelIdat {
             self.idat_bytes += chunk.len() as u64 + 12;
             chunks.push(chunk);
         }
-        if done && self.whole {
+        if last && self.whole {
             if chunks.is_empty() {
                 chunks.push(deflate::EMPTY_FINAL_BLOCK.to_vec());
             }
@@ -365,33 +391,43 @@ mod tests {
     use super::*;
 
     /// The stream's bytes do not depend on how the rows are handed over: one at a time, in
-    /// groups that cut segments anywhere, or all at once (compressed from the caller's rows).
+    /// groups that cut segments and batches anywhere, or all at once (compressed from the
+    /// caller's rows a batch at a time), for 8-bit and 16-bit rows.
     #[test]
     fn grouping_the_rows_never_changes_the_bytes() {
         let (row_len, bpp, height) = (19_998, 3, 250);
         let rows: Vec<u8> = (0..row_len * height)
             .map(|i| ((i * 31) % 253) as u8 ^ (i / 977) as u8)
             .collect();
-        let stream = |groups: &[usize]| {
+        let stream = |groups: &[usize], wide: bool| {
             let mut idat = ParallelIdat::new(row_len, bpp, height);
             let (mut bytes, mut at) = (Vec::new(), 0);
             for &n in groups.iter().cycle() {
                 let end = (at + n).min(height);
-                bytes.extend(
-                    idat.push_rows(&rows[at * row_len..end * row_len], false)
-                        .unwrap(),
-                );
+                let more = &rows[at * row_len..end * row_len];
+                idat.push_rows(more, wide, |chunks| {
+                    bytes.push(chunks.concat());
+                    Ok(())
+                })
+                .unwrap();
                 at = end;
                 if at == height {
                     break;
                 }
             }
-            bytes.concat()
+            bytes
         };
-        let one_by_one = stream(&[1]);
-        assert!(!one_by_one.is_empty());
-        for groups in [&[height][..], &[7], &[64], &[3, 150, 1, 90]] {
-            assert_eq!(stream(groups), one_by_one, "{groups:?}");
+        for wide in [false, true] {
+            let one_by_one = stream(&[1], wide).concat();
+            assert!(one_by_one.len() > 1000);
+            for groups in [&[height][..], &[7], &[64], &[3, 150, 1, 90]] {
+                let grouped = stream(groups, wide);
+                assert_eq!(grouped.concat(), one_by_one, "{groups:?} {wide}");
+                // No call hands over more than a batch of rows compressed: all at once
+                // still takes a call per batch.
+                let batch = ParallelIdat::new(row_len, bpp, height).rows_per_batch;
+                assert!(grouped.len() >= height.div_ceil(batch), "{groups:?}");
+            }
         }
     }
 

@@ -220,9 +220,12 @@ impl PngPartWriter {
         }
         let wide = self.format.dtype == PixelType::U16;
         self.rows_left -= (rows.len() / self.row_bytes) as u64;
-        for chunk in (self.idat.push_rows(rows, wide)).map_err(|e| Error::io(&name, e))? {
-            write_chunk(&mut self.file, IDAT, &chunk).map_err(|e| Error::io(&name, e))?;
-        }
+        let file = &mut self.file;
+        self.idat.push_rows(rows, wide, |chunks| {
+            (chunks.iter())
+                .try_for_each(|chunk| write_chunk(file, IDAT, chunk))
+                .map_err(|e| Error::io(&name, e))
+        })?;
         Ok(())
     }
 
