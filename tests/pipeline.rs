@@ -304,6 +304,32 @@ fn upscaler_2x_and_output_type_change() {
     }
 }
 
+/// A function that writes every byte may ask for output tiles without the copy of the input
+/// (`output_overwritten`, as the Python binding does): recycled buffers of every size (edge
+/// cells clipped smaller, strips, upscaled tiles) give the same bytes as tiles that start as
+/// the input.
+#[test]
+fn output_tiles_the_function_overwrites_start_unfilled() {
+    let img = pattern(157, 101, 3, PixelType::U8);
+    for blend in Blend::ALL {
+        for (grid, k) in [
+            (GridSpec::square(32, Stride::Pixels(24)), 1),
+            (
+                GridSpec::new(40, 28, Stride::Pixels(30), Stride::Pixels(20)),
+                1,
+            ),
+            (GridSpec::square(32, Stride::Pixels(24)), 2),
+        ] {
+            let mut o = options(grid, blend);
+            o.scale = k as u64;
+            let prefilled = run_image(&img, &o, &upscale(k));
+            o.output_overwritten = true;
+            let overwritten = run_image(&img, &o, &upscale(k));
+            assert!(overwritten.data() == prefilled.data(), "{blend:?} {k}");
+        }
+    }
+}
+
 #[test]
 fn canvas_growth_on_each_side() {
     let img = pattern(80, 60, 3, PixelType::U8);

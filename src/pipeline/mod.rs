@@ -111,11 +111,16 @@ pub struct PipelineOptions {
     pub write: WriteOptions,
     /// Output rows blended and handed to the encoder at a time.
     pub band_rows: u64,
+    /// The function writes every byte of the output tile (as a binding that copies a
+    /// returned array does): the tile then starts with unspecified contents (stale bytes of
+    /// earlier tiles of the run) instead of a copy of the input or zeros, saving a pass over
+    /// the pixels per tile.
+    pub output_overwritten: bool,
 }
 
 impl Default for PipelineOptions {
     /// 1024-pixel cells, no overlap, overwrite, scale 1, same format, no growth, fill 0,
-    /// function not thread-safe.
+    /// function not thread-safe, output tiles starting as the input.
     fn default() -> Self {
         PipelineOptions {
             grid: GridSpec::square(crate::tiling::DEFAULT_TILE_SIZE, Stride::Pixels(1024)),
@@ -129,6 +134,7 @@ impl Default for PipelineOptions {
             slice: 0,
             write: WriteOptions::default(),
             band_rows: 64,
+            output_overwritten: false,
         }
     }
 }
@@ -168,7 +174,8 @@ pub struct TileIn<'a> {
 
 /// The output tile the function fills: `out_rect`'s size, the output format. It starts as a
 /// copy of the input when the scale is 1 and the formats agree (so an in-place edit only
-/// touches what it changes), zeros otherwise.
+/// touches what it changes), zeros otherwise, unspecified with
+/// [`PipelineOptions::output_overwritten`].
 pub struct TileOut<'a> {
     /// The pixels to fill.
     pub image: ImageViewMut<'a>,
@@ -620,14 +627,13 @@ impl<F: TileFn + ?Sized> Run<'_, F> {
         let (extent, out_rect, input_rect) = self.plan.cell_rects(row, col);
         let format = self.plan.output_format;
         let view = input.view();
-        let mut output = if self.plan.scale == 1 && format == self.plan.input_format {
+        let (w, h) = (to_usize(out_rect.width())?, to_usize(out_rect.height())?);
+        let mut output = if self.options.output_overwritten {
+            Image::from_vec(w, h, format, self.spare.take(w, h, format)?)?
+        } else if self.plan.scale == 1 && format == self.plan.input_format {
             self.spare.copy_of(&view)?
         } else {
-            Image::new(
-                to_usize(out_rect.width())?,
-                to_usize(out_rect.height())?,
-                format,
-            )?
+            Image::new(w, h, format)?
         };
         let tile = TileIn {
             row,

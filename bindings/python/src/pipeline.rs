@@ -153,6 +153,8 @@ pub fn map_tiles<'py>(
         fill,
         thread_safe: threads.is_some_and(|n| n > 1),
         write: write_options(py, png_compression, exr_compression)?,
+        // `call` copies the returned array over every byte of the output tile.
+        output_overwritten: true,
         ..PipelineOptions::default()
     };
     let raised: Raised = Mutex::new(None);
