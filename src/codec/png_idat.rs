@@ -284,7 +284,7 @@ impl ParallelIdat {
         debug_assert_eq!(rows.len() % row_len, 0);
         self.rows_left = self.rows_left.saturating_sub(rows.len() / row_len);
         let done = self.rows_left == 0;
-        let segment_bytes = self.rows_per_segment * row_len;
+        let segment_bytes = self.segment_bytes();
         let batch_bytes = self.rows_per_batch * row_len;
         // u16 rows are compressed from a byte-swapped copy.
         let mut swapped = Vec::new();
@@ -326,11 +326,16 @@ impl ParallelIdat {
         }
     }
 
+    /// Bytes of a segment's rows (never zero).
+    fn segment_bytes(&self) -> usize {
+        self.rows_per_segment * self.row_len.max(1)
+    }
+
     /// Compresses the batch followed by `rows` (whole segments but at the image's end), empties
     /// the batch and returns the IDAT chunks; `last`: these are the image's last rows.
     fn compress(&mut self, rows: &[u8], last: bool) -> crate::Result<Vec<Vec<u8>>> {
         let (row_len, bpp) = (self.row_len, self.bpp);
-        let segment_bytes = self.rows_per_segment * row_len.max(1);
+        let segment_bytes = self.segment_bytes();
         let ends = last && self.ends;
         let pieces: Vec<&[u8]> = (self.batch.chunks(segment_bytes))
             .chain(rows.chunks(segment_bytes))

@@ -418,6 +418,13 @@ struct Run<'a, F: ?Sized> {
 /// the 32768² identity run (37 tiles of 3 MiB a row) from 314 to 414 MB (measured under load).
 const IN_PLACE_BYTES: u64 = 96 << 20;
 
+/// Bytes of a packed `width` x `height` tile of `format`.
+fn tile_bytes(width: usize, height: usize, format: PixelFormat) -> Result<usize> {
+    (width.checked_mul(height))
+        .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
+        .ok_or_else(|| Error::invalid("cell size overflows"))
+}
+
 /// Buffers handed back after use (cells, output tiles, their overlap strips), so that later
 /// ones need neither fresh pages nor zeroing (their contents are stale: takers overwrite every
 /// byte). A taker gets the smallest buffer large enough: strips and cells of the edges never
@@ -438,11 +445,7 @@ impl Spare {
 
     /// A buffer of `width` x `height` pixels of `format`, recycled when one is spare.
     fn take(&self, width: usize, height: usize, format: PixelFormat) -> Result<Vec<u8>> {
-        let len = width
-            .checked_mul(height)
-            .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
-            .ok_or_else(|| Error::invalid("cell size overflows"))?;
-        self.take_bytes(len, "a pipeline cell")
+        self.take_bytes(tile_bytes(width, height, format)?, "a pipeline cell")
     }
 
     /// A buffer of `len` bytes: the smallest spare one large enough, else a new one (`what`
@@ -461,9 +464,7 @@ impl Spare {
     /// nothing is zeroed: the copy writes every byte) or a new one.
     fn copy_of(&self, view: &ImageView<'_>) -> Result<Image> {
         let (w, h, format) = (view.width(), view.height(), view.format());
-        let len = (w.checked_mul(h))
-            .and_then(|n| n.checked_mul(format.bytes_per_pixel()))
-            .ok_or_else(|| Error::invalid("cell size overflows"))?;
+        let len = tile_bytes(w, h, format)?;
         let mut buf = match self.fit(len) {
             Some(mut buf) => {
                 buf.clear();
