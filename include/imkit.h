@@ -1596,8 +1596,9 @@ imkit_status imkit_stitch(const char *manifest,
 /**
  * Tile pipeline parameters. Create with `imkit_pipeline_options_new` (cell 1024 x 1024, step
  * 1024, edge clip, blend overwrite, scale 1, output type of the input, no growth, fill 0,
- * function not thread-safe), change with the setters, free with
- * `imkit_pipeline_options_free`. Thread safety: setters must not race with other uses.
+ * function not thread-safe, output tiles starting as the input), change with the setters,
+ * free with `imkit_pipeline_options_free`. Thread safety: setters must not race with other
+ * uses.
  */
 typedef struct imkit_pipeline_options imkit_pipeline_options;
 
@@ -1634,7 +1635,8 @@ typedef struct imkit_tile_info {
  * The function `imkit_map_tiles` calls once per cell. `input` holds the cell's pixels (the
  * input's type and channels; the fill value outside the image) and is read-only; `output` is
  * a buffer imkit owns, `out_rect`'s size in the output type, which the function fills (it
- * starts as a copy of the input when the scale is 1 and the types agree, zeros otherwise).
+ * starts as a copy of the input when the scale is 1 and the types agree, zeros otherwise,
+ * unspecified bytes when the options say `imkit_pipeline_options_set_output_overwritten`).
  * Borrowed: `info`, `input`, `output` and their pixels are valid during the call only.
  * Return 0 on success; any other value stops the run: an `imkit_status` value is returned by
  * `imkit_map_tiles` as that status, other values as `IMKIT_STATUS_BAD_STATE`.
@@ -1745,6 +1747,16 @@ imkit_status imkit_pipeline_options_set_thread_safe(struct imkit_pipeline_option
 IMKIT_NODISCARD
 imkit_status imkit_pipeline_options_set_calling_thread(struct imkit_pipeline_options *options,
                                                        bool calling_thread);
+
+/**
+ * Declares that the tile function writes every byte of its output tile (default false). The
+ * tile then starts with unspecified contents (stale pixels of earlier cells) instead of a
+ * copy of the input or zeros, which saves one pass over each tile's pixels. A function that
+ * leaves any byte unwritten must not set this: the output would depend on timing.
+ */
+IMKIT_NODISCARD
+imkit_status imkit_pipeline_options_set_output_overwritten(struct imkit_pipeline_options *options,
+                                                           bool overwritten);
 
 /**
  * Copies encoder options for the output file (NULL restores the defaults).

@@ -960,6 +960,12 @@ public:
         detail::call(imkit_pipeline_options_set_thread_safe, get(), yes);
         return *this;
     }
+    /// Declares that the tile function writes every byte of its output tile, which then
+    /// starts with unspecified contents instead of a copy of the input (one pass saved).
+    PipelineOptions &output_overwritten(bool yes) {
+        detail::call(imkit_pipeline_options_set_output_overwritten, get(), yes);
+        return *this;
+    }
     /// Encoder options of the output file (copied).
     PipelineOptions &write_options(const WriteOptions &options) {
         detail::call(imkit_pipeline_options_set_write_options, get(),

@@ -19,6 +19,7 @@ package imkit
 //               uint64_t l), (o, t, r, b, l))
 // IMKIT_GO_SHIM(imkit_pipeline_options_set_fill, (imkit_pipeline_options *o, double f), (o, f))
 // IMKIT_GO_SHIM(imkit_pipeline_options_set_thread_safe, (imkit_pipeline_options *o, bool s), (o, s))
+// IMKIT_GO_SHIM(imkit_pipeline_options_set_output_overwritten, (imkit_pipeline_options *o, bool w), (o, w))
 //
 // static inline imkit_status go_map_tiles(char **err, const char *in, const char *out,
 //         const imkit_pipeline_options *o, uintptr_t fn, uintptr_t progress, imkit_tile_info *failed) {
@@ -147,6 +148,14 @@ func (o *PipelineOptions) SetFill(fill float64) error {
 func (o *PipelineOptions) SetThreadSafe(yes bool) error {
 	return o.set(func(m **C.char, p *C.imkit_pipeline_options) C.imkit_status {
 		return C.go_imkit_pipeline_options_set_thread_safe(m, p, C.bool(yes))
+	})
+}
+
+// SetOutputOverwritten declares that the TileFunc writes every byte of its output tile,
+// which then starts with unspecified contents instead of a copy of the input (one pass saved).
+func (o *PipelineOptions) SetOutputOverwritten(yes bool) error {
+	return o.set(func(m **C.char, p *C.imkit_pipeline_options) C.imkit_status {
+		return C.go_imkit_pipeline_options_set_output_overwritten(m, p, C.bool(yes))
 	})
 }
 

@@ -71,6 +71,45 @@ func TestMapTilesInvertsWithFeatheredSeams(t *testing.T) {
 	}
 }
 
+// A function that writes every byte from its input may declare it: tiles then start from
+// recycled buffers, and the output is still exactly the inverted image.
+func TestMapTilesWithOutputOverwritten(t *testing.T) {
+	src, img := pipelineInput(t)
+	o := pipelineOptions(t)
+	defer o.Close()
+	if err := o.SetOutputOverwritten(true); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(filepath.Dir(src), "overwritten.png")
+	invert := func(info TileInfo, in, out View) error {
+		for y := 0; y < int(out.Height); y++ {
+			src := in.Data[y*in.RowStride : y*in.RowStride+int(in.Width)*3]
+			row := out.Data[y*out.RowStride : y*out.RowStride+int(out.Width)*3]
+			for i := range row {
+				row[i] = 255 - src[i]
+			}
+		}
+		return nil
+	}
+	if err := MapTiles(src, out, invert, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadImage(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	v, err := got.Pixels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range img.Data {
+		if v.Data[i] != 255-img.Data[i] {
+			t.Fatalf("sample %d: %d, want %d", i, v.Data[i], 255-img.Data[i])
+		}
+	}
+}
+
 func TestMapTilesUpscales(t *testing.T) {
 	src, _ := pipelineInput(t)
 	o := pipelineOptions(t)

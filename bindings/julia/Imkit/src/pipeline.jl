@@ -3,18 +3,20 @@
 
 """
     PipelineOptions(; cell=nothing, step=nothing, edge=nothing, blend=nothing, scale=nothing,
-                    output_format=nothing, grow=nothing, fill=nothing)
+                    output_format=nothing, grow=nothing, fill=nothing, output_overwritten=false)
 
 `cell = (height, width)` and `step = (y, x)` in pixels (overlap = cell - step), `edge` an
 `IMKIT_PARTITION_EDGE_*` constant, `blend` an `IMKIT_BLEND_*` constant, `scale` the factor
 by which output tiles are larger, `output_format = (T, channels)` with `T` a Julia sample
 type, `grow = (top, right, bottom, left)` canvas margins in input pixels, `fill` the value
-outside the input. `close` frees them early.
+outside the input. `output_overwritten=true` declares that the function writes every element
+of `tile_out`, which then starts with unspecified contents instead of a copy of `tile_in`
+(one pass saved). `close` frees them early.
 """
 mutable struct PipelineOptions
     ptr::Ptr{Cvoid}
     function PipelineOptions(; cell=nothing, step=nothing, edge=nothing, blend=nothing, scale=nothing,
-                             output_format=nothing, grow=nothing, fill=nothing)
+                             output_format=nothing, grow=nothing, fill=nothing, output_overwritten=false)
         out = Ref{Ptr{Cvoid}}(C_NULL)
         check(@ccall libimkit.imkit_pipeline_options_new(out::Ref{Ptr{Cvoid}})::Int32)
         o = finalizer(close, new(out[]))
@@ -45,6 +47,9 @@ mutable struct PipelineOptions
         end
         if fill !== nothing
             check(@ccall libimkit.imkit_pipeline_options_set_fill(o::Ptr{Cvoid}, Float64(fill)::Cdouble)::Int32)
+        end
+        if output_overwritten
+            check(@ccall libimkit.imkit_pipeline_options_set_output_overwritten(o::Ptr{Cvoid}, true::Bool)::Int32)
         end
         return o
     end

@@ -210,6 +210,12 @@ const FIXTURES = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "f
         end
         @test pixels(read_image(joinpath(dir, "inv.png"))) == 0xff .- a
         @test first(cells) == (0, 0) && length(cells) == 9
+        whole = PipelineOptions(; cell=(48, 48), step=(36, 36), blend=Imkit.IMKIT_BLEND_LINEAR,
+                                output_overwritten=true)
+        map_tiles(src, joinpath(dir, "inv2.png"); options=whole) do info, tin, tout
+            tout .= 0xff .- tin
+        end
+        @test pixels(read_image(joinpath(dir, "inv2.png"))) == 0xff .- a
         up = PipelineOptions(; cell=(48, 48), step=(36, 36), scale=2)
         map_tiles(src, joinpath(dir, "up.png"); options=up) do info, tin, tout
             for y in axes(tout, 3), x in axes(tout, 2)
